@@ -1,0 +1,288 @@
+//! Settings: defaults, then an optional TOML file, then `OTM_*` environment variables.
+//! Every name is declared once in [`KEYS`] so the file and the environment cannot drift.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub bind: SocketAddr,
+    pub base_url: String,
+    pub secure_cookies: bool,
+    pub master_key_file: PathBuf,
+    pub bcrypt_cost: u32,
+    /// Idle expiry of a page session, in seconds (the variable is in minutes, fractions allowed).
+    pub session_idle_secs: u64,
+    pub session_absolute_hours: u64,
+    pub token_ttl_secs: u64,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub workers: usize,
+    pub omie_base_url: String,
+    pub backup_times: String,
+    pub backup_retention_days: u32,
+}
+
+/// Every setting: (name without prefix, default, one-line meaning). The README table is
+/// written from the same list.
+pub const KEYS: &[(&str, &str, &str)] = &[
+    ("data_dir", "./data", "database, master key, local backups"),
+    (
+        "bind",
+        "127.0.0.1:8080",
+        "listen address (port 0 picks a free port)",
+    ),
+    (
+        "base_url",
+        "http://127.0.0.1:8080",
+        "public address used in links",
+    ),
+    ("secure_cookies", "false", "set true behind TLS"),
+    (
+        "master_key_file",
+        "",
+        "defaults to $OTM_DATA_DIR/master.key",
+    ),
+    ("bcrypt_cost", "12", "bcrypt work factor (tests lower it)"),
+    (
+        "session_idle_minutes",
+        "30",
+        "idle expiry of a page session",
+    ),
+    (
+        "session_absolute_hours",
+        "12",
+        "hard limit of a page session",
+    ),
+    ("token_ttl_seconds", "3600", "lifetime of API bearer tokens"),
+    (
+        "trusted_proxies",
+        "127.0.0.1,::1",
+        "peers whose X-Forwarded-For is believed",
+    ),
+    ("workers", "0", "HTTP worker threads (0 = one per core)"),
+    (
+        "omie_base_url",
+        "https://app.omie.com.br/api/v1",
+        "Omie API root",
+    ),
+    (
+        "backup_times",
+        "03:00,15:00",
+        "daily backup times, America/Sao_Paulo",
+    ),
+    ("backup_retention_days", "30", "backup history kept"),
+    // Read by later features; accepted now so one config file serves every version.
+    ("smtp_host", "", "outgoing mail server"),
+    ("smtp_port", "", "outgoing mail port"),
+    ("smtp_security", "", "none, starttls or tls"),
+    ("smtp_username", "", "SMTP user"),
+    ("smtp_password", "", "SMTP password"),
+    (
+        "mail_from",
+        "Omie Tenant Manager <no-reply@localhost>",
+        "sender",
+    ),
+    ("alert_emails", "", "where alerts go"),
+    ("backup_remote", "", "rclone destination"),
+];
+
+impl Settings {
+    /// Loads settings from `config_file` (or `OTM_CONFIG`) and the process environment.
+    pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let file = match config_file {
+            Some(p) => Some(p.to_path_buf()),
+            None => env.get("OTM_CONFIG").map(PathBuf::from),
+        };
+        let file_values = match file {
+            Some(path) => read_toml(&path)?,
+            None => BTreeMap::new(),
+        };
+        Self::from_sources(&file_values, &env)
+    }
+
+    pub fn from_sources(
+        file: &BTreeMap<String, String>,
+        env: &BTreeMap<String, String>,
+    ) -> anyhow::Result<Self> {
+        let get = |key: &str| -> String {
+            let env_name = format!("OTM_{}", key.to_ascii_uppercase());
+            env.get(&env_name)
+                .cloned()
+                .or_else(|| file.get(key).cloned())
+                .or_else(|| {
+                    KEYS.iter()
+                        .find(|(k, _, _)| *k == key)
+                        .map(|(_, d, _)| (*d).to_string())
+                })
+                .unwrap_or_default()
+        };
+        let data_dir = PathBuf::from(get("data_dir"));
+        let master_key_file = match get("master_key_file") {
+            s if s.is_empty() => data_dir.join("master.key"),
+            s => PathBuf::from(s),
+        };
+        let bind: SocketAddr = get("bind")
+            .parse()
+            .map_err(|_| anyhow!("OTM_BIND must look like 127.0.0.1:8080"))?;
+        let base_url = get("base_url").trim_end_matches('/').to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            bail!("OTM_BASE_URL must start with http:// or https://");
+        }
+        let bcrypt_cost: u32 = parse(&get("bcrypt_cost"), "OTM_BCRYPT_COST")?;
+        if !(4..=31).contains(&bcrypt_cost) {
+            bail!("OTM_BCRYPT_COST must be between 4 and 31");
+        }
+        let idle_minutes: f64 = parse(&get("session_idle_minutes"), "OTM_SESSION_IDLE_MINUTES")?;
+        if !(idle_minutes > 0.0 && idle_minutes <= 24.0 * 60.0) {
+            bail!("OTM_SESSION_IDLE_MINUTES must be more than 0 and at most 1440");
+        }
+        let trusted_proxies = get("trusted_proxies")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<IpAddr>()
+                    .map_err(|_| anyhow!("OTM_TRUSTED_PROXIES: {s:?} is not an IP address"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Self {
+            data_dir,
+            bind,
+            base_url,
+            secure_cookies: parse_bool(&get("secure_cookies"), "OTM_SECURE_COOKIES")?,
+            master_key_file,
+            bcrypt_cost,
+            session_idle_secs: ((idle_minutes * 60.0).round() as u64).max(1),
+            session_absolute_hours: parse(
+                &get("session_absolute_hours"),
+                "OTM_SESSION_ABSOLUTE_HOURS",
+            )?,
+            token_ttl_secs: parse(&get("token_ttl_seconds"), "OTM_TOKEN_TTL_SECONDS")?,
+            trusted_proxies,
+            workers: parse(&get("workers"), "OTM_WORKERS")?,
+            omie_base_url: get("omie_base_url").trim_end_matches('/').to_string(),
+            backup_times: get("backup_times"),
+            backup_retention_days: parse(
+                &get("backup_retention_days"),
+                "OTM_BACKUP_RETENTION_DAYS",
+            )?,
+        })
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("omie-tenant-manager.db")
+    }
+
+    /// The origin (scheme://host[:port]) forms must come from.
+    pub fn origin(&self) -> &str {
+        // base_url has no trailing slash; strip any path after the authority.
+        let after_scheme = self.base_url.find("://").map(|i| i + 3).unwrap_or(0);
+        match self.base_url[after_scheme..].find('/') {
+            Some(i) => &self.base_url[..after_scheme + i],
+            None => &self.base_url,
+        }
+    }
+}
+
+fn parse<T: std::str::FromStr>(v: &str, name: &str) -> anyhow::Result<T> {
+    v.trim()
+        .parse()
+        .map_err(|_| anyhow!("{name} has an invalid value {v:?}"))
+}
+
+fn parse_bool(v: &str, name: &str) -> anyhow::Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => bail!("{name} must be true or false"),
+    }
+}
+
+fn read_toml(path: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .with_context(|| format!("config file {} is not valid TOML", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (k, v) in table {
+        if !KEYS.iter().any(|(name, _, _)| *name == k) {
+            bail!("config file {}: unknown setting {k:?}", path.display());
+        }
+        let s = match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Array(items) => items
+                .iter()
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| i.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => bail!(
+                "config file {}: {k} has an unsupported value {other}",
+                path.display()
+            ),
+        };
+        out.insert(k, s);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_match_the_contract() {
+        let s = Settings::from_sources(&BTreeMap::new(), &BTreeMap::new()).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("./data"));
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(s.master_key_file, PathBuf::from("./data/master.key"));
+        assert_eq!(s.session_idle_secs, 30 * 60);
+        assert_eq!(s.bcrypt_cost, 12);
+        assert!(!s.secure_cookies);
+    }
+
+    #[test]
+    fn environment_wins_over_file() {
+        let file = env(&[("bcrypt_cost", "10"), ("bind", "127.0.0.1:9000")]);
+        let s = Settings::from_sources(&file, &env(&[("OTM_BCRYPT_COST", "4")])).unwrap();
+        assert_eq!(s.bcrypt_cost, 4);
+        assert_eq!(s.bind.port(), 9000);
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = Settings::from_sources(&BTreeMap::new(), &env(&[("OTM_BCRYPT_COST", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("OTM_BCRYPT_COST"), "{err}");
+    }
+
+    #[test]
+    fn origin_drops_any_path() {
+        let s = Settings::from_sources(
+            &BTreeMap::new(),
+            &env(&[("OTM_BASE_URL", "https://gestor.example.com.br/app/")]),
+        )
+        .unwrap();
+        assert_eq!(s.origin(), "https://gestor.example.com.br");
+    }
+}

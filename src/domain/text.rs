@@ -1,0 +1,67 @@
+use serde::Serialize;
+
+/// Trims a required free-text field and bounds its length.
+pub fn required_text(raw: &str, max: usize, empty_msg: &'static str) -> Result<String, String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return Err(empty_msg.to_string());
+    }
+    if s.chars().count() > max {
+        return Err(format!("Use no máximo {max} caracteres."));
+    }
+    if s.chars().any(char::is_control) {
+        return Err("Remova caracteres de controle do texto.".to_string());
+    }
+    Ok(s.to_string())
+}
+
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident => $s:literal / $pt:literal),+ $(,)? }) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $s),+ }
+            }
+
+            /// The Portuguese label shown on pages.
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $pt),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($s => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+string_enum!(CompanyStatus {
+    Active => "active" / "Ativa",
+    Suspended => "suspended" / "Suspensa",
+    Archived => "archived" / "Arquivada",
+});
+
+string_enum!(Role {
+    Owner => "owner" / "Proprietário",
+    Staff => "staff" / "Equipe",
+    CompanyAdmin => "company_admin" / "Administrador da empresa",
+    CompanyUser => "company_user" / "Usuário da empresa",
+});
+
+string_enum!(UserStatus {
+    Pending => "pending" / "Aguardando aprovação",
+    Active => "active" / "Ativo",
+    Disabled => "disabled" / "Desativado",
+    Anonymized => "anonymized" / "Anonimizado",
+});
+
+impl Role {
+    pub fn is_platform(self) -> bool {
+        matches!(self, Role::Owner | Role::Staff)
+    }
+}

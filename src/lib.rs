@@ -1,0 +1,20 @@
+//! Omie Tenant Manager: one place for client companies, their people, their Omie
+//! credentials and the applications allowed to act for them.
+//!
+//! Interfaces (admin pages, portal pages, REST API, CLI) parse input and call the use
+//! cases in [`services`]; only those write, and each write carries its audit row in the
+//! same transaction.
+
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod services;
+pub mod startup;
+pub mod time;
+pub mod views;
+pub mod web;

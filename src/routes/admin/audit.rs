@@ -1,0 +1,102 @@
+//! `/admin/audit`: the trail with filters and pagination.
+
+use actix_web::HttpResponse;
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::{self, audit::Filter};
+use crate::error::PageError;
+use crate::services::audit;
+use crate::time;
+use crate::views::{AUDIT_ACTIONS, AuditView, action_label};
+use crate::web::State;
+use crate::web::guard::SignedIn;
+use crate::web::page::{Ctx, Query, render};
+
+const PAGE_SIZE: usize = 100;
+
+#[derive(Deserialize, Default, Clone)]
+pub struct AuditQuery {
+    #[serde(default)]
+    company_id: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    before: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+struct AuditPage {
+    ctx: Ctx,
+    q: AuditQuery,
+    actions: Vec<(&'static str, &'static str)>,
+    rows: Vec<AuditView>,
+    next_url: Option<String>,
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// Turns the page's query into a store filter; dates are São Paulo calendar days, `to`
+/// inclusive.
+pub fn filter_from(q: &AuditQuery) -> Filter {
+    Filter {
+        company_id: non_empty(&q.company_id),
+        actor: non_empty(&q.actor),
+        action: non_empty(&q.action),
+        from: time::parse_br_date(&q.from).and_then(time::br_day_start),
+        to: time::parse_br_date(&q.to)
+            .and_then(|d| d.succ_opt())
+            .and_then(time::br_day_start),
+        before: q.before.parse().ok(),
+    }
+}
+
+pub async fn list(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    query: Query<AuditQuery>,
+) -> Result<HttpResponse, PageError> {
+    let q = query.into_inner();
+    let filter = filter_from(&q);
+    let actor = who.principal.actor("");
+    let (rows, more) = db::run(&state.pool, move |conn| {
+        audit::list(conn, &actor, filter, PAGE_SIZE)
+    })
+    .await?;
+    let next_url = if more {
+        rows.last().map(|last| {
+            let qs = serde_urlencoded::to_string([
+                ("company_id", q.company_id.as_str()),
+                ("actor", &q.actor),
+                ("action", &q.action),
+                ("from", &q.from),
+                ("to", &q.to),
+                ("before", &last.id.to_string()),
+            ])
+            .unwrap_or_default();
+            format!("/admin/audit?{qs}")
+        })
+    } else {
+        None
+    };
+    render(&AuditPage {
+        ctx: ctx.with_nav("audit"),
+        q,
+        actions: AUDIT_ACTIONS
+            .iter()
+            .map(|a| (*a, action_label(a)))
+            .collect(),
+        rows: rows.iter().map(AuditView::from).collect(),
+        next_url,
+    })
+}

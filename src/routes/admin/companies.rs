@@ -1,0 +1,308 @@
+//! `/admin/companies`: list and search, create, show with history, edit, change status.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::companies::{self as store, ListFilter};
+use crate::db::{self, audit::Filter};
+use crate::domain::CompanyStatus;
+use crate::error::{AppError, FieldError, PageError};
+use crate::services::{audit, companies as uc, companies::CompanyInput};
+use crate::views::{AuditView, CompanyView};
+use crate::web::State;
+use crate::web::guard::SignedIn;
+use crate::web::page::{Ctx, Flash, Form, Query, redirect_with, render, render_status};
+
+const PAGE_SIZE: usize = 50;
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    cursor: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/companies/list.html")]
+struct ListPage {
+    ctx: Ctx,
+    q: String,
+    status: String,
+    statuses: &'static [CompanyStatus],
+    rows: Vec<CompanyView>,
+    next_url: Option<String>,
+    is_first_page: bool,
+}
+
+pub async fn list(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let query = query.into_inner();
+    let status = CompanyStatus::parse(&query.status).map(|s| s.as_str().to_string());
+    let filter = ListFilter {
+        q: Some(query.q.clone()).filter(|q| !q.trim().is_empty()),
+        status: status.clone(),
+        after: store::parse_cursor(&query.cursor),
+    };
+    let actor = who.principal.actor("");
+    let f = filter.clone();
+    let (rows, more) = db::run(&state.pool, move |conn| {
+        uc::list(conn, &actor, &f, PAGE_SIZE)
+    })
+    .await?;
+    let next_url = if more {
+        rows.last().map(|last| {
+            let qs = serde_urlencoded::to_string([
+                ("q", query.q.as_str()),
+                ("status", status.as_deref().unwrap_or("")),
+                ("cursor", &store::cursor_after(last)),
+            ])
+            .unwrap_or_default();
+            format!("/admin/companies?{qs}")
+        })
+    } else {
+        None
+    };
+    render(&ListPage {
+        ctx: ctx.with_nav("companies"),
+        q: query.q,
+        status: status.unwrap_or_default(),
+        statuses: CompanyStatus::ALL,
+        rows: rows.iter().map(CompanyView::from).collect(),
+        next_url,
+        is_first_page: filter.after.is_none(),
+    })
+}
+
+/// The create/edit form with what was typed and a message per invalid field.
+#[derive(Template)]
+#[template(path = "admin/companies/form.html")]
+struct FormPage {
+    ctx: Ctx,
+    /// `None` when creating.
+    id: Option<String>,
+    v: FormValues,
+    errors: Vec<FieldError>,
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct FormValues {
+    #[serde(default)]
+    legal_name: String,
+    #[serde(default)]
+    trade_name: String,
+    #[serde(default)]
+    cnpj: String,
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+}
+
+impl FormValues {
+    fn input(&self) -> CompanyInput {
+        CompanyInput {
+            legal_name: Some(self.legal_name.clone()),
+            trade_name: Some(self.trade_name.clone()),
+            cnpj: Some(self.cnpj.clone()),
+            contact_name: Some(self.contact_name.clone()),
+            email: Some(self.email.clone()),
+            phone: Some(self.phone.clone()),
+        }
+    }
+}
+
+pub async fn new_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    render(&FormPage {
+        ctx: ctx.with_nav("companies"),
+        id: None,
+        v: FormValues::default(),
+        errors: vec![],
+    })
+}
+
+fn form_errors(
+    ctx: Ctx,
+    id: Option<String>,
+    v: FormValues,
+    e: AppError,
+) -> Result<HttpResponse, PageError> {
+    match e {
+        AppError::Validation(errors) | AppError::Conflict(errors) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &FormPage {
+                ctx: ctx.with_nav("companies"),
+                id,
+                v,
+                errors,
+            },
+        ),
+        other => Err(other.into()),
+    }
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    Form(v): Form<FormValues>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let input = v.input();
+    let st = state.clone();
+    match db::run(&state.pool, move |conn| {
+        uc::create(conn, &st.keys, &actor, &input)
+    })
+    .await
+    {
+        Ok(c) => Ok(redirect_with(
+            &state,
+            &format!("/admin/companies/{}", c.id),
+            Flash::success(format!("Empresa {} cadastrada.", c.legal_name)),
+        )),
+        Err(e) => form_errors(ctx, None, v, e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/companies/show.html")]
+struct ShowPage {
+    ctx: Ctx,
+    c: CompanyView,
+    history: Vec<AuditView>,
+}
+
+pub async fn show(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor("");
+    let id = id.into_inner();
+    let (company, history) = db::run(&state.pool, move |conn| {
+        let c = uc::get(conn, &actor, &id)?;
+        let filter = Filter {
+            company_id: Some(c.id.clone()),
+            ..Default::default()
+        };
+        let (history, _) = audit::list(conn, &actor, filter, 100)?;
+        Ok((c, history))
+    })
+    .await?;
+    render(&ShowPage {
+        ctx: ctx.with_nav("companies"),
+        c: CompanyView::from(&company),
+        history: history.iter().map(AuditView::from).collect(),
+    })
+}
+
+pub async fn edit_form(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor("");
+    let id = id.into_inner();
+    let c = db::run(&state.pool, move |conn| uc::get(conn, &actor, &id)).await?;
+    let view = CompanyView::from(&c);
+    let v = FormValues {
+        legal_name: c.legal_name,
+        trade_name: c.trade_name,
+        cnpj: view.cnpj,
+        contact_name: c.contact_name,
+        email: c.email,
+        phone: view.phone,
+    };
+    render(&FormPage {
+        ctx: ctx.with_nav("companies"),
+        id: Some(c.id),
+        v,
+        errors: vec![],
+    })
+}
+
+pub async fn update(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    id: web::Path<String>,
+    Form(v): Form<FormValues>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let id = id.into_inner();
+    let input = v.input();
+    let st = state.clone();
+    let cid = id.clone();
+    match db::run(&state.pool, move |conn| {
+        uc::update(conn, &st.keys, &actor, &cid, &input)
+    })
+    .await
+    {
+        Ok(c) => Ok(redirect_with(
+            &state,
+            &format!("/admin/companies/{}", c.id),
+            Flash::success("Alterações salvas."),
+        )),
+        Err(e) => form_errors(ctx, Some(id), v, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+pub async fn set_status(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    id: web::Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<HttpResponse, PageError> {
+    let status = CompanyStatus::parse(&form.status)
+        .ok_or_else(|| AppError::BadRequest("unknown status".into()))?;
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let id = id.into_inner();
+    let st = state.clone();
+    let c = db::run(&state.pool, move |conn| {
+        uc::set_status(conn, &st.keys, &actor, &id, status)
+    })
+    .await?;
+    let message = match status {
+        CompanyStatus::Active => "Empresa reativada.",
+        CompanyStatus::Suspended => {
+            "Empresa suspensa. Os acessos dela ficam bloqueados até a reativação."
+        }
+        CompanyStatus::Archived => {
+            "Empresa arquivada. Ela não aparece mais na lista, mas o histórico fica guardado."
+        }
+    };
+    Ok(redirect_with(
+        &state,
+        &format!("/admin/companies/{}", c.id),
+        Flash::success(message),
+    ))
+}

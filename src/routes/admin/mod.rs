@@ -1,0 +1,23 @@
+//! The owner's dashboard, `/admin`. The scope is wrapped by the platform-user guard.
+
+pub mod audit;
+pub mod companies;
+pub mod overview;
+
+use actix_web::web;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(overview::show))
+        .route("/", web::get().to(overview::show))
+        .route("/companies", web::get().to(companies::list))
+        .route("/companies", web::post().to(companies::create))
+        .route("/companies/new", web::get().to(companies::new_form))
+        .route("/companies/{id}", web::get().to(companies::show))
+        .route("/companies/{id}", web::post().to(companies::update))
+        .route("/companies/{id}/edit", web::get().to(companies::edit_form))
+        .route(
+            "/companies/{id}/status",
+            web::post().to(companies::set_status),
+        )
+        .route("/audit", web::get().to(audit::list));
+}

@@ -1,0 +1,39 @@
+//! The JSON API, `/api/v1`. Authentication is `Authorization: Bearer <token>`.
+
+pub mod audit;
+pub mod auth;
+pub mod companies;
+pub mod openapi;
+pub mod validate;
+
+use actix_web::{HttpRequest, error, web};
+
+use crate::error::{ApiError, AppError};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|e, _req: &HttpRequest| bad_body(e.to_string())),
+    )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| bad_body(e.to_string())))
+    .app_data(web::PathConfig::default().error_handler(|e, _| bad_body(e.to_string())))
+    .route("/auth/login", web::post().to(auth::login))
+    .route("/auth/logout", web::post().to(auth::logout))
+    .route("/companies", web::get().to(companies::list))
+    .route("/companies", web::post().to(companies::create))
+    .route("/companies/{id}", web::get().to(companies::get))
+    .route("/companies/{id}", web::patch().to(companies::update))
+    .route("/companies/{id}", web::delete().to(companies::archive))
+    .route("/audit", web::get().to(audit::list))
+    .route("/validate/cnpj", web::get().to(validate::cnpj));
+}
+
+fn bad_body(detail: String) -> error::Error {
+    ApiError(AppError::BadRequest(detail)).into()
+}
+
+/// `limit` for lists: 1..=200, default 50.
+pub fn clamp_limit(limit: Option<usize>) -> usize {
+    limit.unwrap_or(50).clamp(1, 200)
+}

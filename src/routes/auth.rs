@@ -1,0 +1,252 @@
+//! Sign-in, sign-out and the first-start setup page.
+
+use actix_web::cookie::SameSite;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db;
+use crate::error::{AppError, FieldError, PageError};
+use crate::services::auth::{self, LoginInput};
+use crate::services::{Actor, setup};
+use crate::web::page::{Ctx, Flash, Form, redirect, redirect_with, render, render_status};
+use crate::web::{CSRF_COOKIE, SESSION_COOKIE, State, user_agent};
+
+pub async fn home(req: HttpRequest) -> HttpResponse {
+    if req.cookie(SESSION_COOKIE).is_some() {
+        redirect("/admin")
+    } else {
+        redirect("/login")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    ctx: Ctx,
+    email: String,
+    error: Option<String>,
+}
+
+pub async fn login_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    render(&LoginPage {
+        ctx,
+        email: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn login(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    Form(form): Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    let ip = state.client_ip(&req);
+    let ua = user_agent(&req);
+    let old_cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+    let st = state.clone();
+    let email = form.email.clone();
+    let result = db::run(&state.pool, move |conn| {
+        let input = LoginInput {
+            email: &form.email,
+            password: &form.password,
+            ip: &ip,
+        };
+        let p = auth::check_credentials(
+            conn,
+            &st.keys,
+            &st.throttle,
+            &input,
+            st.settings.bcrypt_cost,
+        )?;
+        if let Some(old) = old_cookie {
+            auth::end_session(conn, &st.keys, &old, &ip)?;
+        }
+        auth::start_session(
+            conn,
+            &st.keys,
+            &p,
+            &ip,
+            &ua,
+            st.settings.session_absolute_hours,
+        )
+    })
+    .await;
+    match result {
+        Ok(token) => {
+            // A new session id, and a new CSRF cookie, at every sign-in.
+            let mut resp =
+                redirect_with(&state, "/admin", Flash::success("Você entrou no painel."));
+            let _ = resp.add_cookie(&state.cookie(SESSION_COOKIE, token, SameSite::Lax));
+            let _ = resp.add_cookie(&state.cookie(
+                CSRF_COOKIE,
+                crate::crypto::new_token(),
+                SameSite::Strict,
+            ));
+            Ok(resp)
+        }
+        Err(AppError::InvalidCredentials) => render_status(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                ctx,
+                email,
+                error: Some("E-mail ou senha incorretos. Confira e tente de novo.".into()),
+            },
+        ),
+        Err(AppError::Throttled { retry_after_secs }) => {
+            let mut resp = render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                &LoginPage {
+                    ctx,
+                    email,
+                    error: Some(format!(
+                        "Muitas tentativas sem sucesso. Por segurança, aguarde {retry_after_secs} segundos antes de tentar de novo."
+                    )),
+                },
+            )?;
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn logout(
+    req: HttpRequest,
+    state: State,
+    _form: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    if let Some(cookie) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
+        let ip = state.client_ip(&req);
+        let st = state.clone();
+        db::run(&state.pool, move |conn| {
+            auth::end_session(conn, &st.keys, &cookie, &ip)
+        })
+        .await?;
+    }
+    let mut resp = redirect_with(&state, "/login", Flash::success("Você saiu. Até logo!"));
+    let _ = resp.add_cookie(&state.removal(SESSION_COOKIE));
+    Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    ctx: Ctx,
+    token: String,
+    name: String,
+    email: String,
+    errors: Vec<FieldError>,
+}
+
+impl SetupPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+fn link_gone() -> PageError {
+    PageError(AppError::NotFound)
+}
+
+pub async fn setup_form(
+    state: State,
+    ctx: Ctx,
+    token: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let t = token.clone();
+    if !db::run(&state.pool, move |conn| setup::link_is_usable(conn, &t)).await? {
+        return Err(link_gone());
+    }
+    render(&SetupPage {
+        ctx,
+        token: token.into_inner(),
+        name: String::new(),
+        email: String::new(),
+        errors: vec![],
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+pub async fn setup(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    token: web::Path<String>,
+    Form(form): Form<SetupForm>,
+) -> Result<HttpResponse, PageError> {
+    let ip = state.client_ip(&req);
+    let st = state.clone();
+    let t = token.clone();
+    let (name, email) = (form.name.clone(), form.email.clone());
+    let result = db::run(&state.pool, move |conn| {
+        let input = setup::OwnerInput {
+            name: &form.name,
+            email: &form.email,
+            password: &form.password,
+            password_confirm: Some(&form.password_confirm),
+        };
+        let actor = Actor {
+            ip,
+            ..Actor::system()
+        };
+        setup::create_owner(
+            conn,
+            &st.keys,
+            &actor,
+            Some(&t),
+            &input,
+            st.settings.bcrypt_cost,
+        )
+    })
+    .await;
+    match result {
+        Ok(_) => Ok(redirect_with(
+            &state,
+            "/login",
+            Flash::success("Conta do proprietário criada. Entre com seu e-mail e senha."),
+        )),
+        Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SetupPage {
+                ctx,
+                token: token.into_inner(),
+                name,
+                email,
+                errors,
+            },
+        ),
+        Err(AppError::NotFound) => Err(link_gone()),
+        Err(e) => Err(e.into()),
+    }
+}

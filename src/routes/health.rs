@@ -1,0 +1,24 @@
+use actix_web::HttpResponse;
+
+use crate::db;
+use crate::web::State;
+
+/// The process is up.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// The database answers.
+pub async fn readyz(state: State) -> HttpResponse {
+    let ok = db::run(&state.pool, |conn| {
+        conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .map_err(Into::into)
+    })
+    .await;
+    match ok {
+        Ok(1) => HttpResponse::Ok().content_type("text/plain").body("ready"),
+        _ => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("database unavailable"),
+    }
+}

@@ -1,0 +1,300 @@
+//! Sign-in, sessions and API tokens.
+
+use std::sync::OnceLock;
+
+use chrono::Duration;
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::throttle::{FREE_FAILURES, Throttle, delay_for};
+use super::{Actor, ActorKind, Keys};
+use crate::crypto::{new_token, sha256_hex};
+use crate::db::{self, audit, sessions, tokens, users};
+use crate::domain::{Password, Role, UserStatus};
+use crate::error::AppError;
+use crate::time;
+
+pub fn hash_password(p: &Password, cost: u32) -> Result<String, AppError> {
+    bcrypt::hash(p.expose(), cost).map_err(|e| AppError::Internal(anyhow::anyhow!("bcrypt: {e}")))
+}
+
+/// A hash to verify against when the e-mail is unknown, so both cases cost one bcrypt.
+fn dummy_hash(cost: u32) -> &'static str {
+    static DUMMY: OnceLock<(u32, String)> = OnceLock::new();
+    let (_, h) = DUMMY.get_or_init(|| {
+        (
+            cost,
+            bcrypt::hash("dummy password for timing", cost).unwrap_or_default(),
+        )
+    });
+    h
+}
+
+/// Computes the dummy hash ahead of the first request.
+pub fn warm_up(cost: u32) {
+    let _ = dummy_hash(cost);
+}
+
+/// The authenticated person behind a session or token.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: users::User,
+    pub role: Role,
+}
+
+impl Principal {
+    fn from_user(user: users::User) -> Option<Self> {
+        let role = Role::parse(&user.role)?;
+        (user.status == UserStatus::Active.as_str()).then_some(Self { user, role })
+    }
+
+    pub fn actor(&self, ip: &str) -> Actor {
+        Actor {
+            kind: ActorKind::User {
+                id: self.user.id.clone(),
+                email: self.user.email.clone(),
+                role: self.role,
+                company_id: self.user.company_id.clone(),
+            },
+            ip: ip.to_string(),
+        }
+    }
+}
+
+pub struct LoginInput<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub ip: &'a str,
+}
+
+fn ip_key(ip: &str) -> String {
+    format!("ip:{ip}")
+}
+
+fn account_key(email: &str) -> String {
+    format!("acct:{}", email.trim().to_lowercase())
+}
+
+/// Checks e-mail and password. Unknown e-mail and wrong password take the same time and
+/// give the same answer; repeated failures are throttled per account and per IP.
+pub fn check_credentials(
+    conn: &mut Connection,
+    keys: &Keys,
+    throttle: &Throttle,
+    input: &LoginInput<'_>,
+    bcrypt_cost: u32,
+) -> Result<Principal, AppError> {
+    let (ipk, acctk) = (ip_key(input.ip), account_key(input.email));
+    if let Some(wait) = throttle.wait(&ipk).max(throttle.wait(&acctk)) {
+        return Err(AppError::Throttled {
+            retry_after_secs: wait,
+        });
+    }
+    let email = input.email.trim().to_lowercase();
+    let user = users::by_email(conn, &email)?;
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash(bcrypt_cost).to_string());
+    let password_ok = bcrypt::verify(input.password, &hash).unwrap_or(false);
+    let principal = user
+        .clone()
+        .filter(|u| u.password_hash.is_some() && password_ok)
+        .and_then(Principal::from_user);
+    match principal {
+        Some(p) => {
+            throttle.clear(&acctk);
+            throttle.clear(&ipk);
+            Ok(p)
+        }
+        None => {
+            throttle.fail(&ipk);
+            let failures = throttle.fail(&acctk);
+            db::write(conn, |tx| {
+                let now = time::now_db();
+                let mut entry = Actor {
+                    kind: ActorKind::System,
+                    ip: input.ip.to_string(),
+                }
+                .entry("auth.login_failed", "user", None);
+                if let Some(u) = &user {
+                    let locked = (failures >= FREE_FAILURES).then(|| {
+                        time::to_db(
+                            time::now()
+                                + Duration::from_std(delay_for(failures)).unwrap_or_default(),
+                        )
+                    });
+                    users::record_failure(tx, &u.id, i64::from(failures), locked.as_deref(), &now)?;
+                    entry.entity_id = Some(u.id.clone());
+                    entry.company_id = u.company_id.clone();
+                }
+                // The typed e-mail, never the password.
+                entry.actor_label = email.clone();
+                entry.details = json!({ "email": email, "failures": failures });
+                audit::append(tx, &keys.audit, &now, &entry)?;
+                Ok(())
+            })?;
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+fn record_login(
+    tx: &Connection,
+    keys: &Keys,
+    p: &Principal,
+    ip: &str,
+    via: &str,
+    now: &str,
+) -> Result<(), AppError> {
+    users::record_login(tx, &p.user.id, now)?;
+    let mut entry = p.actor(ip).entry("auth.login", "user", Some(&p.user.id));
+    entry.company_id = p.user.company_id.clone();
+    entry.details = json!({ "via": via });
+    audit::append(tx, &keys.audit, now, &entry)?;
+    Ok(())
+}
+
+/// Starts a page session; returns the cookie value (the table keeps only its hash).
+pub fn start_session(
+    conn: &mut Connection,
+    keys: &Keys,
+    p: &Principal,
+    ip: &str,
+    user_agent: &str,
+    absolute_hours: u64,
+) -> Result<String, AppError> {
+    let token = new_token();
+    db::write(conn, |tx| {
+        let now_t = time::now();
+        let now = time::to_db(now_t);
+        let absolute = time::to_db(now_t + Duration::hours(absolute_hours as i64));
+        let ua: String = user_agent.chars().take(200).collect();
+        sessions::insert(
+            tx,
+            &sha256_hex(token.as_bytes()),
+            &p.user.id,
+            &now,
+            &absolute,
+            ip,
+            &ua,
+        )?;
+        record_login(tx, keys, p, ip, "page", &now)
+    })?;
+    Ok(token)
+}
+
+/// Finds the live session for a cookie value, enforcing idle and absolute expiry, and
+/// refreshes its last-seen time at most every `touch_every_secs`.
+pub fn resolve_session(
+    conn: &Connection,
+    cookie: &str,
+    idle_secs: u64,
+) -> Result<Option<(sessions::Session, Principal)>, AppError> {
+    let id_hash = sha256_hex(cookie.as_bytes());
+    let Some(s) = sessions::get(conn, &id_hash)? else {
+        return Ok(None);
+    };
+    let now = time::now();
+    let last_seen = time::parse_db(&s.last_seen_at).unwrap_or(now);
+    let absolute = time::parse_db(&s.absolute_expires_at).unwrap_or(now);
+    let idle_for = (now - last_seen).num_milliseconds().max(0) as u64;
+    if idle_for >= idle_secs * 1000 || now >= absolute {
+        sessions::delete(conn, &id_hash)?;
+        return Ok(None);
+    }
+    let Some(user) = users::get(conn, &s.user_id)? else {
+        return Ok(None);
+    };
+    let Some(p) = Principal::from_user(user) else {
+        return Ok(None);
+    };
+    // Writing on every request would cost an fsync each; a quarter of the idle window is
+    // precise enough.
+    let touch_every_ms = (idle_secs * 1000 / 4).min(60_000);
+    if idle_for >= touch_every_ms {
+        sessions::touch(conn, &id_hash, &time::to_db(now))?;
+    }
+    Ok(Some((s, p)))
+}
+
+pub fn end_session(
+    conn: &mut Connection,
+    keys: &Keys,
+    cookie: &str,
+    ip: &str,
+) -> Result<(), AppError> {
+    let id_hash = sha256_hex(cookie.as_bytes());
+    db::write(conn, |tx| {
+        let Some(s) = sessions::get(tx, &id_hash)? else {
+            return Ok(());
+        };
+        sessions::delete(tx, &id_hash)?;
+        if let Some(p) = users::get(tx, &s.user_id)?.and_then(Principal::from_user) {
+            let now = time::now_db();
+            let mut entry = p.actor(ip).entry("auth.logout", "user", Some(&p.user.id));
+            entry.company_id = p.user.company_id.clone();
+            audit::append(tx, &keys.audit, &now, &entry)?;
+        }
+        Ok(())
+    })
+}
+
+/// Issues an opaque bearer token for a signed-in user.
+pub fn issue_token(
+    conn: &mut Connection,
+    keys: &Keys,
+    p: &Principal,
+    ip: &str,
+    ttl_secs: u64,
+) -> Result<String, AppError> {
+    let token = new_token();
+    db::write(conn, |tx| {
+        let now_t = time::now();
+        let now = time::to_db(now_t);
+        let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
+        tokens::insert(
+            tx,
+            &sha256_hex(token.as_bytes()),
+            &p.user.id,
+            &now,
+            &expires,
+        )?;
+        record_login(tx, keys, p, ip, "api", &now)
+    })?;
+    Ok(token)
+}
+
+pub fn resolve_token(conn: &Connection, token: &str) -> Result<Option<Principal>, AppError> {
+    let Some(user_id) = tokens::live_user(conn, &sha256_hex(token.as_bytes()), &time::now_db())?
+    else {
+        return Ok(None);
+    };
+    Ok(users::get(conn, &user_id)?.and_then(Principal::from_user))
+}
+
+pub fn revoke_token(
+    conn: &mut Connection,
+    keys: &Keys,
+    p: &Principal,
+    token: &str,
+    ip: &str,
+) -> Result<(), AppError> {
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        tokens::revoke(tx, &sha256_hex(token.as_bytes()), &now)?;
+        let mut entry = p.actor(ip).entry("auth.logout", "user", Some(&p.user.id));
+        entry.company_id = p.user.company_id.clone();
+        entry.details = json!({ "via": "api" });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
+}
+
+/// Housekeeping: forget expired sessions and tokens.
+pub fn purge_expired(conn: &Connection, idle_secs: u64) -> Result<usize, AppError> {
+    let now = time::now();
+    let idle_cutoff = time::to_db(now - Duration::seconds(idle_secs as i64));
+    let n = sessions::delete_expired(conn, &idle_cutoff, &time::to_db(now))?;
+    Ok(n + tokens::delete_expired(conn, &time::to_db(now))?)
+}

@@ -1,0 +1,287 @@
+//! Company use cases: create, edit, change status, read, list.
+
+use rusqlite::Connection;
+use serde_json::{Map, Value, json};
+
+use super::{Actor, Keys};
+use crate::crypto::new_id;
+use crate::db::companies::{self as store, Company, Fields, ListFilter};
+use crate::db::{self, audit};
+use crate::domain::{Cnpj, CompanyStatus, Email, Phone, Role, required_text};
+use crate::error::{AppError, FieldError};
+use crate::time;
+
+/// Raw input, as typed. `None` leaves a field as it is (PATCH); on create it means empty.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct CompanyInput {
+    pub legal_name: Option<String>,
+    pub trade_name: Option<String>,
+    pub cnpj: Option<String>,
+    pub contact_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Fields a company's own admin may change; the rest belong to the owner.
+const CONTACT_FIELDS: &[&str] = &["contact_name", "email", "phone"];
+
+fn optional_text(raw: &str, max: usize) -> Result<String, String> {
+    if raw.trim().is_empty() {
+        Ok(String::new())
+    } else {
+        required_text(raw, max, "")
+    }
+}
+
+/// Validates every field and reports all problems at once.
+fn validate(input: &CompanyInput, base: Option<&Company>) -> Result<Fields, AppError> {
+    let pick = |new: &Option<String>, old: Option<&String>| -> String {
+        new.clone().or_else(|| old.cloned()).unwrap_or_default()
+    };
+    let mut errors = Vec::new();
+    let legal_name = required_text(
+        &pick(&input.legal_name, base.map(|b| &b.legal_name)),
+        200,
+        "Informe a razão social.",
+    )
+    .unwrap_or_else(|m| {
+        errors.push(FieldError::new("legal_name", m));
+        String::new()
+    });
+    let trade_name = optional_text(&pick(&input.trade_name, base.map(|b| &b.trade_name)), 200)
+        .unwrap_or_else(|m| {
+            errors.push(FieldError::new("trade_name", m));
+            String::new()
+        });
+    let cnpj = match Cnpj::parse(&pick(&input.cnpj, base.map(|b| &b.cnpj))) {
+        Ok(c) => c.as_str().to_string(),
+        Err(m) => {
+            errors.push(FieldError::new("cnpj", m));
+            String::new()
+        }
+    };
+    let contact_name = optional_text(
+        &pick(&input.contact_name, base.map(|b| &b.contact_name)),
+        200,
+    )
+    .unwrap_or_else(|m| {
+        errors.push(FieldError::new("contact_name", m));
+        String::new()
+    });
+    let email_raw = pick(&input.email, base.map(|b| &b.email));
+    let email = if email_raw.trim().is_empty() {
+        String::new()
+    } else {
+        match Email::parse(&email_raw) {
+            Ok(e) => e.as_str().to_string(),
+            Err(m) => {
+                errors.push(FieldError::new("email", m));
+                String::new()
+            }
+        }
+    };
+    let phone_raw = pick(&input.phone, base.map(|b| &b.phone));
+    let phone = if phone_raw.trim().is_empty() {
+        String::new()
+    } else {
+        match Phone::parse(&phone_raw) {
+            Ok(p) => p.as_str().to_string(),
+            Err(m) => {
+                errors.push(FieldError::new("phone", m));
+                String::new()
+            }
+        }
+    };
+    if errors.is_empty() {
+        Ok(Fields {
+            legal_name,
+            trade_name,
+            cnpj,
+            contact_name,
+            email,
+            phone,
+        })
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+fn duplicate_cnpj() -> AppError {
+    AppError::Conflict(vec![FieldError::new(
+        "cnpj",
+        "Já existe uma empresa cadastrada com este CNPJ. Procure-a na lista de empresas.",
+    )])
+}
+
+fn fields_json(f: &Fields) -> Value {
+    json!({
+        "legal_name": f.legal_name, "trade_name": f.trade_name, "cnpj": f.cnpj,
+        "contact_name": f.contact_name, "email": f.email, "phone": f.phone,
+    })
+}
+
+/// Loads a company the actor may see; anything else is "not found", so ids leak nothing.
+fn visible(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
+    let c = store::get(conn, id)?.ok_or(AppError::NotFound)?;
+    if actor.is_platform() || actor.company_id() == Some(c.id.as_str()) {
+        Ok(c)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
+    visible(conn, actor, id)
+}
+
+pub fn create(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    input: &CompanyInput,
+) -> Result<Company, AppError> {
+    if !actor.is_platform() {
+        return Err(AppError::Forbidden);
+    }
+    let fields = validate(input, None)?;
+    db::write(conn, |tx| {
+        if store::cnpj_taken(tx, &fields.cnpj, None)? {
+            return Err(duplicate_cnpj());
+        }
+        let id = new_id("cmp");
+        let now = time::now_db();
+        store::insert(tx, &id, &fields, &now).map_err(|e| {
+            if db::is_unique_violation(&e) {
+                duplicate_cnpj()
+            } else {
+                e.into()
+            }
+        })?;
+        let mut entry = actor.entry("company.create", "company", Some(&id));
+        entry.company_id = Some(id.clone());
+        entry.details = json!({ "fields": fields_json(&fields) });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, &id)?.ok_or(AppError::NotFound)
+    })
+}
+
+pub fn update(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    input: &CompanyInput,
+) -> Result<Company, AppError> {
+    let may_edit_all = actor.is_platform();
+    let is_own_admin = actor.role() == Some(Role::CompanyAdmin) && actor.company_id() == Some(id);
+    db::write(conn, |tx| {
+        let before = visible(tx, actor, id)?;
+        if !may_edit_all && !is_own_admin {
+            return Err(AppError::Forbidden);
+        }
+        if before.status == CompanyStatus::Archived.as_str() {
+            return Err(AppError::field(
+                "status",
+                "Esta empresa está arquivada e não pode ser alterada. Reative-a antes de editar.",
+            ));
+        }
+        let mut input = input.clone();
+        if !may_edit_all {
+            // A company admin edits contact fields only; other fields stay as they are.
+            input.legal_name = None;
+            input.trade_name = None;
+            input.cnpj = None;
+        }
+        let fields = validate(&input, Some(&before))?;
+        if fields.cnpj != before.cnpj && store::cnpj_taken(tx, &fields.cnpj, Some(id))? {
+            return Err(duplicate_cnpj());
+        }
+        let old = fields_json(&Fields {
+            legal_name: before.legal_name.clone(),
+            trade_name: before.trade_name.clone(),
+            cnpj: before.cnpj.clone(),
+            contact_name: before.contact_name.clone(),
+            email: before.email.clone(),
+            phone: before.phone.clone(),
+        });
+        let new = fields_json(&fields);
+        let mut changed = Map::new();
+        if let (Value::Object(o), Value::Object(n)) = (&old, &new) {
+            for (k, v) in n {
+                if o.get(k) != Some(v) {
+                    changed.insert(k.clone(), json!({ "from": o.get(k), "to": v }));
+                }
+            }
+        }
+        if changed.is_empty() {
+            return Ok(before);
+        }
+        debug_assert!(may_edit_all || changed.keys().all(|k| CONTACT_FIELDS.contains(&k.as_str())));
+        let now = time::now_db();
+        store::update(tx, id, &fields, &now).map_err(|e| {
+            if db::is_unique_violation(&e) {
+                duplicate_cnpj()
+            } else {
+                e.into()
+            }
+        })?;
+        let mut entry = actor.entry("company.update", "company", Some(id));
+        entry.company_id = Some(id.to_string());
+        entry.details = json!({ "changed": changed });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Suspends, reactivates or archives a company (platform users only).
+pub fn set_status(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    status: CompanyStatus,
+) -> Result<Company, AppError> {
+    db::write(conn, |tx| {
+        let before = visible(tx, actor, id)?;
+        if !actor.is_platform() {
+            return Err(AppError::Forbidden);
+        }
+        if before.status == status.as_str() {
+            return Ok(before);
+        }
+        let action = match status {
+            CompanyStatus::Active => "company.reactivate",
+            CompanyStatus::Suspended => "company.suspend",
+            CompanyStatus::Archived => "company.archive",
+        };
+        let now = time::now_db();
+        store::set_status(tx, id, status.as_str(), &now)?;
+        let mut entry = actor.entry(action, "company", Some(id));
+        entry.company_id = Some(id.to_string());
+        entry.details = json!({ "status": { "from": before.status, "to": status.as_str() } });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Lists companies the actor may see: all for platform users, their own for company users.
+pub fn list(
+    conn: &Connection,
+    actor: &Actor,
+    filter: &ListFilter,
+    limit: usize,
+) -> Result<(Vec<Company>, bool), AppError> {
+    if actor.is_platform() {
+        return Ok(store::list(conn, filter, limit)?);
+    }
+    let Some(own) = actor.company_id() else {
+        return Ok((Vec::new(), false));
+    };
+    let c = store::get(conn, own)?;
+    Ok((
+        c.into_iter()
+            .filter(|c| filter.after.is_none() && c.status != "archived")
+            .collect(),
+        false,
+    ))
+}

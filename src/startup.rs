@@ -1,0 +1,127 @@
+//! Building and running the server: data dir, master key, database, routes, jobs.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::db::{self, Pool};
+use crate::routes;
+use crate::services::{Keys, auth, setup};
+use crate::web::{AppState, csrf, headers};
+
+/// What every command needs: the opened database and the keys.
+pub struct Opened {
+    pub pool: Pool,
+    pub keys: Keys,
+    pub master: MasterKey,
+}
+
+/// Creates the data dir (mode 0700), the master key (0600) and the database as needed.
+pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
+    create_private_dir(&settings.data_dir)?;
+    let master = MasterKey::load_or_create(&settings.master_key_file)?;
+    let pool = db::open(&settings.db_path(), 16)?;
+    Ok(Opened {
+        pool,
+        keys: Keys::from_master(&master),
+        master,
+    })
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data dir {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+pub struct Application {
+    pub port: u16,
+    pub server: Server,
+}
+
+impl Application {
+    /// Opens everything, prints the setup link when no owner exists yet, and binds the
+    /// listener (port 0 picks a free one; the real port is in `port`).
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let opened = open(&settings)?;
+        let mut conn = opened.pool.get()?;
+        if let Some(token) = setup::ensure_link(&mut conn).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+            println!("No owner account yet. Open this one-time link to create it:");
+            println!("setup link: {}/setup/{}", settings.base_url, token);
+        }
+        drop(conn);
+        // Computes the dummy hash now, so the first unknown-e-mail login is not faster.
+        auth::warm_up(settings.bcrypt_cost);
+
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("cannot listen on {}", settings.bind))?;
+        let addr = listener.local_addr()?;
+        let workers = if settings.workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            settings.workers
+        };
+        let state = web::Data::new(Arc::new(AppState {
+            settings,
+            pool: opened.pool,
+            keys: opened.keys,
+            throttle: Default::default(),
+        }));
+        let jobs_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(64 * 1024))
+                .app_data(web::PayloadConfig::default().limit(256 * 1024))
+                .wrap(from_fn(csrf::origin_check))
+                .wrap(from_fn(headers::layer))
+                .configure(routes::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        actix_web::rt::spawn(housekeeping(jobs_state));
+        println!("listening on http://{addr}");
+        Ok(Self {
+            port: addr.port(),
+            server,
+        })
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Forgets expired sessions and tokens every few minutes.
+async fn housekeeping(state: crate::web::State) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let idle = state.settings.session_idle_secs;
+        match db::run(&state.pool, move |conn| auth::purge_expired(conn, idle)).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and tokens removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, "housekeeping failed"),
+        }
+    }
+}

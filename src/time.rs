@@ -1,0 +1,86 @@
+//! Timestamps: stored as UTC text in one fixed format, shown in São Paulo time.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono_tz::America::Sao_Paulo;
+
+/// Format used in the database: fixed width, so text order is time order.
+const DB_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+pub fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+pub fn to_db(t: DateTime<Utc>) -> String {
+    t.format(DB_FORMAT).to_string()
+}
+
+pub fn now_db() -> String {
+    to_db(now())
+}
+
+pub fn parse_db(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// RFC 3339 with offset, as the API promises.
+pub fn db_to_rfc3339(s: &str) -> String {
+    parse_db(s)
+        .map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true))
+        .unwrap_or_else(|| s.to_string())
+}
+
+/// `dd/mm/aaaa HH:MM` in America/Sao_Paulo, for pages.
+pub fn db_to_br(s: &str) -> String {
+    parse_db(s)
+        .map(|t| {
+            t.with_timezone(&Sao_Paulo)
+                .format("%d/%m/%Y %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Start of a São Paulo calendar day, in UTC database format.
+pub fn br_day_start(d: NaiveDate) -> Option<String> {
+    let local = d.and_hms_opt(0, 0, 0)?;
+    Sao_Paulo
+        .from_local_datetime(&local)
+        .earliest()
+        .map(|t| to_db(t.with_timezone(&Utc)))
+}
+
+/// Accepts `aaaa-mm-dd` (HTML date inputs) or `dd/mm/aaaa`.
+pub fn parse_br_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn db_format_round_trips_and_sorts() {
+        let a = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let b = Utc.with_ymd_and_hms(2026, 11, 2, 3, 4, 5).unwrap();
+        assert_eq!(parse_db(&to_db(a)), Some(a));
+        assert!(to_db(a) < to_db(b));
+    }
+
+    #[test]
+    fn shows_sao_paulo_time() {
+        let t = to_db(Utc.with_ymd_and_hms(2026, 7, 1, 15, 30, 0).unwrap());
+        assert_eq!(db_to_br(&t), "01/07/2026 12:30");
+    }
+
+    #[test]
+    fn day_start_is_three_hours_after_utc_midnight() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
+        assert_eq!(br_day_start(d).unwrap(), "2026-03-05T03:00:00.000000Z");
+        assert_eq!(parse_br_date("05/03/2026"), Some(d));
+    }
+}

@@ -1,0 +1,105 @@
+//! Display forms of stored rows, shared by pages: masks, Portuguese labels, local times.
+
+use crate::db::audit::Entry;
+use crate::db::companies::Company;
+use crate::domain::CompanyStatus;
+use crate::domain::cnpj_format;
+use crate::domain::phone_format;
+use crate::time;
+
+pub struct CompanyView {
+    pub id: String,
+    pub legal_name: String,
+    pub trade_name: String,
+    pub cnpj: String,
+    pub contact_name: String,
+    pub email: String,
+    pub phone: String,
+    pub status: String,
+    pub status_label: &'static str,
+    pub created: String,
+    pub updated: String,
+}
+
+impl From<&Company> for CompanyView {
+    fn from(c: &Company) -> Self {
+        Self {
+            id: c.id.clone(),
+            legal_name: c.legal_name.clone(),
+            trade_name: c.trade_name.clone(),
+            cnpj: cnpj_format(&c.cnpj),
+            contact_name: c.contact_name.clone(),
+            email: c.email.clone(),
+            phone: phone_format(&c.phone),
+            status: c.status.clone(),
+            status_label: CompanyStatus::parse(&c.status)
+                .map(CompanyStatus::label)
+                .unwrap_or(""),
+            created: time::db_to_br(&c.created_at),
+            updated: time::db_to_br(&c.updated_at),
+        }
+    }
+}
+
+pub struct AuditView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub action_label: &'static str,
+    pub entity: String,
+    pub company_id: String,
+    pub ip: String,
+    pub details: String,
+}
+
+/// Portuguese descriptions of audit actions, for people.
+pub fn action_label(action: &str) -> &'static str {
+    match action {
+        "auth.login" => "Entrou no sistema",
+        "auth.login_failed" => "Tentativa de entrada recusada",
+        "auth.logout" => "Saiu do sistema",
+        "company.create" => "Empresa cadastrada",
+        "company.update" => "Empresa alterada",
+        "company.suspend" => "Empresa suspensa",
+        "company.reactivate" => "Empresa reativada",
+        "company.archive" => "Empresa arquivada",
+        "user.create" => "Usuário criado",
+        _ => "",
+    }
+}
+
+pub const AUDIT_ACTIONS: &[&str] = &[
+    "auth.login",
+    "auth.login_failed",
+    "auth.logout",
+    "company.create",
+    "company.update",
+    "company.suspend",
+    "company.reactivate",
+    "company.archive",
+    "user.create",
+];
+
+impl From<&Entry> for AuditView {
+    fn from(e: &Entry) -> Self {
+        Self {
+            id: e.id,
+            at: time::db_to_br(&e.at),
+            actor: if e.actor_label.is_empty() {
+                e.actor_type.clone()
+            } else {
+                e.actor_label.clone()
+            },
+            action: e.action.clone(),
+            action_label: action_label(&e.action),
+            entity: match &e.entity_id {
+                Some(id) => format!("{} {}", e.entity_type, id),
+                None => e.entity_type.clone(),
+            },
+            company_id: e.company_id.clone().unwrap_or_default(),
+            ip: e.ip.clone(),
+            details: e.details.clone(),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Cross-site request forgery defence for the pages (the bearer-token API uses no
+//! cookies and is exempt):
+//! 1. unsafe requests must come from our own origin (`Sec-Fetch-Site`, else `Origin`);
+//! 2. every form carries a token, an HMAC of the browser's CSRF cookie under a server key,
+//!    so a cookie planted from a sibling domain cannot be paired with a valid token.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::headers::FreshCsrfCookie;
+use super::{CSRF_COOKIE, State};
+use crate::crypto::{constant_time_eq, hmac_hex};
+use crate::error::{AppError, PageError};
+
+/// The token forms must echo back, for this request's browser.
+pub fn form_token(req: &HttpRequest, state: &State) -> String {
+    let cookie = req
+        .cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .or_else(|| {
+            req.extensions()
+                .get::<FreshCsrfCookie>()
+                .map(|f| f.0.clone())
+        })
+        .unwrap_or_default();
+    hmac_hex(&state.keys.csrf, &[cookie.as_bytes()])
+}
+
+fn same_origin(req: &ServiceRequest, state: &State) -> bool {
+    let h = req.headers();
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    match h.get("origin").and_then(|v| v.to_str().ok()) {
+        // Browsers without Fetch Metadata: compare Origin with our address or the Host asked.
+        Some(origin) => {
+            let host = h.get("host").and_then(|v| v.to_str().ok()).unwrap_or("");
+            let authority = origin.split_once("://").map(|(_, a)| a).unwrap_or("");
+            origin == state.settings.origin() || (!host.is_empty() && authority == host)
+        }
+        // Neither header (old browser, script): the form token still has to match.
+        None => true,
+    }
+}
+
+pub async fn origin_check(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let unsafe_method = !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let exempt = req.path().starts_with("/api/");
+    if unsafe_method
+        && !exempt
+        && let Some(state) = req.app_data::<State>().cloned()
+        && !same_origin(&req, &state)
+    {
+        tracing::warn!(path = req.path(), "cross-origin form post refused");
+        let resp = PageError(AppError::CsrfRejected).error_response();
+        return Ok(req.into_response(resp));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+#[derive(serde::Deserialize)]
+struct TokenField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// A url-encoded form whose CSRF token has been checked. Page handlers take this instead
+/// of `web::Form`.
+pub struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let bad = |m: &str| PageError(AppError::BadRequest(m.to_string()));
+            let ct = req.content_type().to_string();
+            if ct != "application/x-www-form-urlencoded" {
+                return Err(bad("expected a form"));
+            }
+            let body = body
+                .await
+                .map_err(|_| bad("form too large or unreadable"))?;
+            let state = req
+                .app_data::<State>()
+                .cloned()
+                .ok_or_else(|| bad("no state"))?;
+            let sent: TokenField =
+                serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
+            let expected = form_token(&req, &state);
+            let has_cookie = req.cookie(CSRF_COOKIE).is_some();
+            if !has_cookie || !constant_time_eq(sent.csrf_token.as_bytes(), expected.as_bytes()) {
+                tracing::warn!(path = req.path(), "form without a valid CSRF token refused");
+                return Err(PageError(AppError::CsrfRejected));
+            }
+            let value = serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
+            Ok(CsrfForm(value))
+        })
+    }
+}

@@ -1,0 +1,125 @@
+//! Who is asking: the page-session guard (for `/admin`) and the bearer extractor (API).
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
+use futures_util::future::LocalBoxFuture;
+
+use super::{SESSION_COOKIE, State};
+use crate::db;
+use crate::error::{ApiError, AppError, PageError};
+use crate::services::auth::{self, Principal};
+
+/// The signed-in person of a page request, put in the request by the guard.
+#[derive(Clone)]
+pub struct SignedIn {
+    pub principal: Principal,
+    pub session_cookie: String,
+}
+
+fn to_login(req: ServiceRequest, state: Option<&State>) -> ServiceResponse<BoxBody> {
+    let mut resp = HttpResponse::SeeOther();
+    resp.insert_header((header::LOCATION, "/login"));
+    if let Some(state) = state
+        && req.cookie(SESSION_COOKIE).is_some()
+    {
+        resp.cookie(state.removal(SESSION_COOKIE));
+    }
+    req.into_response(resp.finish())
+}
+
+/// Admits platform users (owner, staff) with a live session; everyone else goes to /login.
+pub async fn require_platform_user(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let state = req.app_data::<State>().cloned();
+    let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+    let (Some(state), Some(cookie)) = (state, cookie) else {
+        let state = req.app_data::<State>().cloned();
+        return Ok(to_login(req, state.as_ref()));
+    };
+    let idle = state.settings.session_idle_secs;
+    let c = cookie.clone();
+    let found = db::run(&state.pool, move |conn| {
+        auth::resolve_session(conn, &c, idle)
+    })
+    .await;
+    match found {
+        Ok(Some((_, principal))) if principal.role.is_platform() => {
+            req.extensions_mut().insert(SignedIn {
+                principal,
+                session_cookie: cookie,
+            });
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
+        Ok(Some(_)) => {
+            let resp = PageError(AppError::NotFound).error_response();
+            Ok(req.into_response(resp))
+        }
+        Ok(None) => Ok(to_login(req, Some(&state))),
+        Err(e) => {
+            let resp = PageError(e).error_response();
+            Ok(req.into_response(resp))
+        }
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = PageError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<SignedIn>()
+                .cloned()
+                .ok_or(PageError(AppError::Unauthenticated)),
+        )
+    }
+}
+
+/// The principal of an API request, from `Authorization: Bearer <token>`.
+#[derive(Clone)]
+pub struct ApiUser {
+    pub principal: Principal,
+    pub token: String,
+    pub ip: String,
+}
+
+pub fn bearer(req: &HttpRequest) -> Option<String> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<State>()
+                .cloned()
+                .ok_or(ApiError(AppError::Unauthenticated))?;
+            let token = bearer(&req).ok_or(ApiError(AppError::Unauthenticated))?;
+            let t = token.clone();
+            let principal = db::run(&state.pool, move |conn| auth::resolve_token(conn, &t))
+                .await?
+                .ok_or(ApiError(AppError::Unauthenticated))?;
+            let ip = state.client_ip(&req);
+            Ok(ApiUser {
+                principal,
+                token,
+                ip,
+            })
+        })
+    }
+}

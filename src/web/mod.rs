@@ -1,0 +1,83 @@
+//! HTTP plumbing shared by every route: application state, client IP, cookies, CSRF,
+//! security headers, the signed-in guard for pages and the bearer guard for the API.
+
+pub mod csrf;
+pub mod guard;
+pub mod headers;
+pub mod page;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite};
+
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::services::Keys;
+use crate::services::throttle::Throttle;
+
+pub const SESSION_COOKIE: &str = "otm_session";
+pub const CSRF_COOKIE: &str = "otm_csrf";
+pub const FLASH_COOKIE: &str = "otm_flash";
+
+/// Everything a handler may need, shared by all workers.
+pub struct AppState {
+    pub settings: Settings,
+    pub pool: Pool,
+    pub keys: Keys,
+    pub throttle: Throttle,
+}
+
+pub type State = actix_web::web::Data<Arc<AppState>>;
+
+impl AppState {
+    /// The client's address: the peer, or the last X-Forwarded-For hop when the peer is
+    /// a trusted proxy (our nginx site overwrites that header, it does not append).
+    pub fn client_ip(&self, req: &HttpRequest) -> String {
+        let peer = req.peer_addr().map(|a| a.ip());
+        let trusted = peer.is_some_and(|ip| self.settings.trusted_proxies.contains(&ip));
+        if trusted {
+            let forwarded = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok());
+            if let Some(ip) = forwarded {
+                return ip.to_string();
+            }
+        }
+        peer.map(|ip| ip.to_string()).unwrap_or_default()
+    }
+
+    /// A cookie with our policy: HttpOnly, path /, SameSite as given, Secure when behind TLS.
+    pub fn cookie(
+        &self,
+        name: &'static str,
+        value: String,
+        same_site: SameSite,
+    ) -> Cookie<'static> {
+        Cookie::build(name, value)
+            .path("/")
+            .http_only(true)
+            .same_site(same_site)
+            .secure(self.settings.secure_cookies)
+            .finish()
+    }
+
+    /// A cookie that tells the browser to forget `name`; same path and flags as when set.
+    pub fn removal(&self, name: &'static str) -> Cookie<'static> {
+        let mut c = self.cookie(name, String::new(), SameSite::Lax);
+        c.make_removal();
+        c
+    }
+}
+
+pub fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}

@@ -1,0 +1,126 @@
+//! What every page template needs: the form token, the one-time flash message, and who
+//! is signed in (for the navigation). Plus post/redirect/get with a flash message.
+
+use actix_web::cookie::SameSite;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::guard::SignedIn;
+use super::headers::FlashShown;
+use super::{FLASH_COOKIE, State, csrf};
+use crate::error::{AppError, PageError};
+
+#[derive(Clone, Debug)]
+pub struct Flash {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl Flash {
+    pub fn success(m: impl Into<String>) -> Self {
+        Self {
+            kind: "success",
+            message: m.into(),
+        }
+    }
+    pub fn error(m: impl Into<String>) -> Self {
+        Self {
+            kind: "error",
+            message: m.into(),
+        }
+    }
+}
+
+/// The shared context of a rendered page.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    pub csrf: String,
+    pub flash: Option<Flash>,
+    pub user_name: Option<String>,
+    pub is_owner: bool,
+    /// Which navigation entry is current.
+    pub nav: &'static str,
+}
+
+impl Ctx {
+    pub fn with_nav(mut self, nav: &'static str) -> Self {
+        self.nav = nav;
+        self
+    }
+}
+
+fn read_flash(req: &HttpRequest) -> Option<Flash> {
+    let raw = req.cookie(FLASH_COOKIE)?;
+    let bytes = URL_SAFE_NO_PAD.decode(raw.value()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (kind, message) = text.split_once('\n')?;
+    let kind = if kind == "success" {
+        "success"
+    } else {
+        "error"
+    };
+    req.extensions_mut().insert(FlashShown);
+    Some(Flash {
+        kind,
+        message: message.chars().take(500).collect(),
+    })
+}
+
+impl FromRequest for Ctx {
+    type Error = PageError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let out = (|| {
+            let state = req
+                .app_data::<State>()
+                .ok_or_else(|| PageError(AppError::Internal(anyhow::anyhow!("no app state"))))?;
+            let signed_in = req.extensions().get::<SignedIn>().cloned();
+            Ok(Ctx {
+                csrf: csrf::form_token(req, state),
+                flash: read_flash(req),
+                user_name: signed_in.as_ref().map(|s| s.principal.user.name.clone()),
+                is_owner: signed_in.is_some_and(|s| s.principal.role == crate::domain::Role::Owner),
+                nav: "",
+            })
+        })();
+        std::future::ready(out)
+    }
+}
+
+/// 303 See Other to `location`, carrying a message for the next page.
+pub fn redirect_with(state: &State, location: &str, flash: Flash) -> HttpResponse {
+    let value = URL_SAFE_NO_PAD.encode(format!("{}\n{}", flash.kind, flash.message));
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .cookie(state.cookie(FLASH_COOKIE, value, SameSite::Lax))
+        .finish()
+}
+
+pub fn redirect(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_string()))
+        .finish()
+}
+
+/// Renders an askama template as an HTML response.
+pub fn render(t: &impl askama::Template) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(t.render()?))
+}
+
+pub fn render_status(
+    status: actix_web::http::StatusCode,
+    t: &impl askama::Template,
+) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(t.render()?))
+}
+
+pub use csrf::CsrfForm as Form;
+pub type Query<T> = web::Query<T>;

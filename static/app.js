@@ -1,0 +1,76 @@
+// Omie Tenant Manager — our own small progressive enhancement (no library).
+// Every page works without it; this adds masks, validation while typing and confirmations.
+(function () {
+  "use strict";
+
+  function maskCnpj(raw) {
+    var s = raw.toUpperCase().replace(/[^0-9A-Z]/g, "").slice(0, 14);
+    var out = "";
+    for (var i = 0; i < s.length; i++) {
+      if (i === 2 || i === 5) out += ".";
+      if (i === 8) out += "/";
+      if (i === 12) out += "-";
+      out += s[i];
+    }
+    return out;
+  }
+
+  function maskPhone(raw) {
+    var d = raw.replace(/\D/g, "");
+    if (d.length > 11 && d.indexOf("55") === 0) d = d.slice(2);
+    d = d.slice(0, 11);
+    if (d.length <= 2) return d.length ? "(" + d : "";
+    var head = "(" + d.slice(0, 2) + ") ";
+    var rest = d.slice(2);
+    var split = rest.length > 8 ? 5 : 4;
+    return rest.length > split ? head + rest.slice(0, split) + "-" + rest.slice(split) : head + rest;
+  }
+
+  function setHint(input, hint, ok, text) {
+    if (!hint) return;
+    hint.textContent = text;
+    hint.className = ok ? "field-ok" : "field-error";
+    input.setAttribute("aria-invalid", ok ? "false" : "true");
+  }
+
+  document.querySelectorAll("input[data-cnpj]").forEach(function (input) {
+    var hint = document.getElementById(input.getAttribute("aria-describedby"));
+    var timer = null;
+    var seq = 0;
+    function check() {
+      var value = input.value;
+      var plain = value.replace(/[^0-9A-Za-z]/g, "");
+      if (plain.length < 14) {
+        if (plain.length > 0 && hint) { hint.textContent = "Continue digitando: o CNPJ tem 14 caracteres."; hint.className = "hint"; }
+        return;
+      }
+      var mine = ++seq;
+      fetch("/api/v1/validate/cnpj?value=" + encodeURIComponent(value), { headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (a) {
+          if (mine !== seq) return;
+          setHint(input, hint, a.valid, a.message);
+          if (a.valid && a.formatted) input.value = a.formatted;
+        })
+        .catch(function () { /* the server checks again on submit */ });
+    }
+    input.addEventListener("input", function () {
+      var pos = input.selectionStart === input.value.length;
+      input.value = maskCnpj(input.value);
+      if (pos) input.selectionStart = input.selectionEnd = input.value.length;
+      clearTimeout(timer);
+      timer = setTimeout(check, 250);
+    });
+    input.addEventListener("blur", check);
+  });
+
+  document.querySelectorAll("input[data-phone]").forEach(function (input) {
+    input.addEventListener("input", function () { input.value = maskPhone(input.value); });
+  });
+
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+    });
+  });
+})();

@@ -1,0 +1,322 @@
+//! First start, sign-in, sessions, throttling and CSRF.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Server};
+
+#[tokio::test]
+async fn setup_link_creates_the_owner_once() {
+    let s = Server::start();
+    let token = s
+        .setup_token
+        .clone()
+        .expect("first start prints a setup link");
+    let b = s.browser();
+    let path = format!("/setup/{token}");
+
+    // A weak password is refused with a Portuguese message, and what was typed stays.
+    let weak = b
+        .submit(
+            &path,
+            &path,
+            &[
+                ("name", "Dona Maria"),
+                ("email", OWNER_EMAIL),
+                ("password", "password1234"),
+                ("password_confirm", "password1234"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, 422);
+    assert!(weak.body.contains("entre as mais usadas"), "{}", weak.body);
+    assert!(weak.body.contains(OWNER_EMAIL));
+
+    let ok = b
+        .submit(
+            &path,
+            &path,
+            &[
+                ("name", "Dona Maria"),
+                ("email", OWNER_EMAIL),
+                ("password", OWNER_PASSWORD),
+                ("password_confirm", OWNER_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (ok.status, ok.location.as_deref()),
+        (303, Some("/login")),
+        "{}",
+        ok.body
+    );
+
+    // The link stops working once used.
+    assert_eq!(b.get(&path).await.status, 404);
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let dash = b.get("/admin").await;
+    assert!(dash.body.contains("Visão geral"));
+
+    // A restart with an owner prints no new link.
+    let mut s = s;
+    s.setup_token = None;
+    s.restart();
+    assert!(s.setup_token.is_none());
+}
+
+#[tokio::test]
+async fn admin_create_from_a_script() {
+    let s = Server::start();
+    let bad = s.cli(
+        &[
+            "admin",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--password-stdin",
+        ],
+        Some("curta\n"),
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("12 caracteres"));
+    let usage = s.cli(&["admin", "create", "--email"], None);
+    assert_eq!(usage.status.code(), Some(2));
+    s.create_owner();
+    let token = s.token().await;
+    assert!(token.len() >= 40);
+}
+
+#[tokio::test]
+async fn unknown_email_and_wrong_password_get_the_same_answer() {
+    let s = Server::start();
+    s.create_owner();
+    let c = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    for (email, password) in [
+        (OWNER_EMAIL, "senha errada demais"),
+        ("ninguem@example.com", "senha errada demais"),
+    ] {
+        let r = c
+            .post(s.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+        bodies.push(r.text().await.unwrap());
+    }
+    assert_eq!(bodies[0], bodies[1]);
+    let b = s.browser();
+    let p = b.get("/login").await;
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("csrf_token", &p.csrf()),
+                ("email", OWNER_EMAIL),
+                ("password", "senha errada demais"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("E-mail ou senha incorretos"));
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_are_throttled_then_allowed_again() {
+    let s = Server::start();
+    s.create_owner();
+    let c = reqwest::Client::new();
+    for i in 0..5 {
+        let r = c
+            .post(s.url("/api/v1/auth/login"))
+            .json(&json!({"email": OWNER_EMAIL, "password": "senha errada demais"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "attempt {i}");
+    }
+    // Even the right password waits now: the delay is per account.
+    let r = c
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r
+        .headers()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=4).contains(&wait), "{wait}");
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(problem["status"], 429);
+
+    // The page says so in Portuguese.
+    let b = s.browser();
+    let p = b.get("/login").await;
+    let page = b
+        .post(
+            "/login",
+            &[
+                ("csrf_token", &p.csrf()),
+                ("email", OWNER_EMAIL),
+                ("password", OWNER_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 429);
+    assert!(page.body.contains("Muitas tentativas"), "{}", page.body);
+
+    // The delay ends; the owner is not locked out for good.
+    tokio::time::sleep(Duration::from_secs(wait + 1)).await;
+    let r = c
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn forms_without_token_or_from_another_origin_are_refused() {
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = b.get("/admin/companies/new").await.csrf();
+    let form = [
+        ("legal_name", "Forjada Ltda"),
+        ("cnpj", "11.222.333/0001-81"),
+    ];
+
+    // No token.
+    let r = b.post("/admin/companies", &form).await;
+    assert_eq!(r.status, 403);
+    // A wrong token.
+    let mut with_bad = vec![("csrf_token", "0000")];
+    with_bad.extend_from_slice(&form);
+    assert_eq!(b.post("/admin/companies", &with_bad).await.status, 403);
+    // The right token, but sent from another site.
+    let mut with_token = vec![("csrf_token", csrf.as_str())];
+    with_token.extend_from_slice(&form);
+    for (header, value) in [
+        ("Origin", "https://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let r = b
+            .http
+            .post(s.url("/admin/companies"))
+            .header(header, value)
+            .form(&with_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{header}: {value}");
+    }
+    // Nothing was created by any of them.
+    let list = b.get("/admin/companies").await;
+    assert!(!list.body.contains("Forjada"));
+    // The genuine post works.
+    let ok = b.post("/admin/companies", &with_token).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+}
+
+#[tokio::test]
+async fn idle_sessions_expire() {
+    let s = Server::start_with(&[("OTM_SESSION_IDLE_MINUTES", "0.05")]);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert_eq!(b.get("/admin").await.status, 200);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let p = b.get("/admin").await;
+    assert_eq!((p.status, p.location.as_deref()), (303, Some("/login")));
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_and_the_token() {
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = b.get("/admin").await.csrf();
+    let r = b.post("/logout", &[("csrf_token", &csrf)]).await;
+    assert_eq!(r.location.as_deref(), Some("/login"));
+    assert_eq!(b.get("/admin").await.status, 303);
+
+    let token = s.token().await;
+    let api = s.api(&token);
+    assert_eq!(api.get("/api/v1/companies").await.0, 200);
+    assert_eq!(
+        api.send(reqwest::Method::POST, "/api/v1/auth/logout", None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(api.get("/api/v1/companies").await.0, 401);
+}
+
+#[tokio::test]
+async fn login_renews_the_session_id() {
+    let s = Server::start();
+    s.create_owner();
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = |planted: Option<&'static str>| {
+        let c = c.clone();
+        let url = s.url("/login");
+        let base = s.base.clone();
+        async move {
+            let page = c.get(&url).send().await.unwrap();
+            let csrf_cookie = page
+                .cookies()
+                .find(|c| c.name() == "otm_csrf")
+                .unwrap()
+                .value()
+                .to_string();
+            let body = page.text().await.unwrap();
+            let csrf = crate::common::Page {
+                status: 200,
+                location: None,
+                body,
+            }
+            .csrf();
+            let mut cookie = format!("otm_csrf={csrf_cookie}");
+            if let Some(p) = planted {
+                cookie.push_str(&format!("; otm_session={p}"));
+            }
+            let r = c
+                .post(&url)
+                .header("Origin", base)
+                .header("Cookie", cookie)
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("email", OWNER_EMAIL),
+                    ("password", OWNER_PASSWORD),
+                ])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 303);
+            r.cookies()
+                .find(|c| c.name() == "otm_session")
+                .unwrap()
+                .value()
+                .to_string()
+        }
+    };
+    let first = login(None).await;
+    let second = login(Some("attacker-chosen-id")).await;
+    assert_ne!(first, second);
+    assert_ne!(second, "attacker-chosen-id");
+}

@@ -1,0 +1,273 @@
+//! The owner's first hour, in real headless Chromium driven over WebDriver.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Server};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A minimal W3C WebDriver client: just the commands these tests use.
+struct Driver {
+    http: reqwest::Client,
+    base: String,
+    session: String,
+    process: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Driver {
+    /// `None` when chromedriver is not installed and the run allows skipping.
+    async fn start() -> Option<Driver> {
+        let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(chromedriver) = chromedriver else {
+            if std::env::var("OTM_SKIP_BROWSER").as_deref() == Ok("1") {
+                eprintln!(
+                    "browser test skipped: chromedriver not installed and OTM_SKIP_BROWSER=1"
+                );
+                return None;
+            }
+            panic!(
+                "chromedriver not found: run scripts/test.sh, which installs chromium and chromium-driver"
+            );
+        };
+        let port = free_port();
+        let process = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = http.get(format!("{base}/status")).send().await
+                && r.status() == 200
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                         "--disable-background-networking", "--disable-component-update",
+                         "--disable-default-apps", "--disable-sync", "--no-first-run",
+                         "--window-size=1280,900",
+                         format!("--user-data-dir={}", profile.path().display())]
+            }
+        }}});
+        let r: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = r["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {r}"))
+            .to_string();
+        Some(Driver {
+            http,
+            base,
+            session,
+            process,
+            _profile: profile,
+        })
+    }
+
+    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().await.unwrap().json().await.unwrap();
+        v["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
+            .await;
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self
+                .cmd(
+                    reqwest::Method::POST,
+                    "/element",
+                    Some(json!({"using": "css selector", "value": css})),
+                )
+                .await;
+            if let Some(id) = v[ELEMENT].as_str() {
+                return id.to_string();
+            }
+            assert!(Instant::now() < deadline, "element {css} not found: {v}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/clear"),
+            Some(json!({})),
+        )
+        .await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/value"),
+            Some(json!({"text": text})),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{el}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn value_of(&self, css: &str) -> String {
+        let el = self.find(css).await;
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{el}/property/value"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+    }
+
+    async fn source(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/source", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    async fn url(&self) -> String {
+        self.cmd(reqwest::Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Waits until the page source contains `text`.
+    async fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let src = self.source().await;
+            if src.contains(text) {
+                return src;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "page never showed {text:?}; it shows:\n{src}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn owner_sets_up_signs_in_and_manages_a_company_in_chromium() {
+    let s = Server::start();
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let token = s.setup_token.clone().unwrap();
+
+    // The setup link creates the owner.
+    d.goto(&s.url(&format!("/setup/{token}"))).await;
+    d.wait_for("Crie a conta do proprietário").await;
+    d.type_into("#name", "Dona Maria").await;
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.type_into("#password_confirm", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Conta do proprietário criada").await;
+
+    // Sign in.
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Visão geral").await;
+
+    // Create a company, typing the CNPJ without its mask: the page masks and checks it.
+    d.goto(&s.url("/admin/companies/new")).await;
+    d.type_into("#cnpj", "12abc34501de00").await;
+    d.wait_for("dígitos verificadores não conferem").await;
+    d.type_into("#cnpj", "12abc34501de35").await;
+    d.wait_for("CNPJ válido.").await;
+    assert_eq!(d.value_of("#cnpj").await, "12.ABC.345/01DE-35");
+    d.type_into("#legal_name", "Oficina Mecânica Aurora Ltda")
+        .await;
+    d.type_into("#phone", "11912345678").await;
+    assert_eq!(d.value_of("#phone").await, "(11) 91234-5678");
+    d.click("main button[type=submit]").await;
+    d.wait_for("Empresa Oficina Mecânica Aurora Ltda cadastrada.")
+        .await;
+    let company_url = d.url().await;
+
+    // Find it by search.
+    d.goto(&s.url("/admin/companies")).await;
+    d.type_into("input[name=q]", "aurora").await;
+    d.click(".filters button[type=submit]").await;
+    d.wait_for("Oficina Mecânica Aurora Ltda").await;
+    d.click("table.companies a").await;
+    d.wait_for("12.ABC.345/01DE-35").await;
+    assert_eq!(d.url().await, company_url);
+
+    // Edit it.
+    d.click("a[href$='/edit']").await;
+    d.wait_for("Editar empresa").await;
+    d.type_into("#trade_name", "Aurora Auto").await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Alterações salvas.").await;
+
+    // The history shows both changes, and so does the audit page.
+    let page = d.wait_for("Empresa alterada").await;
+    assert!(page.contains("Empresa cadastrada"));
+    d.goto(&s.url("/admin/audit")).await;
+    let audit = d.wait_for("Entrou no sistema").await;
+    assert!(audit.contains("Empresa alterada") && audit.contains("Usuário criado"));
+}

@@ -1,0 +1,10 @@
+//! Black-box tests: the real binary over HTTP. One test binary, so linking happens once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod audit;
+mod auth;
+mod browser;
+mod common;
+mod companies;
+mod durability;
+mod platform;
