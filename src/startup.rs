@@ -28,7 +28,7 @@ pub struct Opened {
 pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     create_private_dir(&settings.data_dir)?;
     let master = MasterKey::load_or_create(&settings.master_key_file)?;
-    let pool = db::open(&settings.db_path(), 16)?;
+    let pool = db::open(&settings.db_path(), 8)?;
     Ok(Opened {
         pool,
         keys: Keys::from_master(&master),

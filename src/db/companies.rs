@@ -2,8 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::db::audit::escape_like;
-use crate::domain::cnpj;
+use crate::domain::{cnpj, fold};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Company {
@@ -48,29 +47,34 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
     })
 }
 
+fn search_text(legal_name: &str, trade_name: &str, cnpj: &str) -> String {
+    fold(&format!("{legal_name}\u{1f}{trade_name}\u{1f}{cnpj}"))
+}
+
 pub fn insert(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO companies (id, legal_name, trade_name, cnpj, contact_name, email, phone,
-                                status, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8)",
-        params![
-            id,
-            f.legal_name,
-            f.trade_name,
-            f.cnpj,
-            f.contact_name,
-            f.email,
-            f.phone,
-            now
-        ],
-    )?;
+                                status, created_at, updated_at, search_text)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8, ?9)",
+    )?
+    .execute(params![
+        id,
+        f.legal_name,
+        f.trade_name,
+        f.cnpj,
+        f.contact_name,
+        f.email,
+        f.phone,
+        now,
+        search_text(&f.legal_name, &f.trade_name, &f.cnpj)
+    ])?;
     Ok(())
 }
 
 pub fn update(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE companies SET legal_name = ?2, trade_name = ?3, cnpj = ?4, contact_name = ?5,
-                email = ?6, phone = ?7, updated_at = ?8
+                email = ?6, phone = ?7, updated_at = ?8, search_text = ?9
          WHERE id = ?1",
         params![
             id,
@@ -80,10 +84,30 @@ pub fn update(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::R
             f.contact_name,
             f.email,
             f.phone,
-            now
+            now,
+            search_text(&f.legal_name, &f.trade_name, &f.cnpj)
         ],
     )?;
     Ok(())
+}
+
+/// Fills `search_text` for rows written before it existed.
+pub fn backfill_search_text(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let rows: Vec<(i64, String, String, String)> = tx
+        .prepare(
+            "SELECT rowid, legal_name, trade_name, cnpj FROM companies WHERE search_text = ''",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (rowid, l, t, c) in &rows {
+        tx.execute(
+            "UPDATE companies SET search_text = ?2 WHERE rowid = ?1",
+            params![rowid, search_text(l, t, c)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(rows.len())
 }
 
 pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> rusqlite::Result<()> {
@@ -144,48 +168,168 @@ fn fts_query(q: &str) -> Option<String> {
     }
 }
 
+/// Search strategy, chosen per query from how many rows the trigram index matches:
+/// - few matches: fetch them through the trigram index and sort them (cost grows with
+///   the matches);
+/// - many: walk the covering name index with a substring test, which stops after one
+///   page (cost grows with how far into the alphabet the first page lies). A bounded
+///   walk is tried first; when it does not fill a page, sorting the matches wins.
+#[derive(Clone, Copy)]
+pub struct Tuning {
+    pub sort_at_most: i64,
+    pub walk_above: i64,
+    pub walk_window: usize,
+}
+
+pub const TUNING: Tuning = Tuning {
+    sort_at_most: 1000,
+    walk_above: 20_000,
+    walk_window: 4000,
+};
+
+enum Strategy {
+    All,
+    Sort(String),
+    Walk { window: Option<usize> },
+}
+
 /// One page ordered by legal name; returns the rows and whether more follow.
 pub fn list(
     conn: &Connection,
     f: &ListFilter,
     limit: usize,
 ) -> rusqlite::Result<(Vec<Company>, bool)> {
-    let mut sql = format!("SELECT {COLUMNS} FROM companies WHERE 1=1");
+    list_tuned(conn, f, limit, TUNING)
+}
+
+fn list_tuned(
+    conn: &Connection,
+    f: &ListFilter,
+    limit: usize,
+    t: Tuning,
+) -> rusqlite::Result<(Vec<Company>, bool)> {
+    let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
+        return run(conn, f, "", limit, Strategy::All);
+    };
+    let Some(m) = fts_query(q) else {
+        return run(conn, f, q, limit, Strategy::Walk { window: None });
+    };
+    let matches = match_count_upto(conn, &m, t.walk_above.saturating_add(1))?;
+    if matches <= t.sort_at_most {
+        return run(conn, f, q, limit, Strategy::Sort(m));
+    }
+    let (rows, more) = run(
+        conn,
+        f,
+        q,
+        limit,
+        Strategy::Walk {
+            window: Some(t.walk_window),
+        },
+    )?;
+    if more {
+        return Ok((rows, more));
+    }
+    if matches <= t.walk_above {
+        run(conn, f, q, limit, Strategy::Sort(m))
+    } else {
+        run(conn, f, q, limit, Strategy::Walk { window: None })
+    }
+}
+
+fn run(
+    conn: &Connection,
+    f: &ListFilter,
+    q: &str,
+    limit: usize,
+    strategy: Strategy,
+) -> rusqlite::Result<(Vec<Company>, bool)> {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    // Status and keyset conditions, on `c`.
+    let mut cond = String::new();
     match &f.status {
         Some(s) => {
             args.push(Box::new(s.clone()));
-            sql.push_str(&format!(" AND status = ?{}", args.len()));
+            cond.push_str(&format!(" AND c.status = ?{}", args.len()));
         }
-        None => sql.push_str(" AND status != 'archived'"),
-    }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        match fts_query(q) {
-            Some(m) => {
-                args.push(Box::new(m));
-                sql.push_str(&format!(
-                    " AND rowid IN (SELECT rowid FROM companies_fts WHERE companies_fts MATCH ?{})",
-                    args.len()
-                ));
-            }
-            None => {
-                // One or two characters: a prefix match on the names uses no trigram.
-                args.push(Box::new(format!("{}%", escape_like(q))));
-                let n = args.len();
-                sql.push_str(&format!(
-                    " AND (legal_name LIKE ?{n} ESCAPE '\\' OR trade_name LIKE ?{n} ESCAPE '\\' OR cnpj LIKE ?{n} ESCAPE '\\')"
-                ));
-            }
-        }
+        None => cond.push_str(" AND c.status != 'archived'"),
     }
     if let Some((name, id)) = &f.after {
         args.push(Box::new(name.clone()));
         let n = args.len();
         args.push(Box::new(id.clone()));
-        sql.push_str(&format!(" AND (legal_name, id) > (?{n}, ?{})", args.len()));
+        cond.push_str(&format!(
+            " AND (c.legal_name, c.id) > (?{n}, ?{})",
+            args.len()
+        ));
     }
-    args.push(Box::new((limit + 1) as i64));
-    sql.push_str(&format!(" ORDER BY legal_name, id LIMIT ?{}", args.len()));
+    // The substring test of a walk (`@COL@` names the column): the folded text, or the
+    // unmasked CNPJ (search_text holds it too, so the index alone answers).
+    let mut text_test = String::new();
+    if matches!(strategy, Strategy::Walk { .. }) {
+        args.push(Box::new(fold(q)));
+        text_test = format!("instr(@COL@, ?{}) > 0", args.len());
+        let cnpj_part = cnpj::normalize(q);
+        if !cnpj_part.is_empty() && cnpj_part.chars().all(|c| c.is_ascii_alphanumeric()) {
+            args.push(Box::new(fold(&cnpj_part)));
+            text_test = format!("({text_test} OR instr(@COL@, ?{}) > 0)", args.len());
+        }
+    }
+    let order = "ORDER BY c.legal_name, c.id";
+    let sql = match strategy {
+        Strategy::All => {
+            args.push(Box::new((limit + 1) as i64));
+            format!(
+                "SELECT {columns} FROM companies c WHERE 1=1{cond} {order} LIMIT ?{}",
+                args.len()
+            )
+        }
+        Strategy::Sort(m) => {
+            // The matches drive the loop (CROSS JOIN keeps that order); at most a few
+            // thousand rows are then sorted for the page.
+            args.push(Box::new(m));
+            let n = args.len();
+            args.push(Box::new((limit + 1) as i64));
+            format!(
+                "SELECT {columns} FROM companies_fts f CROSS JOIN companies c ON c.rowid = f.rowid \
+                 WHERE companies_fts MATCH ?{n}{cond} {order} LIMIT ?{}",
+                args.len()
+            )
+        }
+        Strategy::Walk { window } => {
+            let walk = "companies AS c INDEXED BY companies_search_walk";
+            let inner = match window {
+                None => {
+                    args.push(Box::new((limit + 1) as i64));
+                    format!(
+                        "SELECT c.id AS wid FROM {walk} WHERE 1=1{cond} AND {} {order} LIMIT ?{}",
+                        text_test.replace("@COL@", "c.search_text"),
+                        args.len()
+                    )
+                }
+                Some(w) => {
+                    args.push(Box::new(w as i64));
+                    let n = args.len();
+                    args.push(Box::new((limit + 1) as i64));
+                    format!(
+                        "SELECT wid FROM (SELECT c.id AS wid, c.legal_name AS ln, c.search_text AS st \
+                         FROM {walk} WHERE 1=1{cond} {order} LIMIT ?{n}) WHERE {} \
+                         ORDER BY ln, wid LIMIT ?{}",
+                        text_test.replace("@COL@", "st"),
+                        args.len()
+                    )
+                }
+            };
+            format!(
+                "SELECT {columns} FROM ({inner}) AS w CROSS JOIN companies c ON c.id = w.wid {order}"
+            )
+        }
+    };
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt
         .query_map(
@@ -196,6 +340,13 @@ pub fn list(
     let more = rows.len() > limit;
     rows.truncate(limit);
     Ok((rows, more))
+}
+
+fn match_count_upto(conn: &Connection, m: &str, cap: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM (SELECT rowid FROM companies_fts WHERE companies_fts MATCH ?1 LIMIT ?2)",
+    )?
+    .query_row(params![m, cap], |r| r.get(0))
 }
 
 /// (status, count) for the overview page.
@@ -225,6 +376,7 @@ pub fn parse_cursor(s: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Cnpj;
 
     fn db() -> Connection {
         let mut c = Connection::open_in_memory().unwrap();
@@ -271,6 +423,62 @@ mod tests {
         assert_eq!(find("12.abc.345"), vec!["b"]);
         assert_eq!(find("Of"), vec!["b"]);
         assert_eq!(find("\"quoted\""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn common_words_take_the_index_walk_and_find_the_same_rows() {
+        let mut c = db();
+        let tx = c.transaction().unwrap();
+        for i in 0..1100 {
+            let base = format!("{:08}0001", i + 10);
+            let cnpj = Cnpj::from_base(base.as_bytes().try_into().unwrap()).unwrap();
+            insert(
+                &tx,
+                &format!("id{i:05}"),
+                &fields(&format!("Comércio {i:05} Ltda"), cnpj.as_str()),
+                "t",
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+        // Both strategies give the same pages, in name order.
+        for q in ["comercio", "comércio 00042", "ltda", "0001"] {
+            let f = ListFilter {
+                q: Some(q.into()),
+                ..Default::default()
+            };
+            let sort = Tuning {
+                sort_at_most: 1_000_000,
+                walk_above: 1_000_000,
+                walk_window: 10,
+            };
+            let window = Tuning {
+                sort_at_most: 5,
+                walk_above: 1_000_000,
+                walk_window: 2000,
+            };
+            let walk = Tuning {
+                sort_at_most: 5,
+                walk_above: 5,
+                walk_window: 1,
+            };
+            let expected = list_tuned(&c, &f, 3, sort).unwrap();
+            assert_eq!(expected, list_tuned(&c, &f, 3, window).unwrap(), "{q}");
+            assert_eq!(expected, list_tuned(&c, &f, 3, walk).unwrap(), "{q}");
+        }
+        let f = ListFilter {
+            q: Some("comercio".into()),
+            ..Default::default()
+        };
+        let (page, more) = list_tuned(&c, &f, 3, TUNING).unwrap();
+        assert!(more);
+        let ids: Vec<&str> = page.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["id00000", "id00001", "id00002"]);
+        let rare = ListFilter {
+            q: Some("comércio 00042".into()),
+            ..Default::default()
+        };
+        assert_eq!(list(&c, &rare, 3).unwrap().0[0].id, "id00042");
     }
 
     #[test]

@@ -22,8 +22,13 @@ pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
 
 /// Plain SQL files, embedded in the binary, applied in order; `PRAGMA user_version`
 /// records how many have run.
-const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init", include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init", include_str!("../../migrations/0001_init.sql")),
+    (
+        "0002_company_search_text",
+        include_str!("../../migrations/0002_company_search_text.sql"),
+    ),
+];
 
 /// Per-connection settings.
 ///
@@ -35,7 +40,8 @@ const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA synchronous = FULL;
      PRAGMA busy_timeout = 5000;
      PRAGMA temp_store = MEMORY;
-     PRAGMA cache_size = -16000;";
+     PRAGMA cache_size = -8000;
+     PRAGMA mmap_size = 268435456;";
 
 /// Opens (creating if needed) the database, switches it to WAL once, applies pending
 /// migrations, and returns a pool.
@@ -51,6 +57,10 @@ pub fn open(path: &Path, max_size: u32) -> anyhow::Result<Pool> {
             "database refused WAL mode ({mode})"
         );
         migrate(&mut conn)?;
+        let filled = companies::backfill_search_text(&mut conn)?;
+        if filled > 0 {
+            tracing::info!(rows = filled, "filled company search text");
+        }
     }
     let manager =
         SqliteConnectionManager::file(path).with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
