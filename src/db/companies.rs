@@ -127,6 +127,13 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Company>> {
     .optional()
 }
 
+pub fn id_by_cnpj(conn: &Connection, cnpj: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT id FROM companies WHERE cnpj = ?1", [cnpj], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
 pub fn cnpj_taken(
     conn: &Connection,
     cnpj: &str,

@@ -4,7 +4,8 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{self, audit::Filter};
+use crate::db::{self, audit::Filter, companies};
+use crate::domain::Cnpj;
 use crate::error::PageError;
 use crate::services::audit;
 use crate::time;
