@@ -73,7 +73,10 @@ async fn changes_logins_and_failures_leave_rows_without_secrets() {
     let b = s.browser();
     b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
     let page = b.get(&format!("/admin/audit?company_id={id}")).await;
-    assert!(page.body.contains("Empresa alterada") && page.body.contains("Empresa cadastrada"));
+    assert!(
+        page.body.contains("<small>(company.update)</small>")
+            && page.body.contains("<small>(company.create)</small>")
+    );
     assert!(
         !page.body.contains("<small>(auth.login_failed)</small>"),
         "filtered to the company"

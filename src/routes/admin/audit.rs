@@ -68,9 +68,20 @@ pub async fn list(
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, PageError> {
     let q = query.into_inner();
-    let filter = filter_from(&q);
+    let mut filter = filter_from(&q);
     let actor = who.principal.actor("");
     let (rows, more) = db::run(&state.pool, move |conn| {
+        // The owner knows companies by CNPJ, not by id: accept either.
+        if let Some(cnpj) = filter
+            .company_id
+            .as_deref()
+            .and_then(|c| Cnpj::parse(c).ok())
+        {
+            filter.company_id = Some(
+                companies::id_by_cnpj(conn, cnpj.as_str())?
+                    .unwrap_or_else(|| cnpj.as_str().to_string()),
+            );
+        }
         audit::list(conn, &actor, filter, PAGE_SIZE)
     })
     .await?;
