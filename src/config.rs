@@ -24,6 +24,49 @@ pub struct Settings {
     pub omie_base_url: String,
     pub backup_times: String,
     pub backup_retention_days: u32,
+    /// `None` when `OTM_SMTP_HOST` is unset: e-mail stays queued.
+    pub smtp: Option<SmtpSettings>,
+    pub mail_from: String,
+    pub alert_emails: Vec<String>,
+    pub mail_retry_max_secs: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    None,
+    Starttls,
+    Tls,
+}
+
+impl SmtpSecurity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Starttls => "starttls",
+            Self::Tls => "tls",
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
 }
 
 /// Every setting: (name without prefix, default, one-line meaning). The README table is
@@ -87,6 +130,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "sender",
     ),
     ("alert_emails", "", "where alerts go"),
+    (
+        "mail_retry_max_seconds",
+        "600",
+        "longest wait between two attempts to send a message",
+    ),
     ("backup_remote", "", "rclone destination"),
 ];
 
@@ -171,6 +219,19 @@ impl Settings {
                 &get("backup_retention_days"),
                 "OTM_BACKUP_RETENTION_DAYS",
             )?,
+            smtp: smtp_settings(&get)?,
+            mail_from: get("mail_from"),
+            alert_emails: get("alert_emails")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            mail_retry_max_secs: parse::<u64>(
+                &get("mail_retry_max_seconds"),
+                "OTM_MAIL_RETRY_MAX_SECONDS",
+            )?
+            .max(1),
         })
     }
 
@@ -187,6 +248,35 @@ impl Settings {
             None => &self.base_url,
         }
     }
+}
+
+fn smtp_settings(get: &dyn Fn(&str) -> String) -> anyhow::Result<Option<SmtpSettings>> {
+    let host = get("smtp_host").trim().to_string();
+    if host.is_empty() {
+        return Ok(None);
+    }
+    let security = match get("smtp_security").trim().to_ascii_lowercase().as_str() {
+        "" | "starttls" => SmtpSecurity::Starttls,
+        "none" => SmtpSecurity::None,
+        "tls" => SmtpSecurity::Tls,
+        other => bail!("OTM_SMTP_SECURITY must be none, starttls or tls (not {other:?})"),
+    };
+    let port = match get("smtp_port").trim() {
+        "" => match security {
+            SmtpSecurity::None => 25,
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+        },
+        p => parse(p, "OTM_SMTP_PORT")?,
+    };
+    let opt = |k: &str| Some(get(k)).filter(|v| !v.is_empty());
+    Ok(Some(SmtpSettings {
+        host,
+        port,
+        security,
+        username: opt("smtp_username"),
+        password: opt("smtp_password"),
+    }))
 }
 
 fn parse<T: std::str::FromStr>(v: &str, name: &str) -> anyhow::Result<T> {

@@ -99,7 +99,8 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
-        actix_web::rt::spawn(housekeeping(jobs_state));
+        actix_web::rt::spawn(housekeeping(jobs_state.clone()));
+        actix_web::rt::spawn(crate::email::worker::run(jobs_state));
         println!("listening on http://{addr}");
         Ok(Self {
             port: addr.port(),

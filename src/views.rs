@@ -65,6 +65,7 @@ pub fn action_label(action: &str) -> &'static str {
         "company.reactivate" => "Empresa reativada",
         "company.archive" => "Empresa arquivada",
         "user.create" => "Usuário criado",
+        "email.test" => "E-mail de teste enviado",
         _ => "",
     }
 }
@@ -79,6 +80,7 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "company.reactivate",
     "company.archive",
     "user.create",
+    "email.test",
 ];
 
 impl From<&Entry> for AuditView {

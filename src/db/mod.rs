@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod companies;
+pub mod outbox;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
@@ -27,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_company_search_text",
         include_str!("../../migrations/0002_company_search_text.sql"),
+    ),
+    (
+        "0003_outbox",
+        include_str!("../../migrations/0003_outbox.sql"),
     ),
 ];
 

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod companies;
+pub mod email;
 pub mod setup;
 pub mod throttle;
 

@@ -51,7 +51,10 @@ impl Server {
     }
 
     pub fn start_with(extra: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(tempfile::tempdir().unwrap(), extra)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, extra: &[(&str, &str)]) -> Server {
         let env: Vec<(String, String)> = extra
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -7,4 +7,6 @@ mod browser;
 mod common;
 mod companies;
 mod durability;
+mod email;
 mod platform;
+mod smtp;

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod companies;
 pub mod overview;
+pub mod settings;
 
 use actix_web::web;
 
@@ -19,5 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/companies/{id}/status",
             web::post().to(companies::set_status),
         )
-        .route("/audit", web::get().to(audit::list));
+        .route("/audit", web::get().to(audit::list))
+        .route("/settings", web::get().to(settings::show))
+        .route("/settings/test-email", web::post().to(settings::send_test));
 }

@@ -1,0 +1,115 @@
+//! SQL for the e-mail outbox.
+
+use rusqlite::{Connection, params};
+
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub id: i64,
+    pub created_at: String,
+    pub kind: String,
+    pub to_addr: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub sent_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, created_at, kind, to_addr, subject, text_body, html_body, status, attempts, \
+                       next_attempt_at, last_error, sent_at";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
+    Ok(Queued {
+        id: r.get(0)?,
+        created_at: r.get(1)?,
+        kind: r.get(2)?,
+        to_addr: r.get(3)?,
+        subject: r.get(4)?,
+        text_body: r.get(5)?,
+        html_body: r.get(6)?,
+        status: r.get(7)?,
+        attempts: r.get(8)?,
+        next_attempt_at: r.get(9)?,
+        last_error: r.get(10)?,
+        sent_at: r.get(11)?,
+    })
+}
+
+pub struct NewMail<'a> {
+    pub kind: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub text: &'a str,
+    pub html: &'a str,
+}
+
+pub fn insert(conn: &Connection, m: &NewMail<'_>, now: &str) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO outbox (created_at, kind, to_addr, subject, text_body, html_body, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
+        params![now, m.kind, m.to, m.subject, m.text, m.html],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Pending mail whose next attempt is due, oldest first.
+pub fn due(conn: &Connection, now: &str, limit: usize) -> rusqlite::Result<Vec<Queued>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1
+         ORDER BY next_attempt_at, id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Marks a message sent and forgets its body (it may hold a single-use link).
+pub fn mark_sent(conn: &Connection, id: i64, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL,
+                text_body = '', html_body = ''
+         WHERE id = ?1",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+pub fn mark_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    next_attempt_at: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, next_attempt_at = ?3 WHERE id = ?1",
+        params![id, error, next_attempt_at],
+    )?;
+    Ok(())
+}
+
+/// Newest first, for the settings page.
+pub fn recent(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Queued>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM outbox ORDER BY id DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
+    rows.collect()
+}
+
+pub fn pending_count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Makes every pending message due now (after the SMTP settings change, say).
+pub fn retry_all_now(conn: &Connection, now: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?1 WHERE status = 'pending'",
+        [now],
+    )
+}

@@ -1,0 +1,70 @@
+//! E-mail: messages rendered from Portuguese text + HTML templates, queued in the outbox
+//! inside the caller's transaction, and sent by [`worker`].
+
+pub mod worker;
+
+use askama::Template;
+use rusqlite::Connection;
+
+use crate::db::outbox::{self, NewMail};
+use crate::error::AppError;
+
+/// A message ready to queue.
+pub struct Outgoing {
+    pub kind: &'static str,
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Writes the message to the outbox; it leaves when the caller's transaction commits.
+pub fn queue(conn: &Connection, m: &Outgoing, now: &str) -> Result<i64, AppError> {
+    Ok(outbox::insert(
+        conn,
+        &NewMail {
+            kind: m.kind,
+            to: &m.to,
+            subject: &m.subject,
+            text: &m.text,
+            html: &m.html,
+        },
+        now,
+    )?)
+}
+
+/// Declares a message: its data, its subject, and its two templates
+/// (`templates/email/<name>.txt` and `.html`), which see the data as `m`.
+macro_rules! message {
+    ($name:ident, $kind:literal, $txt:literal, $html:literal, { $($field:ident : $ty:ty),* $(,)? }) => {
+        pub struct $name { $(pub $field: $ty),* }
+
+        const _: () = {
+            #[derive(Template)]
+            #[template(path = $txt)]
+            struct Text<'a> { m: &'a $name }
+
+            #[derive(Template)]
+            #[template(path = $html)]
+            struct Html<'a> { m: &'a $name }
+
+            impl $name {
+                pub fn to_outgoing(&self, to: &str, subject: String) -> Result<Outgoing, AppError> {
+                    let render = |e: askama::Error| AppError::Internal(anyhow::Error::new(e).context("render e-mail"));
+                    Ok(Outgoing {
+                        kind: $kind,
+                        to: to.to_string(),
+                        subject,
+                        text: Text { m: self }.render().map_err(render)?,
+                        html: Html { m: self }.render().map_err(render)?,
+                    })
+                }
+            }
+        };
+    };
+}
+
+message!(TestMessage, "test", "email/test.txt", "email/test.html", {
+    base_url: String,
+    requested_by: String,
+});

@@ -1,0 +1,119 @@
+//! `/admin/settings`: the e-mail configuration state, the outbox, a test message.
+
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db;
+use crate::error::{AppError, PageError};
+use crate::services::email;
+use crate::time;
+use crate::web::State;
+use crate::web::guard::SignedIn;
+use crate::web::page::{Ctx, Flash, Form, redirect_with, render};
+
+struct QueueRow {
+    created: String,
+    to: String,
+    subject: String,
+    status: &'static str,
+    attempts: i64,
+    last_error: String,
+    sent: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+struct SettingsPage {
+    ctx: Ctx,
+    smtp: Option<(String, u16, &'static str, String, bool)>,
+    mail_from: String,
+    pending: i64,
+    rows: Vec<QueueRow>,
+    default_to: String,
+}
+
+pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor("");
+    let (pending, recent) =
+        db::run(&state.pool, move |conn| email::queue_state(conn, &actor)).await?;
+    let smtp = state.settings.smtp.as_ref().map(|s| {
+        (
+            s.host.clone(),
+            s.port,
+            s.security.as_str(),
+            s.username.clone().unwrap_or_default(),
+            s.password.is_some(),
+        )
+    });
+    let rows = recent
+        .into_iter()
+        .map(|m| QueueRow {
+            created: time::db_to_br(&m.created_at),
+            to: m.to_addr,
+            subject: m.subject,
+            status: if m.status == "sent" {
+                "Enviado"
+            } else {
+                "Na fila"
+            },
+            attempts: m.attempts,
+            last_error: m.last_error.unwrap_or_default(),
+            sent: m.sent_at.as_deref().map(time::db_to_br).unwrap_or_default(),
+        })
+        .collect();
+    render(&SettingsPage {
+        ctx: ctx.with_nav("settings"),
+        smtp,
+        mail_from: state.settings.mail_from.clone(),
+        pending,
+        rows,
+        default_to: who.principal.user.email.clone(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct TestForm {
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn send_test(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    Form(form): Form<TestForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let st = state.clone();
+    let to = form.to.clone();
+    let result = db::run(&state.pool, move |conn| {
+        email::send_test(conn, &st.keys, &actor, &to, &st.settings.base_url)
+    })
+    .await;
+    match result {
+        Ok(()) => {
+            let msg = if state.settings.smtp.is_some() {
+                format!(
+                    "E-mail de teste colocado na fila para {}. Ele sai em alguns segundos.",
+                    form.to.trim()
+                )
+            } else {
+                "E-mail de teste colocado na fila, mas o envio não está configurado: ele fica guardado até o servidor de e-mail ser configurado.".to_string()
+            };
+            Ok(redirect_with(
+                &state,
+                "/admin/settings",
+                Flash::success(msg),
+            ))
+        }
+        Err(AppError::Validation(errors)) => {
+            let msg = errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_default();
+            Ok(redirect_with(&state, "/admin/settings", Flash::error(msg)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,102 @@
+//! E-mail through a real SMTP server on loopback.
+
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Server};
+use crate::smtp::{Smtp, free_port};
+
+fn with_smtp(port: u16) -> Server {
+    let env = Smtp::env(port);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Server::start_with(&pairs)
+}
+
+async fn send_test_mail(s: &Server, to: &str) -> String {
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let r = b
+        .submit(
+            "/admin/settings",
+            "/admin/settings/test-email",
+            &[("to", to)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    b.get("/admin/settings").await.body
+}
+
+#[tokio::test]
+async fn the_settings_page_sends_a_test_message() {
+    let smtp = Smtp::start();
+    let s = with_smtp(smtp.port);
+    s.create_owner();
+    let page = send_test_mail(&s, "teste@example.com.br").await;
+    assert!(
+        page.contains("127.0.0.1:") && page.contains("colocado na fila"),
+        "{page}"
+    );
+    let mail = smtp
+        .wait_for("teste@example.com.br", "Teste de e-mail")
+        .await;
+    assert!(
+        mail.text.contains("o envio de e-mails está funcionando"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.html.contains("<a href=\"http"), "an HTML part too");
+    assert!(mail.text.contains(OWNER_EMAIL), "says who asked");
+    assert!(mail.raw.contains("multipart/alternative"));
+    assert_eq!(crate::smtp::link(&mail, "http://127.0.0.1:8080"), "/admin");
+
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let settings = b.get("/admin/settings").await.body;
+    assert!(settings.contains("Enviado"), "the queue shows it sent");
+    let audit = b.get("/admin/audit?action=email.test").await.body;
+    assert!(audit.contains("<small>(email.test)</small>"));
+}
+
+#[tokio::test]
+async fn mail_waits_while_smtp_is_down_and_leaves_when_it_is_back() {
+    let port = free_port();
+    let s = with_smtp(port);
+    s.create_owner();
+    send_test_mail(&s, "espera@example.com.br").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = b.get("/admin/settings").await.body;
+    assert!(page.contains("1 mensagem(ns) esperando envio"), "{page}");
+    assert!(page.contains("Na fila"));
+
+    let smtp = Smtp::start_on(port);
+    let mail = smtp
+        .wait_for("espera@example.com.br", "Teste de e-mail")
+        .await;
+    assert!(mail.text.contains("funcionando"));
+    assert_eq!(smtp.all().len(), 1, "sent once");
+}
+
+#[tokio::test]
+async fn without_smtp_mail_is_kept_and_the_page_says_so() {
+    let s = Server::start();
+    s.create_owner();
+    let page = send_test_mail(&s, "fila@example.com.br").await;
+    assert!(page.contains("não está configurado"), "{page}");
+    assert!(page.contains("1 mensagem(ns) esperando envio"));
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let n: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn only_the_owner_sees_settings() {
+    let s = Server::start();
+    let b = s.browser();
+    let p = b.get("/admin/settings").await;
+    assert_eq!((p.status, p.location.as_deref()), (303, Some("/login")));
+}
