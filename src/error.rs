@@ -22,6 +22,37 @@ impl FieldError {
     }
 }
 
+/// Why a person with the right password still cannot sign in. Only said after the
+/// password checked out, so it tells a visitor nothing about which e-mails exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inactive {
+    Pending,
+    Rejected(String),
+    Disabled,
+    CompanyInactive,
+}
+
+impl Inactive {
+    pub fn message_pt(&self) -> String {
+        match self {
+            Self::Pending => "Seu cadastro ainda aguarda aprovação. Você receberá um e-mail quando ele for analisado.".into(),
+            Self::Rejected(r) if r.is_empty() => "Seu pedido de acesso foi recusado. Fale com quem administra o sistema na sua empresa.".into(),
+            Self::Rejected(r) => format!("Seu pedido de acesso foi recusado. Motivo: {r}"),
+            Self::Disabled => "Sua conta está desativada. Fale com quem administra o sistema na sua empresa.".into(),
+            Self::CompanyInactive => "O acesso da sua empresa está suspenso. Fale com o responsável pelo sistema.".into(),
+        }
+    }
+
+    fn detail_en(&self) -> &'static str {
+        match self {
+            Self::Pending => "The account is awaiting approval.",
+            Self::Rejected(_) => "The account request was refused.",
+            Self::Disabled => "The account is disabled.",
+            Self::CompanyInactive => "The account's company is suspended or archived.",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("invalid input")]
@@ -40,6 +71,8 @@ pub enum AppError {
     Throttled { retry_after_secs: u64 },
     #[error("cross-site request refused")]
     CsrfRejected,
+    #[error("account cannot sign in")]
+    AccountInactive(Inactive),
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -57,7 +90,9 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Unauthenticated | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden | Self::CsrfRejected => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::CsrfRejected | Self::AccountInactive(_) => {
+                StatusCode::FORBIDDEN
+            }
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -78,6 +113,7 @@ impl AppError {
                 format!("Too many failed attempts; try again in {retry_after_secs} s."),
             ),
             Self::CsrfRejected => ("Forbidden", "Cross-site request refused.".into()),
+            Self::AccountInactive(why) => ("Forbidden", why.detail_en().into()),
             Self::BadRequest(d) => ("Bad request", d.clone()),
             Self::Internal(_) => ("Internal error", "Something went wrong on our side.".into()),
         }
@@ -233,6 +269,7 @@ impl ResponseError for PageError {
                 "O pedido não pôde ser entendido. Volte e tente de novo.".to_string(),
             ),
             AppError::InvalidCredentials => ("Acesso negado", "E-mail ou senha incorretos.".to_string()),
+            AppError::AccountInactive(why) => ("Acesso negado", why.message_pt()),
             AppError::Internal(_) => (
                 "Algo deu errado",
                 "Tivemos um problema do nosso lado. Tente de novo em instantes; se continuar, avise o suporte."

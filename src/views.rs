@@ -66,6 +66,16 @@ pub fn action_label(action: &str) -> &'static str {
         "company.archive" => "Empresa arquivada",
         "user.create" => "Usuário criado",
         "email.test" => "E-mail de teste enviado",
+        "auth.login_refused" => "Entrada recusada (conta inativa)",
+        "user.signup" => "Pedido de acesso",
+        "user.approve" => "Acesso aprovado",
+        "user.reject" => "Acesso recusado",
+        "user.enable" => "Conta reativada",
+        "user.disable" => "Conta desativada",
+        "user.role_change" => "Papel alterado",
+        "company_request.create" => "Pedido de cadastro de empresa",
+        "company_request.accept" => "Empresa aceita",
+        "company_request.refuse" => "Empresa recusada",
         _ => "",
     }
 }
@@ -81,6 +91,16 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "company.archive",
     "user.create",
     "email.test",
+    "auth.login_refused",
+    "user.signup",
+    "user.approve",
+    "user.reject",
+    "user.enable",
+    "user.disable",
+    "user.role_change",
+    "company_request.create",
+    "company_request.accept",
+    "company_request.refuse",
 ];
 
 impl From<&Entry> for AuditView {

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod companies;
+pub mod company_requests;
 pub mod outbox;
 pub mod sessions;
 pub mod setup;
@@ -32,6 +33,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_outbox",
         include_str!("../../migrations/0003_outbox.sql"),
+    ),
+    (
+        "0004_signup",
+        include_str!("../../migrations/0004_signup.sql"),
     ),
 ];
 

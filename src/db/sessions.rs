@@ -62,3 +62,15 @@ pub fn delete_expired(conn: &Connection, idle_cutoff: &str, now: &str) -> rusqli
         params![idle_cutoff, now],
     )
 }
+
+/// Ends every session of a user, except `keep` (the caller's own) when given.
+pub fn delete_for_user(
+    conn: &Connection,
+    user_id: &str,
+    keep: Option<&str>,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id = ?1 AND id_hash IS NOT ?2",
+        params![user_id, keep],
+    )
+}

@@ -40,3 +40,10 @@ pub fn revoke(conn: &Connection, token_hash: &str, now: &str) -> rusqlite::Resul
 pub fn delete_expired(conn: &Connection, now: &str) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM api_tokens WHERE expires_at < ?1", [now])
 }
+
+pub fn revoke_for_user(conn: &Connection, user_id: &str, now: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE api_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+        params![user_id, now],
+    )
+}

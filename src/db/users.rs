@@ -16,10 +16,12 @@ pub struct User {
     pub last_failed_at: Option<String>,
     pub last_login_at: Option<String>,
     pub created_at: String,
+    pub rejected_at: Option<String>,
+    pub status_reason: String,
 }
 
 const COLUMNS: &str = "id, company_id, name, email, role, status, password_hash, failed_attempts, \
-                       locked_until, last_failed_at, last_login_at, created_at";
+                       locked_until, last_failed_at, last_login_at, created_at, rejected_at, status_reason";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -35,6 +37,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         last_failed_at: r.get(9)?,
         last_login_at: r.get(10)?,
         created_at: r.get(11)?,
+        rejected_at: r.get(12)?,
+        status_reason: r.get(13)?,
     })
 }
 
@@ -111,4 +115,121 @@ pub fn record_login(conn: &Connection, id: &str, now: &str) -> rusqlite::Result<
         params![id, now],
     )?;
     Ok(())
+}
+
+pub fn pending_count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM users WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))
+}
+
+pub fn count_in_company(conn: &Connection, company_id: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE company_id = ?1 AND status != 'anonymized'",
+        [company_id],
+        |r| r.get(0),
+    )
+}
+
+/// Addresses of active owners, who are told about sign-ups.
+pub fn owner_emails(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT email FROM users WHERE role = 'owner' AND status = 'active' ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+pub fn set_status(
+    conn: &Connection,
+    id: &str,
+    status: &str,
+    rejected_at: Option<&str>,
+    reason: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET status = ?2, rejected_at = ?3, status_reason = ?4, updated_at = ?5 WHERE id = ?1",
+        params![id, status, rejected_at, reason, now],
+    )?;
+    Ok(())
+}
+
+pub fn set_role(conn: &Connection, id: &str, role: &str, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET role = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, role, now],
+    )?;
+    Ok(())
+}
+
+pub fn active_owner_count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'owner' AND status = 'active'",
+        [],
+        |r| r.get(0),
+    )
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    pub q: Option<String>,
+    pub company_id: Option<String>,
+    pub role: Option<String>,
+    pub status: Option<String>,
+    /// Keyset cursor: list after this (name, id).
+    pub after: Option<(String, String)>,
+}
+
+/// A page of users, each with its company's legal name, and whether more follow.
+pub type Page = (Vec<(User, Option<String>)>, bool);
+
+/// Users with their company's legal name, ordered by name.
+pub fn list(conn: &Connection, f: &ListFilter, limit: usize) -> rusqlite::Result<Page> {
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut sql = format!(
+        "SELECT {cols}, c.legal_name FROM users u LEFT JOIN companies c ON c.id = u.company_id WHERE u.status != 'anonymized'"
+    );
+    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+    if let Some(q) = &f.q {
+        args.push(Box::new(format!(
+            "%{}%",
+            crate::db::audit::escape_like(q.trim())
+        )));
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND (u.name LIKE ?{n} ESCAPE '\\' OR u.email LIKE ?{n} ESCAPE '\\' OR c.legal_name LIKE ?{n} ESCAPE '\\')"
+        ));
+    }
+    for (col, v) in [
+        ("u.company_id", &f.company_id),
+        ("u.role", &f.role),
+        ("u.status", &f.status),
+    ] {
+        if let Some(v) = v {
+            args.push(Box::new(v.clone()));
+            sql.push_str(&format!(" AND {col} = ?{}", args.len()));
+        }
+    }
+    if let Some((name, id)) = &f.after {
+        args.push(Box::new(name.clone()));
+        let n = args.len();
+        args.push(Box::new(id.clone()));
+        sql.push_str(&format!(" AND (u.name, u.id) > (?{n}, ?{})", args.len()));
+    }
+    args.push(Box::new((limit + 1) as i64));
+    sql.push_str(&format!(" ORDER BY u.name, u.id LIMIT ?{}", args.len()));
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt
+        .query_map(
+            rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())),
+            |r| Ok((from_row(r)?, r.get(14)?)),
+        )?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok((rows, more))
 }

@@ -68,3 +68,28 @@ message!(TestMessage, "test", "email/test.txt", "email/test.html", {
     base_url: String,
     requested_by: String,
 });
+
+message!(SignupReceived, "signup_received", "email/signup_received.txt", "email/signup_received.html", {
+    name: String,
+    cnpj: String,
+    new_company: bool,
+});
+
+message!(SignupForOwner, "signup_owner", "email/signup_owner.txt", "email/signup_owner.html", {
+    name: String,
+    email: String,
+    cnpj: String,
+    company: String,
+    link: String,
+});
+
+message!(SignupDecided, "signup_decided", "email/signup_decided.txt", "email/signup_decided.html", {
+    name: String,
+    approved: bool,
+    reason: String,
+    login_link: String,
+});
+
+message!(SignupAgain, "signup_again", "email/signup_again.txt", "email/signup_again.html", {
+    login_link: String,
+});

@@ -73,21 +73,23 @@ pub async fn login(
         if let Some(old) = old_cookie {
             auth::end_session(conn, &st.keys, &old, &ip)?;
         }
-        auth::start_session(
+        let token = auth::start_session(
             conn,
             &st.keys,
             &p,
             &ip,
             &ua,
             st.settings.session_absolute_hours,
-        )
+        )?;
+        Ok((token, p.role.is_platform()))
     })
     .await;
     match result {
-        Ok(token) => {
-            // A new session id, and a new CSRF cookie, at every sign-in.
-            let mut resp =
-                redirect_with(&state, "/admin", Flash::success("Você entrou no painel."));
+        Ok((token, platform)) => {
+            // A new session id, and a new CSRF cookie, at every sign-in; each kind of
+            // person has one home.
+            let home = if platform { "/admin" } else { "/portal" };
+            let mut resp = redirect_with(&state, home, Flash::success("Você entrou."));
             let _ = resp.add_cookie(&state.cookie(SESSION_COOKIE, token, SameSite::Lax));
             let _ = resp.add_cookie(&state.cookie(
                 CSRF_COOKIE,
@@ -120,6 +122,14 @@ pub async fn login(
             }
             Ok(resp)
         }
+        Err(AppError::AccountInactive(why)) => render_status(
+            StatusCode::FORBIDDEN,
+            &LoginPage {
+                ctx,
+                email,
+                error: Some(why.message_pt()),
+            },
+        ),
         Err(e) => Err(e.into()),
     }
 }

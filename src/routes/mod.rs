@@ -5,6 +5,8 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod health;
+pub mod portal;
+pub mod signup;
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -22,12 +24,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(auth::logout))
         .route("/setup/{token}", web::get().to(auth::setup_form))
         .route("/setup/{token}", web::post().to(auth::setup))
+        .route("/signup", web::get().to(signup::form))
+        .route("/signup", web::post().to(signup::submit))
         .route("/api/openapi.json", web::get().to(api::openapi::document))
         .service(web::scope("/api/v1").configure(api::configure))
         .service(
             web::scope("/admin")
                 .wrap(from_fn(guard::require_platform_user))
                 .configure(admin::configure),
+        )
+        .service(
+            web::scope("/portal")
+                .wrap(from_fn(guard::require_company_user))
+                .configure(portal::configure),
         )
         .default_service(web::to(not_found));
 }

@@ -11,7 +11,7 @@ use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_token, sha256_hex};
 use crate::db::{self, audit, sessions, tokens, users};
 use crate::domain::{Password, Role, UserStatus};
-use crate::error::AppError;
+use crate::error::{AppError, Inactive};
 use crate::time;
 
 pub fn hash_password(p: &Password, cost: u32) -> Result<String, AppError> {
@@ -97,15 +97,30 @@ pub fn check_credentials(
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy_hash(bcrypt_cost).to_string());
     let password_ok = bcrypt::verify(input.password, &hash).unwrap_or(false);
-    let principal = user
+    let verified = user
         .clone()
-        .filter(|u| u.password_hash.is_some() && password_ok)
-        .and_then(Principal::from_user);
-    match principal {
-        Some(p) => {
+        .filter(|u| u.password_hash.is_some() && password_ok);
+    match verified {
+        Some(u) => {
             throttle.clear(&acctk);
             throttle.clear(&ipk);
-            Ok(p)
+            if let Some(why) = inactive_reason(conn, &u)? {
+                db::write(conn, |tx| {
+                    let now = time::now_db();
+                    let mut entry = Actor {
+                        kind: ActorKind::System,
+                        ip: input.ip.to_string(),
+                    }
+                    .entry("auth.login_refused", "user", Some(&u.id));
+                    entry.actor_label = u.email.clone();
+                    entry.company_id = u.company_id.clone();
+                    entry.details = json!({ "status": u.status });
+                    audit::append(tx, &keys.audit, &now, &entry)?;
+                    Ok(())
+                })?;
+                return Err(AppError::AccountInactive(why));
+            }
+            Principal::from_user(u).ok_or(AppError::InvalidCredentials)
         }
         None => {
             throttle.fail(&ipk);
@@ -153,6 +168,22 @@ fn record_login(
     entry.details = json!({ "via": via });
     audit::append(tx, &keys.audit, now, &entry)?;
     Ok(())
+}
+
+/// Why someone whose password is right may still not enter, if anything.
+fn inactive_reason(conn: &Connection, u: &users::User) -> Result<Option<Inactive>, AppError> {
+    let why = match UserStatus::parse(&u.status) {
+        Some(UserStatus::Active) if !super::users::company_allows_sign_in(conn, u)? => {
+            Some(Inactive::CompanyInactive)
+        }
+        Some(UserStatus::Active) => None,
+        Some(UserStatus::Pending) => Some(Inactive::Pending),
+        Some(UserStatus::Disabled) if u.rejected_at.is_some() => {
+            Some(Inactive::Rejected(u.status_reason.clone()))
+        }
+        _ => Some(Inactive::Disabled),
+    };
+    Ok(why)
 }
 
 /// Starts a page session; returns the cookie value (the table keeps only its hash).
@@ -270,7 +301,13 @@ pub fn resolve_token(conn: &Connection, token: &str) -> Result<Option<Principal>
     else {
         return Ok(None);
     };
-    Ok(users::get(conn, &user_id)?.and_then(Principal::from_user))
+    let Some(user) = users::get(conn, &user_id)? else {
+        return Ok(None);
+    };
+    if !super::users::company_allows_sign_in(conn, &user)? {
+        return Ok(None);
+    }
+    Ok(Principal::from_user(user))
 }
 
 pub fn revoke_token(

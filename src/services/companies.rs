@@ -140,29 +140,37 @@ pub fn create(
     actor: &Actor,
     input: &CompanyInput,
 ) -> Result<Company, AppError> {
+    db::write(conn, |tx| create_in(tx, keys, actor, input))
+}
+
+/// Creates a company inside the caller's transaction (sign-up acceptance uses it too).
+pub fn create_in(
+    tx: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    input: &CompanyInput,
+) -> Result<Company, AppError> {
     if !actor.is_platform() {
         return Err(AppError::Forbidden);
     }
     let fields = validate(input, None)?;
-    db::write(conn, |tx| {
-        if store::cnpj_taken(tx, &fields.cnpj, None)? {
-            return Err(duplicate_cnpj());
+    if store::cnpj_taken(tx, &fields.cnpj, None)? {
+        return Err(duplicate_cnpj());
+    }
+    let id = new_id("cmp");
+    let now = time::now_db();
+    store::insert(tx, &id, &fields, &now).map_err(|e| {
+        if db::is_unique_violation(&e) {
+            duplicate_cnpj()
+        } else {
+            e.into()
         }
-        let id = new_id("cmp");
-        let now = time::now_db();
-        store::insert(tx, &id, &fields, &now).map_err(|e| {
-            if db::is_unique_violation(&e) {
-                duplicate_cnpj()
-            } else {
-                e.into()
-            }
-        })?;
-        let mut entry = actor.entry("company.create", "company", Some(&id));
-        entry.company_id = Some(id.clone());
-        entry.details = json!({ "fields": fields_json(&fields) });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        store::get(tx, &id)?.ok_or(AppError::NotFound)
-    })
+    })?;
+    let mut entry = actor.entry("company.create", "company", Some(&id));
+    entry.company_id = Some(id.clone());
+    entry.details = json!({ "fields": fields_json(&fields) });
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    store::get(tx, &id)?.ok_or(AppError::NotFound)
 }
 
 pub fn update(

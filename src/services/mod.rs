@@ -8,6 +8,7 @@ pub mod companies;
 pub mod email;
 pub mod setup;
 pub mod throttle;
+pub mod users;
 
 use serde_json::Value;
 

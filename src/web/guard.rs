@@ -11,12 +11,15 @@ use super::{SESSION_COOKIE, State};
 use crate::db;
 use crate::error::{ApiError, AppError, PageError};
 use crate::services::auth::{self, Principal};
+use crate::services::users;
 
 /// The signed-in person of a page request, put in the request by the guard.
 #[derive(Clone)]
 pub struct SignedIn {
     pub principal: Principal,
     pub session_cookie: String,
+    /// Sign-ups waiting for a decision (platform users only).
+    pub pending: i64,
 }
 
 fn to_login(req: ServiceRequest, state: Option<&State>) -> ServiceResponse<BoxBody> {
@@ -30,8 +33,15 @@ fn to_login(req: ServiceRequest, state: Option<&State>) -> ServiceResponse<BoxBo
     req.into_response(resp.finish())
 }
 
-/// Admits platform users (owner, staff) with a live session; everyone else goes to /login.
-pub async fn require_platform_user(
+/// Who a scope admits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Area {
+    Admin,
+    Portal,
+}
+
+async fn require(
+    area: Area,
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
@@ -44,20 +54,43 @@ pub async fn require_platform_user(
     let idle = state.settings.session_idle_secs;
     let c = cookie.clone();
     let found = db::run(&state.pool, move |conn| {
-        auth::resolve_session(conn, &c, idle)
+        let Some((_, p)) = auth::resolve_session(conn, &c, idle)? else {
+            return Ok(None);
+        };
+        // The dashboard's badge: sign-ups waiting for a decision.
+        let pending = if p.role.is_platform() {
+            let (users, requests) = users::pending_counts(conn)?;
+            users + requests
+        } else {
+            0
+        };
+        Ok(Some((p, pending)))
     })
     .await;
     match found {
-        Ok(Some((_, principal))) if principal.role.is_platform() => {
+        Ok(Some((principal, pending))) => {
+            let admitted = match area {
+                Area::Admin => principal.role.is_platform(),
+                Area::Portal => !principal.role.is_platform(),
+            };
+            if !admitted {
+                // Each kind of person has one home; send them there.
+                let home = if principal.role.is_platform() {
+                    "/admin"
+                } else {
+                    "/portal"
+                };
+                let resp = HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, home))
+                    .finish();
+                return Ok(req.into_response(resp));
+            }
             req.extensions_mut().insert(SignedIn {
                 principal,
                 session_cookie: cookie,
+                pending,
             });
             Ok(next.call(req).await?.map_into_boxed_body())
-        }
-        Ok(Some(_)) => {
-            let resp = PageError(AppError::NotFound).error_response();
-            Ok(req.into_response(resp))
         }
         Ok(None) => Ok(to_login(req, Some(&state))),
         Err(e) => {
@@ -65,6 +98,22 @@ pub async fn require_platform_user(
             Ok(req.into_response(resp))
         }
     }
+}
+
+/// Admits platform users (owner, staff) with a live session.
+pub async fn require_platform_user(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    require(Area::Admin, req, next).await
+}
+
+/// Admits company users with a live session.
+pub async fn require_company_user(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    require(Area::Portal, req, next).await
 }
 
 impl FromRequest for SignedIn {

@@ -41,6 +41,10 @@ pub struct Ctx {
     pub flash: Option<Flash>,
     pub user_name: Option<String>,
     pub is_owner: bool,
+    /// Sign-ups waiting for the owner's decision (the navigation's badge).
+    pub pending: i64,
+    /// Which area's navigation to show: "admin" or "portal".
+    pub area: &'static str,
     /// Which navigation entry is current.
     pub nav: &'static str,
 }
@@ -83,7 +87,15 @@ impl FromRequest for Ctx {
                 csrf: csrf::form_token(req, state),
                 flash: read_flash(req),
                 user_name: signed_in.as_ref().map(|s| s.principal.user.name.clone()),
-                is_owner: signed_in.is_some_and(|s| s.principal.role == crate::domain::Role::Owner),
+                is_owner: signed_in
+                    .as_ref()
+                    .is_some_and(|s| s.principal.role == crate::domain::Role::Owner),
+                pending: signed_in.as_ref().map(|s| s.pending).unwrap_or(0),
+                area: match &signed_in {
+                    Some(s) if s.principal.role.is_platform() => "admin",
+                    Some(_) => "portal",
+                    None => "",
+                },
                 nav: "",
             })
         })();

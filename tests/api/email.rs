@@ -1,13 +1,7 @@
 //! E-mail through a real SMTP server on loopback.
 
 use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Server};
-use crate::smtp::{Smtp, free_port};
-
-fn with_smtp(port: u16) -> Server {
-    let env = Smtp::env(port);
-    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    Server::start_with(&pairs)
-}
+use crate::smtp::{Smtp, free_port, with_smtp};
 
 async fn send_test_mail(s: &Server, to: &str) -> String {
     let b = s.browser();

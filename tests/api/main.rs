@@ -10,3 +10,4 @@ mod durability;
 mod email;
 mod platform;
 mod smtp;
+mod users;

@@ -49,6 +49,13 @@ pub struct Smtp {
     inbox: Arc<Mutex<Vec<Mail>>>,
 }
 
+/// An app server that sends mail to the SMTP server on `port`.
+pub fn with_smtp(port: u16) -> crate::common::Server {
+    let env = Smtp::env(port);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::common::Server::start_with(&pairs)
+}
+
 /// A port with nothing listening on it (yet).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

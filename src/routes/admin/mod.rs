@@ -4,6 +4,7 @@ pub mod audit;
 pub mod companies;
 pub mod overview;
 pub mod settings;
+pub mod users;
 
 use actix_web::web;
 
@@ -21,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(companies::set_status),
         )
         .route("/audit", web::get().to(audit::list))
+        .route("/users", web::get().to(users::list))
+        .route("/users/{id}/{action}", web::post().to(users::act))
         .route("/settings", web::get().to(settings::show))
         .route("/settings/test-email", web::post().to(settings::send_test));
 }

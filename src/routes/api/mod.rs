@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|e, _| bad_body(e.to_string())))
     .route("/auth/login", web::post().to(auth::login))
     .route("/auth/logout", web::post().to(auth::logout))
+    .route("/signup", web::post().to(crate::routes::signup::api))
     .route("/companies", web::get().to(companies::list))
     .route("/companies", web::post().to(companies::create))
     .route("/companies/{id}", web::get().to(companies::get))

@@ -1,0 +1,151 @@
+//! `/signup` and `POST /api/v1/signup`: a person asks for access.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db;
+use crate::error::{ApiError, AppError, FieldError, PageError};
+use crate::services::users::{self, SignupInput};
+use crate::web::State;
+use crate::web::page::{Ctx, Form, render, render_status};
+
+/// Said to every visitor, whatever happened: nobody learns which e-mails exist.
+const RECEIVED: &str = "Pedido recebido. Enviamos um e-mail para o endereço informado; \
+                        você receberá outro quando o pedido for analisado.";
+
+#[derive(Template)]
+#[template(path = "signup.html")]
+struct SignupPage {
+    ctx: Ctx,
+    v: SignupForm,
+    errors: Vec<FieldError>,
+    done: bool,
+}
+
+impl SignupPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct SignupForm {
+    #[serde(default)]
+    cnpj: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default, skip_serializing)]
+    password: String,
+    #[serde(default, skip_serializing)]
+    password_confirm: String,
+}
+
+pub async fn form(ctx: Ctx) -> Result<HttpResponse, PageError> {
+    render(&SignupPage {
+        ctx,
+        v: SignupForm::default(),
+        errors: vec![],
+        done: false,
+    })
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    Form(v): Form<SignupForm>,
+) -> Result<HttpResponse, PageError> {
+    let ip = state.client_ip(&req);
+    let st = state.clone();
+    let f = v.clone();
+    let result = db::run(&state.pool, move |conn| {
+        let input = SignupInput {
+            cnpj: &f.cnpj,
+            name: &f.name,
+            email: &f.email,
+            password: &f.password,
+            password_confirm: Some(&f.password_confirm),
+        };
+        users::signup(
+            conn,
+            &st.keys,
+            &ip,
+            &input,
+            st.settings.bcrypt_cost,
+            &st.settings.base_url,
+        )
+    })
+    .await;
+    let mut kept = v;
+    kept.password.clear();
+    kept.password_confirm.clear();
+    match result {
+        Ok(_) => render(&SignupPage {
+            ctx,
+            v: kept,
+            errors: vec![],
+            done: true,
+        }),
+        Err(AppError::Validation(errors)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &SignupPage {
+                ctx,
+                v: kept,
+                errors,
+                done: false,
+            },
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignupBody {
+    cnpj: String,
+    name: String,
+    email: String,
+    password: String,
+}
+
+pub async fn api(
+    req: HttpRequest,
+    state: State,
+    body: web::Json<SignupBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = state.client_ip(&req);
+    let st = state.clone();
+    let b = body.into_inner();
+    db::run(&state.pool, move |conn| {
+        let input = SignupInput {
+            cnpj: &b.cnpj,
+            name: &b.name,
+            email: &b.email,
+            password: &b.password,
+            password_confirm: None,
+        };
+        users::signup(
+            conn,
+            &st.keys,
+            &ip,
+            &input,
+            st.settings.bcrypt_cost,
+            &st.settings.base_url,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({
+        "status": "pending",
+        "message": RECEIVED,
+    })))
+}
+
+pub fn received_message() -> &'static str {
+    RECEIVED
+}

@@ -1,0 +1,554 @@
+//! People: sign-up, approval, refusal, enabling and disabling, roles, lists.
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Actor, Keys, auth};
+use crate::crypto::new_id;
+use crate::db::company_requests::{self as requests, Request};
+use crate::db::users::{self as store, ListFilter, NewUser, User};
+use crate::db::{self, audit, companies, sessions, tokens};
+use crate::domain::{Cnpj, CompanyStatus, Email, Password, Role, UserStatus, required_text};
+use crate::email::{self, SignupAgain, SignupDecided, SignupForOwner, SignupReceived};
+use crate::error::{AppError, FieldError};
+use crate::services::companies::CompanyInput;
+use crate::time;
+
+pub struct SignupInput<'a> {
+    pub cnpj: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
+    pub password_confirm: Option<&'a str>,
+}
+
+/// What a sign-up produced; the visitor is told the same in every case.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignupOutcome {
+    PendingUser,
+    CompanyRequest,
+    /// The e-mail already has an account or a request: that address is told, nobody else.
+    AlreadyKnown,
+}
+
+fn validate_signup(i: &SignupInput<'_>) -> Result<(Cnpj, String, Email, Password), AppError> {
+    let mut errors = Vec::new();
+    let cnpj = Cnpj::parse(i.cnpj)
+        .map_err(|m| errors.push(FieldError::new("cnpj", m)))
+        .ok();
+    let name = required_text(i.name, 120, "Informe seu nome.")
+        .map_err(|m| errors.push(FieldError::new("name", m)))
+        .ok();
+    let email = Email::parse(i.email)
+        .map_err(|m| errors.push(FieldError::new("email", m)))
+        .ok();
+    let password = Password::parse(i.password)
+        .map_err(|m| errors.push(FieldError::new("password", m)))
+        .ok();
+    if let Some(c) = i.password_confirm
+        && password.is_some()
+        && c != i.password
+    {
+        errors.push(FieldError::new(
+            "password_confirm",
+            "As duas senhas não são iguais.",
+        ));
+    }
+    match (cnpj, name, email, password) {
+        (Some(c), Some(n), Some(e), Some(p)) if errors.is_empty() => Ok((c, n, e, p)),
+        _ => Err(AppError::Validation(errors)),
+    }
+}
+
+/// A visitor asks for access. For a registered company this makes a pending user; for
+/// an unknown CNPJ, a request the owner may accept. Owners and the person are e-mailed.
+pub fn signup(
+    conn: &mut Connection,
+    keys: &Keys,
+    ip: &str,
+    input: &SignupInput<'_>,
+    bcrypt_cost: u32,
+    base_url: &str,
+) -> Result<SignupOutcome, AppError> {
+    let (cnpj, name, email, password) = validate_signup(input)?;
+    let hash = auth::hash_password(&password, bcrypt_cost)?;
+    let actor = Actor {
+        ip: ip.to_string(),
+        ..Actor::system()
+    };
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        if store::by_email(tx, email.as_str())?.is_some()
+            || requests::pending_with_email(tx, email.as_str())?
+        {
+            let m = SignupAgain {
+                login_link: format!("{base_url}/login"),
+            }
+            .to_outgoing(
+                email.as_str(),
+                "Pedido de cadastro no Omie Tenant Manager".into(),
+            )?;
+            email::queue(tx, &m, &now)?;
+            return Ok(SignupOutcome::AlreadyKnown);
+        }
+        let company = companies::id_by_cnpj(tx, cnpj.as_str())?
+            .map(|id| companies::get(tx, &id))
+            .transpose()?
+            .flatten();
+        let (outcome, entity_link, company_label) = match &company {
+            Some(c) => {
+                let id = new_id("usr");
+                store::insert(
+                    tx,
+                    &NewUser {
+                        id: &id,
+                        company_id: Some(&c.id),
+                        name: &name,
+                        email: email.as_str(),
+                        role: Role::CompanyUser.as_str(),
+                        status: UserStatus::Pending.as_str(),
+                        password_hash: Some(&hash),
+                    },
+                    &now,
+                )?;
+                let mut entry = actor.entry("user.signup", "user", Some(&id));
+                entry.actor_label = email.as_str().to_string();
+                entry.company_id = Some(c.id.clone());
+                entry.details =
+                    json!({ "name": name, "email": email.as_str(), "cnpj": cnpj.as_str() });
+                audit::append(tx, &keys.audit, &now, &entry)?;
+                (
+                    SignupOutcome::PendingUser,
+                    format!("{base_url}/admin/users?status=pending"),
+                    c.legal_name.clone(),
+                )
+            }
+            None => {
+                let id = new_id("req");
+                requests::insert(
+                    tx,
+                    &Request {
+                        id: id.clone(),
+                        cnpj: cnpj.as_str().to_string(),
+                        requester_name: name.clone(),
+                        requester_email: email.as_str().to_string(),
+                        password_hash: hash.clone(),
+                        status: "pending".into(),
+                        reason: String::new(),
+                        created_at: now.clone(),
+                    },
+                )?;
+                let mut entry = actor.entry("company_request.create", "company_request", Some(&id));
+                entry.actor_label = email.as_str().to_string();
+                entry.details =
+                    json!({ "name": name, "email": email.as_str(), "cnpj": cnpj.as_str() });
+                audit::append(tx, &keys.audit, &now, &entry)?;
+                (
+                    SignupOutcome::CompanyRequest,
+                    format!("{base_url}/admin/users?status=pending"),
+                    "ainda não cadastrada".to_string(),
+                )
+            }
+        };
+        let to_person = SignupReceived {
+            name: name.clone(),
+            cnpj: cnpj.formatted(),
+            new_company: outcome == SignupOutcome::CompanyRequest,
+        }
+        .to_outgoing(email.as_str(), "Recebemos seu pedido de acesso".into())?;
+        email::queue(tx, &to_person, &now)?;
+        for owner in store::owner_emails(tx)? {
+            let m = SignupForOwner {
+                name: name.clone(),
+                email: email.as_str().to_string(),
+                cnpj: cnpj.formatted(),
+                company: company_label.clone(),
+                link: entity_link.clone(),
+            }
+            .to_outgoing(&owner, format!("Novo pedido de acesso: {name}"))?;
+            email::queue(tx, &m, &now)?;
+        }
+        Ok(outcome)
+    })
+}
+
+fn platform_only(actor: &Actor) -> Result<(), AppError> {
+    if actor.is_platform() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Loads a user the actor may manage: platform users manage everyone; a company admin
+/// manages its own company's users. Anything else is "not found".
+fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
+    let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
+    if u.status == UserStatus::Anonymized.as_str() {
+        return Err(AppError::NotFound);
+    }
+    let allowed = actor.is_platform()
+        || (actor.role() == Some(Role::CompanyAdmin)
+            && u.company_id.as_deref() == actor.company_id());
+    if allowed {
+        Ok(u)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
+    let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    if is_self {
+        return Ok(u);
+    }
+    manageable(conn, actor, id)
+}
+
+fn decided_mail(
+    u: &User,
+    approved: bool,
+    reason: &str,
+    base_url: &str,
+) -> Result<email::Outgoing, AppError> {
+    SignupDecided {
+        name: u.name.clone(),
+        approved,
+        reason: reason.to_string(),
+        login_link: format!("{base_url}/login"),
+    }
+    .to_outgoing(
+        &u.email,
+        if approved {
+            "Seu acesso foi aprovado".into()
+        } else {
+            "Seu pedido de acesso foi recusado".into()
+        },
+    )
+}
+
+/// Approves a pending user, optionally with a company role.
+pub fn approve(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    role: Option<Role>,
+    base_url: &str,
+) -> Result<User, AppError> {
+    db::write(conn, |tx| {
+        let u = manageable(tx, actor, id)?;
+        if u.status != UserStatus::Pending.as_str() {
+            return Err(AppError::field(
+                "status",
+                "Este cadastro não está aguardando aprovação.",
+            ));
+        }
+        let now = time::now_db();
+        if let Some(r) = role {
+            if r.is_platform() != u.company_id.is_none() {
+                return Err(AppError::field("role", "Papel inválido para este usuário."));
+            }
+            store::set_role(tx, id, r.as_str(), &now)?;
+        }
+        store::set_status(tx, id, UserStatus::Active.as_str(), None, "", &now)?;
+        let mut entry = actor.entry("user.approve", "user", Some(id));
+        entry.company_id = u.company_id.clone();
+        entry.details =
+            json!({ "email": u.email, "role": role.map(Role::as_str).unwrap_or(&u.role) });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        email::queue(tx, &decided_mail(&u, true, "", base_url)?, &now)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Refuses a pending user; the optional reason is e-mailed to them.
+pub fn reject(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+    base_url: &str,
+) -> Result<User, AppError> {
+    let reason: String = reason.trim().chars().take(500).collect();
+    db::write(conn, |tx| {
+        let u = manageable(tx, actor, id)?;
+        if u.status != UserStatus::Pending.as_str() {
+            return Err(AppError::field(
+                "status",
+                "Este cadastro não está aguardando aprovação.",
+            ));
+        }
+        let now = time::now_db();
+        store::set_status(
+            tx,
+            id,
+            UserStatus::Disabled.as_str(),
+            Some(&now),
+            &reason,
+            &now,
+        )?;
+        let mut entry = actor.entry("user.reject", "user", Some(id));
+        entry.company_id = u.company_id.clone();
+        entry.details = json!({ "email": u.email, "reason": reason });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        email::queue(tx, &decided_mail(&u, false, &reason, base_url)?, &now)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Ends every session and token of a user (after disabling, or a password change).
+pub fn end_all_access(
+    tx: &Connection,
+    user_id: &str,
+    keep_session: Option<&str>,
+    now: &str,
+) -> Result<(), AppError> {
+    sessions::delete_for_user(tx, user_id, keep_session)?;
+    tokens::revoke_for_user(tx, user_id, now)?;
+    Ok(())
+}
+
+/// Disables or re-enables an account. Disabling ends its sessions and tokens at once.
+pub fn set_enabled(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    enabled: bool,
+) -> Result<User, AppError> {
+    db::write(conn, |tx| {
+        let u = manageable(tx, actor, id)?;
+        let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+        if is_self && !enabled {
+            return Err(AppError::field(
+                "status",
+                "Você não pode desativar a sua própria conta.",
+            ));
+        }
+        if u.role == Role::Owner.as_str() && actor.role() != Some(Role::Owner) {
+            return Err(AppError::Forbidden);
+        }
+        let target = if enabled {
+            UserStatus::Active
+        } else {
+            UserStatus::Disabled
+        };
+        if u.status == target.as_str() && u.rejected_at.is_none() {
+            return Ok(u);
+        }
+        if u.status == UserStatus::Pending.as_str() {
+            return Err(AppError::field(
+                "status",
+                "Aprove ou recuse este cadastro primeiro.",
+            ));
+        }
+        let now = time::now_db();
+        store::set_status(tx, id, target.as_str(), None, "", &now)?;
+        if !enabled {
+            end_all_access(tx, id, None, &now)?;
+        }
+        let mut entry = actor.entry(
+            if enabled {
+                "user.enable"
+            } else {
+                "user.disable"
+            },
+            "user",
+            Some(id),
+        );
+        entry.company_id = u.company_id.clone();
+        entry.details = json!({ "email": u.email });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Changes a role within its kind: company users between admin and user (by the owner,
+/// staff, or their company admin); platform users between owner and staff (owner only,
+/// and never the last owner).
+pub fn change_role(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    role: Role,
+) -> Result<User, AppError> {
+    db::write(conn, |tx| {
+        let u = manageable(tx, actor, id)?;
+        let current = Role::parse(&u.role).ok_or(AppError::NotFound)?;
+        if current == role {
+            return Ok(u);
+        }
+        if current.is_platform() != role.is_platform() {
+            return Err(AppError::field(
+                "role",
+                "Um usuário de empresa não pode virar usuário da plataforma, nem o contrário.",
+            ));
+        }
+        if role.is_platform() {
+            if actor.role() != Some(Role::Owner) {
+                return Err(AppError::Forbidden);
+            }
+            if current == Role::Owner && store::active_owner_count(tx)? <= 1 {
+                return Err(AppError::field(
+                    "role",
+                    "É preciso haver ao menos um proprietário ativo.",
+                ));
+            }
+        }
+        let now = time::now_db();
+        store::set_role(tx, id, role.as_str(), &now)?;
+        let mut entry = actor.entry("user.role_change", "user", Some(id));
+        entry.company_id = u.company_id.clone();
+        entry.details =
+            json!({ "email": u.email, "role": { "from": current.as_str(), "to": role.as_str() } });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Lists users the actor may see: all for platform users; a company admin, its own
+/// company's; a company user, only itself.
+pub fn list(
+    conn: &Connection,
+    actor: &Actor,
+    mut filter: ListFilter,
+    limit: usize,
+) -> Result<store::Page, AppError> {
+    if !actor.is_platform() {
+        if actor.role() != Some(Role::CompanyAdmin) {
+            return Err(AppError::NotFound);
+        }
+        filter.company_id = actor.company_id().map(str::to_string);
+    }
+    Ok(store::list(conn, &filter, limit)?)
+}
+
+/// (pending users, pending company requests), for the dashboard badge.
+pub fn pending_counts(conn: &Connection) -> Result<(i64, i64), AppError> {
+    Ok((store::pending_count(conn)?, requests::pending_count(conn)?))
+}
+
+pub fn pending_requests(conn: &Connection, actor: &Actor) -> Result<Vec<Request>, AppError> {
+    platform_only(actor)?;
+    Ok(requests::pending(conn)?)
+}
+
+/// Accepts a request for an unknown CNPJ: creates the company (with the legal name the
+/// owner typed) and the person as its active company admin.
+pub fn accept_request(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    legal_name: &str,
+    base_url: &str,
+) -> Result<String, AppError> {
+    platform_only(actor)?;
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let actor_id = match &actor.kind {
+            super::ActorKind::User { id, .. } => id.clone(),
+            super::ActorKind::System => String::new(),
+        };
+        let req = requests::get(tx, id)?
+            .filter(|r| r.status == "pending")
+            .ok_or(AppError::NotFound)?;
+        // One transaction: the company, the person and the decision stand or fall together.
+        let company = super::companies::create_in(
+            tx,
+            keys,
+            actor,
+            &CompanyInput {
+                legal_name: Some(legal_name.to_string()),
+                cnpj: Some(req.cnpj.clone()),
+                contact_name: Some(req.requester_name.clone()),
+                email: Some(req.requester_email.clone()),
+                ..Default::default()
+            },
+        )?;
+        if requests::decide(tx, id, "accepted", "", &actor_id, &now)? != 1 {
+            return Err(AppError::NotFound);
+        }
+        if store::by_email(tx, &req.requester_email)?.is_some() {
+            return Err(AppError::Conflict(vec![FieldError::new(
+                "email",
+                "Já existe uma conta com este e-mail.",
+            )]));
+        }
+        let uid = new_id("usr");
+        store::insert(
+            tx,
+            &NewUser {
+                id: &uid,
+                company_id: Some(&company.id),
+                name: &req.requester_name,
+                email: &req.requester_email,
+                role: Role::CompanyAdmin.as_str(),
+                status: UserStatus::Active.as_str(),
+                password_hash: Some(&req.password_hash),
+            },
+            &now,
+        )?;
+        let mut entry = actor.entry("company_request.accept", "company_request", Some(id));
+        entry.company_id = Some(company.id.clone());
+        entry.details = json!({ "cnpj": req.cnpj, "user_id": uid, "email": req.requester_email });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        let u = store::get(tx, &uid)?.ok_or(AppError::NotFound)?;
+        email::queue(tx, &decided_mail(&u, true, "", base_url)?, &now)?;
+        Ok(company.id.clone())
+    })
+}
+
+pub fn refuse_request(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+    base_url: &str,
+) -> Result<(), AppError> {
+    platform_only(actor)?;
+    let reason: String = reason.trim().chars().take(500).collect();
+    db::write(conn, |tx| {
+        let req = requests::get(tx, id)?
+            .filter(|r| r.status == "pending")
+            .ok_or(AppError::NotFound)?;
+        let now = time::now_db();
+        let actor_id = match &actor.kind {
+            super::ActorKind::User { id, .. } => id.clone(),
+            super::ActorKind::System => String::new(),
+        };
+        requests::decide(tx, id, "refused", &reason, &actor_id, &now)?;
+        let mut entry = actor.entry("company_request.refuse", "company_request", Some(id));
+        entry.details = json!({ "cnpj": req.cnpj, "email": req.requester_email, "reason": reason });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        let m = SignupDecided {
+            name: req.requester_name.clone(),
+            approved: false,
+            reason: reason.clone(),
+            login_link: format!("{base_url}/login"),
+        }
+        .to_outgoing(
+            &req.requester_email,
+            "Seu pedido de acesso foi recusado".into(),
+        )?;
+        email::queue(tx, &m, &now)?;
+        Ok(())
+    })
+}
+
+/// Company status is checked at sign-in too: people of a suspended or archived company
+/// cannot enter.
+pub fn company_allows_sign_in(conn: &Connection, u: &User) -> Result<bool, AppError> {
+    match &u.company_id {
+        None => Ok(true),
+        Some(cid) => {
+            Ok(companies::get(conn, cid)?
+                .is_some_and(|c| c.status == CompanyStatus::Active.as_str()))
+        }
+    }
+}

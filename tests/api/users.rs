@@ -1,0 +1,366 @@
+//! Sign-up, approval, refusal, disabling, and what people are told at sign-in.
+
+use serde_json::json;
+
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Server};
+use crate::smtp::{Smtp, with_smtp};
+
+const PERSON: &str = "joana.lima@padaria.com.br";
+const PERSON_PASSWORD: &str = "farinha fermento forno";
+
+async fn company(s: &Server, cnpj: &str) -> String {
+    let api = s.api(&s.token().await);
+    let (st, c) = api
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Padaria Pão Quente Ltda", "cnpj": cnpj}),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    c["id"].as_str().unwrap().to_string()
+}
+
+async fn signup_page(s: &Server, cnpj: &str, email: &str) -> crate::common::Page {
+    s.browser()
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("cnpj", cnpj),
+                ("name", "Joana Lima"),
+                ("email", email),
+                ("password", PERSON_PASSWORD),
+                ("password_confirm", PERSON_PASSWORD),
+            ],
+        )
+        .await
+}
+
+async fn try_login(s: &Server, email: &str, password: &str) -> crate::common::Page {
+    let b = s.browser();
+    let csrf = b.get("/login").await.csrf();
+    b.post(
+        "/login",
+        &[
+            ("csrf_token", &csrf),
+            ("email", email),
+            ("password", password),
+        ],
+    )
+    .await
+}
+
+fn pending_user_id(s: &Server, email: &str) -> String {
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    db.query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+        r.get(0)
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn sign_up_for_a_registered_company_then_approval() {
+    let smtp = Smtp::start();
+    let s = with_smtp(smtp.port);
+    s.create_owner();
+    company(&s, "11222333000181").await;
+
+    let page = signup_page(&s, "11.222.333/0001-81", PERSON).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Pedido recebido"));
+    let to_person = smtp.wait_for(PERSON, "Recebemos seu pedido").await;
+    assert!(to_person.text.contains("11.222.333/0001-81"));
+    let to_owner = smtp.wait_for(OWNER_EMAIL, "Novo pedido de acesso").await;
+    assert!(
+        to_owner.text.contains(PERSON) && to_owner.text.contains("/admin/users?status=pending")
+    );
+
+    // Pending people are told why they cannot enter — but only with the right password.
+    let refused = try_login(&s, PERSON, PERSON_PASSWORD).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("aguarda aprovação"),
+        "{}",
+        refused.body
+    );
+    let wrong = try_login(&s, PERSON, "senha errada demais").await;
+    assert!(wrong.body.contains("E-mail ou senha incorretos") && !wrong.body.contains("aprovação"));
+
+    // The owner sees the badge and approves as company admin.
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let list = owner.get("/admin/users?status=pending").await;
+    assert!(list.body.contains("class=\"badge\""), "badge shown");
+    assert!(list.body.contains(PERSON));
+    let id = pending_user_id(&s, PERSON);
+    let r = owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/approve"),
+            &[("role", "company_admin")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let approved = smtp.wait_for(PERSON, "aprovado").await;
+    assert!(approved.text.contains("/login"));
+    assert!(
+        !owner.get("/admin").await.body.contains("class=\"badge\""),
+        "badge gone"
+    );
+
+    // Now the person signs in to the portal and sees only their company.
+    let b = s.browser();
+    let csrf = b.get("/login").await.csrf();
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", PERSON),
+                ("password", PERSON_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/portal"));
+    let portal = b.get("/portal").await;
+    assert!(
+        portal.body.contains("Padaria Pão Quente Ltda") && portal.body.contains("administrador")
+    );
+    // The admin area is not theirs.
+    assert_eq!(
+        b.get("/admin/companies").await.location.as_deref(),
+        Some("/portal")
+    );
+    let audit = owner.get("/admin/audit").await.body;
+    for a in ["user.signup", "user.approve", "auth.login_refused"] {
+        assert!(audit.contains(&format!("<small>({a})</small>")), "{a}");
+    }
+}
+
+#[tokio::test]
+async fn sign_up_with_an_unknown_cnpj_is_a_company_request() {
+    let smtp = Smtp::start();
+    let s = with_smtp(smtp.port);
+    s.create_owner();
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/signup"))
+        .json(&json!({"cnpj": "12.ABC.345/01DE-35", "name": "Joana Lima", "email": PERSON, "password": PERSON_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    smtp.wait_for(OWNER_EMAIL, "Novo pedido de acesso").await;
+    let received = smtp.wait_for(PERSON, "Recebemos seu pedido").await;
+    assert!(received.text.contains("ainda não está cadastrada"));
+
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = owner.get("/admin/users").await;
+    assert!(page.body.contains("12.ABC.345/01DE-35"));
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let req: String = db
+        .query_row("SELECT id FROM company_requests", [], |r| r.get(0))
+        .unwrap();
+    // A missing legal name is refused and changes nothing.
+    let bad = owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{req}/accept"),
+            &[("legal_name", "")],
+        )
+        .await;
+    assert_eq!(bad.status, 303);
+    assert!(
+        owner
+            .get("/admin/users")
+            .await
+            .body
+            .contains("Informe a razão social")
+    );
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM companies", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "nothing half-written");
+
+    let ok = owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{req}/accept"),
+            &[("legal_name", "Oficina Aurora Ltda")],
+        )
+        .await;
+    assert_eq!(ok.status, 303);
+    smtp.wait_for(PERSON, "aprovado").await;
+    let role: String = db
+        .query_row("SELECT role FROM users WHERE email = ?1", [PERSON], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(role, "company_admin");
+    let r = try_login(&s, PERSON, PERSON_PASSWORD).await;
+    assert_eq!(r.location.as_deref(), Some("/portal"));
+}
+
+#[tokio::test]
+async fn refusal_with_a_reason_is_mailed_and_shown_at_sign_in() {
+    let smtp = Smtp::start();
+    let s = with_smtp(smtp.port);
+    s.create_owner();
+    company(&s, "11222333000181").await;
+    signup_page(&s, "11222333000181", PERSON).await;
+    let id = pending_user_id(&s, PERSON);
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/reject"),
+            &[("reason", "Não trabalha nesta empresa")],
+        )
+        .await;
+    let mail = smtp.wait_for(PERSON, "recusado").await;
+    assert!(mail.text.contains("Não trabalha nesta empresa"));
+    let r = try_login(&s, PERSON, PERSON_PASSWORD).await;
+    assert!(
+        r.body.contains("recusado") && r.body.contains("Não trabalha nesta empresa"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn signing_up_again_with_a_known_email_reveals_nothing() {
+    let smtp = Smtp::start();
+    let s = with_smtp(smtp.port);
+    s.create_owner();
+    company(&s, "11222333000181").await;
+    let first = signup_page(&s, "11222333000181", PERSON).await;
+    let second = signup_page(&s, "00000000000191", PERSON).await;
+    let owner_again = signup_page(&s, "11222333000181", OWNER_EMAIL).await;
+    for p in [&first, &second, &owner_again] {
+        assert_eq!(p.status, 200);
+        assert!(p.body.contains("Pedido recebido"));
+    }
+    smtp.wait_for(PERSON, "Pedido de cadastro").await;
+    smtp.wait_for(OWNER_EMAIL, "Pedido de cadastro").await;
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let n: i64 = db
+        .query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 2, "owner and one pending person");
+}
+
+#[tokio::test]
+async fn invalid_sign_up_is_explained_in_portuguese() {
+    let s = Server::start();
+    let p = s
+        .browser()
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("cnpj", "11.222.333/0001-80"),
+                ("name", ""),
+                ("email", "joana"),
+                ("password", "curta"),
+                ("password_confirm", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 422);
+    for m in [
+        "dígitos verificadores",
+        "Informe seu nome",
+        "E-mail inválido",
+        "12 caracteres",
+    ] {
+        assert!(p.body.contains(m), "{m}");
+    }
+    assert!(p.body.contains("11.222.333/0001-80"), "typed value kept");
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/signup"))
+        .json(&json!({"cnpj": "1", "name": "J", "email": "j@x.com.br", "password": "curta"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let p: serde_json::Value = r.json().await.unwrap();
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["cnpj", "password"]);
+}
+
+#[tokio::test]
+async fn disabling_ends_open_sessions_and_suspension_locks_the_company_out() {
+    let s = Server::start();
+    s.create_owner();
+    let cid = company(&s, "11222333000181").await;
+    signup_page(&s, "11222333000181", PERSON).await;
+    let id = pending_user_id(&s, PERSON);
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/approve"),
+            &[("role", "company_user")],
+        )
+        .await;
+
+    let person = s.browser();
+    let csrf = person.get("/login").await.csrf();
+    person
+        .post(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", PERSON),
+                ("password", PERSON_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(person.get("/portal").await.status, 200);
+
+    owner
+        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .await;
+    assert_eq!(
+        person.get("/portal").await.location.as_deref(),
+        Some("/login"),
+        "session ended at once"
+    );
+    assert!(
+        try_login(&s, PERSON, PERSON_PASSWORD)
+            .await
+            .body
+            .contains("desativada")
+    );
+
+    owner
+        .submit("/admin/users", &format!("/admin/users/{id}/enable"), &[])
+        .await;
+    assert_eq!(
+        try_login(&s, PERSON, PERSON_PASSWORD)
+            .await
+            .location
+            .as_deref(),
+        Some("/portal")
+    );
+    let api = s.api(&s.token().await);
+    api.send(
+        reqwest::Method::PATCH,
+        &format!("/api/v1/companies/{cid}"),
+        Some(json!({"status": "suspended"})),
+    )
+    .await;
+    assert!(
+        try_login(&s, PERSON, PERSON_PASSWORD)
+            .await
+            .body
+            .contains("suspenso")
+    );
+}
