@@ -76,6 +76,14 @@ pub fn action_label(action: &str) -> &'static str {
         "company_request.create" => "Pedido de cadastro de empresa",
         "company_request.accept" => "Empresa aceita",
         "company_request.refuse" => "Empresa recusada",
+        "user.password_reset_requested" => "Pediu troca de senha",
+        "user.password_reset_sent" => "Link de troca de senha enviado",
+        "user.password_reset" => "Senha trocada por link",
+        "user.password_change" => "Senha alterada",
+        "invitation.create" => "Convite enviado",
+        "invitation.resend" => "Convite reenviado",
+        "invitation.revoke" => "Convite cancelado",
+        "invitation.accept" => "Convite aceito",
         _ => "",
     }
 }
@@ -101,6 +109,14 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "company_request.create",
     "company_request.accept",
     "company_request.refuse",
+    "user.password_reset_requested",
+    "user.password_reset_sent",
+    "user.password_reset",
+    "user.password_change",
+    "invitation.create",
+    "invitation.resend",
+    "invitation.revoke",
+    "invitation.accept",
 ];
 
 impl From<&Entry> for AuditView {

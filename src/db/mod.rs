@@ -4,7 +4,9 @@
 pub mod audit;
 pub mod companies;
 pub mod company_requests;
+pub mod invitations;
 pub mod outbox;
+pub mod password_resets;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
@@ -37,6 +39,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0004_signup",
         include_str!("../../migrations/0004_signup.sql"),
+    ),
+    (
+        "0005_links",
+        include_str!("../../migrations/0005_links.sql"),
     ),
 ];
 

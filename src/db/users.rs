@@ -233,3 +233,17 @@ pub fn list(conn: &Connection, f: &ListFilter, limit: usize) -> rusqlite::Result
     rows.truncate(limit);
     Ok((rows, more))
 }
+
+pub fn set_password(
+    conn: &Connection,
+    id: &str,
+    password_hash: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET password_hash = ?2, failed_attempts = 0, locked_until = NULL, updated_at = ?3
+         WHERE id = ?1",
+        params![id, password_hash, now],
+    )?;
+    Ok(())
+}

@@ -93,3 +93,16 @@ message!(SignupDecided, "signup_decided", "email/signup_decided.txt", "email/sig
 message!(SignupAgain, "signup_again", "email/signup_again.txt", "email/signup_again.html", {
     login_link: String,
 });
+
+message!(PasswordResetMessage, "password_reset", "email/password_reset.txt", "email/password_reset.html", {
+    name: String,
+    link: String,
+});
+
+message!(InvitationMessage, "invitation", "email/invitation.txt", "email/invitation.html", {
+    inviter: String,
+    company: String,
+    role: String,
+    link: String,
+    expires: String,
+});

@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod health;
+pub mod links;
 pub mod portal;
 pub mod signup;
 
@@ -24,6 +25,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(auth::logout))
         .route("/setup/{token}", web::get().to(auth::setup_form))
         .route("/setup/{token}", web::post().to(auth::setup))
+        .route("/password/forgot", web::get().to(links::forgot_form))
+        .route("/password/forgot", web::post().to(links::forgot))
+        .route("/password/reset/{token}", web::get().to(links::reset_form))
+        .route("/password/reset/{token}", web::post().to(links::reset))
+        .route("/invite/{token}", web::get().to(links::invite_form))
+        .route("/invite/{token}", web::post().to(links::accept_invite))
         .route("/signup", web::get().to(signup::form))
         .route("/signup", web::post().to(signup::submit))
         .route("/api/openapi.json", web::get().to(api::openapi::document))

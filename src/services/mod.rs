@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod email;
+pub mod links;
 pub mod setup;
 pub mod throttle;
 pub mod users;

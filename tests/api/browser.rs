@@ -191,6 +191,22 @@ impl Driver {
             .to_string()
     }
 
+    /// Waits until the address contains `part` (a navigation finished).
+    async fn wait_for_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            if url.contains(part) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "address never contained {part:?}; it is {url}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the page source contains `text`.
     async fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -252,8 +268,10 @@ async fn owner_sets_up_signs_in_and_manages_a_company_in_chromium() {
     d.goto(&s.url("/admin/companies")).await;
     d.type_into("input[name=q]", "aurora").await;
     d.click(".filters button[type=submit]").await;
+    d.wait_for_url("q=aurora").await;
     d.wait_for("Oficina Mecânica Aurora Ltda").await;
     d.click("table.companies a").await;
+    d.wait_for_url("/admin/companies/cmp_").await;
     d.wait_for("12.ABC.345/01DE-35").await;
     assert_eq!(d.url().await, company_url);
 

@@ -8,6 +8,7 @@ mod common;
 mod companies;
 mod durability;
 mod email;
+mod links;
 mod platform;
 mod smtp;
 mod users;

@@ -190,6 +190,41 @@ struct ShowPage {
     ctx: Ctx,
     c: CompanyView,
     history: Vec<AuditView>,
+    people: Vec<PersonRow>,
+    invitations: Vec<InvitationRow>,
+}
+
+/// A person of the company, for its page.
+pub struct PersonRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub status: String,
+    pub status_label: &'static str,
+}
+
+/// An open invitation, for the company and users pages.
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: &'static str,
+    pub expires: String,
+    pub expired: bool,
+}
+
+impl From<&crate::db::invitations::Invitation> for InvitationRow {
+    fn from(i: &crate::db::invitations::Invitation) -> Self {
+        Self {
+            id: i.id.clone(),
+            email: i.email.clone(),
+            role: crate::domain::Role::parse(&i.role)
+                .map(crate::domain::Role::label)
+                .unwrap_or(""),
+            expires: crate::time::db_to_br(&i.expires_at),
+            expired: i.expires_at < crate::time::now_db(),
+        }
+    }
 }
 
 pub async fn show(
@@ -200,20 +235,47 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let actor = who.principal.actor("");
     let id = id.into_inner();
-    let (company, history) = db::run(&state.pool, move |conn| {
+    let (company, history, people, invitations) = db::run(&state.pool, move |conn| {
         let c = uc::get(conn, &actor, &id)?;
         let filter = Filter {
             company_id: Some(c.id.clone()),
             ..Default::default()
         };
         let (history, _) = audit::list(conn, &actor, filter, 100)?;
-        Ok((c, history))
+        let users_filter = crate::db::users::ListFilter {
+            company_id: Some(c.id.clone()),
+            ..Default::default()
+        };
+        let (people, _) = crate::services::users::list(conn, &actor, users_filter, 200)?;
+        let invitations = crate::services::links::list_open(conn, &actor, Some(&c.id))?;
+        Ok((c, history, people, invitations))
     })
     .await?;
+    let people = people
+        .into_iter()
+        .map(|(u, _)| PersonRow {
+            role: crate::domain::Role::parse(&u.role)
+                .map(crate::domain::Role::label)
+                .unwrap_or(""),
+            status_label: if u.rejected_at.is_some() {
+                "Recusado"
+            } else {
+                crate::domain::UserStatus::parse(&u.status)
+                    .map(crate::domain::UserStatus::label)
+                    .unwrap_or("")
+            },
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            status: u.status,
+        })
+        .collect();
     render(&ShowPage {
         ctx: ctx.with_nav("companies"),
         c: CompanyView::from(&company),
         history: history.iter().map(AuditView::from).collect(),
+        people,
+        invitations: invitations.iter().map(InvitationRow::from).collect(),
     })
 }
 

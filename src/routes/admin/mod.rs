@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod companies;
+pub mod invitations;
 pub mod overview;
 pub mod settings;
 pub mod users;
@@ -23,6 +24,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/audit", web::get().to(audit::list))
         .route("/users", web::get().to(users::list))
+        .route("/invitations", web::post().to(invitations::create))
+        .route(
+            "/invitations/{id}/{action}",
+            web::post().to(invitations::act),
+        )
         .route("/users/{id}/{action}", web::post().to(users::act))
         .route("/settings", web::get().to(settings::show))
         .route("/settings/test-email", web::post().to(settings::send_test));

@@ -62,6 +62,7 @@ struct UsersPage {
     statuses: &'static [UserStatus],
     rows: Vec<UserRow>,
     requests: Vec<RequestRow>,
+    invitations: Vec<super::companies::InvitationRow>,
     next_url: Option<String>,
 }
 
@@ -84,9 +85,15 @@ pub async fn list(
         after: crate::db::companies::parse_cursor(&q.cursor),
     };
     let actor = who.principal.actor("");
-    let (users, more, requests) = db::run(&state.pool, move |conn| {
+    let (users, more, requests, invitations) = db::run(&state.pool, move |conn| {
         let (users, more) = uc::list(conn, &actor, filter, PAGE_SIZE)?;
-        Ok((users, more, uc::pending_requests(conn, &actor)?))
+        let staff_invitations = crate::services::links::list_open(conn, &actor, None)?;
+        Ok((
+            users,
+            more,
+            uc::pending_requests(conn, &actor)?,
+            staff_invitations,
+        ))
     })
     .await?;
     let next_url = if more {
@@ -153,6 +160,10 @@ pub async fn list(
         statuses: UserStatus::ALL,
         rows,
         requests,
+        invitations: invitations
+            .iter()
+            .map(super::companies::InvitationRow::from)
+            .collect(),
         next_url,
     })
 }
@@ -213,6 +224,10 @@ pub async fn act(
                 let r = role.ok_or_else(|| AppError::field("role", "Escolha um papel."))?;
                 let u = uc::change_role(conn, keys, &actor, &id, r)?;
                 format!("{} agora é {}.", u.name, r.label())
+            }
+            "send-reset" => {
+                let u = crate::services::links::send_reset(conn, keys, &actor, &id, &base)?;
+                format!("Link para trocar a senha enviado para {}.", u.email)
             }
             "accept" => {
                 uc::accept_request(conn, keys, &actor, &id, &form.legal_name, &base)?;

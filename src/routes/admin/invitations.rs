@@ -1,0 +1,115 @@
+//! `/admin/invitations`: invite by e-mail, resend, revoke.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::db;
+use crate::domain::Role;
+use crate::error::{AppError, PageError};
+use crate::services::links;
+use crate::web::State;
+use crate::web::guard::SignedIn;
+use crate::web::page::{Flash, Form, redirect_with};
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    company_id: String,
+}
+
+fn back_to(company_id: Option<&str>) -> String {
+    match company_id {
+        Some(c) => format!("/admin/companies/{c}"),
+        None => "/admin/users".to_string(),
+    }
+}
+
+fn flash_for(result: Result<String, AppError>) -> Result<Flash, PageError> {
+    match result {
+        Ok(m) => Ok(Flash::success(m)),
+        Err(AppError::Validation(e)) | Err(AppError::Conflict(e)) => Ok(Flash::error(
+            e.iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+        )),
+        Err(AppError::Forbidden) => Ok(Flash::error(
+            "Só o proprietário pode convidar pessoas para a equipe.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    Form(f): Form<InviteForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let role = Role::parse(&f.role).unwrap_or(Role::CompanyUser);
+    let company_id = Some(f.company_id.trim().to_string()).filter(|c| !c.is_empty());
+    let back = back_to(company_id.as_deref());
+    let st = state.clone();
+    let result = db::run(&state.pool, move |conn| {
+        let inv = links::invite(
+            conn,
+            &st.keys,
+            &actor,
+            &f.email,
+            role,
+            company_id.as_deref(),
+            &st.settings.base_url,
+        )?;
+        Ok(format!(
+            "Convite enviado para {}. O link vale por 72 horas.",
+            inv.email
+        ))
+    })
+    .await;
+    Ok(redirect_with(&state, &back, flash_for(result)?))
+}
+
+pub async fn act(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+    _form: Form<crate::routes::auth::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (id, action) = path.into_inner();
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let st = state.clone();
+    let result = db::run(&state.pool, move |conn| {
+        let (inv, msg) = match action.as_str() {
+            "resend" => {
+                let inv = links::resend(conn, &st.keys, &actor, &id, &st.settings.base_url)?;
+                let m = format!(
+                    "Convite reenviado para {}, com um novo link válido por 72 horas.",
+                    inv.email
+                );
+                (inv, m)
+            }
+            "revoke" => {
+                let inv = links::revoke(conn, &st.keys, &actor, &id)?;
+                let m = format!(
+                    "Convite para {} cancelado: o link não funciona mais.",
+                    inv.email
+                );
+                (inv, m)
+            }
+            _ => return Err(AppError::NotFound),
+        };
+        Ok((back_to(inv.company_id.as_deref()), msg))
+    })
+    .await;
+    let (back, result) = match result {
+        Ok((back, m)) => (back, Ok(m)),
+        Err(e) => ("/admin/users".to_string(), Err(e)),
+    };
+    Ok(redirect_with(&state, &back, flash_for(result)?))
+}

@@ -1,0 +1,465 @@
+//! Single-use links sent by e-mail: password resets (1 hour) and invitations (72 hours).
+
+use chrono::Duration;
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::throttle::Throttle;
+use super::{Actor, ActorKind, Keys, auth, users::end_all_access};
+use crate::crypto::{new_id, new_token, sha256_hex};
+use crate::db::invitations::{self, Invitation};
+use crate::db::users::{self as user_store, NewUser, User};
+use crate::db::{self, audit, companies, password_resets};
+use crate::domain::{Email, Password, Role, UserStatus, required_text};
+use crate::email::{self, InvitationMessage, PasswordResetMessage};
+use crate::error::{AppError, FieldError};
+use crate::time;
+
+pub const RESET_TTL_HOURS: i64 = 1;
+pub const INVITE_TTL_HOURS: i64 = 72;
+
+fn hash(token: &str) -> String {
+    sha256_hex(token.as_bytes())
+}
+
+/// A new password as typed twice.
+#[derive(Clone, Copy)]
+pub struct NewPassword<'a> {
+    pub password: &'a str,
+    pub confirm: &'a str,
+}
+
+fn new_password(np: NewPassword<'_>, cost: u32) -> Result<String, AppError> {
+    let p = Password::parse(np.password).map_err(|m| AppError::field("password", m))?;
+    if np.confirm != np.password {
+        return Err(AppError::field(
+            "password_confirm",
+            "As duas senhas não são iguais.",
+        ));
+    }
+    auth::hash_password(&p, cost)
+}
+
+fn queue_reset(tx: &Connection, u: &User, base_url: &str, now: &str) -> Result<(), AppError> {
+    let token = new_token();
+    let expires = time::to_db(time::now() + Duration::hours(RESET_TTL_HOURS));
+    password_resets::insert(tx, &hash(&token), &u.id, now, &expires)?;
+    let m = PasswordResetMessage {
+        name: u.name.clone(),
+        link: format!("{base_url}/password/reset/{token}"),
+    }
+    .to_outgoing(&u.email, "Troca de senha no Omie Tenant Manager".into())?;
+    email::queue(tx, &m, now)?;
+    Ok(())
+}
+
+/// "Esqueci minha senha". The answer is the same whether or not the address exists;
+/// a burst of requests for one address stops sending, so nobody can flood a mailbox.
+pub fn request_reset(
+    conn: &mut Connection,
+    keys: &Keys,
+    throttle: &Throttle,
+    ip: &str,
+    email_raw: &str,
+    base_url: &str,
+) -> Result<(), AppError> {
+    let Ok(email) = Email::parse(email_raw) else {
+        return Err(AppError::field("email", "Informe um e-mail válido."));
+    };
+    let key = format!("reset:{}", email.as_str());
+    if throttle.wait(&key).is_some() {
+        return Ok(());
+    }
+    throttle.fail(&key);
+    db::write(conn, |tx| {
+        let Some(u) = user_store::by_email(tx, email.as_str())? else {
+            return Ok(());
+        };
+        if u.status != UserStatus::Active.as_str() {
+            return Ok(());
+        }
+        let now = time::now_db();
+        queue_reset(tx, &u, base_url, &now)?;
+        let mut entry = Actor {
+            ip: ip.to_string(),
+            ..Actor::system()
+        }
+        .entry("user.password_reset_requested", "user", Some(&u.id));
+        entry.actor_label = u.email.clone();
+        entry.company_id = u.company_id.clone();
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
+}
+
+/// The owner (or a company admin, for their people) sends someone a reset link.
+pub fn send_reset(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    user_id: &str,
+    base_url: &str,
+) -> Result<User, AppError> {
+    db::write(conn, |tx| {
+        let u = super::users::get(tx, actor, user_id)?;
+        if u.status != UserStatus::Active.as_str() {
+            return Err(AppError::field(
+                "status",
+                "Só contas ativas podem trocar a senha.",
+            ));
+        }
+        let now = time::now_db();
+        queue_reset(tx, &u, base_url, &now)?;
+        let mut entry = actor.entry("user.password_reset_sent", "user", Some(&u.id));
+        entry.company_id = u.company_id.clone();
+        entry.details = json!({ "email": u.email });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(u)
+    })
+}
+
+/// Whether a reset link can still be used (for showing its form).
+pub fn reset_link_is_usable(conn: &Connection, token: &str) -> Result<bool, AppError> {
+    Ok(password_resets::live_user(conn, &hash(token), &time::now_db())?.is_some())
+}
+
+/// Sets a new password through a reset link: the link is spent, and every session and
+/// token of the person ends.
+pub fn complete_reset(
+    conn: &mut Connection,
+    keys: &Keys,
+    ip: &str,
+    token: &str,
+    np: NewPassword<'_>,
+    cost: u32,
+) -> Result<User, AppError> {
+    if !reset_link_is_usable(conn, token)? {
+        return Err(AppError::NotFound);
+    }
+    let hashed = new_password(np, cost)?;
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let user_id =
+            password_resets::live_user(tx, &hash(token), &now)?.ok_or(AppError::NotFound)?;
+        if !password_resets::consume(tx, &hash(token), &now)? {
+            return Err(AppError::NotFound);
+        }
+        user_store::set_password(tx, &user_id, &hashed, &now)?;
+        end_all_access(tx, &user_id, None, &now)?;
+        let u = user_store::get(tx, &user_id)?.ok_or(AppError::NotFound)?;
+        let mut entry = Actor {
+            ip: ip.to_string(),
+            ..Actor::system()
+        }
+        .entry("user.password_reset", "user", Some(&u.id));
+        entry.actor_label = u.email.clone();
+        entry.company_id = u.company_id.clone();
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(u)
+    })
+}
+
+/// A signed-in person changes their own password; every other session and token ends.
+pub fn change_password(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    current_session: Option<&str>,
+    current: &str,
+    np: NewPassword<'_>,
+    cost: u32,
+) -> Result<(), AppError> {
+    let ActorKind::User { id, .. } = &actor.kind else {
+        return Err(AppError::Forbidden);
+    };
+    let u = user_store::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let ok = u
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| bcrypt::verify(current, h).unwrap_or(false));
+    if !ok {
+        return Err(AppError::field(
+            "current_password",
+            "A senha atual não confere.",
+        ));
+    }
+    let hashed = new_password(np, cost)?;
+    let keep = current_session.map(|c| sha256_hex(c.as_bytes()));
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        user_store::set_password(tx, &u.id, &hashed, &now)?;
+        end_all_access(tx, &u.id, keep.as_deref(), &now)?;
+        let mut entry = actor.entry("user.password_change", "user", Some(&u.id));
+        entry.company_id = u.company_id.clone();
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
+}
+
+fn may_invite(actor: &Actor, role: Role, company_id: Option<&str>) -> Result<(), AppError> {
+    match role {
+        Role::Owner => Err(AppError::field(
+            "role",
+            "Proprietários não são convidados; crie pela linha de comando.",
+        )),
+        Role::Staff if actor.role() == Some(Role::Owner) => Ok(()),
+        Role::Staff => Err(AppError::Forbidden),
+        Role::CompanyAdmin | Role::CompanyUser => {
+            if actor.is_platform()
+                || (actor.role() == Some(Role::CompanyAdmin) && actor.company_id() == company_id)
+            {
+                Ok(())
+            } else {
+                Err(AppError::NotFound)
+            }
+        }
+    }
+}
+
+fn inviter_label(actor: &Actor) -> String {
+    match &actor.kind {
+        ActorKind::User { email, .. } => email.clone(),
+        ActorKind::System => "O responsável pelo sistema".into(),
+    }
+}
+
+fn queue_invitation(
+    tx: &Connection,
+    actor: &Actor,
+    inv: &Invitation,
+    token: &str,
+    base_url: &str,
+    now: &str,
+) -> Result<(), AppError> {
+    let company = match &inv.company_id {
+        Some(c) => companies::get(tx, c)?
+            .map(|c| c.legal_name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let role = Role::parse(&inv.role)
+        .map(Role::label)
+        .unwrap_or("")
+        .to_lowercase();
+    let m = InvitationMessage {
+        inviter: inviter_label(actor),
+        company,
+        role,
+        link: format!("{base_url}/invite/{token}"),
+        expires: time::db_to_br(&inv.expires_at),
+    }
+    .to_outgoing(&inv.email, "Convite para o Omie Tenant Manager".into())?;
+    email::queue(tx, &m, now)?;
+    Ok(())
+}
+
+/// Invites someone by e-mail with a role (and a company, for company roles).
+pub fn invite(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    email_raw: &str,
+    role: Role,
+    company_id: Option<&str>,
+    base_url: &str,
+) -> Result<Invitation, AppError> {
+    let email = Email::parse(email_raw).map_err(|m| AppError::field("email", m))?;
+    let company_id = if role.is_platform() { None } else { company_id };
+    if !role.is_platform() && company_id.is_none() {
+        return Err(AppError::field("company_id", "Escolha a empresa."));
+    }
+    may_invite(actor, role, company_id)?;
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        if let Some(c) = company_id {
+            companies::get(tx, c)?
+                .filter(|c| c.status != "archived")
+                .ok_or(AppError::NotFound)?;
+        }
+        if user_store::by_email(tx, email.as_str())?.is_some() {
+            return Err(AppError::Conflict(vec![FieldError::new(
+                "email",
+                "Já existe uma conta com este e-mail.",
+            )]));
+        }
+        if invitations::open_for_email(tx, email.as_str(), &now)? {
+            return Err(AppError::Conflict(vec![FieldError::new(
+                "email",
+                "Já existe um convite em aberto para este e-mail. Reenvie-o se a pessoa não recebeu.",
+            )]));
+        }
+        let token = new_token();
+        let inv = Invitation {
+            id: new_id("inv"),
+            email: email.as_str().to_string(),
+            company_id: company_id.map(str::to_string),
+            role: role.as_str().to_string(),
+            invited_by: inviter_label(actor),
+            created_at: now.clone(),
+            expires_at: time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS)),
+            accepted_at: None,
+            revoked_at: None,
+        };
+        invitations::insert(tx, &inv, &hash(&token))?;
+        queue_invitation(tx, actor, &inv, &token, base_url, &now)?;
+        let mut entry = actor.entry("invitation.create", "invitation", Some(&inv.id));
+        entry.company_id = inv.company_id.clone();
+        entry.details = json!({ "email": inv.email, "role": inv.role });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(inv)
+    })
+}
+
+fn manageable_invitation(tx: &Connection, actor: &Actor, id: &str) -> Result<Invitation, AppError> {
+    let inv = invitations::get(tx, id)?.ok_or(AppError::NotFound)?;
+    let role = Role::parse(&inv.role).ok_or(AppError::NotFound)?;
+    may_invite(actor, role, inv.company_id.as_deref()).map_err(|_| AppError::NotFound)?;
+    if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
+        return Err(AppError::field(
+            "status",
+            "Este convite já foi aceito ou cancelado.",
+        ));
+    }
+    Ok(inv)
+}
+
+/// Sends the invitation again with a new link and a new 72 hours; the old link dies.
+pub fn resend(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    base_url: &str,
+) -> Result<Invitation, AppError> {
+    db::write(conn, |tx| {
+        let mut inv = manageable_invitation(tx, actor, id)?;
+        let now = time::now_db();
+        let token = new_token();
+        inv.expires_at = time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS));
+        invitations::renew(tx, id, &hash(&token), &inv.expires_at)?;
+        queue_invitation(tx, actor, &inv, &token, base_url, &now)?;
+        let mut entry = actor.entry("invitation.resend", "invitation", Some(id));
+        entry.company_id = inv.company_id.clone();
+        entry.details = json!({ "email": inv.email });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(inv)
+    })
+}
+
+pub fn revoke(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+) -> Result<Invitation, AppError> {
+    db::write(conn, |tx| {
+        let inv = manageable_invitation(tx, actor, id)?;
+        let now = time::now_db();
+        invitations::revoke(tx, id, &now)?;
+        let mut entry = actor.entry("invitation.revoke", "invitation", Some(id));
+        entry.company_id = inv.company_id.clone();
+        entry.details = json!({ "email": inv.email });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(inv)
+    })
+}
+
+/// The open invitation behind a link, with its company's name.
+pub fn open_invitation(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<(Invitation, String)>, AppError> {
+    let Some(inv) = invitations::open_by_token(conn, &hash(token), &time::now_db())? else {
+        return Ok(None);
+    };
+    let company = match &inv.company_id {
+        Some(c) => companies::get(conn, c)?
+            .map(|c| c.legal_name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(Some((inv, company)))
+}
+
+/// Accepting is an approval: the person is created active, with the invited role.
+pub fn accept(
+    conn: &mut Connection,
+    keys: &Keys,
+    ip: &str,
+    token: &str,
+    name: &str,
+    np: NewPassword<'_>,
+    cost: u32,
+) -> Result<User, AppError> {
+    if open_invitation(conn, token)?.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let mut errors = Vec::new();
+    let name = required_text(name, 120, "Informe seu nome.")
+        .map_err(|m| errors.push(FieldError::new("name", m)))
+        .ok();
+    let hashed = match new_password(np, cost) {
+        Ok(h) => Some(h),
+        Err(AppError::Validation(mut f)) => {
+            errors.append(&mut f);
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let (Some(name), Some(hashed)) = (name, hashed) else {
+        return Err(AppError::Validation(errors));
+    };
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let inv = invitations::open_by_token(tx, &hash(token), &now)?.ok_or(AppError::NotFound)?;
+        if !invitations::accept(tx, &inv.id, &now)? {
+            return Err(AppError::NotFound);
+        }
+        if user_store::by_email(tx, &inv.email)?.is_some() {
+            return Err(AppError::Conflict(vec![FieldError::new(
+                "email",
+                "Já existe uma conta com este e-mail.",
+            )]));
+        }
+        let id = new_id("usr");
+        user_store::insert(
+            tx,
+            &NewUser {
+                id: &id,
+                company_id: inv.company_id.as_deref(),
+                name: &name,
+                email: &inv.email,
+                role: &inv.role,
+                status: UserStatus::Active.as_str(),
+                password_hash: Some(&hashed),
+            },
+            &now,
+        )?;
+        let mut entry = Actor {
+            ip: ip.to_string(),
+            ..Actor::system()
+        }
+        .entry("invitation.accept", "user", Some(&id));
+        entry.actor_label = inv.email.clone();
+        entry.company_id = inv.company_id.clone();
+        entry.details = json!({ "invitation_id": inv.id, "role": inv.role, "name": name });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        user_store::get(tx, &id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Open invitations of a company (or, with `None`, of staff) the actor may see.
+pub fn list_open(
+    conn: &Connection,
+    actor: &Actor,
+    company_id: Option<&str>,
+) -> Result<Vec<Invitation>, AppError> {
+    let allowed = actor.is_platform()
+        || (actor.role() == Some(Role::CompanyAdmin)
+            && company_id.is_some()
+            && actor.company_id() == company_id);
+    if !allowed {
+        return Err(AppError::NotFound);
+    }
+    Ok(invitations::open_for_company(conn, company_id)?)
+}
