@@ -39,6 +39,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Manage the master key
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Fill an empty database with realistic fake data, for trying and benchmarking
     Demo {
         /// How many companies to create
@@ -62,6 +67,12 @@ pub enum AdminCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Make a new master key and re-seal every secret with it (the server may keep running)
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -95,6 +106,18 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => audit_verify(settings),
+        Command::Key {
+            command: KeyCommand::Rotate,
+        } => {
+            let opened = startup::open(&settings)?;
+            let mut conn = opened.pool.get()?;
+            let (id, n) = crate::services::keys::rotate(&mut conn, &opened.keys)
+                .map_err(|e| anyhow!("{e:?}"))?;
+            println!(
+                "master key rotated: secrets are now sealed with key {id} ({n} values re-sealed)"
+            );
+            Ok(())
+        }
         Command::Demo {
             companies,
             audit_rows,

@@ -110,7 +110,11 @@ impl MasterKey {
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read master key file {}", path.display()))?;
+        // The first line is the first key; `key rotate` appends more (see keyring.rs).
         let hexpart = text
+            .lines()
+            .next()
+            .unwrap_or("")
             .trim()
             .strip_prefix("otm-master-key-v1:")
             .with_context(|| format!("{} is not a master key file", path.display()))?;
@@ -132,6 +136,10 @@ impl MasterKey {
             }
         }
         Ok(Self { bytes })
+    }
+
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self { bytes }
     }
 
     /// A 32-byte subkey for one named purpose.

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod keyring;
 pub mod routes;
 pub mod services;
 pub mod startup;

@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::db::{self, Pool};
+use crate::keyring::Keyring;
 use crate::routes;
 use crate::services::{Keys, auth, setup};
 use crate::web::{AppState, csrf, headers};
@@ -21,19 +22,16 @@ use crate::web::{AppState, csrf, headers};
 pub struct Opened {
     pub pool: Pool,
     pub keys: Keys,
-    pub master: MasterKey,
 }
 
 /// Creates the data dir (mode 0700), the master key (0600) and the database as needed.
 pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     create_private_dir(&settings.data_dir)?;
-    let master = MasterKey::load_or_create(&settings.master_key_file)?;
+    MasterKey::load_or_create(&settings.master_key_file)?;
+    let ring = Arc::new(Keyring::load(&settings.master_key_file)?);
     let pool = db::open(&settings.db_path(), 8)?;
-    Ok(Opened {
-        pool,
-        keys: Keys::from_master(&master),
-        master,
-    })
+    let keys = Keys::load(ring, &*pool.get()?)?;
+    Ok(Opened { pool, keys })
 }
 
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
@@ -84,6 +82,13 @@ impl Application {
             pool: opened.pool,
             keys: opened.keys,
             throttle: Default::default(),
+            http: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .timeout(Duration::from_secs(30))
+                .user_agent(concat!("omie-tenant-manager/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .context("cannot build the HTTP client")?,
+            omie_tests: Default::default(),
         }));
         let jobs_state = state.clone();
         let server = HttpServer::new(move || {

@@ -84,6 +84,10 @@ pub fn action_label(action: &str) -> &'static str {
         "invitation.resend" => "Convite reenviado",
         "invitation.revoke" => "Convite cancelado",
         "invitation.accept" => "Convite aceito",
+        "omie_credentials.update" => "Credenciais do Omie alteradas",
+        "omie_credentials.reveal" => "Segredo do Omie exibido",
+        "omie_credentials.test" => "Credenciais do Omie testadas",
+        "key.rotate" => "Chave mestra trocada",
         _ => "",
     }
 }
@@ -117,6 +121,10 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "invitation.resend",
     "invitation.revoke",
     "invitation.accept",
+    "omie_credentials.update",
+    "omie_credentials.reveal",
+    "omie_credentials.test",
+    "key.rotate",
 ];
 
 impl From<&Entry> for AuditView {

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod companies;
 pub mod company_requests;
 pub mod invitations;
+pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
 pub mod sessions;
@@ -43,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_links",
         include_str!("../../migrations/0005_links.sql"),
+    ),
+    (
+        "0006_omie_credentials",
+        include_str!("../../migrations/0006_omie_credentials.sql"),
     ),
 ];
 

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod health;
 pub mod links;
+pub mod omie_pages;
 pub mod portal;
 pub mod signup;
 

@@ -6,30 +6,81 @@ pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod email;
+pub mod keys;
 pub mod links;
+pub mod omie;
 pub mod setup;
 pub mod throttle;
 pub mod users;
 
+use std::sync::Arc;
+
+use anyhow::Context;
+use rusqlite::Connection;
 use serde_json::Value;
 
-use crate::crypto::MasterKey;
+use crate::crypto::random_bytes;
 use crate::db::audit::NewEntry;
+use crate::db::omie_credentials;
 use crate::domain::Role;
+use crate::keyring::Keyring;
 
-/// Keys derived from the master key, one per purpose.
+/// The keyring that seals secrets, and one key per purpose. The purpose keys are
+/// random, kept sealed in the database, so rotating the master key re-seals them
+/// without changing them (the audit chain stays verifiable).
 #[derive(Clone)]
 pub struct Keys {
+    pub ring: Arc<Keyring>,
     pub audit: [u8; 32],
     pub csrf: [u8; 32],
+    pub fingerprint: [u8; 32],
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(..)")
+    }
+}
+
+fn data_key(
+    conn: &Connection,
+    ring: &Keyring,
+    name: &str,
+    initial: impl FnOnce() -> [u8; 32],
+) -> anyhow::Result<[u8; 32]> {
+    let aad = format!("data-key:{name}");
+    if omie_credentials::sealed_key(conn, name)?.is_none() {
+        let sealed = ring.seal(&aad, &initial());
+        // Another process may have won the race: the first stored key stays.
+        conn.execute(
+            "INSERT INTO sealed_keys (name, sealed) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+            rusqlite::params![name, sealed],
+        )?;
+    }
+    let sealed = omie_credentials::sealed_key(conn, name)?.context("sealed key vanished")?;
+    let raw = ring.open(&aad, &sealed).map_err(|e| {
+        anyhow::anyhow!("cannot open the {name} key ({e}): is this the right master key file?")
+    })?;
+    raw.try_into()
+        .map_err(|_| anyhow::anyhow!("the {name} key is damaged"))
 }
 
 impl Keys {
-    pub fn from_master(k: &MasterKey) -> Self {
-        Self {
-            audit: k.derive("audit-chain"),
-            csrf: k.derive("csrf-form-token"),
-        }
+    pub fn load(ring: Arc<Keyring>, conn: &Connection) -> anyhow::Result<Self> {
+        // Databases from before key rotation keyed the audit chain with the first
+        // master key's subkey: keep using it so old chains still verify.
+        let legacy_audit = ring.legacy_derive("audit-chain");
+        let audit = data_key(conn, &ring, "audit", || {
+            legacy_audit.unwrap_or_else(random_bytes::<32>)
+        })?;
+        let csrf = data_key(conn, &ring, "csrf", random_bytes::<32>)?;
+        let fingerprint = data_key(conn, &ring, "fingerprint", random_bytes::<32>)?;
+        Ok(Self {
+            ring,
+            audit,
+            csrf,
+            fingerprint,
+        })
     }
 }
 

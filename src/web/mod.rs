@@ -27,6 +27,9 @@ pub struct AppState {
     pub pool: Pool,
     pub keys: Keys,
     pub throttle: Throttle,
+    /// Client for Omie's API, with timeouts.
+    pub http: reqwest::Client,
+    pub omie_tests: crate::services::omie::TestCache,
 }
 
 pub type State = actix_web::web::Data<Arc<AppState>>;
@@ -80,4 +83,16 @@ pub fn user_agent(req: &HttpRequest) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string()
+}
+
+impl AppState {
+    pub fn omie_test_deps(&self) -> crate::services::omie::TestDeps<'_> {
+        crate::services::omie::TestDeps {
+            pool: &self.pool,
+            keys: &self.keys,
+            http: &self.http,
+            omie_base_url: &self.settings.omie_base_url,
+            cache: &self.omie_tests,
+        }
+    }
 }

@@ -55,6 +55,8 @@ impl Server {
     }
 
     pub fn start_in(dir: tempfile::TempDir, extra: &[(&str, &str)]) -> Server {
+        // reqwest is built without a default TLS provider (the app picks ring).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let env: Vec<(String, String)> = extra
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -74,9 +76,15 @@ impl Server {
     /// Starts the binary on `bind` and waits for its "listening on" line.
     fn spawn(&mut self, bind: &str) {
         let mut cmd = command(self.dir.path(), &self.env);
+        // The server's log goes to a file the tests can read (and search for secrets).
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .unwrap();
         cmd.env("OTM_BIND", bind)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::from(log));
         let mut child = cmd.spawn().expect("start server");
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
@@ -122,6 +130,10 @@ impl Server {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.path().join("server.log")
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -9,6 +9,8 @@ mod companies;
 mod durability;
 mod email;
 mod links;
+mod omie;
+mod omie_stub;
 mod platform;
 mod smtp;
 mod users;

@@ -368,3 +368,69 @@ pub async fn set_status(
         Flash::success(message),
     ))
 }
+
+fn omie_place(id: &str) -> crate::routes::omie_pages::Place {
+    crate::routes::omie_pages::Place {
+        base: format!("/admin/companies/{id}/omie"),
+        back: format!("/admin/companies/{id}"),
+        company_id: id.to_string(),
+    }
+}
+
+pub async fn omie(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::omie_pages::show(
+        &state,
+        ctx.with_nav("companies"),
+        who.principal.actor(""),
+        omie_place(&id),
+    )
+    .await
+}
+
+pub async fn omie_save(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    id: web::Path<String>,
+    Form(f): Form<crate::routes::omie_pages::CredentialsForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor("");
+    crate::routes::omie_pages::save(
+        &req,
+        &state,
+        ctx.with_nav("companies"),
+        actor,
+        omie_place(&id),
+        f,
+    )
+    .await
+}
+
+pub async fn omie_reveal(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    id: web::Path<String>,
+    _f: Form<crate::routes::auth::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    crate::routes::omie_pages::reveal(&state, ctx.with_nav("companies"), actor, omie_place(&id))
+        .await
+}
+
+pub async fn omie_test(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    id: web::Path<String>,
+    _f: Form<crate::routes::auth::Empty>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::omie_pages::test(&req, &state, who.principal.actor(""), omie_place(&id)).await
+}

@@ -22,6 +22,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/companies/{id}/status",
             web::post().to(companies::set_status),
         )
+        .route("/companies/{id}/omie", web::get().to(companies::omie))
+        .route("/companies/{id}/omie", web::post().to(companies::omie_save))
+        .route(
+            "/companies/{id}/omie/reveal",
+            web::post().to(companies::omie_reveal),
+        )
+        .route(
+            "/companies/{id}/omie/test",
+            web::post().to(companies::omie_test),
+        )
         .route("/audit", web::get().to(audit::list))
         .route("/users", web::get().to(users::list))
         .route("/invitations", web::post().to(invitations::create))

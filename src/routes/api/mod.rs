@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod companies;
+pub mod omie;
 pub mod openapi;
 pub mod validate;
 
@@ -26,6 +27,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/companies/{id}", web::get().to(companies::get))
     .route("/companies/{id}", web::patch().to(companies::update))
     .route("/companies/{id}", web::delete().to(companies::archive))
+    .route("/companies/{id}/omie-credentials", web::get().to(omie::get))
+    .route("/companies/{id}/omie-credentials", web::put().to(omie::put))
+    .route(
+        "/companies/{id}/omie-credentials/test",
+        web::post().to(omie::test),
+    )
     .route("/audit", web::get().to(audit::list))
     .route("/validate/cnpj", web::get().to(validate::cnpj));
 }

@@ -1,0 +1,308 @@
+//! Sealing secrets at rest: XChaCha20-Poly1305 under master keys kept in a file outside
+//! the database. Every sealed value names the key that sealed it, so `key rotate` can
+//! add a key, re-seal everything under it, and a running server that meets a value
+//! sealed under a key it has not seen reloads the file.
+//!
+//! File format, one key per line (the last is the one that seals):
+//! `otm-master-key-v1:<hex>` (the first key ever made, id 1) or `otm-key:<id>:<hex>`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chacha20poly1305::aead::{Aead, Payload};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
+
+use crate::crypto::{MasterKey, random_bytes};
+
+#[derive(Clone)]
+struct Keys {
+    by_id: BTreeMap<u32, [u8; 32]>,
+    current: u32,
+}
+
+pub struct Keyring {
+    path: PathBuf,
+    keys: RwLock<Keys>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("sealed value is malformed")]
+    Malformed,
+    #[error("sealed under key {0}, which the key file does not hold")]
+    UnknownKey(u32),
+    #[error("sealed value does not open: wrong key, or it was changed")]
+    Tampered,
+}
+
+fn parse_file(text: &str, path: &Path) -> anyhow::Result<Keys> {
+    let mut by_id = BTreeMap::new();
+    let mut current = 0;
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (id, hexpart) = if let Some(h) = line.strip_prefix("otm-master-key-v1:") {
+            (1, h)
+        } else if let Some(rest) = line.strip_prefix("otm-key:") {
+            let (id, h) = rest.split_once(':').context("bad key line")?;
+            (id.parse::<u32>().context("bad key id")?, h)
+        } else {
+            bail!("{} is not a master key file", path.display());
+        };
+        let raw = hex::decode(hexpart).ok().filter(|b| b.len() == 32);
+        let raw =
+            raw.with_context(|| format!("{} holds a damaged key (id {id})", path.display()))?;
+        let mut k = [0u8; 32];
+        k.copy_from_slice(&raw);
+        by_id.insert(id, k);
+        current = id;
+    }
+    if by_id.is_empty() {
+        bail!("{} holds no key", path.display());
+    }
+    Ok(Keys { by_id, current })
+}
+
+impl Keyring {
+    /// Loads the key file (made by [`MasterKey::load_or_create`] on first start).
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        // Also checks the file's permissions.
+        MasterKey::load(path)?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read master key file {}", path.display()))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            keys: RwLock::new(parse_file(&text, path)?),
+        })
+    }
+
+    pub fn current_id(&self) -> u32 {
+        self.keys.read().unwrap_or_else(|e| e.into_inner()).current
+    }
+
+    /// The first key's subkey for `purpose`, as derived before keys could rotate (the
+    /// audit chain of older databases was keyed with it).
+    pub fn legacy_derive(&self, purpose: &str) -> Option<[u8; 32]> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let first = keys.by_id.get(&1)?;
+        Some(MasterKey::from_bytes(*first).derive(purpose))
+    }
+
+    /// Re-reads the key file (after `key rotate` added a key).
+    pub fn reload(&self) -> anyhow::Result<()> {
+        let text = std::fs::read_to_string(&self.path)?;
+        let parsed = parse_file(&text, &self.path)?;
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = parsed;
+        Ok(())
+    }
+
+    /// Seals `plaintext`, bound to `aad` (what the value is and whose), under the current key.
+    pub fn seal(&self, aad: &str, plaintext: &[u8]) -> String {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
+        seal_with(keys.current, &keys.by_id[&keys.current], aad, plaintext)
+    }
+
+    pub fn open(&self, aad: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+        let (id, _) = parse_sealed(sealed)?;
+        let key = self
+            .keys
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .by_id
+            .get(&id)
+            .copied();
+        let key = match key {
+            Some(k) => k,
+            None => {
+                // Rotated by another process since we started: look again.
+                let _ = self.reload();
+                self.keys
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .by_id
+                    .get(&id)
+                    .copied()
+                    .ok_or(OpenError::UnknownKey(id))?
+            }
+        };
+        open_with(&key, aad, sealed)
+    }
+
+    pub fn open_string(&self, aad: &str, sealed: &str) -> Result<String, OpenError> {
+        String::from_utf8(self.open(aad, sealed)?).map_err(|_| OpenError::Tampered)
+    }
+
+    /// Adds a new key to the file (written to a temporary file, synced, then renamed
+    /// over the old one) and makes it the current one. Returns its id.
+    pub fn add_key(&self) -> anyhow::Result<u32> {
+        let text = std::fs::read_to_string(&self.path)?;
+        let keys = parse_file(&text, &self.path)?;
+        let id = keys.by_id.keys().max().copied().unwrap_or(0) + 1;
+        let new_key = random_bytes::<32>();
+        let mut body = text.trim_end().to_string();
+        body.push_str(&format!("\notm-key:{id}:{}\n", hex::encode(new_key)));
+        let tmp = self.path.with_extension("key.tmp");
+        {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts.open(&tmp)?;
+            f.write_all(body.as_bytes())?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, &self.path)?;
+        if let Some(dir) = self.path.parent()
+            && let Ok(d) = std::fs::File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        self.reload()?;
+        Ok(id)
+    }
+}
+
+fn seal_with(id: u32, key: &[u8; 32], aad: &str, plaintext: &[u8]) -> String {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let nonce_bytes = random_bytes::<24>();
+    let nonce = XNonce::from(nonce_bytes);
+    // Encryption with a valid key and nonce cannot fail.
+    let ct = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: plaintext,
+                aad: aad.as_bytes(),
+            },
+        )
+        .unwrap_or_default();
+    let mut blob = nonce_bytes.to_vec();
+    blob.extend_from_slice(&ct);
+    format!("v1.{id}.{}", URL_SAFE_NO_PAD.encode(blob))
+}
+
+fn parse_sealed(sealed: &str) -> Result<(u32, Vec<u8>), OpenError> {
+    let mut parts = sealed.splitn(3, '.');
+    let (Some("v1"), Some(id), Some(b64)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(OpenError::Malformed);
+    };
+    let id = id.parse().map_err(|_| OpenError::Malformed)?;
+    let blob = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| OpenError::Malformed)?;
+    if blob.len() < 24 + 16 {
+        return Err(OpenError::Malformed);
+    }
+    Ok((id, blob))
+}
+
+fn open_with(key: &[u8; 32], aad: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
+    let (_, blob) = parse_sealed(sealed)?;
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let mut nonce_bytes = [0u8; 24];
+    nonce_bytes.copy_from_slice(&blob[..24]);
+    cipher
+        .decrypt(
+            &XNonce::from(nonce_bytes),
+            Payload {
+                msg: &blob[24..],
+                aad: aad.as_bytes(),
+            },
+        )
+        .map_err(|_| OpenError::Tampered)
+}
+
+/// The key id a sealed value names, if well-formed.
+pub fn key_id_of(sealed: &str) -> Option<u32> {
+    parse_sealed(sealed).ok().map(|(id, _)| id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring() -> (tempfile::TempDir, Keyring) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        MasterKey::load_or_create(&path).unwrap();
+        let r = Keyring::load(&path).unwrap();
+        (dir, r)
+    }
+
+    #[test]
+    fn seals_opens_and_binds_to_its_context() {
+        let (_d, r) = ring();
+        let s = r.seal("omie:cmp_a:app_secret", b"segredo");
+        assert!(!s.contains("segredo"));
+        assert_eq!(r.open("omie:cmp_a:app_secret", &s).unwrap(), b"segredo");
+        assert!(matches!(
+            r.open("omie:cmp_b:app_secret", &s),
+            Err(OpenError::Tampered)
+        ));
+        let mut bad = s.clone();
+        bad.pop();
+        bad.push(if s.ends_with('A') { 'B' } else { 'A' });
+        assert!(r.open("omie:cmp_a:app_secret", &bad).is_err());
+        assert_ne!(
+            r.seal("x", b"same"),
+            r.seal("x", b"same"),
+            "fresh nonce each time"
+        );
+    }
+
+    #[test]
+    fn rotation_adds_a_key_and_old_values_still_open() {
+        let (dir, r) = ring();
+        let old = r.seal("a", b"v");
+        assert_eq!(key_id_of(&old), Some(1));
+        let id = r.add_key().unwrap();
+        assert_eq!(id, 2);
+        let new = r.seal("a", b"v");
+        assert_eq!(key_id_of(&new), Some(2));
+        assert_eq!(r.open("a", &old).unwrap(), b"v");
+        // Another process that loaded the file before the rotation finds the new key.
+        let path = dir.path().join("master.key");
+        let stale = Keyring {
+            path: path.clone(),
+            keys: RwLock::new(
+                parse_file("otm-master-key-v1:00", &path)
+                    .unwrap_or_else(|_| r.keys.read().unwrap().clone()),
+            ),
+        };
+        *stale.keys.write().unwrap() = Keys {
+            by_id: r
+                .keys
+                .read()
+                .unwrap()
+                .by_id
+                .iter()
+                .filter(|(k, _)| **k == 1)
+                .map(|(k, v)| (*k, *v))
+                .collect(),
+            current: 1,
+        };
+        assert_eq!(stale.open("a", &new).unwrap(), b"v");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+    }
+}

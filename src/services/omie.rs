@@ -1,0 +1,391 @@
+//! A company's Omie credentials: set, read masked, reveal (audited), test against Omie.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Actor, ActorKind, Keys};
+use crate::crypto::hmac_hex;
+use crate::db::omie_credentials::{self as store, Stored};
+use crate::db::{self, audit, companies};
+use crate::domain::{Role, cnpj_normalize};
+use crate::error::{AppError, FieldError};
+use crate::time;
+
+/// Omie refuses the same call with the same keys within 60 seconds.
+pub const TEST_COOLDOWN: Duration = Duration::from_secs(60);
+
+fn aad(company_id: &str, field: &str) -> String {
+    format!("omie:{company_id}:{field}")
+}
+
+/// Only the owner, staff, and the company's own admin handle its credentials.
+fn may_handle(
+    conn: &Connection,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<companies::Company, AppError> {
+    let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
+    if actor.is_platform() {
+        return Ok(c);
+    }
+    if actor.company_id() != Some(company_id) {
+        return Err(AppError::NotFound);
+    }
+    if actor.role() != Some(Role::CompanyAdmin) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(c)
+}
+
+/// Checks the shape of typed credentials (the real check is [`test`]).
+pub fn validate_shape(app_key: &str, app_secret: &str) -> Result<(String, String), AppError> {
+    let key = app_key.trim().to_string();
+    let secret = app_secret.trim().to_string();
+    let mut errors = Vec::new();
+    if !(6..=20).contains(&key.len()) || !key.bytes().all(|b| b.is_ascii_digit()) {
+        errors.push(FieldError::new(
+            "app_key",
+            "A App Key do Omie tem só números (de 6 a 20). Copie-a de novo do portal do desenvolvedor Omie.",
+        ));
+    }
+    if !(20..=64).contains(&secret.len()) || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        errors.push(FieldError::new(
+            "app_secret",
+            "O App Secret do Omie tem de 20 a 64 letras (a–f) e números. Copie-o de novo, sem espaços.",
+        ));
+    }
+    if errors.is_empty() {
+        Ok((key, secret))
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+pub fn mask(value: &str) -> String {
+    let n = value.chars().count();
+    let visible: String = value.chars().skip(n.saturating_sub(4)).collect();
+    format!("{}{visible}", "•".repeat(n.saturating_sub(4).min(12)))
+}
+
+fn actor_label(actor: &Actor) -> String {
+    match &actor.kind {
+        ActorKind::User { email, .. } => email.clone(),
+        ActorKind::System => "sistema".into(),
+    }
+}
+
+/// Stores (or rotates) a company's credentials, sealed.
+pub fn set(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+    app_key: &str,
+    app_secret: &str,
+) -> Result<(), AppError> {
+    let (key, secret) = validate_shape(app_key, app_secret)?;
+    db::write(conn, |tx| {
+        let c = may_handle(tx, actor, company_id)?;
+        if c.status == "archived" {
+            return Err(AppError::NotFound);
+        }
+        let now = time::now_db();
+        let rotated = store::get(tx, company_id)?.is_some();
+        store::upsert(
+            tx,
+            &Stored {
+                company_id: company_id.to_string(),
+                app_key_sealed: keys.ring.seal(&aad(company_id, "app_key"), key.as_bytes()),
+                app_secret_sealed: keys
+                    .ring
+                    .seal(&aad(company_id, "app_secret"), secret.as_bytes()),
+                fingerprint: hmac_hex(&keys.fingerprint, &[key.as_bytes(), secret.as_bytes()]),
+                updated_at: now.clone(),
+                updated_by: actor_label(actor),
+                validated_at: None,
+                validation_status: None,
+                validation_message: None,
+                validated_fingerprint: None,
+            },
+        )?;
+        store::add_history(tx, company_id, &now, &actor_label(actor), &mask(&key))?;
+        let mut entry = actor.entry("omie_credentials.update", "company", Some(company_id));
+        entry.company_id = Some(company_id.to_string());
+        // Never the values: only which key, masked.
+        entry.details = json!({ "app_key": mask(&key), "rotated": rotated });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
+}
+
+/// What people see of stored credentials.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CredentialsView {
+    pub app_key: String,
+    pub app_secret: String,
+    pub validated_at: Option<String>,
+    pub validation_status: Option<String>,
+    pub validation_message: Option<String>,
+    pub updated_at: String,
+    pub updated_by: String,
+}
+
+fn open_pair(keys: &Keys, s: &Stored) -> Result<(String, String), AppError> {
+    let open = |field: &str, sealed: &str| {
+        keys.ring
+            .open_string(&aad(&s.company_id, field), sealed)
+            .map_err(|e| {
+                AppError::Internal(anyhow::anyhow!(
+                    "cannot open {field} of {}: {e}",
+                    s.company_id
+                ))
+            })
+    };
+    Ok((
+        open("app_key", &s.app_key_sealed)?,
+        open("app_secret", &s.app_secret_sealed)?,
+    ))
+}
+
+/// Reads credentials: masked, or in clear when `reveal` (an audited action).
+pub fn read(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+    reveal: bool,
+) -> Result<Option<CredentialsView>, AppError> {
+    let c = may_handle(conn, actor, company_id)?;
+    let Some(s) = store::get(conn, &c.id)? else {
+        return Ok(None);
+    };
+    let (key, secret) = open_pair(keys, &s)?;
+    if reveal {
+        db::write(conn, |tx| {
+            let now = time::now_db();
+            let mut entry = actor.entry("omie_credentials.reveal", "company", Some(company_id));
+            entry.company_id = Some(company_id.to_string());
+            audit::append(tx, &keys.audit, &now, &entry)?;
+            Ok(())
+        })?;
+    }
+    Ok(Some(CredentialsView {
+        app_key: if reveal { key.clone() } else { mask(&key) },
+        app_secret: if reveal { secret } else { mask(&secret) },
+        validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
+        validation_status: s.validation_status,
+        validation_message: s.validation_message,
+        updated_at: time::db_to_rfc3339(&s.updated_at),
+        updated_by: s.updated_by,
+    }))
+}
+
+/// (when, by whom, which key masked), newest first.
+pub fn history(
+    conn: &Connection,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    may_handle(conn, actor, company_id)?;
+    Ok(store::history(conn, company_id)?)
+}
+
+/// The outcome of a test call, as shown and stored.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TestOutcome {
+    pub ok: bool,
+    pub message: String,
+    pub cnpj_matches: Option<bool>,
+    pub checked_at: String,
+    /// Answered from the last minute's result instead of calling Omie again.
+    #[serde(skip)]
+    pub cached: bool,
+}
+
+/// What a test needs, read (and opened) inside the database step.
+pub struct TestInput {
+    pub company_id: String,
+    pub company_cnpj: String,
+    pub app_key: String,
+    pub app_secret: String,
+    pub fingerprint: String,
+}
+
+pub fn test_input(
+    conn: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<TestInput, AppError> {
+    let c = may_handle(conn, actor, company_id)?;
+    let s = store::get(conn, &c.id)?.ok_or_else(|| {
+        AppError::field(
+            "app_key",
+            "Cadastre as credenciais do Omie antes de testá-las.",
+        )
+    })?;
+    let (app_key, app_secret) = open_pair(keys, &s)?;
+    Ok(TestInput {
+        company_id: c.id,
+        company_cnpj: c.cnpj,
+        app_key,
+        app_secret,
+        fingerprint: s.fingerprint,
+    })
+}
+
+/// Recent outcomes by credential fingerprint.
+#[derive(Default)]
+pub struct TestCache {
+    map: Mutex<HashMap<String, (Instant, TestOutcome)>>,
+}
+
+impl TestCache {
+    pub fn recent(&self, fingerprint: &str) -> Option<TestOutcome> {
+        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(fingerprint)
+            .filter(|(at, _)| at.elapsed() < TEST_COOLDOWN)
+            .map(|(_, o)| TestOutcome {
+                cached: true,
+                ..o.clone()
+            })
+    }
+
+    pub fn put(&self, fingerprint: &str, outcome: &TestOutcome) {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (at, _)| at.elapsed() < TEST_COOLDOWN);
+        map.insert(fingerprint.to_string(), (Instant::now(), outcome.clone()));
+    }
+}
+
+/// Calls `ListarEmpresas` with the keys and explains the answer in Portuguese.
+pub async fn call_omie(http: &reqwest::Client, base_url: &str, input: &TestInput) -> TestOutcome {
+    let body = json!({
+        "call": "ListarEmpresas",
+        "app_key": input.app_key,
+        "app_secret": input.app_secret,
+        "param": [{ "pagina": 1, "registros_por_pagina": 1, "apenas_importado_api": "N" }],
+    });
+    let url = format!("{base_url}/geral/empresas/");
+    let checked_at = time::now_db();
+    let fail = |message: String| TestOutcome {
+        ok: false,
+        message,
+        cnpj_matches: None,
+        checked_at: checked_at.clone(),
+        cached: false,
+    };
+    let resp = match http.post(&url).json(&body).send().await {
+        Ok(r) => r,
+        Err(e) => {
+            // The error text never holds the body, so no key reaches the log.
+            tracing::warn!(error = %e.without_url(), "Omie test call failed");
+            return fail("Não foi possível falar com o Omie agora (sem resposta). Tente de novo em alguns minutos.".into());
+        }
+    };
+    let status = resp.status();
+    let value: serde_json::Value = match resp.json().await {
+        Ok(v) => v,
+        Err(_) => {
+            return fail(format!(
+                "O Omie respondeu de um jeito inesperado (HTTP {}). Tente de novo mais tarde.",
+                status.as_u16()
+            ));
+        }
+    };
+    if let Some(fault) = value.get("faultstring").and_then(|f| f.as_str()) {
+        let fault: String = fault.chars().take(300).collect();
+        return fail(format!("O Omie recusou as credenciais: {fault}"));
+    }
+    if !status.is_success() {
+        return fail(format!(
+            "O Omie respondeu com erro (HTTP {}). Tente de novo mais tarde.",
+            status.as_u16()
+        ));
+    }
+    let omie_cnpj = value
+        .get("empresas_cadastro")
+        .and_then(|e| e.get(0))
+        .and_then(|e| e.get("cnpj"))
+        .and_then(|c| c.as_str())
+        .map(cnpj_normalize);
+    let matches = omie_cnpj.as_ref().map(|c| *c == input.company_cnpj);
+    let message = match (&omie_cnpj, matches) {
+        (Some(_), Some(true)) => {
+            "Credenciais válidas: o Omie respondeu e o CNPJ confere com o desta empresa."
+                .to_string()
+        }
+        (Some(c), _) => format!(
+            "Credenciais válidas, mas ATENÇÃO: o Omie diz que elas são da empresa de CNPJ {}, diferente do CNPJ desta empresa. Confira se não foram coladas na empresa errada.",
+            crate::domain::cnpj_format(c)
+        ),
+        (None, _) => {
+            "Credenciais válidas: o Omie respondeu, mas não informou o CNPJ da empresa.".to_string()
+        }
+    };
+    TestOutcome {
+        ok: true,
+        message,
+        cnpj_matches: matches,
+        checked_at,
+        cached: false,
+    }
+}
+
+/// Stores the outcome with the credentials it tested and writes the audit row.
+pub fn record_test(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    input: &TestInput,
+    o: &TestOutcome,
+) -> Result<(), AppError> {
+    db::write(conn, |tx| {
+        let status = if o.ok { "ok" } else { "failed" };
+        store::record_validation(
+            tx,
+            &input.company_id,
+            &o.checked_at,
+            status,
+            &o.message,
+            &input.fingerprint,
+        )?;
+        let mut entry = actor.entry("omie_credentials.test", "company", Some(&input.company_id));
+        entry.company_id = Some(input.company_id.clone());
+        entry.details = json!({ "ok": o.ok, "cnpj_matches": o.cnpj_matches });
+        audit::append(tx, &keys.audit, &o.checked_at, &entry)?;
+        Ok(())
+    })
+}
+
+/// Everything a credential test needs from the server.
+pub struct TestDeps<'a> {
+    pub pool: &'a crate::db::Pool,
+    pub keys: &'a Keys,
+    pub http: &'a reqwest::Client,
+    pub omie_base_url: &'a str,
+    pub cache: &'a TestCache,
+}
+
+/// "Testar credenciais": calls Omie unless the same keys were tested in the last
+/// minute, stores when and with what result, and audits it.
+pub async fn test(
+    d: TestDeps<'_>,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<TestOutcome, AppError> {
+    let (keys, a, cid) = (d.keys.clone(), actor.clone(), company_id.to_string());
+    let input = crate::db::run(d.pool, move |conn| test_input(conn, &keys, &a, &cid)).await?;
+    if let Some(recent) = d.cache.recent(&input.fingerprint) {
+        return Ok(recent);
+    }
+    let outcome = call_omie(d.http, d.omie_base_url, &input).await;
+    d.cache.put(&input.fingerprint, &outcome);
+    let (keys, a, o) = (d.keys.clone(), actor.clone(), outcome.clone());
+    crate::db::run(d.pool, move |conn| record_test(conn, &keys, &a, &input, &o)).await?;
+    Ok(outcome)
+}
