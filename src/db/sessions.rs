@@ -74,3 +74,18 @@ pub fn delete_for_user(
         params![user_id, keep],
     )
 }
+
+/// (id_hash, created_at, last_seen_at, ip, user_agent) of one session.
+pub type Listed = (String, String, String, String, String);
+
+/// A user's sessions, newest first.
+pub fn list_for_user(conn: &Connection, user_id: &str) -> rusqlite::Result<Vec<Listed>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id_hash, created_at, last_seen_at, ip, user_agent FROM sessions
+         WHERE user_id = ?1 ORDER BY last_seen_at DESC",
+    )?;
+    let rows = stmt.query_map([user_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    rows.collect()
+}

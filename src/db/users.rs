@@ -247,3 +247,16 @@ pub fn set_password(
     )?;
     Ok(())
 }
+
+pub fn pending_count_in_company(conn: &Connection, company_id: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT COUNT(*) FROM users WHERE status = 'pending' AND company_id = ?1")?
+        .query_row([company_id], |r| r.get(0))
+}
+
+pub fn set_name(conn: &Connection, id: &str, name: &str, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, name, now],
+    )?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod health;
 pub mod links;
 pub mod omie_pages;
 pub mod portal;
+pub mod profile;
 pub mod signup;
 
 use actix_web::middleware::from_fn;

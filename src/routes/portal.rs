@@ -1,20 +1,57 @@
 //! The client portal, `/portal`, for company users. The scope is wrapped by the
-//! company-user guard; every page is scoped to the signed-in person's company.
+//! company-user guard; the company always comes from the signed-in person, never from
+//! the URL, and the use cases decide what each role may do (DESIGN.md §5).
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 use crate::db;
-use crate::error::PageError;
-use crate::services::companies;
+use crate::db::users::ListFilter;
+use crate::domain::{Role, UserStatus};
+use crate::error::{AppError, FieldError, PageError};
+use crate::routes::admin::companies::InvitationRow;
+use crate::routes::omie_pages::{self, CredentialsForm, Place};
+use crate::routes::{auth::Empty, profile};
+use crate::services::{Actor, companies, links, users};
 use crate::views::CompanyView;
 use crate::web::State;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, render};
+use crate::web::page::{Ctx, Flash, Form, redirect_with, render, render_status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(home))
-        .route("/", web::get().to(home));
+        .route("/", web::get().to(home))
+        .route("/company", web::post().to(update_company))
+        .route("/users", web::get().to(people))
+        .route("/users/{id}/{action}", web::post().to(person_action))
+        .route("/invitations", web::post().to(invite))
+        .route(
+            "/invitations/{id}/{action}",
+            web::post().to(invitation_action),
+        )
+        .route("/omie", web::get().to(omie))
+        .route("/omie", web::post().to(omie_save))
+        .route("/omie/reveal", web::post().to(omie_reveal))
+        .route("/omie/test", web::post().to(omie_test))
+        .route("/profile", web::get().to(profile::show))
+        .route(
+            "/profile/password",
+            web::post().to(profile::change_password),
+        )
+        .route(
+            "/profile/sessions/end-others",
+            web::post().to(profile::end_others),
+        );
+}
+
+fn company_id(who: &SignedIn) -> String {
+    who.principal.user.company_id.clone().unwrap_or_default()
+}
+
+fn is_admin(who: &SignedIn) -> bool {
+    who.principal.role == Role::CompanyAdmin
 }
 
 #[derive(Template)]
@@ -23,18 +60,341 @@ struct Home {
     ctx: Ctx,
     c: CompanyView,
     is_admin: bool,
+    errors: Vec<FieldError>,
+    form: ContactForm,
+}
+
+impl Home {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ContactForm {
+    #[serde(default)]
+    contact_name: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+}
+
+async fn home_page(
+    state: &State,
+    ctx: Ctx,
+    who: &SignedIn,
+    form: Option<ContactForm>,
+    errors: Vec<FieldError>,
+) -> Result<Home, PageError> {
+    let actor = who.principal.actor("");
+    let cid = company_id(who);
+    let c = db::run(&state.pool, move |conn| companies::get(conn, &actor, &cid)).await?;
+    let view = CompanyView::from(&c);
+    let form = form.unwrap_or(ContactForm {
+        contact_name: view.contact_name.clone(),
+        email: view.email.clone(),
+        phone: view.phone.clone(),
+    });
+    Ok(Home {
+        ctx: ctx.with_nav("portal"),
+        c: view,
+        is_admin: is_admin(who),
+        errors,
+        form,
+    })
 }
 
 pub async fn home(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    render(&home_page(&state, ctx, &who, None, vec![]).await?)
+}
+
+pub async fn update_company(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    Form(f): Form<ContactForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let (st, cid) = (state.clone(), company_id(&who));
+    let input = companies::CompanyInput {
+        contact_name: Some(f.contact_name.clone()),
+        email: Some(f.email.clone()),
+        phone: Some(f.phone.clone()),
+        ..Default::default()
+    };
+    match db::run(&state.pool, move |conn| {
+        companies::update(conn, &st.keys, &actor, &cid, &input)
+    })
+    .await
+    {
+        Ok(_) => Ok(redirect_with(
+            &state,
+            "/portal",
+            Flash::success("Dados de contato salvos."),
+        )),
+        Err(AppError::Validation(errors)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &home_page(&state, ctx, &who, Some(f), errors).await?,
+        ),
+        Err(AppError::Forbidden) => Err(PageError(AppError::Forbidden)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+struct PersonRow {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+    role_label: &'static str,
+    status: String,
+    status_label: &'static str,
+    is_me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/users.html")]
+struct PeoplePage {
+    ctx: Ctx,
+    rows: Vec<PersonRow>,
+    invitations: Vec<InvitationRow>,
+}
+
+pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.principal.actor("");
-    let company_id = who.principal.user.company_id.clone().unwrap_or_default();
-    let c = db::run(&state.pool, move |conn| {
-        companies::get(conn, &actor, &company_id)
+    let cid = company_id(&who);
+    let me = who.principal.user.id.clone();
+    let (rows, invitations) = db::run(&state.pool, move |conn| {
+        let (rows, _) = users::list(conn, &actor, ListFilter::default(), 500)?;
+        Ok((rows, links::list_open(conn, &actor, Some(&cid))?))
     })
     .await?;
-    render(&Home {
-        ctx: ctx.with_nav("portal"),
-        c: CompanyView::from(&c),
-        is_admin: who.principal.role == crate::domain::Role::CompanyAdmin,
+    let rows = rows
+        .into_iter()
+        .map(|(u, _)| PersonRow {
+            role_label: Role::parse(&u.role).map(Role::label).unwrap_or(""),
+            status_label: if u.rejected_at.is_some() {
+                "Recusado"
+            } else {
+                UserStatus::parse(&u.status)
+                    .map(UserStatus::label)
+                    .unwrap_or("")
+            },
+            is_me: u.id == me,
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            role: u.role,
+            status: u.status,
+        })
+        .collect();
+    render(&PeoplePage {
+        ctx: ctx.with_nav("people"),
+        rows,
+        invitations: invitations.iter().map(InvitationRow::from).collect(),
     })
+}
+
+fn outcome(
+    state: &State,
+    back: &str,
+    result: Result<String, AppError>,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(m) => Ok(redirect_with(state, back, Flash::success(m))),
+        Err(AppError::Validation(e)) | Err(AppError::Conflict(e)) => Ok(redirect_with(
+            state,
+            back,
+            Flash::error(
+                e.iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PersonForm {
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn person_action(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+    Form(f): Form<PersonForm>,
+) -> Result<HttpResponse, PageError> {
+    let (id, action) = path.into_inner();
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let st = state.clone();
+    let result = db::run(&state.pool, move |conn| {
+        let k = &st.keys;
+        Ok(match action.as_str() {
+            "approve" => {
+                let u = users::approve(
+                    conn,
+                    k,
+                    &actor,
+                    &id,
+                    Role::parse(&f.role),
+                    &st.settings.base_url,
+                )?;
+                format!("Acesso de {} aprovado.", u.name)
+            }
+            "disable" => format!(
+                "Conta de {} desativada.",
+                users::set_enabled(conn, k, &actor, &id, false)?.name
+            ),
+            "enable" => format!(
+                "Conta de {} reativada.",
+                users::set_enabled(conn, k, &actor, &id, true)?.name
+            ),
+            "role" => {
+                let r = Role::parse(&f.role)
+                    .filter(|r| !r.is_platform())
+                    .ok_or(AppError::NotFound)?;
+                format!(
+                    "{} agora é {}.",
+                    users::change_role(conn, k, &actor, &id, r)?.name,
+                    r.label()
+                )
+            }
+            "send-reset" => {
+                let u = links::send_reset(conn, k, &actor, &id, &st.settings.base_url)?;
+                format!("Link para trocar a senha enviado para {}.", u.email)
+            }
+            _ => return Err(AppError::NotFound),
+        })
+    })
+    .await;
+    outcome(&state, "/portal/users", result)
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn invite(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    Form(f): Form<InviteForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let role = Role::parse(&f.role)
+        .filter(|r| !r.is_platform())
+        .unwrap_or(Role::CompanyUser);
+    let (st, cid) = (state.clone(), company_id(&who));
+    let result = db::run(&state.pool, move |conn| {
+        let inv = links::invite(
+            conn,
+            &st.keys,
+            &actor,
+            &f.email,
+            role,
+            Some(&cid),
+            &st.settings.base_url,
+        )?;
+        Ok(format!(
+            "Convite enviado para {}. O link vale por 72 horas.",
+            inv.email
+        ))
+    })
+    .await;
+    outcome(&state, "/portal/users", result)
+}
+
+pub async fn invitation_action(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    path: web::Path<(String, String)>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (id, action) = path.into_inner();
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let st = state.clone();
+    let result = db::run(&state.pool, move |conn| {
+        Ok(match action.as_str() {
+            "resend" => format!(
+                "Convite reenviado para {}.",
+                links::resend(conn, &st.keys, &actor, &id, &st.settings.base_url)?.email
+            ),
+            "revoke" => format!(
+                "Convite para {} cancelado.",
+                links::revoke(conn, &st.keys, &actor, &id)?.email
+            ),
+            _ => return Err(AppError::NotFound),
+        })
+    })
+    .await;
+    outcome(&state, "/portal/users", result)
+}
+
+fn omie_place(who: &SignedIn) -> Place {
+    Place {
+        base: "/portal/omie".into(),
+        back: "/portal".into(),
+        company_id: company_id(who),
+    }
+}
+
+fn actor(who: &SignedIn) -> Actor {
+    who.principal.actor("")
+}
+
+pub async fn omie(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    omie_pages::show(&state, ctx.with_nav("omie"), actor(&who), omie_place(&who)).await
+}
+
+pub async fn omie_save(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    Form(f): Form<CredentialsForm>,
+) -> Result<HttpResponse, PageError> {
+    omie_pages::save(
+        &req,
+        &state,
+        ctx.with_nav("omie"),
+        actor(&who),
+        omie_place(&who),
+        f,
+    )
+    .await
+}
+
+pub async fn omie_reveal(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let a = who.principal.actor(&state.client_ip(&req));
+    omie_pages::reveal(&state, ctx.with_nav("omie"), a, omie_place(&who)).await
+}
+
+pub async fn omie_test(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    omie_pages::test(&req, &state, actor(&who), omie_place(&who)).await
 }

@@ -9,6 +9,7 @@ pub mod email;
 pub mod keys;
 pub mod links;
 pub mod omie;
+pub mod profile;
 pub mod setup;
 pub mod throttle;
 pub mod users;

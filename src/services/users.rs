@@ -552,3 +552,128 @@ pub fn company_allows_sign_in(conn: &Connection, u: &User) -> Result<bool, AppEr
         }
     }
 }
+
+/// Creates an active company user with a password chosen by an admin (the API's
+/// "creation with a password"); without a password the API invites instead.
+#[allow(clippy::too_many_arguments)]
+pub fn create_with_password(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+    name: &str,
+    email: &str,
+    role: Role,
+    password: &str,
+    cost: u32,
+) -> Result<User, AppError> {
+    if role.is_platform() {
+        return Err(AppError::field(
+            "role",
+            "Use company_admin or company_user.",
+        ));
+    }
+    let allowed = actor.is_platform()
+        || (actor.role() == Some(Role::CompanyAdmin) && actor.company_id() == Some(company_id));
+    if !allowed {
+        return Err(AppError::NotFound);
+    }
+    let mut errors = Vec::new();
+    let name = required_text(name, 120, "Informe o nome.")
+        .map_err(|m| errors.push(FieldError::new("name", m)))
+        .ok();
+    let email = Email::parse(email)
+        .map_err(|m| errors.push(FieldError::new("email", m)))
+        .ok();
+    let password = Password::parse(password)
+        .map_err(|m| errors.push(FieldError::new("password", m)))
+        .ok();
+    let (Some(name), Some(email), Some(password)) = (name, email, password) else {
+        return Err(AppError::Validation(errors));
+    };
+    let hash = auth::hash_password(&password, cost)?;
+    db::write(conn, |tx| {
+        companies::get(tx, company_id)?
+            .filter(|c| c.status != "archived")
+            .ok_or(AppError::NotFound)?;
+        if store::by_email(tx, email.as_str())?.is_some() {
+            return Err(AppError::Conflict(vec![FieldError::new(
+                "email",
+                "Já existe uma conta com este e-mail.",
+            )]));
+        }
+        let now = time::now_db();
+        let id = new_id("usr");
+        store::insert(
+            tx,
+            &NewUser {
+                id: &id,
+                company_id: Some(company_id),
+                name: &name,
+                email: email.as_str(),
+                role: role.as_str(),
+                status: UserStatus::Active.as_str(),
+                password_hash: Some(&hash),
+            },
+            &now,
+        )?;
+        let mut entry = actor.entry("user.create", "user", Some(&id));
+        entry.company_id = Some(company_id.to_string());
+        entry.details = json!({ "email": email.as_str(), "name": name, "role": role.as_str() });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, &id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Renames a person (their admin, or themselves).
+pub fn rename(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    name: &str,
+) -> Result<User, AppError> {
+    let name =
+        required_text(name, 120, "Informe o nome.").map_err(|m| AppError::field("name", m))?;
+    db::write(conn, |tx| {
+        let u = get(tx, actor, id)?;
+        if u.name == name {
+            return Ok(u);
+        }
+        let now = time::now_db();
+        store::set_name(tx, id, &name, &now)?;
+        let mut entry = actor.entry("user.update", "user", Some(id));
+        entry.company_id = u.company_id.clone();
+        entry.details = json!({ "changed": { "name": { "from": u.name, "to": name } } });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Lists a company's people for the API: platform users and that company's admin.
+pub fn list_company(
+    conn: &Connection,
+    actor: &Actor,
+    company_id: &str,
+    limit: usize,
+    after: Option<(String, String)>,
+) -> Result<store::Page, AppError> {
+    let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
+    if !actor.is_platform() {
+        if actor.company_id() != Some(c.id.as_str()) {
+            return Err(AppError::NotFound);
+        }
+        if actor.role() != Some(Role::CompanyAdmin) {
+            return Err(AppError::Forbidden);
+        }
+    }
+    Ok(store::list(
+        conn,
+        &ListFilter {
+            company_id: Some(c.id),
+            after,
+            ..Default::default()
+        },
+        limit,
+    )?)
+}

@@ -58,11 +58,15 @@ async fn require(
             return Ok(None);
         };
         // The dashboard's badge: sign-ups waiting for a decision.
-        let pending = if p.role.is_platform() {
-            let (users, requests) = users::pending_counts(conn)?;
-            users + requests
-        } else {
-            0
+        let pending = match (p.role, p.user.company_id.as_deref()) {
+            (r, _) if r.is_platform() => {
+                let (users, requests) = users::pending_counts(conn)?;
+                users + requests
+            }
+            (crate::domain::Role::CompanyAdmin, Some(c)) => {
+                crate::db::users::pending_count_in_company(conn, c)?
+            }
+            _ => 0,
         };
         Ok(Some((p, pending)))
     })

@@ -43,6 +43,7 @@ pub struct Ctx {
     pub is_owner: bool,
     /// Sign-ups waiting for the owner's decision (the navigation's badge).
     pub pending: i64,
+    pub is_company_admin: bool,
     /// Which area's navigation to show: "admin" or "portal".
     pub area: &'static str,
     /// Which navigation entry is current.
@@ -91,6 +92,9 @@ impl FromRequest for Ctx {
                     .as_ref()
                     .is_some_and(|s| s.principal.role == crate::domain::Role::Owner),
                 pending: signed_in.as_ref().map(|s| s.pending).unwrap_or(0),
+                is_company_admin: signed_in
+                    .as_ref()
+                    .is_some_and(|s| s.principal.role == crate::domain::Role::CompanyAdmin),
                 area: match &signed_in {
                     Some(s) if s.principal.role.is_platform() => "admin",
                     Some(_) => "portal",

@@ -291,3 +291,72 @@ async fn owner_sets_up_signs_in_and_manages_a_company_in_chromium() {
     assert!(audit.contains("<small>(company.update)</small>"));
     assert!(audit.contains("<small>(user.create)</small>"));
 }
+
+#[tokio::test]
+async fn a_person_signs_up_is_approved_and_tests_omie_credentials_in_the_portal() {
+    let stub = crate::omie_stub::start(&[("1724630275368", "11222333000181")]);
+    let s = Server::start_with(&[("OTM_OMIE_BASE_URL", stub.base.as_str())]);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    api.post(
+        "/api/v1/companies",
+        json!({"legal_name": "Padaria Pão Quente Ltda", "cnpj": "11222333000181"}),
+    )
+    .await;
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+
+    // A person asks for access.
+    d.goto(&s.url("/signup")).await;
+    d.type_into("#cnpj", "11222333000181").await;
+    d.wait_for("CNPJ válido.").await;
+    d.type_into("#name", "Joana Lima").await;
+    d.type_into("#email", "joana@padaria.com.br").await;
+    d.type_into("#password", "farinha fermento forno").await;
+    d.type_into("#password_confirm", "farinha fermento forno")
+        .await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Pedido recebido").await;
+
+    // The owner approves on the dashboard, as company admin.
+    d.goto(&s.url("/login")).await;
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Visão geral").await;
+    d.click("a[href='/admin/users']").await;
+    d.wait_for("joana@padaria.com.br").await;
+    let role = d.find("form[action$='/approve'] select[name=role]").await;
+    d.cmd(
+        reqwest::Method::POST,
+        &format!("/element/{role}/value"),
+        Some(json!({"text": "Administrador"})),
+    )
+    .await;
+    d.click("form[action$='/approve'] button").await;
+    d.wait_for("Acesso de Joana Lima aprovado").await;
+    d.click("header form.logout button").await;
+    d.wait_for("Você saiu").await;
+
+    // The person signs in to the portal and enters and tests the Omie credentials.
+    d.type_into("#email", "joana@padaria.com.br").await;
+    d.type_into("#password", "farinha fermento forno").await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Padaria Pão Quente Ltda").await;
+    d.click("a[href='/portal/omie']").await;
+    d.wait_for("ainda não tem credenciais").await;
+    d.type_into("#app_key", "1724630275368").await;
+    d.type_into("#app_secret", "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a")
+        .await;
+    d.click("form[action='/portal/omie'] button").await;
+    d.wait_for("Credenciais do Omie salvas").await;
+    let page = d.source().await;
+    assert!(
+        !page.contains("9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a"),
+        "the secret is masked"
+    );
+    d.click("form[action='/portal/omie/test'] button").await;
+    d.wait_for("CNPJ confere").await;
+    assert_eq!(stub.requests.lock().unwrap().len(), 1);
+}

@@ -275,6 +275,22 @@ impl Browser {
         }
     }
 
+    /// Signs in through the login page; panics unless it lands on `home`.
+    pub async fn login_to(&self, email: &str, password: &str, home: &str) {
+        let csrf = self.get("/login").await.csrf();
+        let r = self
+            .post(
+                "/login",
+                &[
+                    ("csrf_token", &csrf),
+                    ("email", email),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(r.location.as_deref(), Some(home), "{}", r.body);
+    }
+
     /// Signs in through the login page; panics unless it lands on the dashboard.
     pub async fn login(&self, email: &str, password: &str) {
         let p = self.get("/login").await;

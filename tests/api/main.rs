@@ -13,4 +13,5 @@ mod omie;
 mod omie_stub;
 mod platform;
 mod smtp;
+mod tenancy;
 mod users;

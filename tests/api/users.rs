@@ -124,7 +124,7 @@ async fn sign_up_for_a_registered_company_then_approval() {
     assert_eq!(r.location.as_deref(), Some("/portal"));
     let portal = b.get("/portal").await;
     assert!(
-        portal.body.contains("Padaria Pão Quente Ltda") && portal.body.contains("administrador")
+        portal.body.contains("Padaria Pão Quente Ltda") && portal.body.contains("Salvar contato")
     );
     // The admin area is not theirs.
     assert_eq!(

@@ -33,6 +33,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(companies::omie_test),
         )
         .route("/audit", web::get().to(audit::list))
+        .route("/profile", web::get().to(crate::routes::profile::show))
+        .route(
+            "/profile/password",
+            web::post().to(crate::routes::profile::change_password),
+        )
+        .route(
+            "/profile/sessions/end-others",
+            web::post().to(crate::routes::profile::end_others),
+        )
         .route("/users", web::get().to(users::list))
         .route("/invitations", web::post().to(invitations::create))
         .route(

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod companies;
 pub mod omie;
 pub mod openapi;
+pub mod users;
 pub mod validate;
 
 use actix_web::{HttpRequest, error, web};
@@ -33,6 +34,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/companies/{id}/omie-credentials/test",
         web::post().to(omie::test),
     )
+    .route("/companies/{id}/users", web::get().to(users::list))
+    .route("/companies/{id}/users", web::post().to(users::create))
+    .route("/users/{id}", web::get().to(users::get))
+    .route("/users/{id}", web::patch().to(users::update))
+    .route("/users/{id}", web::delete().to(users::disable))
+    .route("/users/{id}/approve", web::post().to(users::approve))
     .route("/audit", web::get().to(audit::list))
     .route("/validate/cnpj", web::get().to(validate::cnpj));
 }

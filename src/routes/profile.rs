@@ -1,0 +1,145 @@
+//! "Minha conta", in both areas (`/admin/profile`, `/portal/profile`): own data, change
+//! password, own sessions, end the others.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db;
+use crate::domain::Role;
+use crate::error::{AppError, FieldError, PageError};
+use crate::services::links::{self, NewPassword};
+use crate::services::profile::{self, SessionInfo};
+use crate::web::State;
+use crate::web::guard::SignedIn;
+use crate::web::page::{Ctx, Flash, Form, redirect_with, render, render_status};
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+struct ProfilePage {
+    ctx: Ctx,
+    base: &'static str,
+    name: String,
+    email: String,
+    role: &'static str,
+    sessions: Vec<SessionInfo>,
+    errors: Vec<FieldError>,
+}
+
+impl ProfilePage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+fn base_of(who: &SignedIn) -> &'static str {
+    if who.principal.role.is_platform() {
+        "/admin/profile"
+    } else {
+        "/portal/profile"
+    }
+}
+
+async fn page(
+    state: &State,
+    ctx: Ctx,
+    who: &SignedIn,
+    errors: Vec<FieldError>,
+) -> Result<ProfilePage, PageError> {
+    let actor = who.principal.actor("");
+    let cookie = who.session_cookie.clone();
+    let sessions = db::run(&state.pool, move |conn| {
+        profile::sessions(conn, &actor, &cookie)
+    })
+    .await?;
+    let u = &who.principal.user;
+    Ok(ProfilePage {
+        ctx: ctx.with_nav("profile"),
+        base: base_of(who),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: Role::parse(&u.role).map(Role::label).unwrap_or(""),
+        sessions,
+        errors,
+    })
+}
+
+pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    render(&page(&state, ctx, &who, vec![]).await?)
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+pub async fn change_password(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    Form(f): Form<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let (st, cookie) = (state.clone(), who.session_cookie.clone());
+    let result = db::run(&state.pool, move |conn| {
+        let np = NewPassword {
+            password: &f.password,
+            confirm: &f.password_confirm,
+        };
+        links::change_password(
+            conn,
+            &st.keys,
+            &actor,
+            Some(&cookie),
+            &f.current_password,
+            np,
+            st.settings.bcrypt_cost,
+        )
+    })
+    .await;
+    match result {
+        Ok(()) => Ok(redirect_with(
+            &state,
+            base_of(&who),
+            Flash::success(
+                "Senha alterada. As outras sessões abertas com a senha antiga foram encerradas.",
+            ),
+        )),
+        Err(AppError::Validation(errors)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(&state, ctx, &who, errors).await?,
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn end_others(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    _f: Form<crate::routes::auth::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let (st, cookie) = (state.clone(), who.session_cookie.clone());
+    let n = db::run(&state.pool, move |conn| {
+        profile::end_other_sessions(conn, &st.keys, &actor, &cookie)
+    })
+    .await?;
+    Ok(redirect_with(
+        &state,
+        base_of(&who),
+        Flash::success(format!(
+            "{n} outra(s) sessão(ões) encerrada(s). Só esta continua aberta."
+        )),
+    ))
+}

@@ -1,0 +1,64 @@
+//! A person's own account: sessions, ending the others.
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Actor, ActorKind, Keys};
+use crate::crypto::sha256_hex;
+use crate::db::{self, audit, sessions};
+use crate::error::AppError;
+use crate::time;
+
+pub struct SessionInfo {
+    pub created: String,
+    pub last_seen: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub current: bool,
+}
+
+fn me(actor: &Actor) -> Result<&str, AppError> {
+    match &actor.kind {
+        ActorKind::User { id, .. } => Ok(id),
+        ActorKind::System => Err(AppError::Forbidden),
+    }
+}
+
+pub fn sessions(
+    conn: &Connection,
+    actor: &Actor,
+    current_cookie: &str,
+) -> Result<Vec<SessionInfo>, AppError> {
+    let current = sha256_hex(current_cookie.as_bytes());
+    Ok(sessions::list_for_user(conn, me(actor)?)?
+        .into_iter()
+        .map(|(hash, created, seen, ip, ua)| SessionInfo {
+            created: time::db_to_br(&created),
+            last_seen: time::db_to_br(&seen),
+            ip,
+            user_agent: ua,
+            current: hash == current,
+        })
+        .collect())
+}
+
+/// Ends every session of the person but this one, and revokes their API tokens.
+pub fn end_other_sessions(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    current_cookie: &str,
+) -> Result<usize, AppError> {
+    let id = me(actor)?.to_string();
+    let keep = sha256_hex(current_cookie.as_bytes());
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let n = sessions::delete_for_user(tx, &id, Some(&keep))?;
+        crate::db::tokens::revoke_for_user(tx, &id, &now)?;
+        let mut entry = actor.entry("user.sessions_ended", "user", Some(&id));
+        entry.company_id = actor.company_id().map(str::to_string);
+        entry.details = json!({ "sessions": n });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(n)
+    })
+}
