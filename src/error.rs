@@ -299,3 +299,11 @@ impl From<askama::Error> for PageError {
         ))
     }
 }
+
+/// The message for `field` among a form's errors, for templates.
+pub fn message_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field)
+        .map(|e| e.message.as_str())
+}

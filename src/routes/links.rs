@@ -86,10 +86,7 @@ struct ResetPage {
 
 impl ResetPage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        crate::error::message_for(&self.errors, field)
     }
 }
 
@@ -184,10 +181,7 @@ struct InvitePage {
 
 impl InvitePage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        crate::error::message_for(&self.errors, field)
     }
 }
 

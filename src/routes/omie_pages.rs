@@ -31,10 +31,7 @@ struct OmiePage {
 
 impl OmiePage {
     fn error(&self, field: &str) -> Option<&str> {
-        self.errors
-            .iter()
-            .find(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        crate::error::message_for(&self.errors, field)
     }
 
     fn validated_br(&self) -> String {

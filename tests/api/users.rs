@@ -364,3 +364,37 @@ async fn disabling_ends_open_sessions_and_suspension_locks_the_company_out() {
             .contains("suspenso")
     );
 }
+
+#[tokio::test]
+async fn sign_up_mail_waits_for_a_stopped_smtp_server() {
+    let port = crate::smtp::free_port();
+    let s = with_smtp(port);
+    s.create_owner();
+    company(&s, "11222333000181").await;
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/signup"))
+        .json(&json!({"cnpj": "11222333000181", "name": "Joana Lima", "email": PERSON, "password": PERSON_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        202,
+        "the sign-up is accepted while mail cannot leave"
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let (pending, attempts): (i64, i64) = db
+        .query_row(
+            "SELECT COUNT(*), MAX(attempts) FROM outbox WHERE status = 'pending'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(pending, 2, "one to the person, one to the owner");
+    assert!(attempts >= 1, "tried and failed");
+
+    let smtp = Smtp::start_on(port);
+    smtp.wait_for(PERSON, "Recebemos seu pedido").await;
+    smtp.wait_for(OWNER_EMAIL, "Novo pedido de acesso").await;
+}
