@@ -206,11 +206,16 @@ impl Settings {
             master_key_file,
             bcrypt_cost,
             session_idle_secs: ((idle_minutes * 60.0).round() as u64).max(1),
-            session_absolute_hours: parse(
-                &get("session_absolute_hours"),
+            session_absolute_hours: bounded(
+                parse(&get("session_absolute_hours"), "OTM_SESSION_ABSOLUTE_HOURS")?,
+                1..=720,
                 "OTM_SESSION_ABSOLUTE_HOURS",
             )?,
-            token_ttl_secs: parse(&get("token_ttl_seconds"), "OTM_TOKEN_TTL_SECONDS")?,
+            token_ttl_secs: bounded(
+                parse(&get("token_ttl_seconds"), "OTM_TOKEN_TTL_SECONDS")?,
+                60..=2_592_000,
+                "OTM_TOKEN_TTL_SECONDS",
+            )?,
             trusted_proxies,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
             omie_base_url: get("omie_base_url").trim_end_matches('/').to_string(),
@@ -277,6 +282,18 @@ fn smtp_settings(get: &dyn Fn(&str) -> String) -> anyhow::Result<Option<SmtpSett
         username: opt("smtp_username"),
         password: opt("smtp_password"),
     }))
+}
+
+fn bounded(v: u64, range: std::ops::RangeInclusive<u64>, name: &str) -> anyhow::Result<u64> {
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        bail!(
+            "{name} must be between {} and {}",
+            range.start(),
+            range.end()
+        )
+    }
 }
 
 fn parse<T: std::str::FromStr>(v: &str, name: &str) -> anyhow::Result<T> {

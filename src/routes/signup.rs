@@ -73,6 +73,7 @@ pub async fn submit(
         users::signup(
             conn,
             &st.keys,
+            &st.throttle,
             &ip,
             &input,
             st.settings.bcrypt_cost,
@@ -130,6 +131,7 @@ pub async fn api(
         users::signup(
             conn,
             &st.keys,
+            &st.throttle,
             &ip,
             &input,
             st.settings.bcrypt_cost,

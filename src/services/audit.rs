@@ -4,9 +4,11 @@ use rusqlite::Connection;
 
 use super::Actor;
 use crate::db::audit::{self as store, Entry, Filter, Verdict};
+use crate::domain::Role;
 use crate::error::AppError;
 
-/// Platform users read everything; a company user reads only its own company's entries.
+/// Platform users read everything; a company admin reads only its own company's
+/// entries (it holds other people's e-mails and addresses, so company users read none).
 pub fn list(
     conn: &Connection,
     actor: &Actor,
@@ -14,9 +16,9 @@ pub fn list(
     limit: usize,
 ) -> Result<(Vec<Entry>, bool), AppError> {
     if !actor.is_platform() {
-        match actor.company_id() {
-            Some(c) => filter.company_id = Some(c.to_string()),
-            None => return Err(AppError::Forbidden),
+        match (actor.role(), actor.company_id()) {
+            (Some(Role::CompanyAdmin), Some(c)) => filter.company_id = Some(c.to_string()),
+            _ => return Err(AppError::Forbidden),
         }
     }
     Ok(store::list(conn, &filter, limit)?)

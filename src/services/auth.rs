@@ -143,9 +143,13 @@ pub fn check_credentials(
                     entry.entity_id = Some(u.id.clone());
                     entry.company_id = u.company_id.clone();
                 }
-                // The typed e-mail, never the password.
-                entry.actor_label = email.clone();
-                entry.details = json!({ "email": email, "failures": failures });
+                // The typed e-mail, never the password — and only when it looks like an
+                // address, in case a password was typed into the e-mail field.
+                let typed = crate::domain::Email::parse(&email)
+                    .map(|e| e.as_str().to_string())
+                    .unwrap_or_else(|_| "(não é um e-mail)".to_string());
+                entry.actor_label = typed.clone();
+                entry.details = json!({ "email": typed, "failures": failures });
                 audit::append(tx, &keys.audit, &now, &entry)?;
                 Ok(())
             })?;
@@ -237,6 +241,10 @@ pub fn resolve_session(
     let Some(user) = users::get(conn, &s.user_id)? else {
         return Ok(None);
     };
+    // A suspended or archived company locks its people out at once, open sessions too.
+    if !super::users::company_allows_sign_in(conn, &user)? {
+        return Ok(None);
+    }
     let Some(p) = Principal::from_user(user) else {
         return Ok(None);
     };

@@ -180,65 +180,83 @@ pub fn update(
     id: &str,
     input: &CompanyInput,
 ) -> Result<Company, AppError> {
+    db::write(conn, |tx| update_in(tx, keys, actor, id, input))
+}
+
+/// [`update`] inside the caller's transaction.
+pub fn update_in(
+    tx: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    input: &CompanyInput,
+) -> Result<Company, AppError> {
     let may_edit_all = actor.is_platform();
     let is_own_admin = actor.role() == Some(Role::CompanyAdmin) && actor.company_id() == Some(id);
-    db::write(conn, |tx| {
-        let before = visible(tx, actor, id)?;
-        if !may_edit_all && !is_own_admin {
+    let before = visible(tx, actor, id)?;
+    if !may_edit_all && !is_own_admin {
+        return Err(AppError::Forbidden);
+    }
+    if before.status == CompanyStatus::Archived.as_str() {
+        return Err(AppError::field(
+            "status",
+            "Esta empresa está arquivada e não pode ser alterada. Reative-a antes de editar.",
+        ));
+    }
+    if !may_edit_all {
+        // A company admin edits contact fields only (the owner keeps the registry data).
+        let changes =
+            |new: &Option<String>, old: &str| new.as_deref().is_some_and(|n| n.trim() != old);
+        let cnpj_changes = input
+            .cnpj
+            .as_deref()
+            .is_some_and(|c| crate::domain::cnpj_normalize(c) != before.cnpj);
+        if changes(&input.legal_name, &before.legal_name)
+            || changes(&input.trade_name, &before.trade_name)
+            || cnpj_changes
+        {
             return Err(AppError::Forbidden);
         }
-        if before.status == CompanyStatus::Archived.as_str() {
-            return Err(AppError::field(
-                "status",
-                "Esta empresa está arquivada e não pode ser alterada. Reative-a antes de editar.",
-            ));
-        }
-        let mut input = input.clone();
-        if !may_edit_all {
-            // A company admin edits contact fields only; other fields stay as they are.
-            input.legal_name = None;
-            input.trade_name = None;
-            input.cnpj = None;
-        }
-        let fields = validate(&input, Some(&before))?;
-        if fields.cnpj != before.cnpj && store::cnpj_taken(tx, &fields.cnpj, Some(id))? {
-            return Err(duplicate_cnpj());
-        }
-        let old = fields_json(&Fields {
-            legal_name: before.legal_name.clone(),
-            trade_name: before.trade_name.clone(),
-            cnpj: before.cnpj.clone(),
-            contact_name: before.contact_name.clone(),
-            email: before.email.clone(),
-            phone: before.phone.clone(),
-        });
-        let new = fields_json(&fields);
-        let mut changed = Map::new();
-        if let (Value::Object(o), Value::Object(n)) = (&old, &new) {
-            for (k, v) in n {
-                if o.get(k) != Some(v) {
-                    changed.insert(k.clone(), json!({ "from": o.get(k), "to": v }));
-                }
+    }
+    let input = input.clone();
+    let fields = validate(&input, Some(&before))?;
+    if fields.cnpj != before.cnpj && store::cnpj_taken(tx, &fields.cnpj, Some(id))? {
+        return Err(duplicate_cnpj());
+    }
+    let old = fields_json(&Fields {
+        legal_name: before.legal_name.clone(),
+        trade_name: before.trade_name.clone(),
+        cnpj: before.cnpj.clone(),
+        contact_name: before.contact_name.clone(),
+        email: before.email.clone(),
+        phone: before.phone.clone(),
+    });
+    let new = fields_json(&fields);
+    let mut changed = Map::new();
+    if let (Value::Object(o), Value::Object(n)) = (&old, &new) {
+        for (k, v) in n {
+            if o.get(k) != Some(v) {
+                changed.insert(k.clone(), json!({ "from": o.get(k), "to": v }));
             }
         }
-        if changed.is_empty() {
-            return Ok(before);
+    }
+    if changed.is_empty() {
+        return Ok(before);
+    }
+    debug_assert!(may_edit_all || changed.keys().all(|k| CONTACT_FIELDS.contains(&k.as_str())));
+    let now = time::now_db();
+    store::update(tx, id, &fields, &now).map_err(|e| {
+        if db::is_unique_violation(&e) {
+            duplicate_cnpj()
+        } else {
+            e.into()
         }
-        debug_assert!(may_edit_all || changed.keys().all(|k| CONTACT_FIELDS.contains(&k.as_str())));
-        let now = time::now_db();
-        store::update(tx, id, &fields, &now).map_err(|e| {
-            if db::is_unique_violation(&e) {
-                duplicate_cnpj()
-            } else {
-                e.into()
-            }
-        })?;
-        let mut entry = actor.entry("company.update", "company", Some(id));
-        entry.company_id = Some(id.to_string());
-        entry.details = json!({ "changed": changed });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        store::get(tx, id)?.ok_or(AppError::NotFound)
-    })
+    })?;
+    let mut entry = actor.entry("company.update", "company", Some(id));
+    entry.company_id = Some(id.to_string());
+    entry.details = json!({ "changed": changed });
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
 /// Suspends, reactivates or archives a company (platform users only).
@@ -249,27 +267,36 @@ pub fn set_status(
     id: &str,
     status: CompanyStatus,
 ) -> Result<Company, AppError> {
-    db::write(conn, |tx| {
-        let before = visible(tx, actor, id)?;
-        if !actor.is_platform() {
-            return Err(AppError::Forbidden);
-        }
-        if before.status == status.as_str() {
-            return Ok(before);
-        }
-        let action = match status {
-            CompanyStatus::Active => "company.reactivate",
-            CompanyStatus::Suspended => "company.suspend",
-            CompanyStatus::Archived => "company.archive",
-        };
-        let now = time::now_db();
-        store::set_status(tx, id, status.as_str(), &now)?;
-        let mut entry = actor.entry(action, "company", Some(id));
-        entry.company_id = Some(id.to_string());
-        entry.details = json!({ "status": { "from": before.status, "to": status.as_str() } });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        store::get(tx, id)?.ok_or(AppError::NotFound)
-    })
+    db::write(conn, |tx| set_status_in(tx, keys, actor, id, status))
+}
+
+/// [`set_status`] inside the caller's transaction.
+pub fn set_status_in(
+    tx: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    status: CompanyStatus,
+) -> Result<Company, AppError> {
+    let before = visible(tx, actor, id)?;
+    if !actor.is_platform() {
+        return Err(AppError::Forbidden);
+    }
+    if before.status == status.as_str() {
+        return Ok(before);
+    }
+    let action = match status {
+        CompanyStatus::Active => "company.reactivate",
+        CompanyStatus::Suspended => "company.suspend",
+        CompanyStatus::Archived => "company.archive",
+    };
+    let now = time::now_db();
+    store::set_status(tx, id, status.as_str(), &now)?;
+    let mut entry = actor.entry(action, "company", Some(id));
+    entry.company_id = Some(id.to_string());
+    entry.details = json!({ "status": { "from": before.status, "to": status.as_str() } });
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
 /// Lists companies the actor may see: all for platform users, their own for company users.

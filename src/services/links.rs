@@ -101,7 +101,7 @@ pub fn send_reset(
     base_url: &str,
 ) -> Result<User, AppError> {
     db::write(conn, |tx| {
-        let u = super::users::get(tx, actor, user_id)?;
+        let u = super::users::changeable(tx, actor, user_id)?;
         if u.status != UserStatus::Active.as_str() {
             return Err(AppError::field(
                 "status",

@@ -356,7 +356,7 @@ pub fn record_test(
         )?;
         let mut entry = actor.entry("omie_credentials.test", "company", Some(&input.company_id));
         entry.company_id = Some(input.company_id.clone());
-        entry.details = json!({ "ok": o.ok, "cnpj_matches": o.cnpj_matches });
+        entry.details = json!({ "ok": o.ok, "cnpj_matches": o.cnpj_matches, "cached": o.cached });
         audit::append(tx, &keys.audit, &o.checked_at, &entry)?;
         Ok(())
     })
@@ -380,11 +380,14 @@ pub async fn test(
 ) -> Result<TestOutcome, AppError> {
     let (keys, a, cid) = (d.keys.clone(), actor.clone(), company_id.to_string());
     let input = crate::db::run(d.pool, move |conn| test_input(conn, &keys, &a, &cid)).await?;
-    if let Some(recent) = d.cache.recent(&input.fingerprint) {
-        return Ok(recent);
-    }
-    let outcome = call_omie(d.http, d.omie_base_url, &input).await;
-    d.cache.put(&input.fingerprint, &outcome);
+    let outcome = match d.cache.recent(&input.fingerprint) {
+        Some(recent) => recent,
+        None => {
+            let o = call_omie(d.http, d.omie_base_url, &input).await;
+            d.cache.put(&input.fingerprint, &o);
+            o
+        }
+    };
     let (keys, a, o) = (d.keys.clone(), actor.clone(), outcome.clone());
     crate::db::run(d.pool, move |conn| record_test(conn, &keys, &a, &input, &o)).await?;
     Ok(outcome)

@@ -3,6 +3,7 @@
 use rusqlite::Connection;
 use serde_json::json;
 
+use super::throttle::Throttle;
 use super::{Actor, Keys, auth};
 use crate::crypto::new_id;
 use crate::db::company_requests::{self as requests, Request};
@@ -65,12 +66,28 @@ fn validate_signup(i: &SignupInput<'_>) -> Result<(Cnpj, String, Email, Password
 pub fn signup(
     conn: &mut Connection,
     keys: &Keys,
+    throttle: &Throttle,
     ip: &str,
     input: &SignupInput<'_>,
     bcrypt_cost: u32,
     base_url: &str,
 ) -> Result<SignupOutcome, AppError> {
     let (cnpj, name, email, password) = validate_signup(input)?;
+    // Each sign-up costs a bcrypt hash and sends mail: a burst from one address waits,
+    // and a burst for one e-mail stops mailing it (silently, so nothing is revealed).
+    let ip_key = format!("signup-ip:{ip}");
+    if let Some(wait) = throttle.wait(&ip_key) {
+        return Err(AppError::Throttled {
+            retry_after_secs: wait,
+        });
+    }
+    throttle.fail(&ip_key);
+    let email_key = format!("signup:{}", email.as_str());
+    let flooded = throttle.wait(&email_key).is_some();
+    throttle.fail(&email_key);
+    if flooded {
+        return Ok(SignupOutcome::AlreadyKnown);
+    }
     let hash = auth::hash_password(&password, bcrypt_cost)?;
     let actor = Actor {
         ip: ip.to_string(),
@@ -190,14 +207,31 @@ fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppErr
     let allowed = actor.is_platform()
         || (actor.role() == Some(Role::CompanyAdmin)
             && u.company_id.as_deref() == actor.company_id());
-    if allowed {
-        Ok(u)
-    } else {
-        Err(AppError::NotFound)
+    if !allowed {
+        return Err(AppError::NotFound);
     }
+    // Platform accounts are the owner's to manage (DESIGN.md §5): staff may see them but
+    // not change them.
+    let target_platform = Role::parse(&u.role).is_some_and(Role::is_platform);
+    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    if target_platform && !is_self && actor.role() != Some(Role::Owner) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(u)
 }
 
+/// Reads a person: oneself, anyone for platform users, and a company admin's people.
 pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
+    let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    if is_self || (actor.is_platform() && u.status != UserStatus::Anonymized.as_str()) {
+        return Ok(u);
+    }
+    manageable(conn, actor, id)
+}
+
+/// A person the actor may change: themselves, or someone they manage.
+pub fn changeable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
     let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
     let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
     if is_self {
@@ -319,51 +353,60 @@ pub fn set_enabled(
     id: &str,
     enabled: bool,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| {
-        let u = manageable(tx, actor, id)?;
-        let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
-        if is_self && !enabled {
-            return Err(AppError::field(
-                "status",
-                "Você não pode desativar a sua própria conta.",
-            ));
-        }
-        if u.role == Role::Owner.as_str() && actor.role() != Some(Role::Owner) {
-            return Err(AppError::Forbidden);
-        }
-        let target = if enabled {
-            UserStatus::Active
+    db::write(conn, |tx| set_enabled_in(tx, keys, actor, id, enabled))
+}
+
+/// [`set_enabled`] inside the caller's transaction.
+pub fn set_enabled_in(
+    tx: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    enabled: bool,
+) -> Result<User, AppError> {
+    let u = manageable(tx, actor, id)?;
+    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    if is_self && !enabled {
+        return Err(AppError::field(
+            "status",
+            "Você não pode desativar a sua própria conta.",
+        ));
+    }
+    if u.role == Role::Owner.as_str() && actor.role() != Some(Role::Owner) {
+        return Err(AppError::Forbidden);
+    }
+    let target = if enabled {
+        UserStatus::Active
+    } else {
+        UserStatus::Disabled
+    };
+    if u.status == target.as_str() && u.rejected_at.is_none() {
+        return Ok(u);
+    }
+    if u.status == UserStatus::Pending.as_str() {
+        return Err(AppError::field(
+            "status",
+            "Aprove ou recuse este cadastro primeiro.",
+        ));
+    }
+    let now = time::now_db();
+    store::set_status(tx, id, target.as_str(), None, "", &now)?;
+    if !enabled {
+        end_all_access(tx, id, None, &now)?;
+    }
+    let mut entry = actor.entry(
+        if enabled {
+            "user.enable"
         } else {
-            UserStatus::Disabled
-        };
-        if u.status == target.as_str() && u.rejected_at.is_none() {
-            return Ok(u);
-        }
-        if u.status == UserStatus::Pending.as_str() {
-            return Err(AppError::field(
-                "status",
-                "Aprove ou recuse este cadastro primeiro.",
-            ));
-        }
-        let now = time::now_db();
-        store::set_status(tx, id, target.as_str(), None, "", &now)?;
-        if !enabled {
-            end_all_access(tx, id, None, &now)?;
-        }
-        let mut entry = actor.entry(
-            if enabled {
-                "user.enable"
-            } else {
-                "user.disable"
-            },
-            "user",
-            Some(id),
-        );
-        entry.company_id = u.company_id.clone();
-        entry.details = json!({ "email": u.email });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        store::get(tx, id)?.ok_or(AppError::NotFound)
-    })
+            "user.disable"
+        },
+        "user",
+        Some(id),
+    );
+    entry.company_id = u.company_id.clone();
+    entry.details = json!({ "email": u.email });
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
 /// Changes a role within its kind: company users between admin and user (by the owner,
@@ -376,38 +419,47 @@ pub fn change_role(
     id: &str,
     role: Role,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| {
-        let u = manageable(tx, actor, id)?;
-        let current = Role::parse(&u.role).ok_or(AppError::NotFound)?;
-        if current == role {
-            return Ok(u);
+    db::write(conn, |tx| change_role_in(tx, keys, actor, id, role))
+}
+
+/// [`change_role`] inside the caller's transaction.
+pub fn change_role_in(
+    tx: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    role: Role,
+) -> Result<User, AppError> {
+    let u = manageable(tx, actor, id)?;
+    let current = Role::parse(&u.role).ok_or(AppError::NotFound)?;
+    if current == role {
+        return Ok(u);
+    }
+    if current.is_platform() != role.is_platform() {
+        return Err(AppError::field(
+            "role",
+            "Um usuário de empresa não pode virar usuário da plataforma, nem o contrário.",
+        ));
+    }
+    if role.is_platform() {
+        if actor.role() != Some(Role::Owner) {
+            return Err(AppError::Forbidden);
         }
-        if current.is_platform() != role.is_platform() {
+        if current == Role::Owner && store::active_owner_count(tx)? <= 1 {
             return Err(AppError::field(
                 "role",
-                "Um usuário de empresa não pode virar usuário da plataforma, nem o contrário.",
+                "É preciso haver ao menos um proprietário ativo.",
             ));
         }
-        if role.is_platform() {
-            if actor.role() != Some(Role::Owner) {
-                return Err(AppError::Forbidden);
-            }
-            if current == Role::Owner && store::active_owner_count(tx)? <= 1 {
-                return Err(AppError::field(
-                    "role",
-                    "É preciso haver ao menos um proprietário ativo.",
-                ));
-            }
-        }
-        let now = time::now_db();
-        store::set_role(tx, id, role.as_str(), &now)?;
-        let mut entry = actor.entry("user.role_change", "user", Some(id));
-        entry.company_id = u.company_id.clone();
-        entry.details =
-            json!({ "email": u.email, "role": { "from": current.as_str(), "to": role.as_str() } });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        store::get(tx, id)?.ok_or(AppError::NotFound)
-    })
+    }
+    let now = time::now_db();
+    store::set_role(tx, id, role.as_str(), &now)?;
+    let mut entry = actor.entry("user.role_change", "user", Some(id));
+    entry.company_id = u.company_id.clone();
+    entry.details =
+        json!({ "email": u.email, "role": { "from": current.as_str(), "to": role.as_str() } });
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
 /// Lists users the actor may see: all for platform users; a company admin, its own
@@ -633,21 +685,30 @@ pub fn rename(
     id: &str,
     name: &str,
 ) -> Result<User, AppError> {
+    db::write(conn, |tx| rename_in(tx, keys, actor, id, name))
+}
+
+/// [`rename`] inside the caller's transaction.
+pub fn rename_in(
+    tx: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    name: &str,
+) -> Result<User, AppError> {
     let name =
         required_text(name, 120, "Informe o nome.").map_err(|m| AppError::field("name", m))?;
-    db::write(conn, |tx| {
-        let u = get(tx, actor, id)?;
-        if u.name == name {
-            return Ok(u);
-        }
-        let now = time::now_db();
-        store::set_name(tx, id, &name, &now)?;
-        let mut entry = actor.entry("user.update", "user", Some(id));
-        entry.company_id = u.company_id.clone();
-        entry.details = json!({ "changed": { "name": { "from": u.name, "to": name } } });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        store::get(tx, id)?.ok_or(AppError::NotFound)
-    })
+    let u = changeable(tx, actor, id)?;
+    if u.name == name {
+        return Ok(u);
+    }
+    let now = time::now_db();
+    store::set_name(tx, id, &name, &now)?;
+    let mut entry = actor.entry("user.update", "user", Some(id));
+    entry.company_id = u.company_id.clone();
+    entry.details = json!({ "changed": { "name": { "from": u.name, "to": name } } });
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
 /// Lists a company's people for the API: platform users and that company's admin.

@@ -284,6 +284,19 @@ async fn api_crud_pagination_and_archive() {
         "unchanged by the failed PATCH"
     );
 
+    // A status change with a refused field change commits neither.
+    let (st, _) = api
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/companies/{}", ids[2]),
+            Some(json!({"status": "archived", "cnpj": crate::common::cnpj_from(1000)})),
+        )
+        .await;
+    assert_eq!(st, 409);
+    assert_eq!(
+        api.get(&format!("/api/v1/companies/{}", ids[2])).await.1["status"],
+        "active"
+    );
     let (st, _) = api
         .send(
             Method::DELETE,

@@ -370,4 +370,30 @@ async fn staff_invitation_and_expiry() {
             .body
             .contains("Só o proprietário")
     );
+    // Nor disable the owner: platform accounts are the owner's to manage.
+    let owner_id: String = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row("SELECT id FROM users WHERE role = 'owner'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    staff
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{owner_id}/disable"),
+            &[],
+        )
+        .await;
+    assert!(
+        staff
+            .get("/admin/users")
+            .await
+            .body
+            .contains("Sua conta não pode fazer isso")
+    );
+    assert_eq!(
+        owner.get("/admin").await.status,
+        200,
+        "the owner is still in"
+    );
 }

@@ -202,7 +202,26 @@ async fn a_company_admin_of_a_cannot_touch_b_through_the_api() {
             .all(|e| e["company_id"] == w.a.as_str())
     );
     assert_eq!(snapshot(&w.s), before, "nothing changed");
-    // Their own company answers.
+    // Their own company answers; its registry data stays the owner's.
+    let (st, _) = api
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/companies/{}", w.a),
+            Some(json!({"legal_name": "Outro Nome Ltda"})),
+        )
+        .await;
+    assert_eq!(st, 403);
+    let (st, c) = api
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/companies/{}", w.a),
+            Some(json!({"phone": "(11) 3123-4567"})),
+        )
+        .await;
+    assert_eq!(
+        (st, c["legal_name"].as_str()),
+        (200, Some("Empresa A Ltda"))
+    );
     assert_eq!(
         api.get(&format!("/api/v1/companies/{}/users", w.a)).await.0,
         200
@@ -275,6 +294,7 @@ async fn a_company_user_cannot_do_what_only_an_admin_may() {
         "reads itself"
     );
     for (m, path, body) in [
+        (Method::GET, "/api/v1/audit".to_string(), None),
         (
             Method::GET,
             format!("/api/v1/companies/{a}/omie-credentials"),

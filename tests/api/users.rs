@@ -350,6 +350,8 @@ async fn disabling_ends_open_sessions_and_suspension_locks_the_company_out() {
             .as_deref(),
         Some("/portal")
     );
+    let open = s.browser();
+    open.login_to(PERSON, PERSON_PASSWORD, "/portal").await;
     let api = s.api(&s.token().await);
     api.send(
         reqwest::Method::PATCH,
@@ -362,6 +364,11 @@ async fn disabling_ends_open_sessions_and_suspension_locks_the_company_out() {
             .await
             .body
             .contains("suspenso")
+    );
+    assert_eq!(
+        open.get("/portal").await.location.as_deref(),
+        Some("/login"),
+        "an open session ends with the suspension"
     );
 }
 

@@ -165,14 +165,22 @@ pub async fn update(
         ]
         .iter()
         .any(|f| f.is_some());
-        let mut c = uc::get(conn, &actor, &id)?;
-        if let Some(s) = status {
-            c = uc::set_status(conn, &st.keys, &actor, &id, s)?;
-        }
-        if has_fields {
-            c = uc::update(conn, &st.keys, &actor, &id, &body.fields)?;
-        }
-        Ok(c)
+        // One transaction: a refused field change leaves the status as it was too.
+        crate::db::write(conn, |tx| {
+            let mut c = uc::get(tx, &actor, &id)?;
+            // Edit before archiving, and reactivate before editing.
+            let archiving = status == Some(CompanyStatus::Archived);
+            if let Some(s) = status.filter(|_| !archiving) {
+                c = uc::set_status_in(tx, &st.keys, &actor, &id, s)?;
+            }
+            if has_fields {
+                c = uc::update_in(tx, &st.keys, &actor, &id, &body.fields)?;
+            }
+            if archiving {
+                c = uc::set_status_in(tx, &st.keys, &actor, &id, CompanyStatus::Archived)?;
+            }
+            Ok(c)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(CompanyJson::from(c)))

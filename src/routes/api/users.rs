@@ -190,17 +190,20 @@ pub async fn update(
         }
     };
     let u = db::run(&state.pool, move |conn| {
-        let mut u = users::get(conn, &actor, &id)?;
-        if let Some(n) = &b.name {
-            u = users::rename(conn, &st.keys, &actor, &id, n)?;
-        }
-        if let Some(r) = role {
-            u = users::change_role(conn, &st.keys, &actor, &id, r)?;
-        }
-        if let Some(e) = enabled {
-            u = users::set_enabled(conn, &st.keys, &actor, &id, e)?;
-        }
-        Ok(u)
+        // One transaction: all of the change, or none of it.
+        db::write(conn, |tx| {
+            let mut u = users::get(tx, &actor, &id)?;
+            if let Some(n) = &b.name {
+                u = users::rename_in(tx, &st.keys, &actor, &id, n)?;
+            }
+            if let Some(r) = role {
+                u = users::change_role_in(tx, &st.keys, &actor, &id, r)?;
+            }
+            if let Some(e) = enabled {
+                u = users::set_enabled_in(tx, &st.keys, &actor, &id, e)?;
+            }
+            Ok(u)
+        })
     })
     .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
