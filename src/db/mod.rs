@@ -1,6 +1,7 @@
 //! The store layer: the connection pool, migrations, and one module of SQL per table.
 //! All SQL of the program lives under this module.
 
+pub mod applications;
 pub mod audit;
 pub mod companies;
 pub mod company_requests;
@@ -48,6 +49,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_omie_credentials",
         include_str!("../../migrations/0006_omie_credentials.sql"),
+    ),
+    (
+        "0007_applications",
+        include_str!("../../migrations/0007_applications.sql"),
     ),
 ];
 

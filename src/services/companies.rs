@@ -123,6 +123,15 @@ fn fields_json(f: &Fields) -> Value {
 /// Loads a company the actor may see; anything else is "not found", so ids leak nothing.
 fn visible(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
     let c = store::get(conn, id)?.ok_or(AppError::NotFound)?;
+    if let Some(app) = actor.application_id() {
+        // Applications see active companies they are linked to; a link without the
+        // scope is "forbidden", anything else "not found".
+        return match super::applications::scope_on(conn, app, &c.id, "companies:read")? {
+            Some(true) if c.status == CompanyStatus::Active.as_str() => Ok(c),
+            Some(false) if c.status == CompanyStatus::Active.as_str() => Err(AppError::Forbidden),
+            _ => Err(AppError::NotFound),
+        };
+    }
     if actor.is_platform() || actor.company_id() == Some(c.id.as_str()) {
         Ok(c)
     } else {
@@ -308,6 +317,13 @@ pub fn list(
 ) -> Result<(Vec<Company>, bool), AppError> {
     if actor.is_platform() {
         return Ok(store::list(conn, filter, limit)?);
+    }
+    if let Some(app) = actor.application_id() {
+        let mut rows = Vec::new();
+        for id in crate::db::applications::linked_company_ids(conn, app)? {
+            rows.extend(store::get(conn, &id)?);
+        }
+        return Ok((rows, false));
     }
     let Some(own) = actor.company_id() else {
         return Ok((Vec::new(), false));

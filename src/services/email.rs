@@ -31,6 +31,7 @@ pub fn send_test(
     let to = Email::parse(to).map_err(|m| AppError::field("to", m))?;
     let requested_by = match &actor.kind {
         ActorKind::User { email, .. } => email.clone(),
+        ActorKind::Application { client_id, .. } => client_id.clone(),
         ActorKind::System => "sistema".into(),
     };
     let mail = TestMessage {

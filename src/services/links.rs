@@ -219,7 +219,7 @@ fn may_invite(actor: &Actor, role: Role, company_id: Option<&str>) -> Result<(),
 fn inviter_label(actor: &Actor) -> String {
     match &actor.kind {
         ActorKind::User { email, .. } => email.clone(),
-        ActorKind::System => "O responsável pelo sistema".into(),
+        ActorKind::Application { .. } | ActorKind::System => "O responsável pelo sistema".into(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! and record the audit row in the same transaction. They are synchronous: callers run
 //! them off the async executor (see [`crate::db::run`]).
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod companies;
@@ -100,6 +101,11 @@ pub enum ActorKind {
         role: Role,
         company_id: Option<String>,
     },
+    /// An application with a client-credentials token.
+    Application {
+        id: String,
+        client_id: String,
+    },
     System,
 }
 
@@ -114,6 +120,7 @@ impl Actor {
     pub fn is_platform(&self) -> bool {
         match &self.kind {
             ActorKind::User { role, .. } => role.is_platform(),
+            ActorKind::Application { .. } => false,
             ActorKind::System => true,
         }
     }
@@ -122,14 +129,22 @@ impl Actor {
     pub fn company_id(&self) -> Option<&str> {
         match &self.kind {
             ActorKind::User { company_id, .. } => company_id.as_deref(),
-            ActorKind::System => None,
+            ActorKind::Application { .. } | ActorKind::System => None,
+        }
+    }
+
+    /// The application behind an API token, if that is who acts.
+    pub fn application_id(&self) -> Option<&str> {
+        match &self.kind {
+            ActorKind::Application { id, .. } => Some(id),
+            _ => None,
         }
     }
 
     pub fn role(&self) -> Option<Role> {
         match &self.kind {
             ActorKind::User { role, .. } => Some(*role),
-            ActorKind::System => None,
+            ActorKind::Application { .. } | ActorKind::System => None,
         }
     }
 
@@ -142,6 +157,9 @@ impl Actor {
     ) -> NewEntry {
         let (actor_type, actor_id, actor_label) = match &self.kind {
             ActorKind::User { id, email, .. } => ("user", Some(id.clone()), email.clone()),
+            ActorKind::Application { id, client_id } => {
+                ("application", Some(id.clone()), client_id.clone())
+            }
             ActorKind::System => ("system", None, "sistema".to_string()),
         };
         NewEntry {

@@ -29,6 +29,13 @@ fn may_handle(
     company_id: &str,
 ) -> Result<companies::Company, AppError> {
     let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
+    if let Some(app) = actor.application_id() {
+        return match super::applications::scope_on(conn, app, &c.id, "omie_credentials:read")? {
+            Some(true) if c.status == "active" => Ok(c),
+            Some(false) if c.status == "active" => Err(AppError::Forbidden),
+            _ => Err(AppError::NotFound),
+        };
+    }
     if actor.is_platform() {
         return Ok(c);
     }
@@ -74,6 +81,7 @@ pub fn mask(value: &str) -> String {
 fn actor_label(actor: &Actor) -> String {
     match &actor.kind {
         ActorKind::User { email, .. } => email.clone(),
+        ActorKind::Application { client_id, .. } => client_id.clone(),
         ActorKind::System => "sistema".into(),
     }
 }
@@ -164,6 +172,26 @@ pub fn read(
         return Ok(None);
     };
     let (key, secret) = open_pair(keys, &s)?;
+    if let Some(app) = actor.application_id() {
+        // Applications read in clear; every read is a row the company sees.
+        db::write(conn, |tx| {
+            let now = time::now_db();
+            crate::db::applications::mark_credentials_read(tx, app, company_id, &now)?;
+            let mut entry = actor.entry("omie_credentials.read", "company", Some(company_id));
+            entry.company_id = Some(company_id.to_string());
+            audit::append(tx, &keys.audit, &now, &entry)?;
+            Ok(())
+        })?;
+        return Ok(Some(CredentialsView {
+            app_key: key,
+            app_secret: secret,
+            validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
+            validation_status: s.validation_status,
+            validation_message: s.validation_message,
+            updated_at: time::db_to_rfc3339(&s.updated_at),
+            updated_by: s.updated_by,
+        }));
+    }
     if reveal {
         db::write(conn, |tx| {
             let now = time::now_db();

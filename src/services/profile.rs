@@ -20,7 +20,7 @@ pub struct SessionInfo {
 fn me(actor: &Actor) -> Result<&str, AppError> {
     match &actor.kind {
         ActorKind::User { id, .. } => Ok(id),
-        ActorKind::System => Err(AppError::Forbidden),
+        ActorKind::Application { .. } | ActorKind::System => Err(AppError::Forbidden),
     }
 }
 

@@ -504,7 +504,7 @@ pub fn accept_request(
         let now = time::now_db();
         let actor_id = match &actor.kind {
             super::ActorKind::User { id, .. } => id.clone(),
-            super::ActorKind::System => String::new(),
+            super::ActorKind::Application { .. } | super::ActorKind::System => String::new(),
         };
         let req = requests::get(tx, id)?
             .filter(|r| r.status == "pending")
@@ -572,7 +572,7 @@ pub fn refuse_request(
         let now = time::now_db();
         let actor_id = match &actor.kind {
             super::ActorKind::User { id, .. } => id.clone(),
-            super::ActorKind::System => String::new(),
+            super::ActorKind::Application { .. } | super::ActorKind::System => String::new(),
         };
         requests::decide(tx, id, "refused", &reason, &actor_id, &now)?;
         let mut entry = actor.entry("company_request.refuse", "company_request", Some(id));

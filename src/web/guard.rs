@@ -12,6 +12,7 @@ use crate::db;
 use crate::error::{ApiError, AppError, PageError};
 use crate::services::auth::{self, Principal};
 use crate::services::users;
+use crate::services::{Actor, ActorKind};
 
 /// The signed-in person of a page request, put in the request by the guard.
 #[derive(Clone)]
@@ -134,12 +135,23 @@ impl FromRequest for SignedIn {
     }
 }
 
-/// The principal of an API request, from `Authorization: Bearer <token>`.
+/// The principal of an API request, from `Authorization: Bearer <token>`: a person
+/// (token from `/auth/login`) or an application (token from `/auth/token`, which
+/// starts with [`APP_TOKEN_PREFIX`] so one lookup decides).
 #[derive(Clone)]
 pub struct ApiUser {
-    pub principal: Principal,
+    pub principal: Option<Principal>,
+    actor: Actor,
     pub token: String,
     pub ip: String,
+}
+
+pub const APP_TOKEN_PREFIX: &str = "oat_";
+
+impl ApiUser {
+    pub fn actor(&self) -> Actor {
+        self.actor.clone()
+    }
 }
 
 pub fn bearer(req: &HttpRequest) -> Option<String> {
@@ -164,12 +176,31 @@ impl FromRequest for ApiUser {
                 .ok_or(ApiError(AppError::Unauthenticated))?;
             let token = bearer(&req).ok_or(ApiError(AppError::Unauthenticated))?;
             let t = token.clone();
+            let ip = state.client_ip(&req);
+            if let Some(app_token) = t.strip_prefix(APP_TOKEN_PREFIX).map(str::to_string) {
+                let (id, client_id, _scope) = db::run(&state.pool, move |conn| {
+                    crate::services::applications::resolve_token(conn, &app_token)
+                })
+                .await?
+                .ok_or(ApiError(AppError::Unauthenticated))?;
+                let actor = Actor {
+                    kind: ActorKind::Application { id, client_id },
+                    ip: ip.clone(),
+                };
+                return Ok(ApiUser {
+                    principal: None,
+                    actor,
+                    token,
+                    ip,
+                });
+            }
             let principal = db::run(&state.pool, move |conn| auth::resolve_token(conn, &t))
                 .await?
                 .ok_or(ApiError(AppError::Unauthenticated))?;
-            let ip = state.client_ip(&req);
+            let actor = principal.actor(&ip);
             Ok(ApiUser {
-                principal,
+                principal: Some(principal),
+                actor,
                 token,
                 ip,
             })

@@ -87,7 +87,7 @@ pub async fn list(
         before,
     };
     let limit = clamp_limit(p.limit);
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let (rows, more) = db::run(&state.pool, move |conn| {
         audit::list(conn, &actor, filter, limit)
     })

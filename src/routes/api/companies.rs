@@ -87,7 +87,7 @@ pub async fn list(
         after,
     };
     let limit = clamp_limit(p.limit);
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let (rows, more) = db::run(&state.pool, move |conn| {
         uc::list(conn, &actor, &filter, limit)
     })
@@ -108,7 +108,7 @@ pub async fn create(
     who: ApiUser,
     body: web::Json<CompanyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let st = state.clone();
     let input = body.into_inner();
     let c = db::run(&state.pool, move |conn| {
@@ -125,7 +125,7 @@ pub async fn get(
     who: ApiUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let id = id.into_inner();
     let c = db::run(&state.pool, move |conn| uc::get(conn, &actor, &id)).await?;
     Ok(HttpResponse::Ok().json(CompanyJson::from(c)))
@@ -144,7 +144,7 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let id = id.into_inner();
     let body = body.into_inner();
     let status = match body.status.as_deref() {
@@ -191,7 +191,7 @@ pub async fn archive(
     who: ApiUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let id = id.into_inner();
     let st = state.clone();
     db::run(&state.pool, move |conn| {

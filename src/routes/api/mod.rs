@@ -1,10 +1,12 @@
 //! The JSON API, `/api/v1`. Authentication is `Authorization: Bearer <token>`.
 
+pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod companies;
 pub mod omie;
 pub mod openapi;
+pub mod token;
 pub mod users;
 pub mod validate;
 
@@ -22,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(web::PathConfig::default().error_handler(|e, _| bad_body(e.to_string())))
     .route("/auth/login", web::post().to(auth::login))
     .route("/auth/logout", web::post().to(auth::logout))
+    .route("/auth/token", web::post().to(token::token))
     .route("/signup", web::post().to(crate::routes::signup::api))
     .route("/companies", web::get().to(companies::list))
     .route("/companies", web::post().to(companies::create))
@@ -40,6 +43,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/users/{id}", web::patch().to(users::update))
     .route("/users/{id}", web::delete().to(users::disable))
     .route("/users/{id}/approve", web::post().to(users::approve))
+    .route("/applications", web::get().to(applications::list))
+    .route("/applications", web::post().to(applications::create))
+    .route("/applications/{id}", web::get().to(applications::get))
+    .route("/applications/{id}", web::patch().to(applications::update))
+    .route("/applications/{id}", web::delete().to(applications::revoke))
+    .route(
+        "/applications/{id}/rotate-secret",
+        web::post().to(applications::rotate),
+    )
+    .route(
+        "/applications/{id}/secrets/{secret_id}",
+        web::delete().to(applications::revoke_secret),
+    )
+    .route(
+        "/companies/{id}/applications/{app_id}",
+        web::put().to(applications::link),
+    )
+    .route(
+        "/companies/{id}/applications/{app_id}",
+        web::delete().to(applications::unlink),
+    )
     .route("/audit", web::get().to(audit::list))
     .route("/validate/cnpj", web::get().to(validate::cnpj));
 }

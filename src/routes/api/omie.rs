@@ -20,7 +20,7 @@ pub async fn get(
     id: web::Path<String>,
     params: web::Query<ReadParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let st = state.clone();
     let (id, reveal) = (id.into_inner(), params.reveal);
     let view = db::run(&state.pool, move |conn| {
@@ -43,7 +43,7 @@ pub async fn put(
     id: web::Path<String>,
     body: web::Json<PutBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let st = state.clone();
     let id = id.into_inner();
     let b = body.into_inner();
@@ -61,7 +61,7 @@ pub async fn test(
     who: ApiUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let o = omie::test(state.omie_test_deps(), &actor, &id).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "ok": o.ok,

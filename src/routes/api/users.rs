@@ -54,7 +54,7 @@ pub async fn list(
     id: web::Path<String>,
     p: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let id = id.into_inner();
     let p = p.into_inner();
     let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -106,7 +106,7 @@ pub async fn create(
     id: web::Path<String>,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let (st, cid, b) = (state.clone(), id.into_inner(), body.into_inner());
     let role = company_role(b.role.as_deref())?;
     enum Made {
@@ -156,7 +156,7 @@ pub async fn get(
     who: ApiUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let id = id.into_inner();
     let u = db::run(&state.pool, move |conn| users::get(conn, &actor, &id)).await?;
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
@@ -175,7 +175,7 @@ pub async fn update(
     id: web::Path<String>,
     body: web::Json<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let (st, id, b) = (state.clone(), id.into_inner(), body.into_inner());
     let role = match b.role.as_deref() {
         None => None,
@@ -215,7 +215,7 @@ pub async fn disable(
     who: ApiUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let (st, id) = (state.clone(), id.into_inner());
     db::run(&state.pool, move |conn| {
         users::set_enabled(conn, &st.keys, &actor, &id, false)
@@ -235,7 +235,7 @@ pub async fn approve(
     id: web::Path<String>,
     body: Option<web::Json<ApproveBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.principal.actor(&who.ip);
+    let actor = who.actor();
     let (st, id) = (state.clone(), id.into_inner());
     let role = match body.and_then(|b| b.into_inner().role) {
         None => None,

@@ -1,0 +1,278 @@
+//! SQL for applications, their secrets, links and tokens.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+#[derive(Clone, Debug)]
+pub struct Application {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub client_id: String,
+    pub status: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+const COLUMNS: &str = "id, name, description, client_id, status, created_at, last_used_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Application> {
+    Ok(Application {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        description: r.get(2)?,
+        client_id: r.get(3)?,
+        status: r.get(4)?,
+        created_at: r.get(5)?,
+        last_used_at: r.get(6)?,
+    })
+}
+
+pub fn insert(conn: &Connection, a: &Application, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO applications (id, name, description, client_id, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![a.id, a.name, a.description, a.client_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Application>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM applications WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()
+}
+
+pub fn by_client_id(conn: &Connection, client_id: &str) -> rusqlite::Result<Option<Application>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM applications WHERE client_id = ?1"
+    ))?
+    .query_row([client_id], from_row)
+    .optional()
+}
+
+pub fn list(conn: &Connection) -> rusqlite::Result<Vec<Application>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM applications ORDER BY name, id"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+pub fn update(
+    conn: &Connection,
+    id: &str,
+    name: &str,
+    description: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE applications SET name = ?2, description = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, name, description, now],
+    )?;
+    Ok(())
+}
+
+pub fn revoke(conn: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE applications SET status = 'revoked', updated_at = ?2 WHERE id = ?1",
+        params![id, now],
+    )?;
+    conn.execute(
+        "UPDATE app_tokens SET revoked_at = ?2 WHERE application_id = ?1 AND revoked_at IS NULL",
+        params![id, now],
+    )?;
+    Ok(())
+}
+
+/// (id, hint, created_at, last_used_at, revoked_at) of an application's secrets.
+pub type SecretRow = (String, String, String, Option<String>, Option<String>);
+
+pub fn secrets(conn: &Connection, app_id: &str) -> rusqlite::Result<Vec<SecretRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, hint, created_at, last_used_at, revoked_at FROM application_secrets
+         WHERE application_id = ?1 ORDER BY created_at",
+    )?;
+    let rows = stmt.query_map([app_id], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?;
+    rows.collect()
+}
+
+pub fn insert_secret(
+    conn: &Connection,
+    id: &str,
+    app_id: &str,
+    hash: &str,
+    hint: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO application_secrets (id, application_id, secret_hash, hint, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, app_id, hash, hint, now],
+    )?;
+    Ok(())
+}
+
+pub fn active_secret_count(conn: &Connection, app_id: &str) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM application_secrets WHERE application_id = ?1 AND revoked_at IS NULL",
+        [app_id],
+        |r| r.get(0),
+    )
+}
+
+/// The active secret of `app_id` with this hash, if any.
+pub fn active_secret_by_hash(
+    conn: &Connection,
+    app_id: &str,
+    hash: &str,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT id FROM application_secrets WHERE application_id = ?1 AND secret_hash = ?2 AND revoked_at IS NULL",
+    )?
+    .query_row(params![app_id, hash], |r| r.get(0))
+    .optional()
+}
+
+pub fn revoke_secret(
+    conn: &Connection,
+    app_id: &str,
+    secret_id: &str,
+    now: &str,
+) -> rusqlite::Result<usize> {
+    let n = conn.execute(
+        "UPDATE application_secrets SET revoked_at = ?3 WHERE id = ?2 AND application_id = ?1 AND revoked_at IS NULL",
+        params![app_id, secret_id, now],
+    )?;
+    conn.execute(
+        "UPDATE app_tokens SET revoked_at = ?2 WHERE secret_id = ?1 AND revoked_at IS NULL",
+        params![secret_id, now],
+    )?;
+    Ok(n)
+}
+
+pub fn touch_secret(
+    conn: &Connection,
+    app_id: &str,
+    secret_id: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE application_secrets SET last_used_at = ?2 WHERE id = ?1",
+        params![secret_id, now],
+    )?;
+    conn.execute(
+        "UPDATE applications SET last_used_at = ?2 WHERE id = ?1",
+        params![app_id, now],
+    )?;
+    Ok(())
+}
+
+pub fn insert_token(
+    conn: &Connection,
+    hash: &str,
+    app_id: &str,
+    secret_id: &str,
+    scope: &str,
+    now: &str,
+    expires: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO app_tokens (token_hash, application_id, secret_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![hash, app_id, secret_id, scope, now, expires],
+    )?;
+    Ok(())
+}
+
+/// The application and scope of a live token: not expired or revoked, and neither its
+/// secret nor its application revoked.
+pub fn live_token(
+    conn: &Connection,
+    hash: &str,
+    now: &str,
+) -> rusqlite::Result<Option<(String, String, String)>> {
+    conn.prepare_cached(
+        "SELECT a.id, a.client_id, t.scope FROM app_tokens t
+         JOIN applications a ON a.id = t.application_id
+         JOIN application_secrets s ON s.id = t.secret_id
+         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2
+           AND a.status = 'active' AND s.revoked_at IS NULL",
+    )?
+    .query_row(params![hash, now], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .optional()
+}
+
+/// The scopes an application holds on a company, if linked.
+pub fn link_scopes(
+    conn: &Connection,
+    app_id: &str,
+    company_id: &str,
+) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT scopes FROM application_links WHERE application_id = ?1 AND company_id = ?2",
+    )?
+    .query_row(params![app_id, company_id], |r| r.get(0))
+    .optional()
+}
+
+pub fn upsert_link(
+    conn: &Connection,
+    app_id: &str,
+    company_id: &str,
+    scopes: &str,
+    by: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO application_links (application_id, company_id, scopes, granted_by, granted_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (application_id, company_id) DO UPDATE SET scopes = ?3, granted_by = ?4, granted_at = ?5",
+        params![app_id, company_id, scopes, by, now],
+    )?;
+    Ok(())
+}
+
+pub fn delete_link(conn: &Connection, app_id: &str, company_id: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM application_links WHERE application_id = ?1 AND company_id = ?2",
+        params![app_id, company_id],
+    )
+}
+
+pub fn mark_credentials_read(
+    conn: &Connection,
+    app_id: &str,
+    company_id: &str,
+    now: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE application_links SET last_credentials_read_at = ?3 WHERE application_id = ?1 AND company_id = ?2",
+        params![app_id, company_id, now],
+    )?;
+    Ok(())
+}
+
+/// Ids of the active companies an application may list (linked with `companies:read`).
+pub fn linked_company_ids(conn: &Connection, app_id: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT l.company_id FROM application_links l JOIN companies c ON c.id = l.company_id
+         WHERE l.application_id = ?1 AND c.status = 'active'
+           AND (' ' || l.scopes || ' ') LIKE '% companies:read %'
+         ORDER BY c.legal_name, c.id",
+    )?;
+    let rows = stmt.query_map([app_id], |r| r.get(0))?;
+    rows.collect()
+}
+
+pub fn revoke_token(conn: &Connection, hash: &str, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE app_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",
+        params![hash, now],
+    )?;
+    Ok(())
+}

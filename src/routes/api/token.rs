@@ -1,0 +1,122 @@
+//! `POST /api/v1/auth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4),
+//! with the body as a form or JSON and client authentication in the body or by HTTP
+//! Basic; errors as RFC 6749 §5.2.
+
+use actix_web::http::header;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::db;
+use crate::services::applications::{self, Grant, GrantError};
+use crate::web::State;
+
+#[derive(Deserialize, Default)]
+struct TokenRequest {
+    #[serde(default)]
+    grant_type: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+    scope: Option<String>,
+}
+
+fn error(status: actix_web::http::StatusCode, code: &str, description: &str) -> HttpResponse {
+    let mut r = HttpResponse::build(status);
+    r.insert_header((header::CACHE_CONTROL, "no-store"));
+    if code == "invalid_client" {
+        r.insert_header((
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"omie-tenant-manager\"",
+        ));
+    }
+    r.json(json!({ "error": code, "error_description": description }))
+}
+
+/// Client id and secret from `Authorization: Basic` (each form-urlencoded, §2.3.1).
+fn basic(req: &HttpRequest) -> Option<(String, String)> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, b64) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+            .ok()?
+            .pop()
+            .map(|(_, v)| v)
+    };
+    Some((decode(id)?, decode(secret)?))
+}
+
+pub async fn token(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let parsed: Option<TokenRequest> = match req.content_type() {
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&body).ok(),
+        "application/json" => serde_json::from_slice(&body).ok(),
+        _ => None,
+    };
+    let Some(mut t) = parsed else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "send a form (application/x-www-form-urlencoded) or JSON body",
+        );
+    };
+    if let Some((id, secret)) = basic(&req) {
+        if !t.client_id.is_empty() && t.client_id != id {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "client_id differs between body and Authorization",
+            );
+        }
+        t.client_id = id;
+        t.client_secret = secret;
+    }
+    let ip = state.client_ip(&req);
+    let st = state.clone();
+    let ttl = state.settings.token_ttl_secs;
+    let result = db::run(&state.pool, move |conn| {
+        let g = Grant {
+            grant_type: &t.grant_type,
+            client_id: &t.client_id,
+            client_secret: &t.client_secret,
+            scope: t.scope.as_deref(),
+            ip: &ip,
+        };
+        Ok(applications::issue_token(conn, &st.throttle, &g, ttl))
+    })
+    .await;
+    match result {
+        Ok(Ok((token, scope))) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope })),
+        Ok(Err(GrantError::InvalidClient)) => error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret"),
+        Ok(Err(GrantError::InvalidRequest(d))) => error(StatusCode::BAD_REQUEST, "invalid_request", d),
+        Ok(Err(GrantError::UnsupportedGrantType)) => {
+            error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported")
+        }
+        Ok(Err(GrantError::InvalidScope)) => error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "known scopes: companies:read omie_credentials:read omie:proxy",
+        ),
+        Ok(Err(GrantError::SlowDown(secs))) => {
+            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "invalid_client", "too many failed attempts; wait and retry");
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "try again later"),
+    }
+}

@@ -1,0 +1,391 @@
+//! Applications: create, rotate and revoke secrets, link to companies with scopes, and
+//! the OAuth 2.0 client-credentials grant (RFC 6749 §4.4).
+
+use chrono::Duration;
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::throttle::Throttle;
+use super::{Actor, Keys};
+use crate::crypto::{new_id, new_token, sha256_hex};
+use crate::db::applications::{self as store, Application};
+use crate::db::{self, audit, companies};
+use crate::domain::required_text;
+use crate::error::AppError;
+use crate::time;
+
+pub const SCOPES: &[&str] = &["companies:read", "omie_credentials:read", "omie:proxy"];
+
+fn platform_only(actor: &Actor) -> Result<(), AppError> {
+    if actor.is_platform() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Parses a space- or comma-separated scope list; every scope must be known.
+pub fn parse_scopes(raw: &[String]) -> Result<String, AppError> {
+    let mut out: Vec<&str> = Vec::new();
+    for s in raw
+        .iter()
+        .flat_map(|s| s.split([' ', ',']))
+        .filter(|s| !s.is_empty())
+    {
+        let known = SCOPES.iter().find(|k| **k == s).ok_or_else(|| {
+            AppError::field("scopes", format!("Escopo desconhecido: {s}. Use companies:read, omie_credentials:read ou omie:proxy."))
+        })?;
+        if !out.contains(known) {
+            out.push(known);
+        }
+    }
+    if out.is_empty() {
+        return Err(AppError::field("scopes", "Escolha ao menos um escopo."));
+    }
+    Ok(out.join(" "))
+}
+
+fn new_secret(tx: &Connection, app_id: &str, now: &str) -> Result<String, AppError> {
+    let secret = new_token();
+    let hint: String = secret
+        .chars()
+        .skip(secret.len().saturating_sub(4))
+        .collect();
+    store::insert_secret(
+        tx,
+        &new_id("sec"),
+        app_id,
+        &sha256_hex(secret.as_bytes()),
+        &format!("…{hint}"),
+        now,
+    )?;
+    Ok(secret)
+}
+
+/// Creates an application; returns it and its first client secret (shown once).
+pub fn create(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    name: &str,
+    description: &str,
+) -> Result<(Application, String), AppError> {
+    platform_only(actor)?;
+    let name = required_text(name, 120, "Informe o nome da aplicação.")
+        .map_err(|m| AppError::field("name", m))?;
+    let description: String = description.trim().chars().take(500).collect();
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let app = Application {
+            id: new_id("app"),
+            name: name.clone(),
+            description: description.clone(),
+            client_id: new_id("cli"),
+            status: "active".into(),
+            created_at: now.clone(),
+            last_used_at: None,
+        };
+        store::insert(tx, &app, &now)?;
+        let secret = new_secret(tx, &app.id, &now)?;
+        let mut entry = actor.entry("application.create", "application", Some(&app.id));
+        entry.details = json!({ "name": app.name, "client_id": app.client_id });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok((app, secret))
+    })
+}
+
+pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<Application, AppError> {
+    platform_only(actor)?;
+    store::get(conn, id)?.ok_or(AppError::NotFound)
+}
+
+pub fn list(conn: &Connection, actor: &Actor) -> Result<Vec<Application>, AppError> {
+    platform_only(actor)?;
+    Ok(store::list(conn)?)
+}
+
+pub fn update(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    name: Option<&str>,
+    description: Option<&str>,
+) -> Result<Application, AppError> {
+    db::write(conn, |tx| {
+        let app = get(tx, actor, id)?;
+        let name = match name {
+            Some(n) => required_text(n, 120, "Informe o nome da aplicação.")
+                .map_err(|m| AppError::field("name", m))?,
+            None => app.name.clone(),
+        };
+        let description = description
+            .map(|d| d.trim().chars().take(500).collect())
+            .unwrap_or(app.description.clone());
+        let now = time::now_db();
+        store::update(tx, id, &name, &description, &now)?;
+        let mut entry = actor.entry("application.update", "application", Some(id));
+        entry.details = json!({ "name": name });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        store::get(tx, id)?.ok_or(AppError::NotFound)
+    })
+}
+
+/// Adds a second secret so the app can switch without downtime; at most two are active.
+pub fn rotate_secret(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+) -> Result<(Application, String), AppError> {
+    db::write(conn, |tx| {
+        let app = get(tx, actor, id)?;
+        if app.status != "active" {
+            return Err(AppError::field("status", "Esta aplicação foi revogada."));
+        }
+        if store::active_secret_count(tx, id)? >= 2 {
+            return Err(AppError::field(
+                "secret",
+                "Esta aplicação já tem dois segredos ativos. Revogue o antigo depois que a aplicação passar a usar o novo.",
+            ));
+        }
+        let now = time::now_db();
+        let secret = new_secret(tx, id, &now)?;
+        audit::append(
+            tx,
+            &keys.audit,
+            &now,
+            &actor.entry("application.secret_rotate", "application", Some(id)),
+        )?;
+        Ok((app, secret))
+    })
+}
+
+/// Revokes one secret; tokens issued with it stop working at once.
+pub fn revoke_secret(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    secret_id: &str,
+) -> Result<(), AppError> {
+    db::write(conn, |tx| {
+        get(tx, actor, id)?;
+        let now = time::now_db();
+        if store::revoke_secret(tx, id, secret_id, &now)? == 0 {
+            return Err(AppError::NotFound);
+        }
+        let mut entry = actor.entry("application.secret_revoke", "application", Some(id));
+        entry.details = json!({ "secret_id": secret_id });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
+}
+
+/// Revokes the application; all its tokens stop working at once.
+pub fn revoke(conn: &mut Connection, keys: &Keys, actor: &Actor, id: &str) -> Result<(), AppError> {
+    db::write(conn, |tx| {
+        get(tx, actor, id)?;
+        let now = time::now_db();
+        store::revoke(tx, id, &now)?;
+        audit::append(
+            tx,
+            &keys.audit,
+            &now,
+            &actor.entry("application.revoke", "application", Some(id)),
+        )?;
+        Ok(())
+    })
+}
+
+/// Links an application to a company with scopes (replacing earlier scopes).
+pub fn link(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+    app_id: &str,
+    scopes: &[String],
+) -> Result<String, AppError> {
+    let scopes = parse_scopes(scopes)?;
+    db::write(conn, |tx| {
+        let app = get(tx, actor, app_id)?;
+        let c = companies::get(tx, company_id)?
+            .filter(|c| c.status != "archived")
+            .ok_or(AppError::NotFound)?;
+        let now = time::now_db();
+        store::upsert_link(
+            tx,
+            &app.id,
+            &c.id,
+            &scopes,
+            &actor.entry("", "", None).actor_label,
+            &now,
+        )?;
+        let mut entry = actor.entry("application.link", "application", Some(&app.id));
+        entry.company_id = Some(c.id.clone());
+        entry.details = json!({ "scopes": scopes, "client_id": app.client_id });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(scopes.clone())
+    })
+}
+
+/// Unlinks; the app's tokens stop reaching that company at once (access is checked
+/// against links on every request).
+pub fn unlink(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+    app_id: &str,
+) -> Result<(), AppError> {
+    db::write(conn, |tx| {
+        let own_admin = actor.role() == Some(crate::domain::Role::CompanyAdmin)
+            && actor.company_id() == Some(company_id);
+        if !actor.is_platform() && !own_admin {
+            return Err(AppError::NotFound);
+        }
+        let now = time::now_db();
+        if store::delete_link(tx, app_id, company_id)? == 0 {
+            return Err(AppError::NotFound);
+        }
+        let mut entry = actor.entry("application.unlink", "application", Some(app_id));
+        entry.company_id = Some(company_id.to_string());
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
+}
+
+/// Whether an application holds `scope` on a company: `None` when not linked.
+pub fn scope_on(
+    conn: &Connection,
+    app_id: &str,
+    company_id: &str,
+    scope: &str,
+) -> Result<Option<bool>, AppError> {
+    Ok(store::link_scopes(conn, app_id, company_id)?.map(|s| s.split(' ').any(|x| x == scope)))
+}
+
+/// RFC 6749 §5.2 errors of the token endpoint.
+#[derive(Debug, PartialEq, Eq)]
+pub enum GrantError {
+    InvalidRequest(&'static str),
+    InvalidClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    SlowDown(u64),
+}
+
+pub struct Grant<'a> {
+    pub grant_type: &'a str,
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+    pub scope: Option<&'a str>,
+    pub ip: &'a str,
+}
+
+/// The client-credentials grant: returns (token, scope).
+pub fn issue_token(
+    conn: &mut Connection,
+    throttle: &Throttle,
+    g: &Grant<'_>,
+    ttl_secs: u64,
+) -> Result<(String, String), GrantError> {
+    if g.grant_type != "client_credentials" {
+        return Err(if g.grant_type.is_empty() {
+            GrantError::InvalidRequest("grant_type is required")
+        } else {
+            GrantError::UnsupportedGrantType
+        });
+    }
+    if g.client_id.is_empty() || g.client_secret.is_empty() {
+        return Err(GrantError::InvalidRequest(
+            "client_id and client_secret are required",
+        ));
+    }
+    let scope = match g.scope.map(str::trim).filter(|s| !s.is_empty()) {
+        None => SCOPES.join(" "),
+        Some(s) => {
+            let parts: Vec<&str> = s.split(' ').filter(|p| !p.is_empty()).collect();
+            if parts.iter().any(|p| !SCOPES.contains(p)) {
+                return Err(GrantError::InvalidScope);
+            }
+            parts.join(" ")
+        }
+    };
+    let (ck, ik) = (
+        format!("client:{}", g.client_id),
+        format!("client-ip:{}", g.ip),
+    );
+    if let Some(w) = throttle.wait(&ck).max(throttle.wait(&ik)) {
+        return Err(GrantError::SlowDown(w));
+    }
+    let internal = |_| GrantError::InvalidRequest("temporary failure, try again");
+    let found = store::by_client_id(conn, g.client_id)
+        .map_err(internal)?
+        .filter(|a| a.status == "active")
+        .map(|a| {
+            store::active_secret_by_hash(conn, &a.id, &sha256_hex(g.client_secret.as_bytes()))
+                .map(|s| s.map(|s| (a, s)))
+        })
+        .transpose()
+        .map_err(internal)?
+        .flatten();
+    let Some((app, secret_id)) = found else {
+        throttle.fail(&ck);
+        throttle.fail(&ik);
+        return Err(GrantError::InvalidClient);
+    };
+    let token = new_token();
+    db::write(conn, |tx| {
+        let now_t = time::now();
+        let now = time::to_db(now_t);
+        let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
+        store::insert_token(
+            tx,
+            &sha256_hex(token.as_bytes()),
+            &app.id,
+            &secret_id,
+            &scope,
+            &now,
+            &expires,
+        )?;
+        store::touch_secret(tx, &app.id, &secret_id, &now)?;
+        Ok(())
+    })
+    .map_err(|_: AppError| GrantError::InvalidRequest("temporary failure, try again"))?;
+    Ok((
+        format!("{}{token}", crate::web::guard::APP_TOKEN_PREFIX),
+        scope,
+    ))
+}
+
+/// The application behind a live token: (id, client_id, scope).
+pub fn resolve_token(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<(String, String, String)>, AppError> {
+    Ok(store::live_token(
+        conn,
+        &sha256_hex(token.as_bytes()),
+        &time::now_db(),
+    )?)
+}
+
+pub fn secrets(
+    conn: &Connection,
+    actor: &Actor,
+    id: &str,
+) -> Result<Vec<store::SecretRow>, AppError> {
+    get(conn, actor, id)?;
+    Ok(store::secrets(conn, id)?)
+}
+
+/// An application ends its own token (`POST /auth/logout`).
+pub fn revoke_own_token(conn: &mut Connection, token: &str) -> Result<(), AppError> {
+    let raw = token
+        .strip_prefix(crate::web::guard::APP_TOKEN_PREFIX)
+        .unwrap_or(token);
+    store::revoke_token(conn, &sha256_hex(raw.as_bytes()), &time::now_db())?;
+    Ok(())
+}

@@ -1,0 +1,392 @@
+//! Applications: client credentials, links and scopes, rotation with overlap,
+//! revocation, expiry and unlinking, all over HTTP.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Api, Server};
+
+async fn grant(s: &Server, form: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/auth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, r.json().await.unwrap_or(Value::Null), headers)
+}
+
+async fn token(s: &Server, client_id: &str, secret: &str) -> Api {
+    let (st, v, _) = grant(
+        s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", secret),
+        ],
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    s.api(v["access_token"].as_str().unwrap())
+}
+
+fn sql_one(s: &Server, q: &str) -> String {
+    rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(q, [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_whole_application_flow() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, a) = owner
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Empresa A Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    let (_, b) = owner
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Empresa B Ltda", "cnpj": "12ABC34501DE35"}),
+        )
+        .await;
+    let (a, b) = (
+        a["id"].as_str().unwrap().to_string(),
+        b["id"].as_str().unwrap().to_string(),
+    );
+    owner
+        .send(Method::PUT, &format!("/api/v1/companies/{a}/omie-credentials"), Some(json!({"app_key": "1724630275368", "app_secret": "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a"})))
+        .await;
+
+    let (st, app) = owner
+        .post(
+            "/api/v1/applications",
+            json!({"name": "Robô de notas", "description": "Emite NF-e"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{app}");
+    let (app_id, client_id) = (
+        app["id"].as_str().unwrap().to_string(),
+        app["client_id"].as_str().unwrap().to_string(),
+    );
+    let secret1 = app["client_secret"].as_str().unwrap().to_string();
+    assert!(secret1.len() >= 40, "at least 128 random bits");
+    let (_, shown) = owner.get(&format!("/api/v1/applications/{app_id}")).await;
+    assert!(
+        shown.get("client_secret").is_none(),
+        "GET never shows a secret"
+    );
+    assert!(
+        !sql_one(
+            &s,
+            "SELECT group_concat(secret_hash) FROM application_secrets"
+        )
+        .contains(&secret1),
+        "stored hashed"
+    );
+
+    // RFC 6749 errors.
+    let (st, v, h) = grant(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", "errado"),
+        ],
+    )
+    .await;
+    assert_eq!((st, v["error"].as_str()), (401, Some("invalid_client")));
+    assert!(h.get("www-authenticate").is_some());
+    let (st, v, _) = grant(
+        &s,
+        &[("client_id", &client_id), ("client_secret", &secret1)],
+    )
+    .await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_request")));
+    let (st, v, _) = grant(
+        &s,
+        &[
+            ("grant_type", "password"),
+            ("client_id", &client_id),
+            ("client_secret", &secret1),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+    let (st, v, _) = grant(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret1),
+            ("scope", "admin"),
+        ],
+    )
+    .await;
+    assert_eq!((st, v["error"].as_str()), (400, Some("invalid_scope")));
+
+    // JSON body and HTTP Basic work too.
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/auth/token"))
+        .json(&json!({"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/auth/token"))
+        .basic_auth(&client_id, Some(&secret1))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (v["token_type"].as_str(), v["expires_in"].as_u64()),
+        (Some("Bearer"), Some(3600))
+    );
+
+    // Unlinked: nothing visible.
+    let app1 = token(&s, &client_id, &secret1).await;
+    let (_, list) = app1.get("/api/v1/companies").await;
+    assert!(list["items"].as_array().unwrap().is_empty());
+    assert_eq!(app1.get(&format!("/api/v1/companies/{a}")).await.0, 404);
+
+    // Linked to A for companies:read only.
+    let (st, l) = owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{a}/applications/{app_id}"),
+            Some(json!({"scopes": ["companies:read"]})),
+        )
+        .await;
+    assert_eq!(st, 200, "{l}");
+    let (_, list) = app1.get("/api/v1/companies").await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [a.as_str()]);
+    assert_eq!(app1.get(&format!("/api/v1/companies/{a}")).await.0, 200);
+    assert_eq!(app1.get(&format!("/api/v1/companies/{b}")).await.0, 404);
+    assert_eq!(
+        app1.get(&format!("/api/v1/companies/{a}/omie-credentials"))
+            .await
+            .0,
+        403,
+        "missing scope"
+    );
+
+    // With omie_credentials:read, the credentials in clear, and an audit row.
+    owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{a}/applications/{app_id}"),
+            Some(json!({"scopes": ["companies:read", "omie_credentials:read"]})),
+        )
+        .await;
+    let (st, creds) = app1
+        .get(&format!("/api/v1/companies/{a}/omie-credentials"))
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(creds["app_secret"], "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a");
+    let (_, audit) = owner
+        .get(&format!(
+            "/api/v1/audit?company_id={a}&action=omie_credentials.read"
+        ))
+        .await;
+    let row = &audit["items"][0];
+    assert_eq!(
+        (row["actor_type"].as_str(), row["actor_id"].as_str()),
+        (Some("application"), Some(app_id.as_str()))
+    );
+    // Apps do only what their links allow.
+    assert_eq!(
+        app1.post(
+            "/api/v1/companies",
+            json!({"legal_name": "X", "cnpj": "00000000000191"})
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(app1.get("/api/v1/audit").await.0, 403);
+    assert_eq!(app1.get("/api/v1/applications").await.0, 404);
+    assert_eq!(
+        app1.send(
+            Method::PATCH,
+            &format!("/api/v1/companies/{a}"),
+            Some(json!({"phone": "11912345678"}))
+        )
+        .await
+        .0,
+        403
+    );
+
+    // Rotation with overlap: both secrets work until the old one is revoked.
+    let (st, rotated) = owner
+        .post(
+            &format!("/api/v1/applications/{app_id}/rotate-secret"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 200);
+    let secret2 = rotated["client_secret"].as_str().unwrap().to_string();
+    let app2 = token(&s, &client_id, &secret2).await;
+    assert_eq!(
+        app1.get(&format!("/api/v1/companies/{a}")).await.0,
+        200,
+        "old token still works"
+    );
+    assert_eq!(
+        owner
+            .post(
+                &format!("/api/v1/applications/{app_id}/rotate-secret"),
+                json!({})
+            )
+            .await
+            .0,
+        422,
+        "two at most"
+    );
+    let (_, shown) = owner.get(&format!("/api/v1/applications/{app_id}")).await;
+    let secrets = shown["secrets"].as_array().unwrap();
+    assert_eq!(secrets.len(), 2);
+    assert!(
+        secrets[0]["last_used_at"].is_string(),
+        "each secret shows when it was last used"
+    );
+    let old_secret_id = secrets[0]["id"].as_str().unwrap().to_string();
+    let (st, _) = owner
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/applications/{app_id}/secrets/{old_secret_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    assert_eq!(
+        app1.get(&format!("/api/v1/companies/{a}")).await.0,
+        401,
+        "a token of a revoked secret stops at once"
+    );
+    assert_eq!(app2.get(&format!("/api/v1/companies/{a}")).await.0, 200);
+    let (st, _, _) = grant(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret1),
+        ],
+    )
+    .await;
+    assert_eq!(st, 401, "the revoked secret cannot get new tokens");
+
+    // Expiry.
+    let app3 = token(&s, &client_id, &secret2).await;
+    db.execute("UPDATE app_tokens SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE revoked_at IS NULL AND token_hash = (SELECT token_hash FROM app_tokens ORDER BY created_at DESC LIMIT 1)", []).unwrap();
+    assert_eq!(
+        app3.get(&format!("/api/v1/companies/{a}")).await.0,
+        401,
+        "expired"
+    );
+
+    // Unlinking stops access at once; archiving hides the company; revoking ends all.
+    assert_eq!(
+        owner
+            .send(
+                Method::DELETE,
+                &format!("/api/v1/companies/{a}/applications/{app_id}"),
+                None
+            )
+            .await
+            .0,
+        204
+    );
+    assert_eq!(app2.get(&format!("/api/v1/companies/{a}")).await.0, 404);
+    owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{b}/applications/{app_id}"),
+            Some(json!({"scopes": ["companies:read"]})),
+        )
+        .await;
+    assert_eq!(app2.get(&format!("/api/v1/companies/{b}")).await.0, 200);
+    owner
+        .send(Method::DELETE, &format!("/api/v1/companies/{b}"), None)
+        .await;
+    assert_eq!(
+        app2.get(&format!("/api/v1/companies/{b}")).await.0,
+        404,
+        "archived"
+    );
+    assert_eq!(
+        owner
+            .send(
+                Method::DELETE,
+                &format!("/api/v1/applications/{app_id}"),
+                None
+            )
+            .await
+            .0,
+        204
+    );
+    assert_eq!(app2.get("/api/v1/companies").await.0, 401, "revoked app");
+    let (st, _, _) = grant(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret2),
+        ],
+    )
+    .await;
+    assert_eq!(st, 401);
+}
+
+#[tokio::test]
+async fn repeated_bad_secrets_are_throttled() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, app) = owner
+        .post("/api/v1/applications", json!({"name": "Teste"}))
+        .await;
+    let client_id = app["client_id"].as_str().unwrap();
+    for _ in 0..5 {
+        let (st, _, _) = grant(
+            &s,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", "errado"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 401);
+    }
+    let (st, _, h) = grant(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("client_secret", app["client_secret"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(st, 429);
+    assert!(h.get("retry-after").is_some());
+}
