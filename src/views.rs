@@ -88,6 +88,14 @@ pub fn action_label(action: &str) -> &'static str {
         "omie_credentials.reveal" => "Segredo do Omie exibido",
         "omie_credentials.test" => "Credenciais do Omie testadas",
         "key.rotate" => "Chave mestra trocada",
+        "omie_credentials.read" => "Credenciais do Omie lidas por aplicação",
+        "application.create" => "Aplicação criada",
+        "application.update" => "Aplicação alterada",
+        "application.secret_rotate" => "Novo segredo de aplicação",
+        "application.secret_revoke" => "Segredo de aplicação revogado",
+        "application.revoke" => "Aplicação revogada",
+        "application.link" => "Aplicação ligada à empresa",
+        "application.unlink" => "Aplicação desligada da empresa",
         _ => "",
     }
 }
@@ -125,6 +133,14 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "omie_credentials.reveal",
     "omie_credentials.test",
     "key.rotate",
+    "omie_credentials.read",
+    "application.create",
+    "application.update",
+    "application.secret_rotate",
+    "application.secret_revoke",
+    "application.revoke",
+    "application.link",
+    "application.unlink",
 ];
 
 impl From<&Entry> for AuditView {

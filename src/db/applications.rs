@@ -276,3 +276,55 @@ pub fn revoke_token(conn: &Connection, hash: &str, now: &str) -> rusqlite::Resul
     )?;
     Ok(())
 }
+
+/// A link as shown on pages: (application or company) name, its id, scopes, when granted,
+/// when credentials were last read.
+#[derive(Clone, Debug)]
+pub struct LinkRow {
+    pub other_id: String,
+    pub other_name: String,
+    pub other_code: String,
+    pub scopes: String,
+    pub granted_at: String,
+    pub last_credentials_read_at: Option<String>,
+}
+
+/// The companies an application is linked to.
+pub fn links_of_app(conn: &Connection, app_id: &str) -> rusqlite::Result<Vec<LinkRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, c.legal_name, c.cnpj, l.scopes, l.granted_at, l.last_credentials_read_at
+         FROM application_links l JOIN companies c ON c.id = l.company_id
+         WHERE l.application_id = ?1 ORDER BY c.legal_name",
+    )?;
+    let rows = stmt.query_map([app_id], |r| {
+        Ok(LinkRow {
+            other_id: r.get(0)?,
+            other_name: r.get(1)?,
+            other_code: r.get(2)?,
+            scopes: r.get(3)?,
+            granted_at: r.get(4)?,
+            last_credentials_read_at: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The active applications linked to a company.
+pub fn links_of_company(conn: &Connection, company_id: &str) -> rusqlite::Result<Vec<LinkRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id, a.name, a.client_id, l.scopes, l.granted_at, l.last_credentials_read_at
+         FROM application_links l JOIN applications a ON a.id = l.application_id
+         WHERE l.company_id = ?1 AND a.status = 'active' ORDER BY a.name",
+    )?;
+    let rows = stmt.query_map([company_id], |r| {
+        Ok(LinkRow {
+            other_id: r.get(0)?,
+            other_name: r.get(1)?,
+            other_code: r.get(2)?,
+            scopes: r.get(3)?,
+            granted_at: r.get(4)?,
+            last_credentials_read_at: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}

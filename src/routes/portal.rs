@@ -35,6 +35,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/omie", web::post().to(omie_save))
         .route("/omie/reveal", web::post().to(omie_reveal))
         .route("/omie/test", web::post().to(omie_test))
+        .route("/applications", web::get().to(applications))
+        .route(
+            "/applications/{app_id}/unlink",
+            web::post().to(unlink_application),
+        )
         .route("/profile", web::get().to(profile::show))
         .route(
             "/profile/password",
@@ -394,4 +399,68 @@ pub async fn omie_test(
     _f: Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
     omie_pages::test(&req, &state, actor(&who), omie_place(&who)).await
+}
+
+struct PortalLink {
+    app_id: String,
+    name: String,
+    client_id: String,
+    scopes: String,
+    last_read: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/applications.html")]
+struct AppsPage {
+    ctx: Ctx,
+    links: Vec<PortalLink>,
+}
+
+/// Which applications reach the company, with which scopes, and when each last read the
+/// Omie credentials; the company admin may cut a link.
+pub async fn applications(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+) -> Result<HttpResponse, PageError> {
+    let (a, cid) = (actor(&who), company_id(&who));
+    let links = db::run(&state.pool, move |conn| {
+        crate::services::applications::links_of_company(conn, &a, &cid)
+    })
+    .await?;
+    let links = links
+        .into_iter()
+        .map(|l| PortalLink {
+            app_id: l.other_id,
+            name: l.other_name,
+            client_id: l.other_code,
+            scopes: l.scopes,
+            last_read: l
+                .last_credentials_read_at
+                .as_deref()
+                .map(crate::time::db_to_br)
+                .unwrap_or_else(|| "nunca".into()),
+        })
+        .collect();
+    render(&AppsPage {
+        ctx: ctx.with_nav("applications"),
+        links,
+    })
+}
+
+pub async fn unlink_application(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    app_id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let a = who.principal.actor(&state.client_ip(&req));
+    let (st, cid, aid) = (state.clone(), company_id(&who), app_id.into_inner());
+    let result = db::run(&state.pool, move |conn| {
+        crate::services::applications::unlink(conn, &st.keys, &a, &cid, &aid)?;
+        Ok("Acesso da aplicação revogado: ela não acessa mais esta empresa.".to_string())
+    })
+    .await;
+    outcome(&state, "/portal/applications", result)
 }

@@ -389,3 +389,26 @@ pub fn revoke_own_token(conn: &mut Connection, token: &str) -> Result<(), AppErr
     store::revoke_token(conn, &sha256_hex(raw.as_bytes()), &time::now_db())?;
     Ok(())
 }
+
+pub fn links_of_app(
+    conn: &Connection,
+    actor: &Actor,
+    id: &str,
+) -> Result<Vec<store::LinkRow>, AppError> {
+    get(conn, actor, id)?;
+    Ok(store::links_of_app(conn, id)?)
+}
+
+/// Which applications reach a company: platform users and the company's admin.
+pub fn links_of_company(
+    conn: &Connection,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<Vec<store::LinkRow>, AppError> {
+    let own_admin = actor.role() == Some(crate::domain::Role::CompanyAdmin)
+        && actor.company_id() == Some(company_id);
+    if !actor.is_platform() && !own_admin {
+        return Err(AppError::NotFound);
+    }
+    Ok(store::links_of_company(conn, company_id)?)
+}

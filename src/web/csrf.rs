@@ -65,6 +65,17 @@ pub async fn origin_check(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// Checks a form's token against this browser's CSRF cookie.
+pub fn check_token(req: &HttpRequest, state: &State, sent: &str) -> Result<(), PageError> {
+    let expected = form_token(req, state);
+    let has_cookie = req.cookie(CSRF_COOKIE).is_some();
+    if !has_cookie || !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        tracing::warn!(path = req.path(), "form without a valid CSRF token refused");
+        return Err(PageError(AppError::CsrfRejected));
+    }
+    Ok(())
+}
+
 #[derive(serde::Deserialize)]
 struct TokenField {
     #[serde(default)]
@@ -97,12 +108,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .ok_or_else(|| bad("no state"))?;
             let sent: TokenField =
                 serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
-            let expected = form_token(&req, &state);
-            let has_cookie = req.cookie(CSRF_COOKIE).is_some();
-            if !has_cookie || !constant_time_eq(sent.csrf_token.as_bytes(), expected.as_bytes()) {
-                tracing::warn!(path = req.path(), "form without a valid CSRF token refused");
-                return Err(PageError(AppError::CsrfRejected));
-            }
+            check_token(&req, &state, &sent.csrf_token)?;
             let value = serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
             Ok(CsrfForm(value))
         })

@@ -390,3 +390,135 @@ async fn repeated_bad_secrets_are_throttled() {
     assert_eq!(st, 429);
     assert!(h.get("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn the_dashboard_and_the_portal_manage_applications() {
+    let s = Server::start();
+    s.create_owner();
+    let owner_api = s.api(&s.token().await);
+    let (_, a) = owner_api
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Empresa A Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    let a = a["id"].as_str().unwrap().to_string();
+    owner_api
+        .send(Method::PUT, &format!("/api/v1/companies/{a}/omie-credentials"), Some(json!({"app_key": "1724630275368", "app_secret": "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a"})))
+        .await;
+    owner_api
+        .post(&format!("/api/v1/companies/{a}/users"), json!({"email": "admin@a.com.br", "name": "Admin A", "role": "company_admin", "password": "senha da empresa bem longa"}))
+        .await;
+
+    let owner = s.browser();
+    owner
+        .login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let created = owner
+        .submit(
+            "/admin/applications",
+            "/admin/applications",
+            &[("name", "Robô de notas"), ("description", "NF-e")],
+        )
+        .await;
+    assert_eq!(created.status, 200);
+    assert!(created.body.contains("aparece só desta vez") && created.body.contains("data-copy"));
+    let grab = |body: &str, id: &str| {
+        let start = body.find(&format!("id=\"{id}\">")).unwrap() + id.len() + 6;
+        body[start..start + body[start..].find('<').unwrap()].to_string()
+    };
+    let (client_id, secret) = (
+        grab(&created.body, "client-id"),
+        grab(&created.body, "client-secret"),
+    );
+    let app_id = sql_one(&s, "SELECT id FROM applications");
+    let page = format!("/admin/applications/{app_id}");
+    assert!(
+        !owner.get(&page).await.body.contains(&secret),
+        "shown once only"
+    );
+
+    // Link by CNPJ with two scopes (a repeated form field).
+    let csrf = owner.get(&page).await.csrf();
+    let r = owner
+        .http
+        .post(s.url(&format!("{page}/link")))
+        .header("Origin", &s.base)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf_token={csrf}&cnpj=11.222.333%2F0001-81&scopes=companies%3Aread&scopes=omie_credentials%3Aread"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let shown = owner.get(&page).await.body;
+    assert!(
+        shown.contains("companies:read omie_credentials:read") && shown.contains("Empresa A Ltda"),
+        "{shown}"
+    );
+
+    let app = token(&s, &client_id, &secret).await;
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{a}/omie-credentials"))
+            .await
+            .0,
+        200
+    );
+
+    // The company admin sees who reaches the company and when credentials were read.
+    let admin = s.browser();
+    admin
+        .login_to("admin@a.com.br", "senha da empresa bem longa", "/portal")
+        .await;
+    let apps = admin.get("/portal/applications").await.body;
+    assert!(apps.contains("Robô de notas") && apps.contains("omie_credentials:read"));
+    assert!(!apps.contains("<td>nunca</td>"), "the read is shown");
+    admin
+        .submit(
+            "/portal/applications",
+            &format!("/portal/applications/{app_id}/unlink"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        app.get(&format!("/api/v1/companies/{a}")).await.0,
+        404,
+        "unlinked by the company"
+    );
+
+    // Rotate on the page (new secret shown once), revoke the old, revoke the app.
+    let rotated = owner.submit(&page, &format!("{page}/rotate"), &[]).await;
+    assert!(rotated.body.contains("aparece só desta vez"));
+    let secret2 = grab(&rotated.body, "client-secret");
+    assert_ne!(secret, secret2);
+    let old_id = sql_one(
+        &s,
+        "SELECT id FROM application_secrets ORDER BY created_at LIMIT 1",
+    );
+    owner
+        .submit(
+            &page,
+            &format!("{page}/revoke-secret"),
+            &[("target", &old_id)],
+        )
+        .await;
+    let (st, _, _) = grant(
+        &s,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+        ],
+    )
+    .await;
+    assert_eq!(st, 401);
+    let app2 = token(&s, &client_id, &secret2).await;
+    owner.submit(&page, &format!("{page}/revoke"), &[]).await;
+    assert_eq!(app2.get("/api/v1/companies").await.0, 401);
+    assert!(
+        owner
+            .get("/admin/applications")
+            .await
+            .body
+            .contains("Revogada")
+    );
+}

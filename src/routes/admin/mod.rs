@@ -1,5 +1,6 @@
 //! The owner's dashboard, `/admin`. The scope is wrapped by the platform-user guard.
 
+pub mod applications;
 pub mod audit;
 pub mod companies;
 pub mod invitations;
@@ -31,6 +32,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/companies/{id}/omie/test",
             web::post().to(companies::omie_test),
+        )
+        .route("/applications", web::get().to(applications::list))
+        .route("/applications", web::post().to(applications::create))
+        .route("/applications/{id}", web::get().to(applications::show))
+        .route(
+            "/applications/{id}/{action}",
+            web::post().to(applications::act),
         )
         .route("/audit", web::get().to(audit::list))
         .route("/profile", web::get().to(crate::routes::profile::show))
