@@ -89,6 +89,7 @@ impl Application {
                 .build()
                 .context("cannot build the HTTP client")?,
             omie_tests: Default::default(),
+            proxy: Default::default(),
         }));
         let jobs_state = state.clone();
         let server = HttpServer::new(move || {

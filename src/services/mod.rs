@@ -11,6 +11,7 @@ pub mod keys;
 pub mod links;
 pub mod omie;
 pub mod profile;
+pub mod proxy;
 pub mod setup;
 pub mod throttle;
 pub mod users;

@@ -420,3 +420,38 @@ pub async fn test(
     crate::db::run(d.pool, move |conn| record_test(conn, &keys, &a, &input, &o)).await?;
     Ok(outcome)
 }
+
+/// What the proxy needs to call Omie for a company: (app_key, app_secret, key id).
+/// Applications need `omie:proxy` on an active linked company; platform users may too.
+pub fn proxy_keys(
+    conn: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<(String, String, String), AppError> {
+    let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
+    let allowed = if let Some(app) = actor.application_id() {
+        match super::applications::scope_on(conn, app, &c.id, "omie:proxy")? {
+            Some(true) => true,
+            Some(false) if c.status == "active" => return Err(AppError::Forbidden),
+            _ => return Err(AppError::NotFound),
+        }
+    } else if actor.is_platform() {
+        true
+    } else if actor.company_id() == Some(company_id) {
+        return Err(AppError::Forbidden);
+    } else {
+        return Err(AppError::NotFound);
+    };
+    if !allowed || c.status != "active" {
+        return Err(AppError::NotFound);
+    }
+    let s = store::get(conn, &c.id)?.ok_or_else(|| {
+        AppError::field(
+            "omie_credentials",
+            "This company has no Omie credentials yet.",
+        )
+    })?;
+    let (key, secret) = open_pair(keys, &s)?;
+    Ok((key, secret, s.fingerprint))
+}

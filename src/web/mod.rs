@@ -30,6 +30,7 @@ pub struct AppState {
     /// Client for Omie's API, with timeouts.
     pub http: reqwest::Client,
     pub omie_tests: crate::services::omie::TestCache,
+    pub proxy: crate::services::proxy::Proxy,
 }
 
 pub type State = actix_web::web::Data<Arc<AppState>>;

@@ -13,6 +13,7 @@ mod links;
 mod omie;
 mod omie_stub;
 mod platform;
+mod proxy;
 mod smtp;
 mod tenancy;
 mod users;

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod companies;
 pub mod omie;
 pub mod openapi;
+pub mod proxy;
 pub mod token;
 pub mod users;
 pub mod validate;
@@ -63,6 +64,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/companies/{id}/applications/{app_id}",
         web::delete().to(applications::unlink),
+    )
+    .route(
+        "/companies/{id}/omie/{endpoint:.*}",
+        web::post().to(proxy::forward),
     )
     .route("/audit", web::get().to(audit::list))
     .route("/validate/cnpj", web::get().to(validate::cnpj));

@@ -1,0 +1,268 @@
+//! The Omie proxy: an application sends `{call, param}`; the manager adds the company's
+//! keys and forwards it, keeping Omie's published limits so apps cannot get a company
+//! blocked: per key and method 240 calls a minute and at most 4 at once (1 for writes),
+//! 960 a minute for the whole server, a 60-second cache of identical reads (Omie refuses
+//! repeats), and a breaker that stops calling keys Omie has blocked.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+pub const PER_KEY_PER_MINUTE: f64 = 240.0;
+pub const GLOBAL_PER_MINUTE: f64 = 960.0;
+pub const READ_CONCURRENCY: usize = 4;
+pub const CACHE_TTL: Duration = Duration::from_secs(60);
+/// How long a call may wait for its turn before the app is told to come back later.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+const DEFAULT_BLOCK: Duration = Duration::from_secs(30 * 60);
+
+/// Omie's methods that only read; everything else is a write (one at a time).
+pub fn is_read(call: &str) -> bool {
+    ["Listar", "Consultar", "Obter", "Pesquisar", "Status"]
+        .iter()
+        .any(|p| call.starts_with(p))
+}
+
+/// `geral/clientes` and the like: lower-case letters, digits, `_`, `-`, `/`.
+pub fn valid_endpoint(e: &str) -> bool {
+    !e.is_empty()
+        && e.len() <= 100
+        && !e.contains("..")
+        && !e.starts_with('/')
+        && e.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"/_-".contains(&b))
+}
+
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+    per_minute: f64,
+}
+
+impl Bucket {
+    fn new(per_minute: f64) -> Self {
+        Self {
+            tokens: per_minute,
+            at: Instant::now(),
+            per_minute,
+        }
+    }
+
+    /// Time until one token is available (zero: available now, not yet taken).
+    fn wait(&mut self) -> Duration {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_minute / 60.0;
+        self.tokens = (self.tokens + refill).min(self.per_minute);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64((1.0 - self.tokens) * 60.0 / self.per_minute)
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub cached: bool,
+}
+
+pub enum Refusal {
+    /// Our own limits: come back after this many seconds.
+    Busy(u64),
+    /// Omie blocked these keys: no calls until then.
+    Blocked(u64),
+    /// Omie could not be reached or answered nonsense.
+    Unavailable(String),
+}
+
+#[derive(Default)]
+struct State {
+    buckets: HashMap<String, Bucket>,
+    gates: HashMap<String, Arc<Semaphore>>,
+    cache: HashMap<String, (Instant, Answer)>,
+    blocked: HashMap<String, Instant>,
+}
+
+/// Limits, cache and breaker, shared by all workers.
+pub struct Proxy {
+    state: Mutex<State>,
+    global: Mutex<Bucket>,
+}
+
+impl Default for Proxy {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            global: Mutex::new(Bucket::new(GLOBAL_PER_MINUTE)),
+        }
+    }
+}
+
+/// Seconds in "Tente novamente em N segundos", if present.
+fn block_seconds(text: &str) -> Option<u64> {
+    let i = text.find("em ")?;
+    text[i + 3..].split_whitespace().next()?.parse().ok()
+}
+
+impl Proxy {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forwards one call. `key_id` identifies the company's keys without holding them.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn call(
+        &self,
+        http: &reqwest::Client,
+        base_url: &str,
+        endpoint: &str,
+        key_id: &str,
+        app_key: &str,
+        app_secret: &str,
+        call: &str,
+        param: &Value,
+    ) -> Result<Answer, Refusal> {
+        let method_key = format!("{key_id}:{call}");
+        let cache_key = format!("{method_key}:{endpoint}:{param}");
+        let read = is_read(call);
+        {
+            let mut st = self.lock();
+            if let Some(until) = st.blocked.get(key_id).copied() {
+                if until > Instant::now() {
+                    return Err(Refusal::Blocked((until - Instant::now()).as_secs().max(1)));
+                }
+                st.blocked.remove(key_id);
+            }
+            if read {
+                st.cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+                if let Some((_, a)) = st.cache.get(&cache_key) {
+                    return Ok(Answer {
+                        cached: true,
+                        ..a.clone()
+                    });
+                }
+            }
+        }
+        // Our turn under the per-minute budgets, waiting at most MAX_WAIT.
+        let started = Instant::now();
+        loop {
+            let wait = {
+                let mut st = self.lock();
+                let mut g = self.global.lock().unwrap_or_else(|e| e.into_inner());
+                let b = st
+                    .buckets
+                    .entry(method_key.clone())
+                    .or_insert_with(|| Bucket::new(PER_KEY_PER_MINUTE));
+                let w = b.wait().max(g.wait());
+                if w.is_zero() {
+                    b.tokens -= 1.0;
+                    g.tokens -= 1.0;
+                }
+                w
+            };
+            if wait.is_zero() {
+                break;
+            }
+            if started.elapsed() + wait > MAX_WAIT {
+                return Err(Refusal::Busy(wait.as_secs().max(1)));
+            }
+            tokio::time::sleep(wait).await;
+        }
+        let gate = {
+            let mut st = self.lock();
+            st.gates
+                .entry(method_key.clone())
+                .or_insert_with(|| {
+                    Arc::new(Semaphore::new(if read { READ_CONCURRENCY } else { 1 }))
+                })
+                .clone()
+        };
+        let remaining = MAX_WAIT.saturating_sub(started.elapsed());
+        let _permit = match tokio::time::timeout(remaining, gate.acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            _ => return Err(Refusal::Busy(1)),
+        };
+        let body =
+            json!({ "call": call, "app_key": app_key, "app_secret": app_secret, "param": param });
+        let url = format!("{base_url}/{}/", endpoint.trim_end_matches('/'));
+        let resp = http.post(&url).json(&body).send().await.map_err(|e| {
+            // Never the body (it holds the keys), never the URL's query.
+            tracing::warn!(error = %e.without_url(), call, "Omie proxy call failed");
+            Refusal::Unavailable("Omie did not answer".into())
+        })?;
+        let status = resp.status().as_u16();
+        let value: Value = resp.json().await.map_err(|_| {
+            Refusal::Unavailable(format!("Omie answered HTTP {status} without JSON"))
+        })?;
+        let misuse = value.get("faultcode").and_then(Value::as_str) == Some("MISUSE_API_PROCESS");
+        if status == 425 || misuse {
+            let secs = value
+                .get("faultstring")
+                .and_then(Value::as_str)
+                .and_then(block_seconds)
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_BLOCK);
+            self.lock()
+                .blocked
+                .insert(key_id.to_string(), Instant::now() + secs);
+            tracing::warn!(
+                call,
+                block_secs = secs.as_secs(),
+                "Omie blocked a key; calls stop until the block ends"
+            );
+        }
+        let answer = Answer {
+            status,
+            body: value,
+            cached: false,
+        };
+        if read && status == 200 && answer.body.get("faultstring").is_none() {
+            self.lock()
+                .cache
+                .insert(cache_key, (Instant::now(), answer.clone()));
+        }
+        Ok(answer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_writes_and_endpoints() {
+        assert!(is_read("ListarClientes") && is_read("ConsultarPedido"));
+        assert!(!is_read("IncluirCliente") && !is_read("AlterarPedido"));
+        assert!(valid_endpoint("geral/clientes") && valid_endpoint("produtos/pedido"));
+        assert!(
+            !valid_endpoint("../x")
+                && !valid_endpoint("/geral")
+                && !valid_endpoint("geral?x=1")
+                && !valid_endpoint("")
+        );
+    }
+
+    #[test]
+    fn block_time_is_read_from_omie_message() {
+        assert_eq!(
+            block_seconds("API bloqueada por consumo indevido. Tente novamente em 1780 segundos."),
+            Some(1780)
+        );
+        assert_eq!(block_seconds("outra coisa"), None);
+    }
+
+    #[test]
+    fn bucket_refills_over_time() {
+        let mut b = Bucket::new(60.0);
+        b.tokens = 0.0;
+        assert!(b.wait() > Duration::from_millis(900));
+        b.at -= Duration::from_secs(2);
+        assert!(b.wait().is_zero());
+    }
+}
