@@ -90,6 +90,7 @@ impl Application {
                 .context("cannot build the HTTP client")?,
             omie_tests: Default::default(),
             proxy: Default::default(),
+            meter: Default::default(),
         }));
         let jobs_state = state.clone();
         let server = HttpServer::new(move || {
@@ -121,9 +122,19 @@ impl Application {
 
 /// Forgets expired sessions and tokens every few minutes.
 async fn housekeeping(state: crate::web::State) {
-    let mut tick = actix_web::rt::time::interval(Duration::from_secs(300));
+    // Usage counts are saved every 10 seconds; expired sessions go every 5 minutes.
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(10));
+    let mut n: u64 = 0;
     loop {
         tick.tick().await;
+        n += 1;
+        let st = state.clone();
+        if let Err(e) = db::run(&state.pool, move |conn| st.meter.flush(conn)).await {
+            tracing::warn!(error = ?e, "usage counts not saved yet");
+        }
+        if n % 30 != 1 {
+            continue;
+        }
         let idle = state.settings.session_idle_secs;
         match db::run(&state.pool, move |conn| auth::purge_expired(conn, idle)).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and tokens removed"),

@@ -12,6 +12,7 @@ pub mod password_resets;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
+pub mod usage;
 pub mod users;
 
 use std::path::Path;
@@ -53,6 +54,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0007_applications",
         include_str!("../../migrations/0007_applications.sql"),
+    ),
+    (
+        "0008_usage",
+        include_str!("../../migrations/0008_usage.sql"),
     ),
 ];
 

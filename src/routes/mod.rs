@@ -10,6 +10,7 @@ pub mod omie_pages;
 pub mod portal;
 pub mod profile;
 pub mod signup;
+pub mod usage_pages;
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};

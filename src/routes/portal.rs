@@ -36,6 +36,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/omie/reveal", web::post().to(omie_reveal))
         .route("/omie/test", web::post().to(omie_test))
         .route("/applications", web::get().to(applications))
+        .route("/usage", web::get().to(usage))
+        .route("/usage.csv", web::get().to(usage_csv))
         .route(
             "/applications/{app_id}/unlink",
             web::post().to(unlink_application),
@@ -463,4 +465,22 @@ pub async fn unlink_application(
     })
     .await;
     outcome(&state, "/portal/applications", result)
+}
+
+pub async fn usage(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    q: web::Query<crate::routes::usage_pages::UsageQuery>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::usage_pages::page(&state, ctx, actor(&who), "/portal/usage", q.into_inner())
+        .await
+}
+
+pub async fn usage_csv(
+    state: State,
+    who: SignedIn,
+    q: web::Query<crate::routes::usage_pages::UsageQuery>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::usage_pages::csv(&state, actor(&who), q.into_inner()).await
 }

@@ -14,6 +14,7 @@ pub mod profile;
 pub mod proxy;
 pub mod setup;
 pub mod throttle;
+pub mod usage;
 pub mod users;
 
 use std::sync::Arc;

@@ -31,6 +31,7 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub omie_tests: crate::services::omie::TestCache,
     pub proxy: crate::services::proxy::Proxy,
+    pub meter: crate::services::usage::Meter,
 }
 
 pub type State = actix_web::web::Data<Arc<AppState>>;

@@ -241,3 +241,71 @@ async fn a_burst_is_kept_within_omie_limits() {
     );
     assert_eq!(max["IncluirCliente"], 1, "writes one at a time");
 }
+
+#[tokio::test]
+async fn usage_is_metered_and_reported() {
+    let (_stub, s, cid, api) = setup().await;
+    api.get(&format!("/api/v1/companies/{cid}")).await;
+    assert_eq!(
+        api.get(&format!("/api/v1/companies/{cid}/omie-credentials"))
+            .await
+            .0,
+        403
+    );
+    for _ in 0..2 {
+        api.post(
+            &format!("/api/v1/companies/{cid}/omie/geral/clientes"),
+            json!({"call": "ListarClientes", "param": [{}]}),
+        )
+        .await;
+    }
+    let owner = s.api(&s.token().await);
+    let (st, report) = owner
+        .get(&format!("/api/v1/reports/usage?company_id={cid}"))
+        .await;
+    assert_eq!(st, 200);
+    let count = |op: &str| -> i64 {
+        report["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["operation"] == op)
+            .map(|r| r["count"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(count("companies.read"), 1);
+    assert_eq!(count("omie:ListarClientes"), 2);
+    assert_eq!(
+        count("refused"),
+        2,
+        "the 403s: proxy before the scope, credentials without it"
+    );
+    let csv = reqwest::Client::new()
+        .get(s.url("/api/v1/reports/usage?format=csv"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("date,company_id,application_id,operation,count\n")
+            && text.contains(",omie:ListarClientes,2"),
+        "{text}"
+    );
+    assert_eq!(
+        owner.get("/api/v1/reports/usage?from=28-11-2026").await.0,
+        422
+    );
+
+    let b = s.browser();
+    b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let page = b.get("/admin/usage").await.body;
+    assert!(
+        page.contains("<svg class=\"chart\"") && page.contains("<strong>5</strong>"),
+        "{page}"
+    );
+    let file = b.get("/admin/usage.csv").await;
+    assert!(file.body.contains("companies.read"));
+}

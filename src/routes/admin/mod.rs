@@ -40,6 +40,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/applications/{id}/{action}",
             web::post().to(applications::act),
         )
+        .route("/usage", web::get().to(overview::usage))
+        .route("/usage.csv", web::get().to(overview::usage_csv))
         .route("/audit", web::get().to(audit::list))
         .route("/profile", web::get().to(crate::routes::profile::show))
         .route(

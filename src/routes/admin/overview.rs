@@ -45,3 +45,27 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         recent: recent.iter().map(AuditView::from).collect(),
     })
 }
+
+pub async fn usage(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    q: actix_web::web::Query<crate::routes::usage_pages::UsageQuery>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::usage_pages::page(
+        &state,
+        ctx,
+        who.principal.actor(""),
+        "/admin/usage",
+        q.into_inner(),
+    )
+    .await
+}
+
+pub async fn usage_csv(
+    state: State,
+    who: SignedIn,
+    q: actix_web::web::Query<crate::routes::usage_pages::UsageQuery>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::usage_pages::csv(&state, who.principal.actor(""), q.into_inner()).await
+}

@@ -127,8 +127,18 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();
     let id = id.into_inner();
-    let c = db::run(&state.pool, move |conn| uc::get(conn, &actor, &id)).await?;
-    Ok(HttpResponse::Ok().json(CompanyJson::from(c)))
+    let (a, cid) = (actor.clone(), id.clone());
+    let c = db::run(&state.pool, move |conn| uc::get(conn, &actor, &id)).await;
+    state.meter.record(
+        &a,
+        &cid,
+        if c.is_ok() {
+            "companies.read"
+        } else {
+            "refused"
+        },
+    );
+    Ok(HttpResponse::Ok().json(CompanyJson::from(c?)))
 }
 
 #[derive(Deserialize)]

@@ -7,6 +7,7 @@ pub mod companies;
 pub mod omie;
 pub mod openapi;
 pub mod proxy;
+pub mod reports;
 pub mod token;
 pub mod users;
 pub mod validate;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/companies/{id}/omie/{endpoint:.*}",
         web::post().to(proxy::forward),
     )
+    .route("/reports/usage", web::get().to(reports::usage))
     .route("/audit", web::get().to(audit::list))
     .route("/validate/cnpj", web::get().to(validate::cnpj));
 }

@@ -23,12 +23,22 @@ pub async fn get(
     let actor = who.actor();
     let st = state.clone();
     let (id, reveal) = (id.into_inner(), params.reveal);
+    let (a, cid) = (actor.clone(), id.clone());
     let view = db::run(&state.pool, move |conn| {
         omie::read(conn, &st.keys, &actor, &id, reveal)
     })
-    .await?
-    .ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok().json(view))
+    .await
+    .and_then(|v| v.ok_or(AppError::NotFound));
+    state.meter.record(
+        &a,
+        &cid,
+        if view.is_ok() {
+            "omie_credentials.read"
+        } else {
+            "refused"
+        },
+    );
+    Ok(HttpResponse::Ok().json(view?))
 }
 
 #[derive(Deserialize)]

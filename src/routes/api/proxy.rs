@@ -61,11 +61,14 @@ pub async fn forward(
         )
         .into());
     }
-    let (actor, st) = (who.actor(), state.clone());
-    let (app_key, app_secret, key_id) = db::run(&state.pool, move |conn| {
-        omie::proxy_keys(conn, &st.keys, &actor, &company_id)
+    let (actor, st, cid) = (who.actor(), state.clone(), company_id.clone());
+    let keys = db::run(&state.pool, move |conn| {
+        omie::proxy_keys(conn, &st.keys, &actor, &cid)
     })
-    .await?;
+    .await;
+    let meter_actor = who.actor();
+    let (app_key, app_secret, key_id) =
+        keys.inspect_err(|_| state.meter.record(&meter_actor, &company_id, "refused"))?;
     let result = state
         .proxy
         .call(
@@ -79,6 +82,11 @@ pub async fn forward(
             &body.param,
         )
         .await;
+    let operation = match &result {
+        Ok(_) => format!("omie:{}", body.call),
+        Err(_) => "refused".to_string(),
+    };
+    state.meter.record(&meter_actor, &company_id, &operation);
     Ok(match result {
         Ok(a) => {
             let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_GATEWAY);

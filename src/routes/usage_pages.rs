@@ -1,0 +1,132 @@
+//! Usage report pages: `/admin/usage` (everything, filterable) and `/portal/usage` (own
+//! company), with a per-day chart drawn as server-side SVG and a CSV download.
+
+use actix_web::HttpResponse;
+use askama::Template;
+use serde::Deserialize;
+
+use crate::db::{self, usage::Filter};
+use crate::error::PageError;
+use crate::routes::api::reports::to_csv;
+use crate::services::{Actor, usage};
+use crate::web::State;
+use crate::web::page::{Ctx, render};
+
+#[derive(Deserialize, Default, Clone)]
+pub struct UsageQuery {
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+    #[serde(default)]
+    pub company_id: String,
+    #[serde(default)]
+    pub application_id: String,
+}
+
+struct Bar {
+    x: u32,
+    y: u32,
+    height: u32,
+    label: String,
+    count: i64,
+}
+
+#[derive(Template)]
+#[template(path = "usage.html")]
+struct UsagePage {
+    ctx: Ctx,
+    base: &'static str,
+    q: UsageQuery,
+    show_company_filter: bool,
+    rows: Vec<(String, String, String, String, i64)>,
+    bars: Vec<Bar>,
+    total: i64,
+    csv_query: String,
+}
+
+fn filter(q: &UsageQuery) -> Filter {
+    let day = |s: &str| crate::time::parse_br_date(s).map(|d| d.format("%Y-%m-%d").to_string());
+    let opt = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    Filter {
+        from: day(&q.from),
+        to: day(&q.to),
+        company_id: opt(&q.company_id),
+        application_id: opt(&q.application_id),
+    }
+}
+
+async fn rows(
+    state: &State,
+    actor: Actor,
+    q: &UsageQuery,
+) -> Result<Vec<crate::db::usage::Row>, PageError> {
+    let (st, f) = (state.clone(), filter(q));
+    Ok(db::run(&state.pool, move |conn| {
+        usage::report(conn, &st.meter, &actor, f)
+    })
+    .await?)
+}
+
+pub async fn page(
+    state: &State,
+    ctx: Ctx,
+    actor: Actor,
+    base: &'static str,
+    q: UsageQuery,
+) -> Result<HttpResponse, PageError> {
+    let show_company_filter = actor.is_platform();
+    let rows = rows(state, actor, &q).await?;
+    // Totals per day, as bars 20 px wide in a 200 px tall chart.
+    let mut per_day: Vec<(String, i64)> = Vec::new();
+    for (date, _, _, _, n) in &rows {
+        match per_day.last_mut() {
+            Some((d, total)) if d == date => *total += n,
+            _ => per_day.push((date.clone(), *n)),
+        }
+    }
+    let max = per_day.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
+    let bars = per_day
+        .iter()
+        .enumerate()
+        .map(|(i, (date, n))| {
+            let height = ((*n as f64 / max as f64) * 180.0).round() as u32;
+            Bar {
+                x: 10 + i as u32 * 24,
+                y: 190 - height,
+                height,
+                label: date.get(5..).unwrap_or(date).to_string(),
+                count: *n,
+            }
+        })
+        .collect();
+    let csv_query = serde_urlencoded::to_string([
+        ("from", q.from.as_str()),
+        ("to", &q.to),
+        ("company_id", &q.company_id),
+        ("application_id", &q.application_id),
+    ])
+    .unwrap_or_default();
+    let total = rows.iter().map(|r| r.4).sum();
+    render(&UsagePage {
+        ctx: ctx.with_nav("usage"),
+        base,
+        q,
+        show_company_filter,
+        rows,
+        bars,
+        total,
+        csv_query,
+    })
+}
+
+pub async fn csv(state: &State, actor: Actor, q: UsageQuery) -> Result<HttpResponse, PageError> {
+    let rows = rows(state, actor, &q).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"uso-da-api.csv\"",
+        ))
+        .body(to_csv(&rows)))
+}
