@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: Chromium and its
-# WebDriver (browser tests) and nginx (checking the deployment site). Idempotent.
+# WebDriver (browser tests), nginx (checking the deployment site) and schemathesis
+# (fuzzing the API from its OpenAPI document). Idempotent.
 set -euo pipefail
 
 need=()
@@ -17,4 +18,9 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   # policy-rc.d may forbid starting services in containers; we start nothing anyway.
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if ! command -v schemathesis >/dev/null 2>&1; then
+  echo "installing schemathesis"
+  python3 -m pip install -q --disable-pip-version-check "schemathesis>=4,<5"
 fi
