@@ -37,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/omie/test", web::post().to(omie_test))
         .route("/applications", web::get().to(applications))
         .route("/usage", web::get().to(usage))
+        .route("/history", web::get().to(history))
         .route("/usage.csv", web::get().to(usage_csv))
         .route(
             "/applications/{app_id}/unlink",
@@ -483,4 +484,24 @@ pub async fn usage_csv(
     q: web::Query<crate::routes::usage_pages::UsageQuery>,
 ) -> Result<HttpResponse, PageError> {
     crate::routes::usage_pages::csv(&state, actor(&who), q.into_inner()).await
+}
+
+#[derive(Template)]
+#[template(path = "portal/history.html")]
+struct HistoryPage {
+    ctx: Ctx,
+    rows: Vec<crate::views::AuditView>,
+}
+
+/// The company's own history, including every credential read by an application.
+pub async fn history(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    let a = actor(&who);
+    let (rows, _) = db::run(&state.pool, move |conn| {
+        crate::services::audit::list(conn, &a, Default::default(), 200)
+    })
+    .await?;
+    render(&HistoryPage {
+        ctx: ctx.with_nav("history"),
+        rows: rows.iter().map(crate::views::AuditView::from).collect(),
+    })
 }

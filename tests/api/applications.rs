@@ -522,3 +522,64 @@ async fn the_dashboard_and_the_portal_manage_applications() {
             .contains("Revogada")
     );
 }
+
+#[tokio::test]
+async fn the_company_sees_each_credential_read_in_its_history() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, a) = owner
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Empresa A Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    let a = a["id"].as_str().unwrap().to_string();
+    owner.send(Method::PUT, &format!("/api/v1/companies/{a}/omie-credentials"), Some(json!({"app_key": "1724630275368", "app_secret": "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a"}))).await;
+    owner.post(&format!("/api/v1/companies/{a}/users"), json!({"email": "admin@a.com.br", "name": "Admin A", "role": "company_admin", "password": "senha da empresa bem longa"})).await;
+    let (_, app) = owner
+        .post("/api/v1/applications", json!({"name": "Robô"}))
+        .await;
+    let app_id = app["id"].as_str().unwrap();
+    owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{a}/applications/{app_id}"),
+            Some(json!({"scopes": ["omie_credentials:read"]})),
+        )
+        .await;
+    let api = token(
+        &s,
+        app["client_id"].as_str().unwrap(),
+        app["client_secret"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(
+        api.get(&format!("/api/v1/companies/{a}/omie-credentials"))
+            .await
+            .0,
+        200
+    );
+    let admin = s.browser();
+    admin
+        .login_to("admin@a.com.br", "senha da empresa bem longa", "/portal")
+        .await;
+    let history = admin.get("/portal/history").await.body;
+    assert!(
+        history.contains("<small>(omie_credentials.read)</small>")
+            && history.contains(app["client_id"].as_str().unwrap()),
+        "{history}"
+    );
+    // The owner renames the app on its page.
+    let b = s.browser();
+    b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let page = format!("/admin/applications/{app_id}");
+    b.submit(
+        &page,
+        &format!("{page}/edit"),
+        &[("name", "Robô de boletos"), ("description", "Boletos")],
+    )
+    .await;
+    assert!(b.get(&page).await.body.contains("Robô de boletos"));
+}

@@ -183,6 +183,10 @@ pub async fn show(
 #[derive(Deserialize)]
 pub struct ActionForm {
     #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
     cnpj: String,
     #[serde(default)]
     scopes: Vec<String>,
@@ -201,7 +205,16 @@ pub async fn act(
 ) -> Result<HttpResponse, PageError> {
     // Repeated `scopes` fields: parse the form by hand (serde_urlencoded keeps the last).
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let f = ActionForm {
+        name: field("name"),
+        description: field("description"),
         cnpj: pairs
             .iter()
             .find(|(k, _)| k == "cnpj")
@@ -236,6 +249,17 @@ pub async fn act(
             let msg = match action.as_str() {
                 // The new secret is shown once, on a page of its own.
                 "rotate" => return uc::rotate_secret(conn, k, &actor, &app_id).map(Err),
+                "edit" => {
+                    uc::update(
+                        conn,
+                        k,
+                        &actor,
+                        &app_id,
+                        Some(&f.name),
+                        Some(&f.description),
+                    )?;
+                    "Aplicação alterada.".to_string()
+                }
                 "revoke-secret" => {
                     uc::revoke_secret(conn, k, &actor, &app_id, &f.target)?;
                     "Segredo revogado: os tokens emitidos com ele pararam de funcionar.".to_string()
