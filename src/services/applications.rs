@@ -214,14 +214,7 @@ pub fn link(
             .filter(|c| c.status != "archived")
             .ok_or(AppError::NotFound)?;
         let now = time::now_db();
-        store::upsert_link(
-            tx,
-            &app.id,
-            &c.id,
-            &scopes,
-            &actor.entry("", "", None).actor_label,
-            &now,
-        )?;
+        store::upsert_link(tx, &app.id, &c.id, &scopes, &actor.label(), &now)?;
         let mut entry = actor.entry("application.link", "application", Some(&app.id));
         entry.company_id = Some(c.id.clone());
         entry.details = json!({ "scopes": scopes, "client_id": app.client_id });

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 use serde_json::json;
 
-use super::{Actor, ActorKind, Keys};
+use super::{Actor, Keys};
 use crate::db::{self, audit, outbox};
 use crate::domain::{Email, Role};
 use crate::email::{self, TestMessage};
@@ -29,11 +29,7 @@ pub fn send_test(
 ) -> Result<(), AppError> {
     owner_only(actor)?;
     let to = Email::parse(to).map_err(|m| AppError::field("to", m))?;
-    let requested_by = match &actor.kind {
-        ActorKind::User { email, .. } => email.clone(),
-        ActorKind::Application { client_id, .. } => client_id.clone(),
-        ActorKind::System => "sistema".into(),
-    };
+    let requested_by = actor.label();
     let mail = TestMessage {
         base_url: base_url.to_string(),
         requested_by,

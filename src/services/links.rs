@@ -217,9 +217,9 @@ fn may_invite(actor: &Actor, role: Role, company_id: Option<&str>) -> Result<(),
 }
 
 fn inviter_label(actor: &Actor) -> String {
-    match &actor.kind {
-        ActorKind::User { email, .. } => email.clone(),
-        ActorKind::Application { .. } | ActorKind::System => "O responsável pelo sistema".into(),
+    match actor.user_id() {
+        Some(_) => actor.label(),
+        None => "O responsável pelo sistema".into(),
     }
 }
 

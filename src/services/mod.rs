@@ -135,6 +135,29 @@ impl Actor {
         }
     }
 
+    /// The signed-in person's id, if a person acts.
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.kind {
+            ActorKind::User { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// True when the actor is the person `user_id`.
+    pub fn is_user(&self, user_id: &str) -> bool {
+        self.user_id() == Some(user_id)
+    }
+
+    /// How the actor is named in the audit trail and in e-mails: the person's e-mail,
+    /// the application's client id, or "sistema".
+    pub fn label(&self) -> String {
+        match &self.kind {
+            ActorKind::User { email, .. } => email.clone(),
+            ActorKind::Application { client_id, .. } => client_id.clone(),
+            ActorKind::System => "sistema".to_string(),
+        }
+    }
+
     /// The application behind an API token, if that is who acts.
     pub fn application_id(&self) -> Option<&str> {
         match &self.kind {
@@ -157,13 +180,12 @@ impl Actor {
         entity_type: &'static str,
         entity_id: Option<&str>,
     ) -> NewEntry {
-        let (actor_type, actor_id, actor_label) = match &self.kind {
-            ActorKind::User { id, email, .. } => ("user", Some(id.clone()), email.clone()),
-            ActorKind::Application { id, client_id } => {
-                ("application", Some(id.clone()), client_id.clone())
-            }
-            ActorKind::System => ("system", None, "sistema".to_string()),
+        let (actor_type, actor_id) = match &self.kind {
+            ActorKind::User { id, .. } => ("user", Some(id.clone())),
+            ActorKind::Application { id, .. } => ("application", Some(id.clone())),
+            ActorKind::System => ("system", None),
         };
+        let actor_label = self.label();
         NewEntry {
             actor_type,
             actor_id,

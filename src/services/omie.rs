@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use rusqlite::Connection;
 use serde_json::json;
 
-use super::{Actor, ActorKind, Keys};
+use super::{Actor, Keys};
 use crate::crypto::hmac_hex;
 use crate::db::omie_credentials::{self as store, Stored};
 use crate::db::{self, audit, companies};
@@ -78,14 +78,6 @@ pub fn mask(value: &str) -> String {
     format!("{}{visible}", "•".repeat(n.saturating_sub(4).min(12)))
 }
 
-fn actor_label(actor: &Actor) -> String {
-    match &actor.kind {
-        ActorKind::User { email, .. } => email.clone(),
-        ActorKind::Application { client_id, .. } => client_id.clone(),
-        ActorKind::System => "sistema".into(),
-    }
-}
-
 /// Stores (or rotates) a company's credentials, sealed.
 pub fn set(
     conn: &mut Connection,
@@ -113,14 +105,14 @@ pub fn set(
                     .seal(&aad(company_id, "app_secret"), secret.as_bytes()),
                 fingerprint: hmac_hex(&keys.fingerprint, &[key.as_bytes(), secret.as_bytes()]),
                 updated_at: now.clone(),
-                updated_by: actor_label(actor),
+                updated_by: actor.label(),
                 validated_at: None,
                 validation_status: None,
                 validation_message: None,
                 validated_fingerprint: None,
             },
         )?;
-        store::add_history(tx, company_id, &now, &actor_label(actor), &mask(&key))?;
+        store::add_history(tx, company_id, &now, &actor.label(), &mask(&key))?;
         let mut entry = actor.entry("omie_credentials.update", "company", Some(company_id));
         entry.company_id = Some(company_id.to_string());
         // Never the values: only which key, masked.

@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 use serde_json::json;
 
-use super::{Actor, ActorKind, Keys};
+use super::{Actor, Keys};
 use crate::crypto::sha256_hex;
 use crate::db::{self, audit, sessions};
 use crate::error::AppError;
@@ -18,10 +18,7 @@ pub struct SessionInfo {
 }
 
 fn me(actor: &Actor) -> Result<&str, AppError> {
-    match &actor.kind {
-        ActorKind::User { id, .. } => Ok(id),
-        ActorKind::Application { .. } | ActorKind::System => Err(AppError::Forbidden),
-    }
+    actor.user_id().ok_or(AppError::Forbidden)
 }
 
 pub fn sessions(

@@ -213,7 +213,7 @@ fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppErr
     // Platform accounts are the owner's to manage (DESIGN.md §5): staff may see them but
     // not change them.
     let target_platform = Role::parse(&u.role).is_some_and(Role::is_platform);
-    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    let is_self = actor.is_user(&u.id);
     if target_platform && !is_self && actor.role() != Some(Role::Owner) {
         return Err(AppError::Forbidden);
     }
@@ -223,7 +223,7 @@ fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppErr
 /// Reads a person: oneself, anyone for platform users, and a company admin's people.
 pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
     let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
-    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    let is_self = actor.is_user(&u.id);
     if is_self || (actor.is_platform() && u.status != UserStatus::Anonymized.as_str()) {
         return Ok(u);
     }
@@ -233,7 +233,7 @@ pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError>
 /// A person the actor may change: themselves, or someone they manage.
 pub fn changeable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
     let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
-    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    let is_self = actor.is_user(&u.id);
     if is_self {
         return Ok(u);
     }
@@ -365,7 +365,7 @@ pub fn set_enabled_in(
     enabled: bool,
 ) -> Result<User, AppError> {
     let u = manageable(tx, actor, id)?;
-    let is_self = matches!(&actor.kind, super::ActorKind::User { id: me, .. } if *me == u.id);
+    let is_self = actor.is_user(&u.id);
     if is_self && !enabled {
         return Err(AppError::field(
             "status",
@@ -502,10 +502,7 @@ pub fn accept_request(
     platform_only(actor)?;
     db::write(conn, |tx| {
         let now = time::now_db();
-        let actor_id = match &actor.kind {
-            super::ActorKind::User { id, .. } => id.clone(),
-            super::ActorKind::Application { .. } | super::ActorKind::System => String::new(),
-        };
+        let actor_id = actor.user_id().unwrap_or_default().to_string();
         let req = requests::get(tx, id)?
             .filter(|r| r.status == "pending")
             .ok_or(AppError::NotFound)?;
@@ -570,10 +567,7 @@ pub fn refuse_request(
             .filter(|r| r.status == "pending")
             .ok_or(AppError::NotFound)?;
         let now = time::now_db();
-        let actor_id = match &actor.kind {
-            super::ActorKind::User { id, .. } => id.clone(),
-            super::ActorKind::Application { .. } | super::ActorKind::System => String::new(),
-        };
+        let actor_id = actor.user_id().unwrap_or_default().to_string();
         requests::decide(tx, id, "refused", &reason, &actor_id, &now)?;
         let mut entry = actor.entry("company_request.refuse", "company_request", Some(id));
         entry.details = json!({ "cnpj": req.cnpj, "email": req.requester_email, "reason": reason });
