@@ -365,19 +365,11 @@ pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>
 
 /// An opaque cursor for the page after `c`.
 pub fn cursor_after(c: &Company) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{}\u{0}{}", c.legal_name, c.id))
+    super::keyset::encode(&c.legal_name, &c.id)
 }
 
 pub fn parse_cursor(s: &str) -> Option<(String, String)> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (name, id) = text.split_once('\u{0}')?;
-    Some((name.to_string(), id.to_string()))
+    super::keyset::decode(s)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod companies;
 pub mod company_requests;
 pub mod invitations;
+pub mod keyset;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;

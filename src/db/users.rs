@@ -260,3 +260,8 @@ pub fn set_name(conn: &Connection, id: &str, name: &str, now: &str) -> rusqlite:
     )?;
     Ok(())
 }
+
+/// An opaque cursor for the page after `u` (lists are ordered by name).
+pub fn cursor_after(u: &User) -> String {
+    super::keyset::encode(&u.name, &u.id)
+}

@@ -82,7 +82,7 @@ pub async fn list(
         company_id: non_empty(&q.company_id),
         role: Role::parse(&q.role).map(|r| r.as_str().to_string()),
         status: UserStatus::parse(&q.status).map(|s| s.as_str().to_string()),
-        after: crate::db::companies::parse_cursor(&q.cursor),
+        after: crate::db::keyset::decode(&q.cursor),
     };
     let actor = who.principal.actor("");
     let (users, more, requests, invitations) = db::run(&state.pool, move |conn| {
@@ -98,9 +98,7 @@ pub async fn list(
     .await?;
     let next_url = if more {
         users.last().map(|(u, _)| {
-            use base64::Engine;
-            let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .encode(format!("{}\u{0}{}", u.name, u.id));
+            let cursor = crate::db::users::cursor_after(u);
             let qs = serde_urlencoded::to_string([
                 ("q", q.q.as_str()),
                 ("role", &q.role),

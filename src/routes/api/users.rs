@@ -37,11 +37,6 @@ impl From<User> for UserJson {
     }
 }
 
-fn cursor_of(u: &User) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}\u{0}{}", u.name, u.id))
-}
-
 #[derive(Deserialize)]
 pub struct ListParams {
     limit: Option<usize>,
@@ -60,7 +55,7 @@ pub async fn list(
     let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => Some(
-            crate::db::companies::parse_cursor(c)
+            crate::db::keyset::decode(c)
                 .ok_or_else(|| AppError::field("cursor", "invalid cursor"))?,
         ),
     };
@@ -70,7 +65,7 @@ pub async fn list(
     })
     .await?;
     let next_cursor = if more {
-        rows.last().map(|(u, _)| cursor_of(u))
+        rows.last().map(|(u, _)| crate::db::users::cursor_after(u))
     } else {
         None
     };
