@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine: Chromium and its
-# WebDriver (browser tests), nginx (checking the deployment site) and schemathesis
-# (fuzzing the API from its OpenAPI document). Idempotent.
+# WebDriver (browser tests), nginx (checking the deployment site), rclone (off-site
+# backup copies to a loopback WebDAV server), the age and zstd tools (opening a backup
+# without this program, as the README shows) and schemathesis (fuzzing the API from its
+# OpenAPI document). Idempotent.
 set -euo pipefail
 
 need=()
@@ -9,6 +11,9 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v nginx >/dev/null 2>&1 || need+=(nginx-light)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v rclone >/dev/null 2>&1 || need+=(rclone)
+command -v age >/dev/null 2>&1 || need+=(age)
+command -v zstd >/dev/null 2>&1 || need+=(zstd)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"

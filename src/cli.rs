@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use clap::{Parser, Subcommand};
 
+use crate::backup;
 use crate::config::Settings;
 use crate::db::audit::Verdict;
 use crate::services::{Actor, audit, setup};
@@ -33,6 +34,16 @@ pub enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Run one backup now and print the backup file's path
+    Backup,
+    /// Restore a backup file into the data dir, after checking it
+    Restore {
+        /// The backup file (omie-tenant-manager-*.db.zst.age)
+        file: PathBuf,
+        /// Replace the database that is there (it is moved aside, not deleted)
+        #[arg(long)]
+        force: bool,
     },
     /// Inspect the audit trail
     Audit {
@@ -106,6 +117,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit {
             command: AuditCommand::Verify,
         } => audit_verify(settings),
+        Command::Backup => backup_now(settings),
+        Command::Restore { file, force } => restore(settings, &file, force),
         Command::Key {
             command: KeyCommand::Rotate,
         } => {
@@ -195,4 +208,62 @@ fn audit_verify(settings: Settings) -> anyhow::Result<()> {
         }
         Verdict::Broken { at_id, reason } => bail!("audit chain broken at row {at_id}: {reason}"),
     }
+}
+
+fn backup_now(settings: Settings) -> anyhow::Result<()> {
+    let opened = startup::open(&settings)?;
+    let mut conn = opened.pool.get()?;
+    let actor = Actor {
+        ip: "command line".into(),
+        ..Actor::system()
+    };
+    let (lock, row) = match backup::begin(&mut conn, &opened.keys, &settings, &actor, "manual") {
+        Ok(v) => v,
+        Err(crate::error::AppError::Conflict(_)) => {
+            bail!("another backup is running on this data dir; try again when it ends")
+        }
+        Err(e) => return Err(anyhow!("{e:?}")),
+    };
+    drop(conn);
+    let done = backup::execute(&opened.pool, &opened.keys, &settings, lock, &row.id)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    if done.status != "succeeded" {
+        bail!(
+            "backup failed ({}): {}",
+            done.error_code.unwrap_or_default(),
+            done.error.unwrap_or_default()
+        );
+    }
+    if done.remote_status.as_deref() == Some("failed") {
+        eprintln!(
+            "warning: the off-site copy failed, the local file is kept: {}",
+            done.remote_error.unwrap_or_default()
+        );
+    }
+    let name = done.file_name.unwrap_or_default();
+    println!("{}", backup::dir(&settings).join(name).display());
+    Ok(())
+}
+
+fn restore(settings: Settings, file: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    let r = backup::restore::run(&settings, file, force)?;
+    let count = |t: &str| r.manifest.tables.get(t).copied().unwrap_or(0);
+    println!(
+        "restored the backup made at {}: {} companies, {} users, {} audit rows",
+        crate::time::db_to_rfc3339(&r.manifest.created_at),
+        count("companies"),
+        count("users"),
+        count("audit_log"),
+    );
+    match r.audit {
+        Verdict::Intact { rows } => println!("audit chain intact: {rows} rows"),
+        Verdict::Broken { at_id, reason } => {
+            eprintln!("warning: audit chain broken at row {at_id}: {reason}")
+        }
+    }
+    if let Some(dir) = r.replaced {
+        println!("the replaced database was moved to {}", dir.display());
+    }
+    println!("database: {}", settings.db_path().display());
+    Ok(())
 }

@@ -24,11 +24,16 @@ pub struct Settings {
     pub omie_base_url: String,
     pub backup_times: String,
     pub backup_retention_days: u32,
+    /// rclone destination; `None` keeps backups local only.
+    pub backup_remote: Option<String>,
     /// `None` when `OTM_SMTP_HOST` is unset: e-mail stays queued.
     pub smtp: Option<SmtpSettings>,
     pub mail_from: String,
     pub alert_emails: Vec<String>,
     pub mail_retry_max_secs: u64,
+    /// Names (as in [`KEYS`]) set by the config file or the environment: the dashboard
+    /// cannot override those.
+    pub explicit: Vec<&'static str>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,8 +122,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "03:00,15:00",
         "daily backup times, America/Sao_Paulo",
     ),
-    ("backup_retention_days", "30", "backup history kept"),
-    // Read by later features; accepted now so one config file serves every version.
+    (
+        "backup_retention_days",
+        "30",
+        "days of backups kept, locally and on the remote",
+    ),
     ("smtp_host", "", "outgoing mail server"),
     ("smtp_port", "", "outgoing mail port"),
     ("smtp_security", "", "none, starttls or tls"),
@@ -129,13 +137,21 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "Omie Tenant Manager <no-reply@localhost>",
         "sender",
     ),
-    ("alert_emails", "", "where alerts go"),
+    (
+        "alert_emails",
+        "",
+        "where alerts go (comma-separated; default: the owners)",
+    ),
     (
         "mail_retry_max_seconds",
         "600",
         "longest wait between two attempts to send a message",
     ),
-    ("backup_remote", "", "rclone destination"),
+    (
+        "backup_remote",
+        "",
+        "rclone destination such as gdrive:omie-backups (unset: local only)",
+    ),
 ];
 
 impl Settings {
@@ -219,11 +235,18 @@ impl Settings {
             trusted_proxies,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
             omie_base_url: get("omie_base_url").trim_end_matches('/').to_string(),
-            backup_times: get("backup_times"),
-            backup_retention_days: parse(
-                &get("backup_retention_days"),
+            backup_times: {
+                let t = get("backup_times");
+                crate::backup::schedule::parse_times(&t)
+                    .map_err(|m| anyhow!("OTM_BACKUP_TIMES: {m}"))?;
+                t
+            },
+            backup_retention_days: bounded(
+                parse(&get("backup_retention_days"), "OTM_BACKUP_RETENTION_DAYS")?,
+                1..=3650,
                 "OTM_BACKUP_RETENTION_DAYS",
-            )?,
+            )? as u32,
+            backup_remote: Some(get("backup_remote").trim().to_string()).filter(|s| !s.is_empty()),
             smtp: smtp_settings(&get)?,
             mail_from: get("mail_from"),
             alert_emails: get("alert_emails")
@@ -237,6 +260,14 @@ impl Settings {
                 "OTM_MAIL_RETRY_MAX_SECONDS",
             )?
             .max(1),
+            explicit: KEYS
+                .iter()
+                .map(|(k, _, _)| *k)
+                .filter(|k| {
+                    env.contains_key(&format!("OTM_{}", k.to_ascii_uppercase()))
+                        || file.contains_key(*k)
+                })
+                .collect(),
         })
     }
 

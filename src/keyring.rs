@@ -99,6 +99,28 @@ impl Keyring {
         Some(MasterKey::from_bytes(*first).derive(purpose))
     }
 
+    /// The age identity (`AGE-SECRET-KEY-1...`) that opens backups made under each key,
+    /// current key last. Derived from the key, so the key file alone opens every backup,
+    /// and the standard `age` tool can too.
+    pub fn backup_identities(&self) -> Vec<(u32, String)> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
+        keys.by_id
+            .iter()
+            .filter_map(|(id, k)| age_identity_string(k).map(|s| (*id, s)))
+            .collect()
+    }
+
+    /// The age recipient new backups are encrypted to (the current key's identity).
+    pub fn backup_recipient(&self) -> anyhow::Result<age::x25519::Recipient> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let s = age_identity_string(&keys.by_id[&keys.current])
+            .context("cannot derive the backup key")?;
+        let id: age::x25519::Identity = s
+            .parse()
+            .map_err(|e| anyhow::anyhow!("cannot derive the backup key: {e}"))?;
+        Ok(id.to_public())
+    }
+
     /// Re-reads the key file (after `key rotate` added a key).
     pub fn reload(&self) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(&self.path)?;
@@ -174,6 +196,13 @@ impl Keyring {
         self.reload()?;
         Ok(id)
     }
+}
+
+fn age_identity_string(key: &[u8; 32]) -> Option<String> {
+    let secret = MasterKey::from_bytes(*key).derive("backup-age-identity");
+    let hrp = bech32::Hrp::parse("age-secret-key-").ok()?;
+    let s = bech32::encode::<bech32::Bech32>(hrp, &secret).ok()?;
+    Some(s.to_uppercase())
 }
 
 fn seal_with(id: u32, key: &[u8; 32], aad: &str, plaintext: &[u8]) -> String {

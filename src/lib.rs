@@ -5,6 +5,7 @@
 //! cases in [`services`]; only those write, and each write carries its audit row in the
 //! same transaction.
 
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -34,7 +34,7 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     Ok(Opened { pool, keys })
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         return Ok(());
     }
@@ -51,6 +51,8 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 pub struct Application {
     pub port: u16,
     pub server: Server,
+    /// Held while the server runs: `restore` refuses to swap the database under it.
+    _lock: std::fs::File,
 }
 
 impl Application {
@@ -58,6 +60,12 @@ impl Application {
     /// listener (port 0 picks a free one; the real port is in `port`).
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
         let opened = open(&settings)?;
+        let lock = crate::backup::restore::server_lock(&settings)?.with_context(|| {
+            format!(
+                "another server is already running on {}",
+                settings.data_dir.display()
+            )
+        })?;
         let mut conn = opened.pool.get()?;
         if let Some(token) = setup::ensure_link(&mut conn).map_err(|e| anyhow::anyhow!("{e:?}"))? {
             println!("No owner account yet. Open this one-time link to create it:");
@@ -112,6 +120,7 @@ impl Application {
         Ok(Self {
             port: addr.port(),
             server,
+            _lock: lock,
         })
     }
 

@@ -1,8 +1,10 @@
 //! The store layer: the connection pool, migrations, and one module of SQL per table.
 //! All SQL of the program lives under this module.
 
+pub mod app_settings;
 pub mod applications;
 pub mod audit;
+pub mod backups;
 pub mod companies;
 pub mod company_requests;
 pub mod invitations;
@@ -59,6 +61,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0008_usage",
         include_str!("../../migrations/0008_usage.sql"),
+    ),
+    (
+        "0009_backups",
+        include_str!("../../migrations/0009_backups.sql"),
     ),
 ];
 
@@ -146,6 +152,33 @@ where
         f(&mut conn)
     })
     .await?
+}
+
+/// How many migrations this build knows (a database's `user_version` when current).
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Rows of every ordinary table (virtual tables are counted through their shadow
+/// tables), for comparing a backup with its source.
+pub fn table_counts(
+    conn: &Connection,
+) -> rusqlite::Result<std::collections::BTreeMap<String, i64>> {
+    let names: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+               AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = std::collections::BTreeMap::new();
+    for name in names {
+        // Names come from the schema itself, not from input; quoted as identifiers.
+        let sql = format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\""));
+        let n: i64 = conn.query_row(&sql, [], |r| r.get(0))?;
+        out.insert(name, n);
+    }
+    Ok(out)
 }
 
 /// True when a SQLite error is a UNIQUE constraint failure.

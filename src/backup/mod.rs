@@ -1,0 +1,421 @@
+//! Backups: a consistent online snapshot (`VACUUM INTO`), checked, compressed and
+//! encrypted ([`archive`]), verified by opening it again, copied off-site ([`remote`]),
+//! pruned by age, and run on a schedule ([`schedule`]). [`restore`] is the way back.
+//!
+//! One backup at a time, across processes: a run holds an exclusive lock on
+//! `backups/.lock` in the data dir (the command line and the server share it).
+
+pub mod archive;
+pub mod remote;
+pub mod restore;
+pub mod schedule;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::NaiveTime;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::json;
+
+use crate::config::Settings;
+use crate::db::{self, Pool, app_settings, audit, backups};
+use crate::error::AppError;
+use crate::services::{Actor, Keys};
+use crate::time;
+
+/// What the owner may change on the dashboard (the environment and config file win).
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub times_text: String,
+    pub times: Vec<NaiveTime>,
+    pub retention_days: u32,
+    pub remote: Option<String>,
+}
+
+pub const SETTING_TIMES: &str = "backup_times";
+pub const SETTING_RETENTION: &str = "backup_retention_days";
+pub const SETTING_REMOTE: &str = "backup_remote";
+
+impl Policy {
+    pub fn load(conn: &Connection, settings: &Settings) -> Result<Self, AppError> {
+        let stored = |key: &'static str| -> Result<Option<String>, AppError> {
+            if settings.explicit.contains(&key) {
+                Ok(None)
+            } else {
+                Ok(app_settings::get(conn, key)?)
+            }
+        };
+        let times_text = stored(SETTING_TIMES)?
+            .filter(|t| schedule::parse_times(t).is_ok())
+            .unwrap_or_else(|| settings.backup_times.clone());
+        let times = schedule::parse_times(&times_text).unwrap_or_default();
+        let retention_days = stored(SETTING_RETENTION)?
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(settings.backup_retention_days);
+        let remote = match stored(SETTING_REMOTE)? {
+            Some(r) => Some(r).filter(|r| !r.is_empty()),
+            None => settings.backup_remote.clone(),
+        };
+        Ok(Self {
+            times_text,
+            times,
+            retention_days,
+            remote,
+        })
+    }
+}
+
+pub fn dir(settings: &Settings) -> PathBuf {
+    settings.data_dir.join("backups")
+}
+
+/// Held while a backup runs; dropping it lets the next one start.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+/// `None` when another backup (in this process or another) is running.
+pub fn try_lock(settings: &Settings) -> anyhow::Result<Option<RunLock>> {
+    let dir = dir(settings);
+    create_private_dir(&dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(".lock"))
+        .with_context(|| format!("cannot open the backup lock in {}", dir.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(RunLock { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the lock and records a running backup (with its audit row).
+pub fn begin(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    actor: &Actor,
+    kind: &str,
+) -> Result<(RunLock, backups::Backup), AppError> {
+    let lock = try_lock(settings)?.ok_or_else(|| {
+        AppError::Conflict(vec![crate::error::FieldError::new(
+            "backup",
+            "Já há um backup em andamento. Aguarde ele terminar.",
+        )])
+    })?;
+    let id = crate::crypto::new_id("bkp");
+    let row = db::write(conn, |tx| {
+        let now = time::now_db();
+        let by = actor.user_id().map(|_| actor.label());
+        backups::insert_running(tx, &id, kind, by.as_deref(), &now)?;
+        let mut entry = actor.entry("backup.start", "backup", Some(&id));
+        entry.details = json!({ "kind": kind });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        backups::get(tx, &id)?.ok_or(AppError::NotFound)
+    })?;
+    Ok((lock, row))
+}
+
+/// Why a run failed: a stable code (the pages translate it) and the technical detail.
+#[derive(Debug)]
+struct Failure {
+    code: &'static str,
+    detail: String,
+}
+
+fn fail(code: &'static str) -> impl FnOnce(anyhow::Error) -> Failure {
+    move |e| Failure {
+        code,
+        detail: format!("{e:#}"),
+    }
+}
+
+struct Made {
+    file_name: String,
+    path: PathBuf,
+    size: u64,
+    sha256: String,
+    db_bytes: u64,
+}
+
+/// Runs the backup recorded by [`begin`] to the end and records the outcome. Blocking:
+/// call it from a thread of its own.
+pub fn execute(
+    pool: &Pool,
+    keys: &Keys,
+    settings: &Settings,
+    lock: RunLock,
+    id: &str,
+) -> Result<backups::Backup, AppError> {
+    let started = Instant::now();
+    let mut conn = pool.get()?;
+    let policy = Policy::load(&conn, settings)?;
+    let made = make(&conn, keys, settings, id);
+    let (remote_status, remote_error) = match (&made, &policy.remote) {
+        (Ok(m), Some(remote)) => {
+            let _ = backups::set_phase(&conn, id, "copy");
+            match remote::copy(&m.path, remote) {
+                Ok(()) => (Some("copied"), None),
+                Err(e) => (Some("failed"), Some(e.to_string())),
+            }
+        }
+        _ => (None, None),
+    };
+    let duration_ms = started.elapsed().as_millis() as i64;
+    let outcome = match &made {
+        Ok(m) => backups::Outcome {
+            status: "succeeded",
+            file_name: Some(&m.file_name),
+            size_bytes: Some(m.size as i64),
+            db_bytes: Some(m.db_bytes as i64),
+            sha256: Some(&m.sha256),
+            duration_ms,
+            verified: true,
+            remote: policy.remote.as_deref(),
+            remote_status,
+            remote_error: remote_error.as_deref(),
+            error_code: None,
+            error: None,
+        },
+        Err(f) => backups::Outcome {
+            status: "failed",
+            file_name: None,
+            size_bytes: None,
+            db_bytes: None,
+            sha256: None,
+            duration_ms,
+            verified: false,
+            remote: None,
+            remote_status: None,
+            remote_error: None,
+            error_code: Some(f.code),
+            error: Some(&f.detail),
+        },
+    };
+    let row = db::write(&mut conn, |tx| {
+        let now = time::now_db();
+        backups::finish(tx, id, &outcome, &now)?;
+        let mut entry = Actor::system().entry("backup.finish", "backup", Some(id));
+        entry.details = json!({
+            "status": outcome.status,
+            "size_bytes": outcome.size_bytes,
+            "duration_ms": duration_ms,
+            "remote_status": outcome.remote_status,
+            "error_code": outcome.error_code,
+        });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        backups::get(tx, id)?.ok_or(AppError::NotFound)
+    })?;
+    match &made {
+        Ok(m) => tracing::info!(
+            backup = id,
+            file = %m.path.display(),
+            size = m.size,
+            duration_ms,
+            remote = ?remote_status,
+            "backup succeeded"
+        ),
+        Err(f) => tracing::error!(backup = id, code = f.code, error = %f.detail, "backup failed"),
+    }
+    if made.is_ok()
+        && let Err(e) = prune(&mut conn, keys, settings, &policy)
+    {
+        tracing::warn!(error = ?e, "old backups not pruned");
+    }
+    drop(lock);
+    Ok(row)
+}
+
+/// Snapshot, check, encrypt, verify. Leaves no partial file behind on failure.
+fn make(conn: &Connection, keys: &Keys, settings: &Settings, id: &str) -> Result<Made, Failure> {
+    let dir = dir(settings);
+    let snapshot = dir.join(format!(".snapshot-{id}.db"));
+    let check = dir.join(format!(".verify-{id}.db"));
+    let stamp = time::now().format("%Y%m%dT%H%M%SZ");
+    let file_name = format!("omie-tenant-manager-{stamp}.db.zst.age");
+    let path = dir.join(&file_name);
+    let partial = dir.join(format!(".{file_name}.partial"));
+    let r = make_inner(conn, keys, id, &snapshot, &check, &partial, &path);
+    for p in [&snapshot, &check, &partial] {
+        let _ = std::fs::remove_file(p);
+    }
+    if r.is_err() {
+        let _ = std::fs::remove_file(&path);
+        let _ = std::fs::remove_file(sidecar(&path));
+    }
+    let (sha256, size, db_bytes) = r?;
+    Ok(Made {
+        file_name,
+        path,
+        size,
+        sha256,
+        db_bytes,
+    })
+}
+
+fn make_inner(
+    conn: &Connection,
+    keys: &Keys,
+    id: &str,
+    snapshot: &Path,
+    check: &Path,
+    partial: &Path,
+    path: &Path,
+) -> Result<(String, u64, u64), Failure> {
+    let phase = |p: &str| {
+        let _ = backups::set_phase(conn, id, p);
+    };
+    phase("snapshot");
+    let target = snapshot
+        .to_str()
+        .context("data dir path is not UTF-8")
+        .map_err(fail("snapshot"))?;
+    // One read transaction: writers go on, and the copy is the database as of its start.
+    conn.execute("VACUUM INTO ?1", [target])
+        .context("VACUUM INTO failed")
+        .map_err(fail("snapshot"))?;
+
+    phase("check");
+    let (schema_version, tables) = check_database(snapshot).map_err(fail("integrity"))?;
+    let (db_sha256, db_bytes) = archive::sha256_file(snapshot)
+        .context("cannot read the snapshot")
+        .map_err(fail("snapshot"))?;
+    let manifest = archive::Manifest {
+        created_at: time::now_db(),
+        app_version: env!("CARGO_PKG_VERSION").to_string(),
+        schema_version,
+        db_bytes,
+        db_sha256,
+        tables,
+    };
+
+    phase("encrypt");
+    let recipient = keys.ring.backup_recipient().map_err(fail("encrypt"))?;
+    let (sha256, size) =
+        archive::write(snapshot, &manifest, &recipient, partial).map_err(fail("encrypt"))?;
+    std::fs::rename(partial, path)
+        .context("cannot name the backup file")
+        .map_err(fail("encrypt"))?;
+    write_sidecar(path, &sha256).map_err(fail("encrypt"))?;
+    sync_dir(path);
+
+    phase("verify");
+    let identities: Vec<String> = keys
+        .ring
+        .backup_identities()
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    let opened = archive::open(path, &identities, check)
+        .map_err(|e| anyhow::anyhow!(e))
+        .map_err(fail("verify"))?;
+    let (_, counts) = check_database(check).map_err(fail("verify"))?;
+    if opened != manifest || counts != manifest.tables {
+        return Err(Failure {
+            code: "verify",
+            detail: "the backup opened, but its row counts differ from the snapshot".into(),
+        });
+    }
+    Ok((sha256, size, db_bytes))
+}
+
+/// `PRAGMA integrity_check`, then the schema version and the rows of every table.
+pub fn check_database(path: &Path) -> anyhow::Result<(i64, BTreeMap<String, i64>)> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    anyhow::ensure!(verdict == "ok", "integrity check failed: {verdict}");
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok((version, db::table_counts(&conn)?))
+}
+
+fn sidecar(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".sha256");
+    PathBuf::from(s)
+}
+
+/// `<file>.sha256` in `sha256sum` format, so `sha256sum -c` checks a copy anywhere.
+fn write_sidecar(path: &Path, sha256: &str) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("backup file name")?;
+    std::fs::write(sidecar(path), format!("{sha256}  {name}\n"))?;
+    Ok(())
+}
+
+fn sync_dir(path: &Path) {
+    if let Some(d) = path.parent()
+        && let Ok(f) = File::open(d)
+    {
+        let _ = f.sync_all();
+    }
+}
+
+/// Removes backups older than the retention, locally and on the remote, but never the
+/// newest good one (so a long outage cannot leave the owner with nothing).
+pub fn prune(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    policy: &Policy,
+) -> Result<usize, AppError> {
+    let cutoff =
+        time::to_db(time::now() - chrono::Duration::days(i64::from(policy.retention_days)));
+    let keep = backups::last_good(conn)?.map(|b| b.id);
+    let old = backups::kept_before(conn, &cutoff)?;
+    let dir = dir(settings);
+    let mut removed = Vec::new();
+    for b in old.iter().filter(|b| Some(&b.id) != keep.as_ref()) {
+        let Some(name) = &b.file_name else { continue };
+        let path = dir.join(name);
+        for p in [&path, &sidecar(&path)] {
+            match std::fs::remove_file(p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(anyhow::Error::new(e).into()),
+            }
+        }
+        if let (Some(remote), Some("copied")) = (&b.remote, b.remote_status.as_deref())
+            && let Err(e) = remote::delete(remote, name)
+        {
+            tracing::warn!(backup = %b.id, error = %e, "old backup not removed from the remote");
+        }
+        removed.push(b.id.clone());
+    }
+    if removed.is_empty() {
+        return Ok(0);
+    }
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        for id in &removed {
+            backups::mark_pruned(tx, id, &now)?;
+        }
+        let mut entry = Actor::system().entry("backup.prune", "backup", None);
+        entry.details = json!({ "removed": removed, "retention_days": policy.retention_days });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })?;
+    Ok(removed.len())
+}

@@ -1,0 +1,88 @@
+//! Off-site copies through rclone, which already speaks Google Drive, Dropbox and S3;
+//! its own config file (`rclone config`) holds the remote's credentials, not ours.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+/// Waits before the second and third attempts.
+const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(8)];
+
+/// `remote` joined with a file name: `gdrive:omie-backups` + `f` → `gdrive:omie-backups/f`.
+pub fn target(remote: &str, name: &str) -> String {
+    if remote.ends_with(':') || remote.ends_with('/') {
+        format!("{remote}{name}")
+    } else {
+        format!("{remote}/{name}")
+    }
+}
+
+/// Copies the backup file and its `.sha256` to the remote, retrying twice.
+pub fn copy(path: &Path, remote: &str) -> anyhow::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("backup file name")?;
+    let sum = format!("{}.sha256", path.display());
+    let mut last = None;
+    for attempt in 0..=RETRY_DELAYS.len() {
+        if attempt > 0 {
+            std::thread::sleep(RETRY_DELAYS[attempt - 1]);
+        }
+        let r = rclone(&["copyto", &path.display().to_string(), &target(remote, name)])
+            .and_then(|()| rclone(&["copyto", &sum, &target(remote, &format!("{name}.sha256"))]));
+        match r {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(attempt = attempt + 1, error = %e, "off-site copy failed");
+                last = Some(e);
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow::anyhow!("off-site copy failed")))
+}
+
+/// Removes a pruned backup (and its `.sha256`) from the remote.
+pub fn delete(remote: &str, name: &str) -> anyhow::Result<()> {
+    rclone(&["deletefile", &target(remote, name)])?;
+    let _ = rclone(&["deletefile", &target(remote, &format!("{name}.sha256"))]);
+    Ok(())
+}
+
+fn rclone(args: &[&str]) -> anyhow::Result<()> {
+    let out = Command::new("rclone")
+        .args(args)
+        .args([
+            "--retries",
+            "1",
+            "--low-level-retries",
+            "2",
+            "--contimeout",
+            "10s",
+            "--timeout",
+            "5m",
+            "--log-level",
+            "ERROR",
+        ])
+        .output()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                anyhow::anyhow!("rclone is not installed (apt install rclone)")
+            }
+            _ => anyhow::anyhow!("cannot run rclone: {e}"),
+        })?;
+    if out.status.success() {
+        return Ok(());
+    }
+    // rclone's last line says what went wrong; it never prints the remote's secrets.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message");
+    let line: String = line.chars().take(300).collect();
+    bail!("rclone {} failed: {}", args[0], line.trim())
+}

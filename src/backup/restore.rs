@@ -1,0 +1,151 @@
+//! `omie-tenant-manager restore FILE [--force]`: the way back from a backup file.
+//!
+//! Nothing in the data dir changes until the backup has been decrypted, its SHA-256
+//! and integrity checked and its row counts compared; then the live database (if any)
+//! is moved aside, never deleted, and the restored one takes its place.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::{archive, check_database, sidecar};
+use crate::config::Settings;
+use crate::db::{self, audit::Verdict};
+use crate::keyring::Keyring;
+use crate::services::{Keys, audit};
+use crate::time;
+
+/// Held by a running server; a restore refuses to run while it is taken.
+pub fn server_lock(settings: &Settings) -> anyhow::Result<Option<File>> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(settings.data_dir.join(".server.lock"))
+        .context("cannot open the server lock in the data dir")?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+pub struct Restored {
+    pub manifest: archive::Manifest,
+    pub replaced: Option<PathBuf>,
+    pub audit: Verdict,
+}
+
+pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Restored> {
+    if !file.is_file() {
+        bail!("{} is not a file", file.display());
+    }
+    let key_file = &settings.master_key_file;
+    if !key_file.exists() {
+        bail!(
+            "no master key at {}: copy there the master.key of the server that made the backup (it is printed on the recovery kit), with mode 600",
+            key_file.display()
+        );
+    }
+    let ring = std::sync::Arc::new(Keyring::load(key_file)?);
+    crate::startup::create_private_dir(&settings.data_dir)?;
+    let _server = server_lock(settings)?.context(
+        "the server is running on this data dir: stop it first (systemctl stop omie-tenant-manager)",
+    )?;
+    let _backup = super::try_lock(settings)?
+        .context("a backup is running on this data dir: wait for it to finish")?;
+    let live = settings.db_path();
+    if live.exists() && !force {
+        bail!(
+            "a database already exists at {}: run again with --force to replace it (the current one is kept aside)",
+            live.display()
+        );
+    }
+
+    let tmp = settings
+        .data_dir
+        .join(format!(".restore-{}.db", std::process::id()));
+    let identities: Vec<String> = ring
+        .backup_identities()
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    let manifest = archive::open(file, &identities, &tmp)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let checked = check_restored(file, &tmp, &manifest);
+    if let Err(e) = checked {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+
+    let replaced = if live.exists() {
+        let aside = settings
+            .data_dir
+            .join(format!("replaced-{}", time::now().format("%Y%m%dT%H%M%SZ")));
+        std::fs::create_dir(&aside)
+            .with_context(|| format!("cannot create {}", aside.display()))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let from = PathBuf::from(format!("{}{suffix}", live.display()));
+            if from.exists() {
+                let name = from.file_name().context("database file name")?;
+                std::fs::rename(&from, aside.join(name))
+                    .with_context(|| format!("cannot move {} aside", from.display()))?;
+            }
+        }
+        Some(aside)
+    } else {
+        None
+    };
+    std::fs::rename(&tmp, &live)
+        .with_context(|| format!("cannot put the restored database at {}", live.display()))?;
+    if let Ok(d) = File::open(&settings.data_dir) {
+        let _ = d.sync_all();
+    }
+
+    // Opening applies any migration newer than the backup, so the server starts on it.
+    let pool = db::open(&live, 1)?;
+    let conn = pool.get()?;
+    let keys = Keys::load(ring, &conn)?;
+    let verdict = audit::verify(&conn, &keys.audit).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(Restored {
+        manifest,
+        replaced,
+        audit: verdict,
+    })
+}
+
+fn check_restored(file: &Path, db: &Path, manifest: &archive::Manifest) -> anyhow::Result<()> {
+    let sum_file = sidecar(file);
+    if sum_file.exists() {
+        let text = std::fs::read_to_string(&sum_file)?;
+        let expected = text.split_whitespace().next().unwrap_or("");
+        let (actual, _) = archive::sha256_file(file)?;
+        if !expected.eq_ignore_ascii_case(&actual) {
+            bail!(
+                "{}: its SHA-256 differs from the one in {}: it is not the file that was made",
+                file.display(),
+                sum_file.display()
+            );
+        }
+    }
+    if manifest.schema_version > db::schema_version() {
+        bail!(
+            "{}: made by a newer version of this program; install that version first",
+            file.display()
+        );
+    }
+    let (_, counts) = check_database(db).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: the database inside fails its check: {e}",
+            file.display()
+        )
+    })?;
+    if counts != manifest.tables {
+        bail!(
+            "{}: the database inside does not hold the rows recorded when it was made",
+            file.display()
+        );
+    }
+    Ok(())
+}
