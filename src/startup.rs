@@ -71,6 +71,9 @@ impl Application {
             println!("No owner account yet. Open this one-time link to create it:");
             println!("setup link: {}/setup/{}", settings.base_url, token);
         }
+        // The schedule counts from the first start: a new install owes no backup yet.
+        let now = crate::time::now_db();
+        crate::db::app_settings::get_or_init(&conn, crate::services::alerts::ANCHOR, &now, &now)?;
         drop(conn);
         // Computes the dummy hash now, so the first unknown-e-mail login is not faster.
         auth::warm_up(settings.bcrypt_cost);
@@ -115,6 +118,7 @@ impl Application {
         .listen(listener)?
         .run();
         actix_web::rt::spawn(housekeeping(jobs_state.clone()));
+        actix_web::rt::spawn(crate::backup::jobs::run(jobs_state.clone()));
         actix_web::rt::spawn(crate::email::worker::run(jobs_state));
         println!("listening on http://{addr}");
         Ok(Self {

@@ -59,6 +59,42 @@ pub fn parse_br_date(s: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// "há 5 minutos", "há 3 horas", "há 2 dias": how long ago, for pages.
+pub fn ago_br(s: &str) -> String {
+    let Some(t) = parse_db(s) else {
+        return String::new();
+    };
+    let secs = (now() - t).num_seconds().max(0);
+    let plural = |n: i64, one: &str, many: &str| {
+        if n == 1 {
+            format!("há 1 {one}")
+        } else {
+            format!("há {n} {many}")
+        }
+    };
+    match secs {
+        0..60 => "agora há pouco".into(),
+        60..3600 => plural(secs / 60, "minuto", "minutos"),
+        3600..86_400 => plural(secs / 3600, "hora", "horas"),
+        _ => plural(secs / 86_400, "dia", "dias"),
+    }
+}
+
+/// "1,5 MB": sizes for pages, with the Brazilian decimal comma.
+pub fn bytes_br(n: i64) -> String {
+    let n = n.max(0) as f64;
+    let (v, unit) = if n >= 1e9 {
+        (n / 1e9, "GB")
+    } else if n >= 1e6 {
+        (n / 1e6, "MB")
+    } else if n >= 1e3 {
+        (n / 1e3, "kB")
+    } else {
+        return format!("{n} bytes");
+    };
+    format!("{v:.1} {unit}").replace('.', ",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,15 @@ pub fn action_label(action: &str) -> &'static str {
         "application.revoke" => "Aplicação revogada",
         "application.link" => "Aplicação ligada à empresa",
         "application.unlink" => "Aplicação desligada da empresa",
+        "backup.start" => "Backup iniciado",
+        "backup.finish" => "Backup terminado",
+        "backup.prune" => "Backups antigos apagados",
+        "backup.download" => "Backup baixado",
+        "backup.settings_update" => "Configurações de backup alteradas",
+        "backup.recovery_kit" => "Kit de recuperação exibido",
+        "backup.recovery_kit_denied" => "Kit de recuperação recusado (senha errada)",
+        "alert.raise" => "Alerta enviado",
+        "alert.clear" => "Alerta resolvido",
         _ => "",
     }
 }
@@ -141,6 +150,15 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "application.revoke",
     "application.link",
     "application.unlink",
+    "backup.start",
+    "backup.finish",
+    "backup.prune",
+    "backup.download",
+    "backup.settings_update",
+    "backup.recovery_kit",
+    "backup.recovery_kit_denied",
+    "alert.raise",
+    "alert.clear",
 ];
 
 impl From<&Entry> for AuditView {

@@ -6,6 +6,7 @@
 //! `backups/.lock` in the data dir (the command line and the server share it).
 
 pub mod archive;
+pub mod jobs;
 pub mod remote;
 pub mod restore;
 pub mod schedule;
@@ -179,6 +180,13 @@ pub fn execute(
         }
         _ => (None, None),
     };
+    // Before the run is recorded as done, so whoever sees it done sees the old ones gone.
+    if made.is_ok() {
+        let _ = backups::set_phase(&conn, id, "prune");
+        if let Err(e) = prune(&mut conn, keys, settings, &policy, Some(id)) {
+            tracing::warn!(error = ?e, "old backups not pruned");
+        }
+    }
     let duration_ms = started.elapsed().as_millis() as i64;
     let outcome = match &made {
         Ok(m) => backups::Outcome {
@@ -235,11 +243,6 @@ pub fn execute(
         ),
         Err(f) => tracing::error!(backup = id, code = f.code, error = %f.detail, "backup failed"),
     }
-    if made.is_ok()
-        && let Err(e) = prune(&mut conn, keys, settings, &policy)
-    {
-        tracing::warn!(error = ?e, "old backups not pruned");
-    }
     drop(lock);
     Ok(row)
 }
@@ -249,17 +252,14 @@ fn make(conn: &Connection, keys: &Keys, settings: &Settings, id: &str) -> Result
     let dir = dir(settings);
     let snapshot = dir.join(format!(".snapshot-{id}.db"));
     let check = dir.join(format!(".verify-{id}.db"));
-    let stamp = time::now().format("%Y%m%dT%H%M%SZ");
+    // Milliseconds: two runs in one second (one after the other) get two names.
+    let stamp = time::now().format("%Y%m%dT%H%M%S%.3fZ");
     let file_name = format!("omie-tenant-manager-{stamp}.db.zst.age");
     let path = dir.join(&file_name);
     let partial = dir.join(format!(".{file_name}.partial"));
     let r = make_inner(conn, keys, id, &snapshot, &check, &partial, &path);
     for p in [&snapshot, &check, &partial] {
         let _ = std::fs::remove_file(p);
-    }
-    if r.is_err() {
-        let _ = std::fs::remove_file(&path);
-        let _ = std::fs::remove_file(sidecar(&path));
     }
     let (sha256, size, db_bytes) = r?;
     Ok(Made {
@@ -311,13 +311,38 @@ fn make_inner(
     let recipient = keys.ring.backup_recipient().map_err(fail("encrypt"))?;
     let (sha256, size) =
         archive::write(snapshot, &manifest, &recipient, partial).map_err(fail("encrypt"))?;
+    if path.exists() {
+        return Err(Failure {
+            code: "encrypt",
+            detail: format!("{} already exists", path.display()),
+        });
+    }
     std::fs::rename(partial, path)
         .context("cannot name the backup file")
         .map_err(fail("encrypt"))?;
-    write_sidecar(path, &sha256).map_err(fail("encrypt"))?;
+    // From here on the file is ours: a failure removes it, so only verified files stay.
+    let r = finish_file(conn, keys, id, path, check, &manifest, &sha256);
+    if r.is_err() {
+        let _ = std::fs::remove_file(path);
+        let _ = std::fs::remove_file(sidecar(path));
+    }
+    r?;
+    Ok((sha256, size, db_bytes))
+}
+
+fn finish_file(
+    conn: &Connection,
+    keys: &Keys,
+    id: &str,
+    path: &Path,
+    check: &Path,
+    manifest: &archive::Manifest,
+    sha256: &str,
+) -> Result<(), Failure> {
+    write_sidecar(path, sha256).map_err(fail("encrypt"))?;
     sync_dir(path);
 
-    phase("verify");
+    let _ = backups::set_phase(conn, id, "verify");
     let identities: Vec<String> = keys
         .ring
         .backup_identities()
@@ -328,13 +353,13 @@ fn make_inner(
         .map_err(|e| anyhow::anyhow!(e))
         .map_err(fail("verify"))?;
     let (_, counts) = check_database(check).map_err(fail("verify"))?;
-    if opened != manifest || counts != manifest.tables {
+    if opened != *manifest || counts != manifest.tables {
         return Err(Failure {
             code: "verify",
             detail: "the backup opened, but its row counts differ from the snapshot".into(),
         });
     }
-    Ok((sha256, size, db_bytes))
+    Ok(())
 }
 
 /// `PRAGMA integrity_check`, then the schema version and the rows of every table.
@@ -374,21 +399,32 @@ fn sync_dir(path: &Path) {
 }
 
 /// Removes backups older than the retention, locally and on the remote, but never the
-/// newest good one (so a long outage cannot leave the owner with nothing).
+/// newest good one (so a long outage cannot leave the owner with nothing). `newest` is
+/// the run that just succeeded, not recorded as such yet.
 pub fn prune(
     conn: &mut Connection,
     keys: &Keys,
     settings: &Settings,
     policy: &Policy,
+    newest: Option<&str>,
 ) -> Result<usize, AppError> {
     let cutoff =
         time::to_db(time::now() - chrono::Duration::days(i64::from(policy.retention_days)));
-    let keep = backups::last_good(conn)?.map(|b| b.id);
+    let keep = match newest {
+        Some(id) => Some(id.to_string()),
+        None => backups::last_good(conn)?.map(|b| b.id),
+    };
     let old = backups::kept_before(conn, &cutoff)?;
     let dir = dir(settings);
     let mut removed = Vec::new();
     for b in old.iter().filter(|b| Some(&b.id) != keep.as_ref()) {
         let Some(name) = &b.file_name else { continue };
+        // The remote copy first: once the local file is gone, so is the remote one.
+        if let (Some(remote), Some("copied")) = (&b.remote, b.remote_status.as_deref())
+            && let Err(e) = remote::delete(remote, name)
+        {
+            tracing::warn!(backup = %b.id, error = %e, "old backup not removed from the remote");
+        }
         let path = dir.join(name);
         for p in [&path, &sidecar(&path)] {
             match std::fs::remove_file(p) {
@@ -396,11 +432,6 @@ pub fn prune(
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(anyhow::Error::new(e).into()),
             }
-        }
-        if let (Some(remote), Some("copied")) = (&b.remote, b.remote_status.as_deref())
-            && let Err(e) = remote::delete(remote, name)
-        {
-            tracing::warn!(backup = %b.id, error = %e, "old backup not removed from the remote");
         }
         removed.push(b.id.clone());
     }

@@ -106,3 +106,11 @@ message!(InvitationMessage, "invitation", "email/invitation.txt", "email/invitat
     link: String,
     expires: String,
 });
+
+message!(AlertMessage, "alert", "email/alert.txt", "email/alert.html", {
+    raised: bool,
+    what: String,
+    detail: String,
+    advice: String,
+    link: String,
+});

@@ -2,9 +2,11 @@
 //! and record the audit row in the same transaction. They are synchronous: callers run
 //! them off the async executor (see [`crate::db::run`]).
 
+pub mod alerts;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod companies;
 pub mod email;
 pub mod keys;

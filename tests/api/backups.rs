@@ -311,3 +311,497 @@ async fn bad_restores_are_refused_with_one_line_and_change_nothing() {
     let (_, b) = api.get("/api/v1/companies?q=Depois%20do%20Backup").await;
     assert_eq!(b["items"].as_array().unwrap().len(), 0);
 }
+
+/// Waits until the backup `id` is no longer running and returns it.
+pub async fn wait_done(api: &crate::common::Api, id: &str) -> serde_json::Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (st, b) = api.get(&format!("/api/v1/backups/{id}")).await;
+        assert_eq!(st, 200, "{b}");
+        if b["status"] != "running" {
+            return b;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "backup {id} never ended: {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Starts a backup through the API and waits for its end.
+pub async fn api_backup(api: &crate::common::Api) -> serde_json::Value {
+    let (st, b) = api.post("/api/v1/backups", json!({})).await;
+    assert_eq!(st, 202, "{b}");
+    assert_eq!(b["status"], "running");
+    wait_done(api, b["id"].as_str().unwrap()).await
+}
+
+fn backup_file(s: &Server, b: &serde_json::Value) -> PathBuf {
+    s.dir
+        .path()
+        .join("backups")
+        .join(b["file_name"].as_str().expect("a file name"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_runs_a_backup_in_the_background_and_never_two_at_once() {
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let b = api_backup(&api).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    assert_eq!(b["kind"], "manual");
+    assert_eq!(b["verified"], true);
+    let file = backup_file(&s, &b);
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(b["size_bytes"].as_u64().unwrap(), bytes.len() as u64);
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    assert_eq!(b["sha256"], sha.as_str());
+    let sidecar = std::fs::read_to_string(format!("{}.sha256", file.display())).unwrap();
+    assert!(sidecar.starts_with(&sha), "{sidecar}");
+
+    // While another run holds the lock, neither the API nor the command line starts one.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(s.dir.path().join("backups/.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let (st, p) = api.post("/api/v1/backups", json!({})).await;
+    assert_eq!(st, 409, "{p}");
+    let out = s.cli(&["backup"], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another backup is running"));
+    drop(lock);
+
+    let (_, list) = api.get("/api/v1/backups").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let (_, audit) = api.get("/api/v1/audit?action=backup.finish").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
+    let (st, _) = api.get("/api/v1/backups/bkp_doesnotexist").await;
+    assert_eq!(st, 404);
+}
+
+/// HH:MM:SS in São Paulo, `secs` from now.
+fn sao_paulo_in(secs: i64) -> String {
+    let t = chrono::Utc::now() + chrono::Duration::seconds(secs);
+    t.with_timezone(&chrono_tz::America::Sao_Paulo)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+async fn scheduled(api: &crate::common::Api) -> Vec<serde_json::Value> {
+    let (_, list) = api.get("/api/v1/backups").await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["kind"] == "scheduled")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedule_fires_and_a_run_missed_while_down_happens_at_next_start() {
+    // Two slots: the first passes while the server is down, the second while it runs.
+    let times = format!("{},{}", sao_paulo_in(4), sao_paulo_in(16));
+    let mut s = Server::start_with(&[("OTM_BACKUP_TIMES", &times)]);
+    s.create_owner();
+    s.kill9();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    s.restart();
+    let api = s.api(&s.token().await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(8);
+    while scheduled(&api).await.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the missed run did not happen at start"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let first = scheduled(&api).await;
+    assert_eq!(first.len(), 1);
+    let done = wait_done(&api, first[0]["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+
+    // The second slot fires while the server runs (checked every 5 seconds).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while scheduled(&api).await.len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the schedule did not fire"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // And only once per slot.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(scheduled(&api).await.len(), 2);
+}
+
+/// `rclone serve webdav` on loopback, serving `dir`.
+struct Webdav {
+    child: std::process::Child,
+}
+
+impl Webdav {
+    fn start(dir: &Path, port: u16) -> Webdav {
+        let child = std::process::Command::new("rclone")
+            .args(["serve", "webdav"])
+            .arg(dir)
+            .args(["--addr", &format!("127.0.0.1:{port}")])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("rclone is installed by scripts/install-test-deps.sh");
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "rclone serve did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Webdav { child }
+    }
+}
+
+impl Drop for Webdav {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsite_copy_through_rclone_fails_loudly_once_and_recovers() {
+    let smtp = crate::smtp::Smtp::start();
+    let remote_dir = tempfile::tempdir().unwrap();
+    let port = crate::smtp::free_port();
+    let dav = Webdav::start(remote_dir.path(), port);
+    let url = format!("http://127.0.0.1:{port}");
+    let mut env: Vec<(&str, String)> = crate::smtp::Smtp::env(smtp.port);
+    env.extend([
+        ("OTM_ALERT_EMAILS", "alertas@example.com.br".to_string()),
+        ("OTM_BACKUP_REMOTE", "davtest:otm".to_string()),
+        ("RCLONE_CONFIG_DAVTEST_TYPE", "webdav".to_string()),
+        ("RCLONE_CONFIG_DAVTEST_URL", url),
+        ("RCLONE_CONFIG_DAVTEST_VENDOR", "other".to_string()),
+    ]);
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let s = Server::start_with(&pairs);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+
+    let b = api_backup(&api).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    assert_eq!(b["remote_status"], "copied", "{b}");
+    let name = b["file_name"].as_str().unwrap();
+    assert_eq!(b["remote"], format!("davtest:otm/{name}"));
+    let copied = std::fs::read(remote_dir.path().join("otm").join(name)).unwrap();
+    assert_eq!(copied, std::fs::read(backup_file(&s, &b)).unwrap());
+    assert!(
+        remote_dir
+            .path()
+            .join("otm")
+            .join(format!("{name}.sha256"))
+            .exists()
+    );
+
+    // The remote goes away: the backup still succeeds locally, the copy is marked
+    // failed (after retrying), and one alert goes out.
+    drop(dav);
+    let b = api_backup(&api).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    assert_eq!(b["remote_status"], "failed", "{b}");
+    assert!(
+        b["remote_error"].as_str().unwrap().contains("rclone"),
+        "{b}"
+    );
+    assert!(backup_file(&s, &b).exists(), "the local file is kept");
+    let alert = smtp
+        .wait_for("alertas@example.com.br", "Alerta: a cópia do backup")
+        .await;
+    assert!(alert.text.contains("OTM_BACKUP_REMOTE"), "{}", alert.text);
+    let b2 = api_backup(&api).await;
+    assert_eq!(b2["remote_status"], "failed");
+
+    // Back up again once the remote is back: copied, and one "resolved" mail.
+    let _dav = Webdav::start(remote_dir.path(), port);
+    let b = api_backup(&api).await;
+    assert_eq!(b["remote_status"], "copied", "{b}");
+    smtp.wait_for("alertas@example.com.br", "Resolvido: a cópia do backup")
+        .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let alerts = smtp
+        .all()
+        .into_iter()
+        .filter(|m| m.subject.contains("cópia do backup"))
+        .count();
+    assert_eq!(alerts, 2, "one mail when it started, one when it cleared");
+}
+
+fn backdate_all(db: &Path, days: i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT id, started_at FROM backups")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (id, at) in rows {
+        let t = chrono::DateTime::parse_from_rfc3339(&at).unwrap() - chrono::Duration::days(days);
+        let t = t
+            .with_timezone(&chrono::Utc)
+            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+            .to_string();
+        conn.execute(
+            "UPDATE backups SET started_at = ?1, finished_at = ?1 WHERE id = ?2",
+            [&t, &id],
+        )
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_removes_old_files_here_and_remote_but_keeps_the_newest_good_one() {
+    let remote = tempfile::tempdir().unwrap();
+    let remote_path = remote.path().display().to_string();
+    let mut s = Server::start_with(&[
+        ("OTM_BACKUP_RETENTION_DAYS", "1"),
+        ("OTM_BACKUP_REMOTE", &remote_path),
+    ]);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let a = api_backup(&api).await;
+    let b = api_backup(&api).await;
+    for x in [&a, &b] {
+        assert_eq!(x["remote_status"], "copied", "{x}");
+    }
+    let (fa, fb) = (backup_file(&s, &a), backup_file(&s, &b));
+    let name = |f: &PathBuf| f.file_name().unwrap().to_owned();
+    assert_ne!(fa, fb);
+
+    // Both are now three days old: at start, the older goes (here and on the remote),
+    // the newest good one stays although it is old too.
+    s.kill9();
+    backdate_all(&s.db_path(), 3);
+    s.restart();
+    let api = s.api(&s.token().await);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while fa.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old backup was not pruned"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        !remote.path().join(name(&fa)).exists(),
+        "removed from the remote too"
+    );
+    assert!(fb.exists(), "the newest good backup is kept");
+    assert!(remote.path().join(name(&fb)).exists());
+    let (_, old) = api
+        .get(&format!("/api/v1/backups/{}", a["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        old["file_name"],
+        serde_json::Value::Null,
+        "history kept, file gone"
+    );
+
+    // A new good backup: now the old one goes as well.
+    let c = api_backup(&api).await;
+    assert_eq!(c["status"], "succeeded");
+    assert!(!fb.exists());
+    assert!(!remote.path().join(name(&fb)).exists());
+    assert!(backup_file(&s, &c).exists());
+    let (_, audit) = api.get("/api/v1/audit?action=backup.prune").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_recent_good_backup_alerts_once_and_clears_once() {
+    let smtp = crate::smtp::Smtp::start();
+    let mut s = crate::smtp::with_smtp(smtp.port);
+    s.create_owner();
+    s.kill9();
+    // Installed two days ago and never backed up.
+    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
+    let two_days = (chrono::Utc::now() - chrono::Duration::days(2))
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    conn.execute(
+        "INSERT OR REPLACE INTO app_settings (key, value, updated_at)
+         VALUES ('backup_schedule_anchor', ?1, ?1)",
+        [&two_days],
+    )
+    .unwrap();
+    drop(conn);
+    s.restart();
+    let owner = crate::common::OWNER_EMAIL;
+    let m = smtp.wait_for(owner, "Alerta: não há backup válido").await;
+    assert!(m.text.contains("nenhum backup válido ainda"), "{}", m.text);
+    // The run missed in those two days happens at start and clears it.
+    smtp.wait_for(owner, "Resolvido: não há backup válido")
+        .await;
+    let api = s.api(&s.token().await);
+    assert_eq!(scheduled(&api).await.len(), 1);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let n = smtp
+        .all()
+        .into_iter()
+        .filter(|m| m.subject.contains("backup válido"))
+        .count();
+    assert_eq!(n, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owner_downloads_changes_settings_and_opens_a_backup_with_the_recovery_kit() {
+    // The remote is set by the environment: the page shows it and cannot change it.
+    let remote = tempfile::tempdir().unwrap();
+    let remote_path = remote.path().display().to_string();
+    let s = Server::start_with(&[("OTM_BACKUP_REMOTE", &remote_path)]);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let (st, _) = api
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Empresa do Kit Ltda", "cnpj": cnpj_from(9090)}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let b = api_backup(&api).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    let id = b["id"].as_str().unwrap();
+
+    let br = s.browser();
+    br.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let page = br.get("/admin/backups").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Último backup válido"), "{}", page.body);
+    assert!(page.body.contains("Concluído"));
+    assert!(
+        page.body
+            .contains("Definido pela variável OTM_BACKUP_REMOTE")
+    );
+    let overview = br.get("/admin").await;
+    assert!(
+        overview
+            .body
+            .contains("Último backup válido: <strong>agora há pouco")
+    );
+
+    // Download: the same bytes, and an audit row.
+    let r = br
+        .http
+        .get(s.url(&format!("/admin/backups/{id}/download")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    let got = r.bytes().await.unwrap();
+    assert_eq!(&got[..], &std::fs::read(backup_file(&s, &b)).unwrap()[..]);
+    let (_, audit) = api.get("/api/v1/audit?action=backup.download").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 1);
+
+    // Settings: bad times are refused and nothing changes; good ones are kept.
+    let r = br
+        .submit(
+            "/admin/backups",
+            "/admin/backups/settings",
+            &[
+                ("times", "25:00"),
+                ("retention_days", "10"),
+                ("remote", "x:y"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = br.get("/admin/backups").await;
+    assert!(page.body.contains("formato HH:MM"), "{}", page.body);
+    assert!(page.body.contains("value=\"03:00,15:00\""));
+    let r = br
+        .submit(
+            "/admin/backups",
+            "/admin/backups/settings",
+            &[
+                ("times", "16:00, 4:30"),
+                ("retention_days", "10"),
+                ("remote", "x:y"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = br.get("/admin/backups").await;
+    assert!(page.body.contains("value=\"04:30,16:00\""), "{}", page.body);
+    assert!(page.body.contains("value=\"10\""));
+    assert!(
+        page.body.contains(&format!("value=\"{remote_path}\"")),
+        "the environment wins"
+    );
+
+    // The recovery kit needs the password again.
+    let r = br
+        .submit(
+            "/admin/backups/recovery-kit",
+            "/admin/backups/recovery-kit",
+            &[("password", "senha errada de propósito")],
+        )
+        .await;
+    assert!(r.body.contains("A senha não confere"));
+    assert!(!r.body.contains("otm-master-key"));
+    let r = br
+        .submit(
+            "/admin/backups/recovery-kit",
+            "/admin/backups/recovery-kit",
+            &[("password", crate::common::OWNER_PASSWORD)],
+        )
+        .await;
+    let key_file = std::fs::read_to_string(s.dir.path().join("master.key")).unwrap();
+    assert!(
+        r.body.contains(key_file.trim()),
+        "the kit shows the key file"
+    );
+    let start = r.body.find("AGE-SECRET-KEY-1").expect("an age identity");
+    let identity: String = r.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    for action in ["backup.recovery_kit", "backup.recovery_kit_denied"] {
+        let (_, audit) = api.get(&format!("/api/v1/audit?action={action}")).await;
+        assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{action}");
+    }
+
+    // With that identity, the standard age and zstd tools open the backup.
+    let work = tempfile::tempdir().unwrap();
+    let id_file = work.path().join("identidade.txt");
+    std::fs::write(&id_file, format!("{identity}\n")).unwrap();
+    let out_db = work.path().join("aberto.db");
+    let status = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "age -d -i '{}' '{}' | zstd -d -q -o '{}'",
+            id_file.display(),
+            backup_file(&s, &b).display(),
+            out_db.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        count(
+            &out_db,
+            "SELECT count(*) FROM companies WHERE legal_name = 'Empresa do Kit Ltda'"
+        ),
+        1
+    );
+}

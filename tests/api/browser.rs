@@ -360,3 +360,38 @@ async fn a_person_signs_up_is_approved_and_tests_omie_credentials_in_the_portal(
     d.wait_for("CNPJ confere").await;
     assert_eq!(stub.requests.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn owner_presses_fazer_backup_agora_and_sees_it_done() {
+    let s = Server::start();
+    s.create_owner();
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    d.goto(&s.url("/login")).await;
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Visão geral").await;
+    d.wait_for("Nenhum backup válido ainda").await;
+
+    d.click("a[href='/admin/backups']").await;
+    d.wait_for("Ainda não há nenhum backup válido").await;
+    d.click("form[action='/admin/backups'] button[type=submit]")
+        .await;
+    d.wait_for("Backup iniciado").await;
+    // The page refreshes itself while the backup runs; then the row says it is done.
+    let page = d.wait_for("status-ok").await;
+    assert!(page.contains("Concluído"));
+    assert!(page.contains("Manual"));
+    d.wait_for("Último backup válido").await;
+    d.goto(&s.url("/admin")).await;
+    d.wait_for("Último backup válido: <strong>agora há pouco</strong>")
+        .await;
+    let backups: Vec<_> = std::fs::read_dir(s.dir.path().join("backups"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".age"))
+        .collect();
+    assert_eq!(backups.len(), 1);
+}

@@ -135,6 +135,8 @@ fn header(block: &str, name: &str) -> Option<String> {
     for line in block.split("\r\n") {
         if let Some(v) = value.as_mut() {
             if line.starts_with(' ') || line.starts_with('\t') {
+                // Unfolding keeps the whitespace (RFC 5322 §2.2.3).
+                v.push(' ');
                 v.push_str(line.trim_start());
                 continue;
             }
@@ -191,6 +193,7 @@ fn decode_body(part_headers: &str, body: &str) -> String {
 /// Decodes RFC 2047 encoded words in a header value.
 fn decode_words(v: &str) -> String {
     let mut out = String::new();
+    let mut prev_encoded = false;
     for word in v.split_whitespace() {
         let decoded = word
             .strip_prefix("=?")
@@ -209,15 +212,15 @@ fn decode_words(v: &str) -> String {
                     decode_qp(&text.replace('_', " "))
                 })
             });
-        match decoded {
-            Some(d) => out.push_str(&d),
-            None => {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(word);
-            }
+        // Whitespace between two encoded words is not part of the text (RFC 2047 §6.2);
+        // any other whitespace is.
+        let encoded = decoded.is_some();
+        let between_encoded = encoded && prev_encoded;
+        if !out.is_empty() && !between_encoded {
+            out.push(' ');
         }
+        out.push_str(&decoded.unwrap_or_else(|| word.to_string()));
+        prev_encoded = encoded;
     }
     out
 }

@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod backups;
 pub mod companies;
 pub mod invitations;
 pub mod overview;
@@ -59,6 +60,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(invitations::act),
         )
         .route("/users/{id}/{action}", web::post().to(users::act))
+        .route("/backups", web::get().to(backups::show))
+        .route("/backups", web::post().to(backups::start))
+        .route("/backups/settings", web::post().to(backups::save_settings))
+        .route("/backups/recovery-kit", web::get().to(backups::kit_form))
+        .route("/backups/recovery-kit", web::post().to(backups::kit_show))
+        .route("/backups/{id}/download", web::get().to(backups::download))
         .route("/settings", web::get().to(settings::show))
         .route("/settings/test-email", web::post().to(settings::send_test));
 }

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod companies;
 pub mod omie;
 pub mod openapi;
@@ -72,6 +73,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/reports/usage", web::get().to(reports::usage))
     .route("/audit", web::get().to(audit::list))
+    .route("/backups", web::get().to(backups::list))
+    .route("/backups", web::post().to(backups::create))
+    .route("/backups/{id}", web::get().to(backups::get))
     .route("/validate/cnpj", web::get().to(validate::cnpj));
 }
 

@@ -1,0 +1,407 @@
+//! `/admin/backups`: "Fazer backup agora", progress, history, download, schedule
+//! settings, and the recovery kit for the master key.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::backup::{self, remote};
+use crate::db::{self, backups::Backup};
+use crate::error::{AppError, PageError};
+use crate::services::backups as uc;
+use crate::time;
+use crate::web::State;
+use crate::web::guard::SignedIn;
+use crate::web::page::{Ctx, Flash, Form, redirect_with, render};
+
+pub struct Row {
+    pub id: String,
+    pub when: String,
+    pub kind: &'static str,
+    pub size: String,
+    pub duration: String,
+    pub verified: bool,
+    pub copy: String,
+    pub copy_failed: bool,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub error: String,
+    pub downloadable: bool,
+}
+
+pub fn phase_br(phase: &str) -> &'static str {
+    match phase {
+        "snapshot" => "copiando o banco de dados",
+        "check" => "verificando a integridade da cópia",
+        "encrypt" => "comprimindo e criptografando",
+        "verify" => "conferindo o arquivo criado",
+        "copy" => "enviando a cópia para fora do servidor",
+        "prune" => "apagando backups antigos",
+        "done" => "concluído",
+        _ => "iniciando",
+    }
+}
+
+fn error_br(code: &str) -> &'static str {
+    match code {
+        "snapshot" => "Não foi possível copiar o banco de dados (disco cheio?).",
+        "integrity" => "A cópia do banco de dados falhou na verificação de integridade.",
+        "encrypt" => "Não foi possível gravar o arquivo criptografado (disco cheio?).",
+        "verify" => "O arquivo criado não passou na conferência e foi descartado.",
+        "interrupted" => "O servidor parou antes de o backup terminar.",
+        _ => "O backup falhou.",
+    }
+}
+
+impl From<&Backup> for Row {
+    fn from(b: &Backup) -> Self {
+        let (status, status_class) = match b.status.as_str() {
+            "succeeded" => ("Concluído", "ok"),
+            "running" => ("Em andamento", "pending"),
+            _ => ("Falhou", "error"),
+        };
+        let (copy, copy_failed) = match (b.remote_status.as_deref(), &b.remote, &b.file_name) {
+            (Some("copied"), Some(r), Some(n)) => {
+                (format!("Copiado para {}", remote::target(r, n)), false)
+            }
+            (Some("failed"), _, _) => (
+                format!(
+                    "Falhou ({}); o arquivo ficou no servidor",
+                    b.remote_error.as_deref().unwrap_or("sem detalhe")
+                ),
+                true,
+            ),
+            _ => ("Só no servidor".into(), false),
+        };
+        let error = match (&b.error_code, &b.error) {
+            (Some(code), detail) => format!(
+                "{} {}",
+                error_br(code),
+                detail
+                    .as_deref()
+                    .map(|d| format!("({d})"))
+                    .unwrap_or_default()
+            ),
+            _ => String::new(),
+        };
+        Self {
+            id: b.id.clone(),
+            when: time::db_to_br(&b.started_at),
+            kind: if b.kind == "scheduled" {
+                "Agendado"
+            } else {
+                "Manual"
+            },
+            size: b.size_bytes.map(time::bytes_br).unwrap_or_default(),
+            duration: b
+                .duration_ms
+                .map(|ms| format!("{:.1} s", ms as f64 / 1000.0).replace('.', ","))
+                .unwrap_or_default(),
+            verified: b.verified,
+            copy,
+            copy_failed,
+            status,
+            status_class,
+            error,
+            downloadable: b.status == "succeeded" && b.pruned_at.is_none() && b.file_name.is_some(),
+        }
+    }
+}
+
+pub struct SettingView {
+    pub value: String,
+    /// Set by the environment or the config file: shown, not editable here.
+    pub fixed: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/backups.html")]
+struct Page {
+    ctx: Ctx,
+    running: Option<(String, &'static str)>,
+    last_good: Option<(String, String)>,
+    alerts: Vec<(String, String)>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    times: SettingView,
+    retention: SettingView,
+    remote: SettingView,
+    next_run: String,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+}
+
+pub async fn show(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor("");
+    let st = state.clone();
+    let cursor = q.into_inner().cursor;
+    let (summary, (rows, next)) = db::run(&state.pool, move |conn| {
+        Ok((
+            uc::summary(conn, &st.settings, &actor)?,
+            uc::list(conn, &actor, cursor.as_deref(), 30)?,
+        ))
+    })
+    .await?;
+    let settings = &state.settings;
+    let fixed = |key: &'static str| {
+        settings.explicit.contains(&key).then_some(match key {
+            backup::SETTING_TIMES => "OTM_BACKUP_TIMES",
+            backup::SETTING_RETENTION => "OTM_BACKUP_RETENTION_DAYS",
+            _ => "OTM_BACKUP_REMOTE",
+        })
+    };
+    let p = &summary.policy;
+    let next_run = backup::schedule::next_slot(time::now(), &p.times)
+        .map(|t| time::db_to_br(&time::to_db(t)))
+        .unwrap_or_default();
+    render(&Page {
+        ctx: ctx.with_nav("backups"),
+        running: summary
+            .running
+            .as_ref()
+            .map(|b| (time::db_to_br(&b.started_at), phase_br(&b.phase))),
+        last_good: summary.last_good.as_ref().map(|b| {
+            let at = b.finished_at.as_deref().unwrap_or(&b.started_at);
+            (time::ago_br(at), time::db_to_br(at))
+        }),
+        alerts: summary
+            .alerts
+            .iter()
+            .map(|a| (alert_br(&a.kind).to_string(), a.detail.clone()))
+            .collect(),
+        rows: rows.iter().map(Row::from).collect(),
+        next,
+        times: SettingView {
+            value: p.times_text.clone(),
+            fixed: fixed(backup::SETTING_TIMES),
+        },
+        retention: SettingView {
+            value: p.retention_days.to_string(),
+            fixed: fixed(backup::SETTING_RETENTION),
+        },
+        remote: SettingView {
+            value: p.remote.clone().unwrap_or_default(),
+            fixed: fixed(backup::SETTING_REMOTE),
+        },
+        next_run,
+    })
+}
+
+pub fn alert_br(kind: &str) -> &'static str {
+    match kind {
+        "backup_failed" => "O último backup falhou.",
+        "remote_failed" => "A última cópia para fora do servidor falhou.",
+        "backup_stale" => "Não há backup válido nas últimas 26 horas.",
+        "db_integrity" => "A verificação de integridade do banco de dados falhou.",
+        _ => "Há um alerta ativo.",
+    }
+}
+
+pub async fn start(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    _form: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let st = state.clone();
+    match db::run(&state.pool, move |conn| {
+        uc::start(conn, &st.keys, &st.settings, &actor)
+    })
+    .await
+    {
+        Ok((lock, row)) => {
+            crate::backup::jobs::spawn(state.clone(), lock, row.id);
+            Ok(redirect_with(
+                &state,
+                "/admin/backups",
+                Flash::success("Backup iniciado. Esta página mostra o andamento e o resultado."),
+            ))
+        }
+        Err(AppError::Conflict(e)) => Ok(redirect_with(
+            &state,
+            "/admin/backups",
+            Flash::error(e.first().map(|e| e.message.clone()).unwrap_or_default()),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Empty {}
+
+pub async fn download(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let (st, id) = (state.clone(), id.into_inner());
+    let (path, name) = db::run(&state.pool, move |conn| {
+        uc::download(conn, &st.keys, &st.settings, &actor, &id)
+    })
+    .await?;
+    let file = web::block(move || std::fs::File::open(path))
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    let len = web::block({
+        let f = file.try_clone();
+        move || f.and_then(|f| f.metadata()).map(|m| m.len())
+    })
+    .await
+    .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
+    .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .no_chunking(len)
+        .streaming(file_stream(file)))
+}
+
+/// Reads the file in 256 KiB pieces on the blocking pool.
+fn file_stream(
+    file: std::fs::File,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let read = web::block(move || {
+            use std::io::Read;
+            let mut buf = vec![0u8; 256 * 1024];
+            let n = file.read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((buf, file))
+        })
+        .await;
+        match read {
+            Ok(Ok((buf, _))) if buf.is_empty() => None,
+            Ok(Ok((buf, file))) => Some((Ok(web::Bytes::from(buf)), Some(file))),
+            Ok(Err(e)) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+            Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
+        }
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    times: String,
+    #[serde(default)]
+    retention_days: String,
+    #[serde(default)]
+    remote: String,
+}
+
+pub async fn save_settings(
+    req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    Form(f): Form<SettingsForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let st = state.clone();
+    let input = uc::PolicyInput {
+        times: f.times,
+        retention_days: f.retention_days,
+        remote: f.remote,
+    };
+    match db::run(&state.pool, move |conn| {
+        uc::update_policy(conn, &st.keys, &st.settings, &actor, &input)
+    })
+    .await
+    {
+        Ok(p) => Ok(redirect_with(
+            &state,
+            "/admin/backups",
+            Flash::success(format!(
+                "Configurações de backup salvas: horários {}, {} dias guardados.",
+                p.times_text, p.retention_days
+            )),
+        )),
+        Err(AppError::Validation(e)) => Ok(redirect_with(
+            &state,
+            "/admin/backups",
+            Flash::error(
+                e.iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/recovery_kit.html")]
+struct KitPage {
+    ctx: Ctx,
+    error: String,
+    kit: Option<uc::RecoveryKit>,
+    made: String,
+}
+
+pub async fn kit_form(ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    if !ctx.is_owner {
+        return Err(AppError::Forbidden.into());
+    }
+    let _ = who;
+    render(&KitPage {
+        ctx: ctx.with_nav("backups"),
+        error: String::new(),
+        kit: None,
+        made: String::new(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct KitForm {
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn kit_show(
+    req: HttpRequest,
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    Form(f): Form<KitForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.principal.actor(&state.client_ip(&req));
+    let st = state.clone();
+    let r = db::run(&state.pool, move |conn| {
+        uc::recovery_kit(conn, &st.keys, &st.settings, &actor, &f.password)
+    })
+    .await;
+    let ctx = ctx.with_nav("backups");
+    match r {
+        Ok(kit) => {
+            let made = time::db_to_br(&kit.made_at);
+            render(&KitPage {
+                ctx,
+                error: String::new(),
+                kit: Some(kit),
+                made,
+            })
+        }
+        Err(AppError::Validation(e)) => render(&KitPage {
+            ctx,
+            error: e.first().map(|e| e.message.clone()).unwrap_or_default(),
+            kit: None,
+            made: String::new(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,162 @@
+//! Alerts: conditions worth an e-mail to `OTM_ALERT_EMAILS` (or the owners). Each is
+//! recomputed from the stored state; a mail goes out only when one starts or clears,
+//! in the same transaction that records the change, so a restart repeats nothing.
+
+use chrono::Duration;
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Actor, Keys};
+use crate::config::Settings;
+use crate::db::{self, app_settings, audit, backups, users};
+use crate::email::{self, AlertMessage};
+use crate::error::AppError;
+use crate::time;
+
+/// How old the newest good backup may get before it is a problem.
+pub const STALE_AFTER_HOURS: i64 = 26;
+/// The moment the schedule started counting (a new install has no backup yet).
+pub const ANCHOR: &str = "backup_schedule_anchor";
+
+pub struct Condition {
+    pub kind: &'static str,
+    pub active: bool,
+    pub detail: String,
+}
+
+/// The result of the live database's own check, when one was run this time.
+pub type Integrity = Option<Result<(), String>>;
+
+fn label(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "backup_failed" => (
+            "o último backup falhou",
+            "abra a página de backups, veja o erro e clique em \"Fazer backup agora\" para tentar de novo.",
+        ),
+        "remote_failed" => (
+            "a cópia do backup para fora do servidor falhou",
+            "o arquivo ficou guardado no servidor; confira o destino (OTM_BACKUP_REMOTE) e a configuração do rclone.",
+        ),
+        "backup_stale" => (
+            "não há backup válido nas últimas 26 horas",
+            "confira se o servidor está no ar e faça um backup agora pela página de backups.",
+        ),
+        "db_integrity" => (
+            "a verificação de integridade do banco de dados falhou",
+            "não apague nada; faça um backup agora e peça ajuda técnica. O README explica como restaurar.",
+        ),
+        _ => ("um alerta", "abra o painel."),
+    }
+}
+
+/// Computes every condition from the database (and the live check, if any ran).
+pub fn conditions(conn: &Connection, integrity: &Integrity) -> Result<Vec<Condition>, AppError> {
+    let now = time::now();
+    let mut out = Vec::new();
+    let last = backups::last_finished(conn)?;
+    out.push(Condition {
+        kind: "backup_failed",
+        active: last.as_ref().is_some_and(|b| b.status == "failed"),
+        detail: last
+            .as_ref()
+            .filter(|b| b.status == "failed")
+            .map(|b| b.error.clone().unwrap_or_default())
+            .unwrap_or_default(),
+    });
+    let copy = backups::last_copy_attempt(conn)?;
+    out.push(Condition {
+        kind: "remote_failed",
+        active: copy
+            .as_ref()
+            .is_some_and(|b| b.remote_status.as_deref() == Some("failed")),
+        detail: copy.and_then(|b| b.remote_error).unwrap_or_default(),
+    });
+    let limit = time::to_db(now - Duration::hours(STALE_AFTER_HOURS));
+    let good = backups::last_good(conn)?;
+    let anchor = app_settings::get(conn, ANCHOR)?.unwrap_or_else(time::now_db);
+    let stale = anchor < limit
+        && good
+            .as_ref()
+            .is_none_or(|b| b.finished_at.as_deref().unwrap_or("") < limit.as_str());
+    out.push(Condition {
+        kind: "backup_stale",
+        active: stale,
+        detail: match &good {
+            Some(b) => format!(
+                "último backup válido em {}",
+                time::db_to_br(b.finished_at.as_deref().unwrap_or(""))
+            ),
+            None => "nenhum backup válido ainda".into(),
+        },
+    });
+    if let Some(r) = integrity {
+        out.push(Condition {
+            kind: "db_integrity",
+            active: r.is_err(),
+            detail: r.clone().err().unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// Records every change of state and mails it. Returns the kinds that changed.
+pub fn evaluate(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    integrity: &Integrity,
+) -> Result<Vec<String>, AppError> {
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let stored = app_settings::alerts(tx)?;
+        let mut changed = Vec::new();
+        for c in conditions(tx, integrity)? {
+            let was = stored.iter().any(|s| s.kind == c.kind && s.active);
+            if was == c.active {
+                continue;
+            }
+            app_settings::set_alert(tx, c.kind, c.active, &c.detail, &now)?;
+            let recipients = if settings.alert_emails.is_empty() {
+                users::owner_emails(tx)?
+            } else {
+                settings.alert_emails.clone()
+            };
+            let (what, advice) = label(c.kind);
+            let subject = if c.active {
+                format!("Alerta: {what}")
+            } else {
+                format!("Resolvido: {what}")
+            };
+            let msg = AlertMessage {
+                raised: c.active,
+                what: what.to_string(),
+                detail: c.detail.clone(),
+                advice: advice.to_string(),
+                link: format!("{}/admin/backups", settings.base_url),
+            };
+            for to in &recipients {
+                email::queue(tx, &msg.to_outgoing(to, subject.clone())?, &now)?;
+            }
+            let action = if c.active {
+                "alert.raise"
+            } else {
+                "alert.clear"
+            };
+            let mut entry = Actor::system().entry(action, "alert", Some(c.kind));
+            entry.details = json!({ "recipients": recipients.len() });
+            audit::append(tx, &keys.audit, &now, &entry)?;
+            tracing::warn!(alert = c.kind, active = c.active, "alert state changed");
+            changed.push(c.kind.to_string());
+        }
+        Ok(changed)
+    })
+}
+
+/// `PRAGMA quick_check` of the live database (reads every page; run it rarely).
+pub fn check_live(conn: &Connection) -> Result<(), String> {
+    match conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)) {
+        Ok(v) if v == "ok" => Ok(()),
+        Ok(v) => Err(v),
+        Err(e) => Err(e.to_string()),
+    }
+}

@@ -1,0 +1,268 @@
+//! Backup use cases for the dashboard and the API: start one, read the history,
+//! download a file, change the schedule, and see the recovery kit.
+
+use std::path::PathBuf;
+
+use rusqlite::Connection;
+use serde_json::json;
+
+use super::{Actor, ActorKind, Keys};
+use crate::backup::{self, Policy, RunLock, schedule};
+use crate::config::Settings;
+use crate::db::{self, app_settings, audit, backups, keyset, users};
+use crate::domain::Role;
+use crate::error::{AppError, FieldError};
+use crate::time;
+
+fn platform_only(actor: &Actor) -> Result<(), AppError> {
+    if actor.is_platform() {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Downloads, settings and the recovery kit are the owner's (staff may not restore).
+fn owner_only(actor: &Actor) -> Result<(), AppError> {
+    match actor.role() {
+        Some(Role::Owner) => Ok(()),
+        Some(Role::Staff) => Err(AppError::Forbidden),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+pub fn list(
+    conn: &Connection,
+    actor: &Actor,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<(Vec<backups::Backup>, Option<String>), AppError> {
+    platform_only(actor)?;
+    let after = match cursor {
+        Some(c) => Some(keyset::decode(c).ok_or_else(|| {
+            AppError::field(
+                "cursor",
+                "Cursor inválido: use o next_cursor da página anterior.",
+            )
+        })?),
+        None => None,
+    };
+    let mut rows = backups::list(
+        conn,
+        after.as_ref().map(|(a, b)| (a.as_str(), b.as_str())),
+        limit + 1,
+    )?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|b| keyset::encode(&b.started_at, &b.id))
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
+pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<backups::Backup, AppError> {
+    platform_only(actor)?;
+    backups::get(conn, id)?.ok_or(AppError::NotFound)
+}
+
+/// Records a manual backup and takes the lock; the caller runs [`backup::execute`].
+pub fn start(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    actor: &Actor,
+) -> Result<(RunLock, backups::Backup), AppError> {
+    platform_only(actor)?;
+    backup::begin(conn, keys, settings, actor, "manual")
+}
+
+/// The file of a good backup, for the owner to download; audited before it leaves.
+pub fn download(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    actor: &Actor,
+    id: &str,
+) -> Result<(PathBuf, String), AppError> {
+    owner_only(actor)?;
+    let b = backups::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let name = b
+        .file_name
+        .filter(|_| b.status == "succeeded" && b.pruned_at.is_none())
+        .ok_or(AppError::NotFound)?;
+    let path = backup::dir(settings).join(&name);
+    if !path.is_file() {
+        return Err(AppError::NotFound);
+    }
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let mut entry = actor.entry("backup.download", "backup", Some(id));
+        entry.details = json!({ "file": name });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })?;
+    Ok((path, name))
+}
+
+pub struct PolicyInput {
+    pub times: String,
+    pub retention_days: String,
+    pub remote: String,
+}
+
+/// Stores the owner's schedule, retention and remote (those the environment sets stay).
+pub fn update_policy(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    actor: &Actor,
+    input: &PolicyInput,
+) -> Result<Policy, AppError> {
+    owner_only(actor)?;
+    let mut errors = Vec::new();
+    let times = schedule::parse_times(&input.times)
+        .map(|ts| {
+            ts.iter()
+                .map(|t| t.format("%H:%M").to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .map_err(|_| {
+            errors.push(FieldError::new(
+                "times",
+                "Informe um ou mais horários no formato HH:MM, separados por vírgula (por exemplo 03:00,15:00).",
+            ))
+        });
+    let retention = input
+        .retention_days
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=3650).contains(d))
+        .ok_or_else(|| {
+            errors.push(FieldError::new(
+                "retention_days",
+                "Informe quantos dias guardar, de 1 a 3650.",
+            ))
+        });
+    let remote = input.remote.trim().to_string();
+    if remote.chars().any(char::is_control) || remote.len() > 500 {
+        errors.push(FieldError::new(
+            "remote",
+            "O destino deve ser um nome do rclone como gdrive:omie-backups.",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let (Ok(times), Ok(retention)) = (times, retention) else {
+        return Err(AppError::Validation(errors));
+    };
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let old = Policy::load(tx, settings)?;
+        let mut changed = Vec::new();
+        for (key, value) in [
+            (backup::SETTING_TIMES, times.clone()),
+            (backup::SETTING_RETENTION, retention.to_string()),
+            (backup::SETTING_REMOTE, remote.clone()),
+        ] {
+            if !settings.explicit.contains(&key) {
+                app_settings::set(tx, key, &value, &now)?;
+                changed.push(key);
+            }
+        }
+        let new = Policy::load(tx, settings)?;
+        let mut entry = actor.entry("backup.settings_update", "settings", Some("backup"));
+        // The remote may be an rclone connection string: record only that it changed.
+        entry.details = json!({
+            "times": new.times_text,
+            "retention_days": new.retention_days,
+            "remote_changed": old.remote != new.remote,
+            "stored": changed,
+        });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(new)
+    })
+}
+
+/// The master key lines and the backup identities, after the owner typed the password
+/// again. Audited.
+pub fn recovery_kit(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    actor: &Actor,
+    password: &str,
+) -> Result<RecoveryKit, AppError> {
+    owner_only(actor)?;
+    let ActorKind::User { id, .. } = &actor.kind else {
+        return Err(AppError::NotFound);
+    };
+    let u = users::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let ok = u
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| bcrypt::verify(password, h).unwrap_or(false));
+    if !ok {
+        db::write(conn, |tx| {
+            let now = time::now_db();
+            let entry = actor.entry("backup.recovery_kit_denied", "settings", Some("master_key"));
+            audit::append(tx, &keys.audit, &now, &entry)?;
+            Ok(())
+        })?;
+        return Err(AppError::field(
+            "password",
+            "A senha não confere. Digite a senha com que você entra no painel.",
+        ));
+    }
+    let key_file = std::fs::read_to_string(&settings.master_key_file)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("read master key")))?;
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let entry = actor.entry("backup.recovery_kit", "settings", Some("master_key"));
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })?;
+    Ok(RecoveryKit {
+        key_file,
+        identities: keys.ring.backup_identities(),
+        key_path: settings.master_key_file.display().to_string(),
+        made_at: time::now_db(),
+    })
+}
+
+pub struct RecoveryKit {
+    pub key_file: String,
+    pub identities: Vec<(u32, String)>,
+    pub key_path: String,
+    pub made_at: String,
+}
+
+impl std::fmt::Debug for RecoveryKit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryKit(..)")
+    }
+}
+
+/// What the overview and the backups page show about the state of things.
+pub struct Summary {
+    pub policy: Policy,
+    pub last_good: Option<backups::Backup>,
+    pub running: Option<backups::Backup>,
+    pub alerts: Vec<app_settings::AlertState>,
+}
+
+pub fn summary(conn: &Connection, settings: &Settings, actor: &Actor) -> Result<Summary, AppError> {
+    platform_only(actor)?;
+    Ok(Summary {
+        policy: Policy::load(conn, settings)?,
+        last_good: backups::last_good(conn)?,
+        running: backups::running(conn)?,
+        alerts: app_settings::alerts(conn)?
+            .into_iter()
+            .filter(|a| a.active)
+            .collect(),
+    })
+}
