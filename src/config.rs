@@ -246,7 +246,14 @@ impl Settings {
                 1..=3650,
                 "OTM_BACKUP_RETENTION_DAYS",
             )? as u32,
-            backup_remote: Some(get("backup_remote").trim().to_string()).filter(|s| !s.is_empty()),
+            backup_remote: match get("backup_remote").trim() {
+                "" => None,
+                r => {
+                    crate::backup::remote::validate(r)
+                        .map_err(|m| anyhow!("OTM_BACKUP_REMOTE: {m}"))?;
+                    Some(r.to_string())
+                }
+            },
             smtp: smtp_settings(&get)?,
             mail_from: get("mail_from"),
             alert_emails: get("alert_emails")

@@ -154,6 +154,13 @@ fn create_private(path: &Path) -> io::Result<File> {
 /// `out`, and checks the database's SHA-256 against the manifest. On error `out` is
 /// removed, so a failed open leaves nothing behind.
 pub fn open(backup: &Path, identities: &[String], out: &Path) -> Result<Manifest, OpenError> {
+    if out.exists() {
+        // Not ours to overwrite, nor to remove on the way out.
+        return Err(OpenError::Io(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} already exists", out.display()),
+        )));
+    }
     let r = open_inner(backup, identities, out);
     if r.is_err() {
         let _ = std::fs::remove_file(out);

@@ -42,26 +42,29 @@ fn run_to_end(state: &State, lock: RunLock, id: &str) {
 }
 
 pub async fn run(state: State) {
+    // Under the backup lock (skipped while a command-line backup runs): a run still
+    // marked running died with its process; retention also applies when no backup has
+    // run for a while. Neither failing stops the jobs.
     let st = state.clone();
-    let started = db::run(&state.pool, move |conn| {
-        let now = time::now_db();
-        // A run still marked running while nobody holds the lock died with its process.
-        if let Some(lock) = super::try_lock(&st.settings)? {
-            let n = backups::fail_interrupted(conn, &now)?;
-            if n > 0 {
-                tracing::warn!(runs = n, "backups interrupted by a stop were marked failed");
-            }
-            drop(lock);
+    let tidied = actix_web::web::block(move || -> Result<(), AppError> {
+        let Some(lock) = super::try_lock(&st.settings)? else {
+            return Ok(());
+        };
+        let mut conn = st.pool.get()?;
+        let n = super::fail_interrupted(&mut conn, &st.keys)?;
+        if n > 0 {
+            tracing::warn!(runs = n, "backups interrupted by a stop were marked failed");
         }
-        // Retention also applies when no backup has run for a while.
-        let policy = Policy::load(conn, &st.settings)?;
-        super::prune(conn, &st.keys, &st.settings, &policy, None)?;
+        let policy = Policy::load(&conn, &st.settings)?;
+        super::prune(&mut conn, &st.keys, &st.settings, &policy, None)?;
+        drop(lock);
         Ok(())
     })
     .await;
-    if let Err(e) = started {
-        tracing::error!(error = ?e, "backup jobs cannot start");
-        return;
+    match tidied {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = ?e, "interrupted or old backups not tidied"),
+        Err(e) => tracing::warn!(error = %e, "interrupted or old backups not tidied"),
     }
 
     let mut tick = actix_web::rt::time::interval(TICK);
@@ -128,8 +131,8 @@ async fn scheduled(state: &State, handled: &mut Option<DateTime<Utc>>) -> Result
     *handled = Some(slot);
     if let Some((lock, row)) = started {
         tracing::info!(backup = %row.id, slot = %slot, "scheduled backup started");
-        let st = state.clone();
-        let _ = actix_web::rt::task::spawn_blocking(move || run_to_end(&st, lock, &row.id)).await;
+        // On its own thread: alerts and checks go on while it runs.
+        spawn(state.clone(), lock, row.id);
     }
     Ok(())
 }

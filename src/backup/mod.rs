@@ -135,6 +135,21 @@ pub fn begin(
     Ok((lock, row))
 }
 
+/// Marks runs left `running` by a process that died as failed, with an audit row. Call
+/// it holding the lock (nobody else can be running then).
+pub fn fail_interrupted(conn: &mut Connection, keys: &Keys) -> Result<usize, AppError> {
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let n = backups::fail_interrupted(tx, &now)?;
+        if n > 0 {
+            let mut entry = Actor::system().entry("backup.interrupted", "backup", None);
+            entry.details = json!({ "runs": n });
+            audit::append(tx, &keys.audit, &now, &entry)?;
+        }
+        Ok(n)
+    })
+}
+
 /// Why a run failed: a stable code (the pages translate it) and the technical detail.
 #[derive(Debug)]
 struct Failure {
@@ -166,6 +181,35 @@ pub fn execute(
     lock: RunLock,
     id: &str,
 ) -> Result<backups::Backup, AppError> {
+    let r = execute_inner(pool, keys, settings, id);
+    if let Err(e) = &r {
+        // The run must not stay "running" (the page would wait for it forever).
+        tracing::error!(backup = id, error = ?e, "backup failed");
+        let failed = pool.get().map_err(AppError::from).and_then(|mut c| {
+            db::write(&mut c, |tx| {
+                let now = time::now_db();
+                let o = backups::Outcome::failed("internal", "the backup could not be recorded");
+                backups::finish(tx, id, &o, &now)?;
+                let mut entry = Actor::system().entry("backup.finish", "backup", Some(id));
+                entry.details = json!({ "status": "failed", "error_code": "internal" });
+                audit::append(tx, &keys.audit, &now, &entry)?;
+                Ok(())
+            })
+        });
+        if let Err(e) = failed {
+            tracing::error!(backup = id, error = ?e, "backup failure not recorded");
+        }
+    }
+    drop(lock);
+    r
+}
+
+fn execute_inner(
+    pool: &Pool,
+    keys: &Keys,
+    settings: &Settings,
+    id: &str,
+) -> Result<backups::Backup, AppError> {
     let started = Instant::now();
     let mut conn = pool.get()?;
     let policy = Policy::load(&conn, settings)?;
@@ -181,7 +225,8 @@ pub fn execute(
         _ => (None, None),
     };
     // Before the run is recorded as done, so whoever sees it done sees the old ones gone.
-    if made.is_ok() {
+    // Not after a failed copy: the older copies may be the only ones off the server.
+    if made.is_ok() && remote_status != Some("failed") {
         let _ = backups::set_phase(&conn, id, "prune");
         if let Err(e) = prune(&mut conn, keys, settings, &policy, Some(id)) {
             tracing::warn!(error = ?e, "old backups not pruned");
@@ -204,18 +249,8 @@ pub fn execute(
             error: None,
         },
         Err(f) => backups::Outcome {
-            status: "failed",
-            file_name: None,
-            size_bytes: None,
-            db_bytes: None,
-            sha256: None,
             duration_ms,
-            verified: false,
-            remote: None,
-            remote_status: None,
-            remote_error: None,
-            error_code: Some(f.code),
-            error: Some(&f.detail),
+            ..backups::Outcome::failed(f.code, &f.detail)
         },
     };
     let row = db::write(&mut conn, |tx| {
@@ -231,7 +266,18 @@ pub fn execute(
         });
         audit::append(tx, &keys.audit, &now, &entry)?;
         backups::get(tx, id)?.ok_or(AppError::NotFound)
-    })?;
+    });
+    let row = match row {
+        Ok(row) => row,
+        Err(e) => {
+            // Unrecorded, the file could be neither downloaded nor pruned.
+            if let Ok(m) = &made {
+                let _ = std::fs::remove_file(&m.path);
+                let _ = std::fs::remove_file(sidecar(&m.path));
+            }
+            return Err(e);
+        }
+    };
     match &made {
         Ok(m) => tracing::info!(
             backup = id,
@@ -243,7 +289,6 @@ pub fn execute(
         ),
         Err(f) => tracing::error!(backup = id, code = f.code, error = %f.detail, "backup failed"),
     }
-    drop(lock);
     Ok(row)
 }
 
@@ -419,21 +464,28 @@ pub fn prune(
     let mut removed = Vec::new();
     for b in old.iter().filter(|b| Some(&b.id) != keep.as_ref()) {
         let Some(name) = &b.file_name else { continue };
-        // The remote copy first: once the local file is gone, so is the remote one.
+        // The remote copy first: once the local file is gone, so is the remote one. A
+        // file that cannot be removed stays listed, and the next prune tries again.
         if let (Some(remote), Some("copied")) = (&b.remote, b.remote_status.as_deref())
             && let Err(e) = remote::delete(remote, name)
         {
             tracing::warn!(backup = %b.id, error = %e, "old backup not removed from the remote");
+            continue;
         }
         let path = dir.join(name);
-        for p in [&path, &sidecar(&path)] {
-            match std::fs::remove_file(p) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(anyhow::Error::new(e).into()),
-            }
+        let gone = [&path, &sidecar(&path)]
+            .into_iter()
+            .all(|p| match std::fs::remove_file(p) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+                Err(e) => {
+                    tracing::warn!(file = %p.display(), error = %e, "old backup not removed");
+                    false
+                }
+            });
+        if gone {
+            removed.push(b.id.clone());
         }
-        removed.push(b.id.clone());
     }
     if removed.is_empty() {
         return Ok(0);

@@ -10,6 +10,32 @@ use anyhow::{Context, bail};
 /// Waits before the second and third attempts.
 const RETRY_DELAYS: [Duration; 2] = [Duration::from_secs(2), Duration::from_secs(8)];
 
+/// Accepts a named rclone remote (`gdrive:omie-backups`, `s3:bucket/dir`) or an absolute
+/// local path (a mounted disk). Refused: on-the-fly remotes (`:s3,secret=…:`), which
+/// would put credentials in our database, pages and process list (they belong in
+/// rclone's config file), and anything rclone could read as a flag.
+pub fn validate(remote: &str) -> Result<(), &'static str> {
+    if remote.chars().any(char::is_control) {
+        return Err("the destination has control characters");
+    }
+    if remote.starts_with('/') {
+        return Ok(());
+    }
+    let name = remote.split_once(':').map(|(n, _)| n).unwrap_or("");
+    let name_ok = !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '));
+    if name_ok {
+        Ok(())
+    } else {
+        Err(
+            "use the name of a remote made with rclone config and a folder, such as gdrive:omie-backups",
+        )
+    }
+}
+
 /// `remote` joined with a file name: `gdrive:omie-backups` + `f` → `gdrive:omie-backups/f`.
 pub fn target(remote: &str, name: &str) -> String {
     if remote.ends_with(':') || remote.ends_with('/') {
@@ -52,8 +78,9 @@ pub fn delete(remote: &str, name: &str) -> anyhow::Result<()> {
 }
 
 fn rclone(args: &[&str]) -> anyhow::Result<()> {
+    let (command, operands) = args.split_first().context("rclone command")?;
     let out = Command::new("rclone")
-        .args(args)
+        .arg(command)
         .args([
             "--retries",
             "1",
@@ -66,6 +93,9 @@ fn rclone(args: &[&str]) -> anyhow::Result<()> {
             "--log-level",
             "ERROR",
         ])
+        // Operands after "--": a file or remote name is never read as a flag.
+        .arg("--")
+        .args(operands)
         .output()
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => {
@@ -85,4 +115,33 @@ fn rclone(args: &[&str]) -> anyhow::Result<()> {
         .unwrap_or("no message");
     let line: String = line.chars().take(300).collect();
     bail!("rclone {} failed: {}", args[0], line.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_named_remotes_and_paths_refuses_inline_credentials_and_flags() {
+        for ok in [
+            "gdrive:omie-backups",
+            "dropbox:",
+            "s3:bucket/dir",
+            "/mnt/backup-disk",
+        ] {
+            assert!(validate(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            ":s3,access_key_id=AKIA,secret_access_key=x:bucket",
+            "s3,secret_access_key=x:bucket",
+            "--config=/etc/passwd",
+            "-x:y",
+            "no-colon",
+            "gdrive:a\nb",
+        ] {
+            assert!(validate(bad).is_err(), "{bad}");
+        }
+        assert_eq!(target("gdrive:omie", "f"), "gdrive:omie/f");
+        assert_eq!(target("dropbox:", "f"), "dropbox:f");
+    }
 }

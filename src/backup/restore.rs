@@ -56,7 +56,12 @@ pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Rest
     let _backup = super::try_lock(settings)?
         .context("a backup is running on this data dir: wait for it to finish")?;
     let live = settings.db_path();
-    if live.exists() && !force {
+    let live_files: Vec<PathBuf> = ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| PathBuf::from(format!("{}{suffix}", live.display())))
+        .filter(|p| p.exists())
+        .collect();
+    if !live_files.is_empty() && !force {
         bail!(
             "a database already exists at {}: run again with --force to replace it (the current one is kept aside)",
             live.display()
@@ -73,46 +78,84 @@ pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Rest
         .collect();
     let manifest = archive::open(file, &identities, &tmp)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let checked = check_restored(file, &tmp, &manifest);
-    if let Err(e) = checked {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    // Everything that can fail runs on the temporary copy, before the swap.
+    let prepared = check_restored(file, &tmp, &manifest).and_then(|()| prepare(&tmp, ring));
+    let verdict = match prepared {
+        Ok(v) => v,
+        Err(e) => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
+            }
+            return Err(e);
+        }
+    };
 
-    let replaced = if live.exists() {
+    let replaced = if live_files.is_empty() {
+        None
+    } else {
         let aside = settings
             .data_dir
             .join(format!("replaced-{}", time::now().format("%Y%m%dT%H%M%SZ")));
         std::fs::create_dir(&aside)
             .with_context(|| format!("cannot create {}", aside.display()))?;
-        for suffix in ["", "-wal", "-shm"] {
-            let from = PathBuf::from(format!("{}{suffix}", live.display()));
-            if from.exists() {
-                let name = from.file_name().context("database file name")?;
-                std::fs::rename(&from, aside.join(name))
-                    .with_context(|| format!("cannot move {} aside", from.display()))?;
+        let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+        for from in &live_files {
+            let to = aside.join(from.file_name().context("database file name")?);
+            if let Err(e) = std::fs::rename(from, &to) {
+                undo(&moved);
+                let _ = std::fs::remove_file(&tmp);
+                bail!("cannot move {} aside: {e}", from.display());
             }
+            moved.push((from.clone(), to));
+        }
+        if let Err(e) = std::fs::rename(&tmp, &live) {
+            undo(&moved);
+            let _ = std::fs::remove_file(&tmp);
+            bail!(
+                "cannot put the restored database at {}: {e}",
+                live.display()
+            );
         }
         Some(aside)
-    } else {
-        None
     };
-    std::fs::rename(&tmp, &live)
-        .with_context(|| format!("cannot put the restored database at {}", live.display()))?;
+    if replaced.is_none() {
+        std::fs::rename(&tmp, &live)
+            .with_context(|| format!("cannot put the restored database at {}", live.display()))?;
+    }
     if let Ok(d) = File::open(&settings.data_dir) {
         let _ = d.sync_all();
     }
-
-    // Opening applies any migration newer than the backup, so the server starts on it.
-    let pool = db::open(&live, 1)?;
-    let conn = pool.get()?;
-    let keys = Keys::load(ring, &conn)?;
-    let verdict = audit::verify(&conn, &keys.audit).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(Restored {
         manifest,
         replaced,
         audit: verdict,
     })
+}
+
+/// Puts back what was moved aside, newest first (a restore that fails changes nothing).
+fn undo(moved: &[(PathBuf, PathBuf)]) {
+    for (from, to) in moved.iter().rev() {
+        let _ = std::fs::rename(to, from);
+    }
+}
+
+/// Applies migrations newer than the backup (so the server starts on it), opens the
+/// keys with this master key, and verifies the audit chain; leaves no WAL behind.
+fn prepare(db_file: &Path, ring: std::sync::Arc<Keyring>) -> anyhow::Result<Verdict> {
+    let pool = db::open(db_file, 1)?;
+    let conn = pool.get()?;
+    let keys = Keys::load(ring, &conn)?;
+    let verdict = audit::verify(&conn, &keys.audit).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    drop(conn);
+    drop(pool);
+    for suffix in ["-wal", "-shm"] {
+        let p = format!("{}{suffix}", db_file.display());
+        if Path::new(&p).exists() {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    Ok(verdict)
 }
 
 fn check_restored(file: &Path, db: &Path, manifest: &archive::Manifest) -> anyhow::Result<()> {

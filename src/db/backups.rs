@@ -92,6 +92,25 @@ pub struct Outcome<'a> {
     pub error: Option<&'a str>,
 }
 
+impl<'a> Outcome<'a> {
+    pub fn failed(code: &'a str, error: &'a str) -> Self {
+        Self {
+            status: "failed",
+            file_name: None,
+            size_bytes: None,
+            db_bytes: None,
+            sha256: None,
+            duration_ms: 0,
+            verified: false,
+            remote: None,
+            remote_status: None,
+            remote_error: None,
+            error_code: Some(code),
+            error: Some(error),
+        }
+    }
+}
+
 pub fn finish(conn: &Connection, id: &str, o: &Outcome<'_>, now: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE backups SET status = ?2, phase = 'done', finished_at = ?3, file_name = ?4,

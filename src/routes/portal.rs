@@ -18,7 +18,7 @@ use crate::services::{Actor, companies, links, users};
 use crate::views::CompanyView;
 use crate::web::State;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, redirect_with, render, render_status};
+use crate::web::page::{Ctx, Flash, Form, redirect_outcome, redirect_with, render, render_status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(home))
@@ -205,27 +205,6 @@ pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpRespons
     })
 }
 
-fn outcome(
-    state: &State,
-    back: &str,
-    result: Result<String, AppError>,
-) -> Result<HttpResponse, PageError> {
-    match result {
-        Ok(m) => Ok(redirect_with(state, back, Flash::success(m))),
-        Err(AppError::Validation(e)) | Err(AppError::Conflict(e)) => Ok(redirect_with(
-            state,
-            back,
-            Flash::error(
-                e.iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct PersonForm {
     #[serde(default)]
@@ -282,7 +261,7 @@ pub async fn person_action(
         })
     })
     .await;
-    outcome(&state, "/portal/users", result)
+    redirect_outcome(&state, "/portal/users", result)
 }
 
 #[derive(Deserialize)]
@@ -320,7 +299,7 @@ pub async fn invite(
         ))
     })
     .await;
-    outcome(&state, "/portal/users", result)
+    redirect_outcome(&state, "/portal/users", result)
 }
 
 pub async fn invitation_action(
@@ -347,7 +326,7 @@ pub async fn invitation_action(
         })
     })
     .await;
-    outcome(&state, "/portal/users", result)
+    redirect_outcome(&state, "/portal/users", result)
 }
 
 fn omie_place(who: &SignedIn) -> Place {
@@ -465,7 +444,7 @@ pub async fn unlink_application(
         Ok("Acesso da aplicação revogado: ela não acessa mais esta empresa.".to_string())
     })
     .await;
-    outcome(&state, "/portal/applications", result)
+    redirect_outcome(&state, "/portal/applications", result)
 }
 
 pub async fn usage(

@@ -50,7 +50,11 @@ fn label(kind: &str) -> (&'static str, &'static str) {
 }
 
 /// Computes every condition from the database (and the live check, if any ran).
-pub fn conditions(conn: &Connection, integrity: &Integrity) -> Result<Vec<Condition>, AppError> {
+pub fn conditions(
+    conn: &Connection,
+    settings: &Settings,
+    integrity: &Integrity,
+) -> Result<Vec<Condition>, AppError> {
     let now = time::now();
     let mut out = Vec::new();
     let last = backups::last_finished(conn)?;
@@ -63,7 +67,11 @@ pub fn conditions(conn: &Connection, integrity: &Integrity) -> Result<Vec<Condit
             .map(|b| b.error.clone().unwrap_or_default())
             .unwrap_or_default(),
     });
-    let copy = backups::last_copy_attempt(conn)?;
+    // Once the owner removes the remote, an old failed copy is no longer a problem.
+    let has_remote = crate::backup::Policy::load(conn, settings)?
+        .remote
+        .is_some();
+    let copy = backups::last_copy_attempt(conn)?.filter(|_| has_remote);
     out.push(Condition {
         kind: "remote_failed",
         active: copy
@@ -110,7 +118,7 @@ pub fn evaluate(
         let now = time::now_db();
         let stored = app_settings::alerts(tx)?;
         let mut changed = Vec::new();
-        for c in conditions(tx, integrity)? {
+        for c in conditions(tx, settings, integrity)? {
             let was = stored.iter().any(|s| s.kind == c.kind && s.active);
             if was == c.active {
                 continue;

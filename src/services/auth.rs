@@ -343,3 +343,10 @@ pub fn purge_expired(conn: &Connection, idle_secs: u64) -> Result<usize, AppErro
     let n = sessions::delete_expired(conn, &idle_cutoff, &time::to_db(now))?;
     Ok(n + tokens::delete_expired(conn, &time::to_db(now))?)
 }
+
+/// Whether `password` is the person's (a signed-in person typing it again).
+pub fn password_matches(u: &crate::db::users::User, password: &str) -> bool {
+    u.password_hash
+        .as_deref()
+        .is_some_and(|h| bcrypt::verify(password, h).unwrap_or(false))
+}

@@ -1,13 +1,11 @@
 //! Backup use cases for the dashboard and the API: start one, read the history,
 //! download a file, change the schedule, and see the recovery kit.
 
-use std::path::PathBuf;
-
 use rusqlite::Connection;
 use serde_json::json;
 
 use super::{Actor, ActorKind, Keys};
-use crate::backup::{self, Policy, RunLock, schedule};
+use crate::backup::{self, Policy, RunLock, remote, schedule};
 use crate::config::Settings;
 use crate::db::{self, app_settings, audit, backups, keyset, users};
 use crate::domain::Role;
@@ -77,14 +75,15 @@ pub fn start(
     backup::begin(conn, keys, settings, actor, "manual")
 }
 
-/// The file of a good backup, for the owner to download; audited before it leaves.
+/// The file of a good backup, opened, for the owner to download; audited before it
+/// leaves (and only once it is open, so a file pruned meanwhile is a 404, not a row).
 pub fn download(
     conn: &mut Connection,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
     id: &str,
-) -> Result<(PathBuf, String), AppError> {
+) -> Result<(std::fs::File, u64, String), AppError> {
     owner_only(actor)?;
     let b = backups::get(conn, id)?.ok_or(AppError::NotFound)?;
     let name = b
@@ -92,9 +91,11 @@ pub fn download(
         .filter(|_| b.status == "succeeded" && b.pruned_at.is_none())
         .ok_or(AppError::NotFound)?;
     let path = backup::dir(settings).join(&name);
-    if !path.is_file() {
-        return Err(AppError::NotFound);
-    }
+    let file = std::fs::File::open(&path).map_err(|_| AppError::NotFound)?;
+    let len = file
+        .metadata()
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?
+        .len();
     db::write(conn, |tx| {
         let now = time::now_db();
         let mut entry = actor.entry("backup.download", "backup", Some(id));
@@ -102,7 +103,7 @@ pub fn download(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })?;
-    Ok((path, name))
+    Ok((file, len, name))
 }
 
 pub struct PolicyInput {
@@ -147,10 +148,10 @@ pub fn update_policy(
             ))
         });
     let remote = input.remote.trim().to_string();
-    if remote.chars().any(char::is_control) || remote.len() > 500 {
+    if !remote.is_empty() && (remote.len() > 500 || remote::validate(&remote).is_err()) {
         errors.push(FieldError::new(
             "remote",
-            "O destino deve ser um nome do rclone como gdrive:omie-backups.",
+            "Informe o nome de um destino criado com rclone config e uma pasta, como gdrive:omie-backups (as senhas ficam na configuração do rclone, não aqui).",
         ));
     }
     if !errors.is_empty() {
@@ -201,11 +202,7 @@ pub fn recovery_kit(
         return Err(AppError::NotFound);
     };
     let u = users::get(conn, id)?.ok_or(AppError::NotFound)?;
-    let ok = u
-        .password_hash
-        .as_deref()
-        .is_some_and(|h| bcrypt::verify(password, h).unwrap_or(false));
-    if !ok {
+    if !super::auth::password_matches(&u, password) {
         db::write(conn, |tx| {
             let now = time::now_db();
             let entry = actor.entry("backup.recovery_kit_denied", "settings", Some("master_key"));

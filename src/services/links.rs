@@ -173,11 +173,7 @@ pub fn change_password(
         return Err(AppError::Forbidden);
     };
     let u = user_store::get(conn, id)?.ok_or(AppError::NotFound)?;
-    let ok = u
-        .password_hash
-        .as_deref()
-        .is_some_and(|h| bcrypt::verify(current, h).unwrap_or(false));
-    if !ok {
+    if !super::auth::password_matches(&u, current) {
         return Err(AppError::field(
             "current_password",
             "A senha atual não confere.",

@@ -140,3 +140,26 @@ pub fn render_status(
 
 pub use csrf::CsrfForm as Form;
 pub type Query<T> = web::Query<T>;
+
+/// Redirects to `back` with the use case's message, or with what to fix when the input
+/// was refused; any other error is a page of its own.
+pub fn redirect_outcome(
+    state: &State,
+    back: &str,
+    result: Result<String, AppError>,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(m) => Ok(redirect_with(state, back, Flash::success(m))),
+        Err(AppError::Validation(e)) | Err(AppError::Conflict(e)) => Ok(redirect_with(
+            state,
+            back,
+            Flash::error(
+                e.iter()
+                    .map(|e| e.message.clone())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

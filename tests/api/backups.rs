@@ -729,6 +729,26 @@ async fn owner_downloads_changes_settings_and_opens_a_backup_with_the_recovery_k
     let page = br.get("/admin/backups").await;
     assert!(page.body.contains("formato HH:MM"), "{}", page.body);
     assert!(page.body.contains("value=\"03:00,15:00\""));
+    // Credentials belong in rclone's config, not in a destination typed here.
+    let r = br
+        .submit(
+            "/admin/backups",
+            "/admin/backups/settings",
+            &[
+                ("times", "03:00"),
+                ("retention_days", "10"),
+                ("remote", ":s3,secret_access_key=abc:bucket"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = br.get("/admin/backups").await;
+    assert!(
+        page.body.contains("criado com rclone config"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("secret_access_key"));
     let r = br
         .submit(
             "/admin/backups",

@@ -12,7 +12,7 @@ use crate::services::backups as uc;
 use crate::time;
 use crate::web::State;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, redirect_with, render};
+use crate::web::page::{Ctx, Form, redirect_outcome, render};
 
 pub struct Row {
     pub id: String,
@@ -213,26 +213,15 @@ pub async fn start(
 ) -> Result<HttpResponse, PageError> {
     let actor = who.principal.actor(&state.client_ip(&req));
     let st = state.clone();
-    match db::run(&state.pool, move |conn| {
+    let started = db::run(&state.pool, move |conn| {
         uc::start(conn, &st.keys, &st.settings, &actor)
     })
     .await
-    {
-        Ok((lock, row)) => {
-            crate::backup::jobs::spawn(state.clone(), lock, row.id);
-            Ok(redirect_with(
-                &state,
-                "/admin/backups",
-                Flash::success("Backup iniciado. Esta página mostra o andamento e o resultado."),
-            ))
-        }
-        Err(AppError::Conflict(e)) => Ok(redirect_with(
-            &state,
-            "/admin/backups",
-            Flash::error(e.first().map(|e| e.message.clone()).unwrap_or_default()),
-        )),
-        Err(e) => Err(e.into()),
-    }
+    .map(|(lock, row)| {
+        crate::backup::jobs::spawn(state.clone(), lock, row.id);
+        "Backup iniciado. Esta página mostra o andamento e o resultado.".to_string()
+    });
+    redirect_outcome(&state, "/admin/backups", started)
 }
 
 #[derive(Deserialize)]
@@ -246,21 +235,10 @@ pub async fn download(
 ) -> Result<HttpResponse, PageError> {
     let actor = who.principal.actor(&state.client_ip(&req));
     let (st, id) = (state.clone(), id.into_inner());
-    let (path, name) = db::run(&state.pool, move |conn| {
+    let (file, len, name) = db::run(&state.pool, move |conn| {
         uc::download(conn, &st.keys, &st.settings, &actor, &id)
     })
     .await?;
-    let file = web::block(move || std::fs::File::open(path))
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
-    let len = web::block({
-        let f = file.try_clone();
-        move || f.and_then(|f| f.metadata()).map(|m| m.len())
-    })
-    .await
-    .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?
-    .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header((
@@ -317,31 +295,17 @@ pub async fn save_settings(
         retention_days: f.retention_days,
         remote: f.remote,
     };
-    match db::run(&state.pool, move |conn| {
+    let saved = db::run(&state.pool, move |conn| {
         uc::update_policy(conn, &st.keys, &st.settings, &actor, &input)
     })
     .await
-    {
-        Ok(p) => Ok(redirect_with(
-            &state,
-            "/admin/backups",
-            Flash::success(format!(
-                "Configurações de backup salvas: horários {}, {} dias guardados.",
-                p.times_text, p.retention_days
-            )),
-        )),
-        Err(AppError::Validation(e)) => Ok(redirect_with(
-            &state,
-            "/admin/backups",
-            Flash::error(
-                e.iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        )),
-        Err(e) => Err(e.into()),
-    }
+    .map(|p| {
+        format!(
+            "Configurações de backup salvas: horários {}, {} dias guardados.",
+            p.times_text, p.retention_days
+        )
+    });
+    redirect_outcome(&state, "/admin/backups", saved)
 }
 
 #[derive(Template)]
@@ -380,12 +344,29 @@ pub async fn kit_show(
     Form(f): Form<KitForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.principal.actor(&state.client_ip(&req));
+    let ctx = ctx.with_nav("backups");
+    // A stolen session must not be able to guess the password here at bcrypt speed.
+    let key = format!("recovery-kit:{}", who.principal.user.id);
+    if let Some(secs) = state.throttle.wait(&key) {
+        return render(&KitPage {
+            ctx,
+            error: format!("Muitas tentativas com a senha errada. Aguarde {secs} segundos."),
+            kit: None,
+            made: String::new(),
+        });
+    }
     let st = state.clone();
     let r = db::run(&state.pool, move |conn| {
         uc::recovery_kit(conn, &st.keys, &st.settings, &actor, &f.password)
     })
     .await;
-    let ctx = ctx.with_nav("backups");
+    match &r {
+        Ok(_) => state.throttle.clear(&key),
+        Err(AppError::Validation(_)) => {
+            state.throttle.fail(&key);
+        }
+        Err(_) => {}
+    }
     match r {
         Ok(kit) => {
             let made = time::db_to_br(&kit.made_at);
