@@ -164,7 +164,8 @@ pub fn evaluate(
 pub fn check_live(conn: &Connection) -> Result<(), String> {
     match conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)) {
         Ok(v) if v == "ok" => Ok(()),
-        Ok(v) => Err(v),
+        // The first lines say enough (the list can name thousands of pages).
+        Ok(v) => Err(v.lines().take(4).collect::<Vec<_>>().join(" ")),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -825,3 +825,59 @@ async fn owner_downloads_changes_settings_and_opens_a_backup_with_the_recovery_k
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_live_database_is_alerted_at_start() {
+    let smtp = crate::smtp::Smtp::start();
+    let mut s = crate::smtp::with_smtp(smtp.port);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    for n in 0..30 {
+        let (st, _) = api
+            .post(
+                "/api/v1/companies",
+                json!({"legal_name": format!("Empresa {n}"), "cnpj": cnpj_from(6000 + n)}),
+            )
+            .await;
+        assert_eq!(st, 201);
+    }
+    s.kill9();
+    // Break one index page of the companies table (not one the alert itself writes to).
+    let db = s.db_path();
+    let (page_size, root): (i64, i64) = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+        let ps = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap();
+        let root = conn
+            .query_row(
+                "SELECT rootpage FROM sqlite_schema WHERE name = 'companies_by_status_name'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        (ps, root)
+    };
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+        f.seek(SeekFrom::Start(((root - 1) * page_size) as u64))
+            .unwrap();
+        f.write_all(&[0x07]).unwrap();
+    }
+    s.restart();
+    let m = smtp
+        .wait_for(
+            crate::common::OWNER_EMAIL,
+            "Alerta: a verificação de integridade",
+        )
+        .await;
+    assert!(m.text.contains("Page"), "{}", m.text);
+    let br = s.browser();
+    br.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let page = br.get("/admin/backups").await;
+    assert!(page.body.contains("integridade do banco de dados falhou"));
+}
