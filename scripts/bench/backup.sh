@@ -25,8 +25,10 @@ OTM_DATA_DIR=$DIR sqlite3 "$DIR/omie-tenant-manager.db" "PRAGMA wal_checkpoint(T
 echo "database: $(stat -c %s "$DIR/omie-tenant-manager.db") bytes ($(du -h "$DIR/omie-tenant-manager.db" | cut -f1))"
 
 t0=$(date +%s%N)
-FILE=$(OTM_DATA_DIR=$DIR /usr/bin/time -f "backup peak RSS: %M kB, CPU %P" $BIN backup)
+FILE=$(OTM_DATA_DIR=$DIR OTM_LOG=info /usr/bin/time -f "backup peak RSS: %M kB, CPU %P" $BIN backup 2> "$DIR/backup.log")
 t1=$(date +%s%N)
+grep "peak RSS" "$DIR/backup.log"
+sed 's/\x1b\[[0-9;]*m//g' "$DIR/backup.log" | sed -n 's/.*phase="\([a-z]*\)" ms=\([0-9]*\).*/  phase \1: \2 ms/p'
 echo "backup (snapshot, check, compress, encrypt, verify): $(ms $t0 $t1) ms"
 echo "backup file: $(stat -c %s "$FILE") bytes ($(du -h "$FILE" | cut -f1))"
 

@@ -302,7 +302,8 @@ fn make(conn: &Connection, keys: &Keys, settings: &Settings, id: &str) -> Result
     let file_name = format!("omie-tenant-manager-{stamp}.db.zst.age");
     let path = dir.join(&file_name);
     let partial = dir.join(format!(".{file_name}.partial"));
-    let r = make_inner(conn, keys, id, &snapshot, &check, &partial, &path);
+    let db_path = settings.db_path();
+    let r = make_inner(conn, keys, id, &db_path, &snapshot, &check, &partial, &path);
     for p in [&snapshot, &check, &partial] {
         let _ = std::fs::remove_file(p);
     }
@@ -316,16 +317,28 @@ fn make(conn: &Connection, keys: &Keys, settings: &Settings, id: &str) -> Result
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn make_inner(
     conn: &Connection,
     keys: &Keys,
     id: &str,
+    db_path: &Path,
     snapshot: &Path,
     check: &Path,
     partial: &Path,
     path: &Path,
 ) -> Result<(String, u64, u64), Failure> {
-    let phase = |p: &str| {
+    let mut clock: (Instant, Option<&str>) = (Instant::now(), None);
+    let mut phase = |p: &'static str| {
+        if let Some(done) = clock.1 {
+            tracing::info!(
+                backup = id,
+                phase = done,
+                ms = clock.0.elapsed().as_millis() as u64,
+                "backup phase done"
+            );
+        }
+        clock = (Instant::now(), Some(p));
         let _ = backups::set_phase(conn, id, p);
     };
     phase("snapshot");
@@ -334,9 +347,18 @@ fn make_inner(
         .context("data dir path is not UTF-8")
         .map_err(fail("snapshot"))?;
     // One read transaction: writers go on, and the copy is the database as of its start.
-    conn.execute("VACUUM INTO ?1", [target])
-        .context("VACUUM INTO failed")
-        .map_err(fail("snapshot"))?;
+    // A connection of its own, without the pool's memory map, so the copy does not map
+    // the whole database into the server's memory.
+    Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .and_then(|c| {
+        c.busy_timeout(std::time::Duration::from_secs(10))?;
+        c.execute("VACUUM INTO ?1", [target])
+    })
+    .context("VACUUM INTO failed")
+    .map_err(fail("snapshot"))?;
 
     phase("check");
     let (schema_version, tables) = check_database(snapshot).map_err(fail("integrity"))?;
@@ -366,7 +388,15 @@ fn make_inner(
         .context("cannot name the backup file")
         .map_err(fail("encrypt"))?;
     // From here on the file is ours: a failure removes it, so only verified files stay.
-    let r = finish_file(conn, keys, id, path, check, &manifest, &sha256);
+    phase("verify");
+    let verify_started = Instant::now();
+    let r = finish_file(keys, path, check, &manifest, &sha256);
+    tracing::info!(
+        backup = id,
+        phase = "verify",
+        ms = verify_started.elapsed().as_millis() as u64,
+        "backup phase done"
+    );
     if r.is_err() {
         let _ = std::fs::remove_file(path);
         let _ = std::fs::remove_file(sidecar(path));
@@ -376,9 +406,7 @@ fn make_inner(
 }
 
 fn finish_file(
-    conn: &Connection,
     keys: &Keys,
-    id: &str,
     path: &Path,
     check: &Path,
     manifest: &archive::Manifest,
@@ -387,7 +415,6 @@ fn finish_file(
     write_sidecar(path, sha256).map_err(fail("encrypt"))?;
     sync_dir(path);
 
-    let _ = backups::set_phase(conn, id, "verify");
     let identities: Vec<String> = keys
         .ring
         .backup_identities()
