@@ -101,6 +101,7 @@ fn snapshot(s: &Server) -> Vec<String> {
         "SELECT id || status || contact_name || email || phone FROM companies ORDER BY id",
         "SELECT company_id || app_key_sealed || app_secret_sealed FROM omie_credentials",
         "SELECT id || COALESCE(revoked_at, '') || expires_at FROM invitations",
+        "SELECT id || status FROM backups",
     ] {
         let mut st = db.prepare(q).unwrap();
         out.extend(
@@ -115,10 +116,17 @@ fn snapshot(s: &Server) -> Vec<String> {
 #[tokio::test]
 async fn a_company_admin_of_a_cannot_touch_b_through_the_api() {
     let w = world().await;
+    // A backup exists: its history and its file are the platform's, not a company's.
+    let owner = w.s.api(&w.s.token().await);
+    let bk = crate::backups::api_backup(&owner).await;
+    let bk = bk["id"].as_str().unwrap().to_string();
     let before = snapshot(&w.s);
     let api = login_api(&w.s, "admin@a.com.br").await;
     let (b, bu) = (&w.b, &w.b_user);
     let calls: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, "/api/v1/backups".to_string(), None),
+        (Method::POST, "/api/v1/backups".to_string(), Some(json!({}))),
+        (Method::GET, format!("/api/v1/backups/{bk}"), None),
         (Method::GET, format!("/api/v1/companies/{b}"), None),
         (
             Method::PATCH,
