@@ -260,8 +260,12 @@ impl Settings {
                 .split(',')
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect(),
+                .map(|s| {
+                    crate::domain::Email::parse(s)
+                        .map(|e| e.as_str().to_string())
+                        .map_err(|_| anyhow!("OTM_ALERT_EMAILS: {s:?} is not an e-mail address"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
             mail_retry_max_secs: parse::<u64>(
                 &get("mail_retry_max_seconds"),
                 "OTM_MAIL_RETRY_MAX_SECONDS",
@@ -419,6 +423,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("OTM_BCRYPT_COST"), "{err}");
+    }
+
+    #[test]
+    fn backup_settings_are_checked_and_remembered_as_explicit() {
+        for (var, value) in [
+            ("OTM_BACKUP_TIMES", "25:00"),
+            ("OTM_BACKUP_RETENTION_DAYS", "0"),
+            ("OTM_BACKUP_REMOTE", ":s3,secret_access_key=x:bucket"),
+            ("OTM_ALERT_EMAILS", "dono@example.com.br, não é e-mail"),
+        ] {
+            let err = Settings::from_sources(&BTreeMap::new(), &env(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(var), "{var}: {err}");
+        }
+        let s = Settings::from_sources(
+            &env(&[("backup_retention_days", "7")]),
+            &env(&[
+                ("OTM_BACKUP_REMOTE", "gdrive:omie-backups"),
+                ("OTM_ALERT_EMAILS", "a@example.com.br,b@example.com.br"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.backup_remote.as_deref(), Some("gdrive:omie-backups"));
+        assert_eq!(s.alert_emails.len(), 2);
+        assert_eq!(s.backup_retention_days, 7);
+        assert!(s.explicit.contains(&"backup_remote"));
+        assert!(s.explicit.contains(&"backup_retention_days"));
+        assert!(!s.explicit.contains(&"backup_times"));
     }
 
     #[test]
