@@ -882,3 +882,39 @@ async fn a_damaged_live_database_is_alerted_at_start() {
     let page = br.get("/admin/backups").await;
     assert!(page.body.contains("integridade do banco de dados falhou"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backups_made_before_a_key_rotation_still_restore_with_the_rotated_key_file() {
+    let mut s = Server::start();
+    s.create_owner();
+    let before = cli_backup(&s);
+    let out = s.cli(&["key", "rotate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = cli_backup(&s);
+    s.kill9();
+    for file in [&before, &after] {
+        let dir = data_dir_with_key(s.dir.path());
+        let (ok, out, err) = run(&mut restore_cmd(dir.path(), file, false));
+        assert!(ok, "{}: {err}", file.display());
+        assert!(out.contains("audit chain intact"), "{out}");
+    }
+    // The old key alone opens the old backup but not the new one.
+    let old_key_only = tempfile::tempdir().unwrap();
+    let first_line = std::fs::read_to_string(s.dir.path().join("master.key"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let key = old_key_only.path().join("master.key");
+    std::fs::write(&key, format!("{first_line}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (ok, _, err) = run(&mut restore_cmd(old_key_only.path(), &after, false));
+    assert!(!ok);
+    assert!(err.contains("different master key"), "{err}");
+}
