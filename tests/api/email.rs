@@ -44,6 +44,10 @@ async fn the_settings_page_sends_a_test_message() {
     b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
     let settings = b.get("/admin/settings").await.body;
     assert!(settings.contains("Enviado"), "the queue shows it sent");
+    assert!(
+        settings.contains(&format!("vão para: <strong>{OWNER_EMAIL}</strong>")),
+        "alerts go to the owners by default"
+    );
     let audit = b.get("/admin/audit?action=email.test").await.body;
     assert!(audit.contains("<small>(email.test)</small>"));
 }

@@ -31,12 +31,22 @@ struct SettingsPage {
     pending: i64,
     rows: Vec<QueueRow>,
     default_to: String,
+    /// Where alerts go, and whether that comes from OTM_ALERT_EMAILS.
+    alert_to: (String, bool),
 }
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.principal.actor("");
-    let (pending, recent) =
-        db::run(&state.pool, move |conn| email::queue_state(conn, &actor)).await?;
+    let (pending, recent, owners) = db::run(&state.pool, move |conn| {
+        let (pending, recent) = email::queue_state(conn, &actor)?;
+        Ok((pending, recent, db::users::owner_emails(conn)?))
+    })
+    .await?;
+    let alert_to = if state.settings.alert_emails.is_empty() {
+        (owners.join(", "), false)
+    } else {
+        (state.settings.alert_emails.join(", "), true)
+    };
     let smtp = state.settings.smtp.as_ref().map(|s| {
         (
             s.host.clone(),
@@ -69,6 +79,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         pending,
         rows,
         default_to: who.principal.user.email.clone(),
+        alert_to,
     })
 }
 
