@@ -181,6 +181,18 @@ pub fn table_counts(
     Ok(out)
 }
 
+/// Like [`run`], for work that must not hold a connection all along: it takes one from
+/// the pool only while it needs it (sign-in holds none during bcrypt, so a burst of
+/// sign-ins cannot take every connection from everyone else).
+pub async fn run_with_pool<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&Pool) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || f(&pool)).await?
+}
+
 /// True when a SQLite error is a UNIQUE constraint failure.
 pub fn is_unique_violation(e: &rusqlite::Error) -> bool {
     matches!(

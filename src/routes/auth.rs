@@ -57,19 +57,20 @@ pub async fn login(
     let old_cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
     let st = state.clone();
     let email = form.email.clone();
-    let result = db::run(&state.pool, move |conn| {
+    let result = db::run_with_pool(&state.pool, move |pool| {
         let input = LoginInput {
             email: &form.email,
             password: &form.password,
             ip: &ip,
         };
         let p = auth::check_credentials(
-            conn,
+            pool,
             &st.keys,
             &st.throttle,
             &input,
             st.settings.bcrypt_cost,
         )?;
+        let conn = &mut *pool.get()?;
         if let Some(old) = old_cookie {
             auth::end_session(conn, &st.keys, &old, &ip)?;
         }

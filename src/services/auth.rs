@@ -78,7 +78,7 @@ fn account_key(email: &str) -> String {
 /// Checks e-mail and password. Unknown e-mail and wrong password take the same time and
 /// give the same answer; repeated failures are throttled per account and per IP.
 pub fn check_credentials(
-    conn: &mut Connection,
+    pool: &crate::db::Pool,
     keys: &Keys,
     throttle: &Throttle,
     input: &LoginInput<'_>,
@@ -91,7 +91,8 @@ pub fn check_credentials(
         });
     }
     let email = input.email.trim().to_lowercase();
-    let user = users::by_email(conn, &email)?;
+    // No connection is held during bcrypt (a quarter of a second at cost 12).
+    let user = users::by_email(&*pool.get()?, &email)?;
     let hash = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
@@ -100,6 +101,7 @@ pub fn check_credentials(
     let verified = user
         .clone()
         .filter(|u| u.password_hash.is_some() && password_ok);
+    let conn = &mut *pool.get()?;
     match verified {
         Some(u) => {
             throttle.clear(&acctk);

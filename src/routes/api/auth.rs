@@ -28,19 +28,20 @@ pub async fn login(
     let ip = state.client_ip(&req);
     let st = state.clone();
     let body = body.into_inner();
-    let token = db::run(&state.pool, move |conn| {
+    let token = db::run_with_pool(&state.pool, move |pool| {
         let input = LoginInput {
             email: &body.email,
             password: &body.password,
             ip: &ip,
         };
         let p = auth::check_credentials(
-            conn,
+            pool,
             &st.keys,
             &st.throttle,
             &input,
             st.settings.bcrypt_cost,
         )?;
+        let conn = &mut *pool.get()?;
         auth::issue_token(conn, &st.keys, &p, &ip, st.settings.token_ttl_secs)
     })
     .await?;
