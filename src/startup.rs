@@ -59,13 +59,16 @@ impl Application {
     /// Opens everything, prints the setup link when no owner exists yet, and binds the
     /// listener (port 0 picks a free one; the real port is in `port`).
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
-        let opened = open(&settings)?;
+        // The lock first: a restore running on this data dir must not see the database
+        // opened (and a journal created) under it.
+        create_private_dir(&settings.data_dir)?;
         let lock = crate::backup::restore::server_lock(&settings)?.with_context(|| {
             format!(
-                "another server is already running on {}",
+                "another server or a restore is running on {}",
                 settings.data_dir.display()
             )
         })?;
+        let opened = open(&settings)?;
         let mut conn = opened.pool.get()?;
         if let Some(token) = setup::ensure_link(&mut conn).map_err(|e| anyhow::anyhow!("{e:?}"))? {
             println!("No owner account yet. Open this one-time link to create it:");

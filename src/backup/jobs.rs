@@ -56,7 +56,7 @@ pub async fn run(state: State) {
             tracing::warn!(runs = n, "backups interrupted by a stop were marked failed");
         }
         let policy = Policy::load(&conn, &st.settings)?;
-        super::prune(&mut conn, &st.keys, &st.settings, &policy, None)?;
+        super::prune(&mut conn, &st.keys, &st.settings, &policy)?;
         drop(lock);
         Ok(())
     })
@@ -120,14 +120,15 @@ async fn scheduled(state: &State, handled: &mut Option<DateTime<Utc>>) -> Result
             return Ok(None);
         }
         let actor = Actor::system();
-        match super::begin(conn, &st.keys, &st.settings, &actor, "scheduled") {
-            Ok(v) => Ok(Some(v)),
-            // Someone else's backup is running: it covers this slot.
-            Err(AppError::Conflict(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        super::begin(conn, &st.keys, &st.settings, &actor, "scheduled").map(Some)
     })
-    .await?;
+    .await;
+    let started = match started {
+        Ok(s) => s,
+        // Another backup, started before the slot, holds the lock: try again next tick.
+        Err(AppError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
     *handled = Some(slot);
     if let Some((lock, row)) = started {
         tracing::info!(backup = %row.id, slot = %slot, "scheduled backup started");

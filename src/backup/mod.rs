@@ -126,6 +126,13 @@ pub fn begin(
     let row = db::write(conn, |tx| {
         let now = time::now_db();
         let by = actor.user_id().map(|_| actor.label());
+        // Holding the lock proves nothing else runs: a row still "running" is a dead run.
+        let dead = backups::fail_interrupted(tx, &now)?;
+        if dead > 0 {
+            let mut entry = Actor::system().entry("backup.interrupted", "backup", None);
+            entry.details = json!({ "runs": dead });
+            audit::append(tx, &keys.audit, &now, &entry)?;
+        }
         backups::insert_running(tx, &id, kind, by.as_deref(), &now)?;
         let mut entry = actor.entry("backup.start", "backup", Some(&id));
         entry.details = json!({ "kind": kind });
@@ -224,14 +231,6 @@ fn execute_inner(
         }
         _ => (None, None),
     };
-    // Before the run is recorded as done, so whoever sees it done sees the old ones gone.
-    // Not after a failed copy: the older copies may be the only ones off the server.
-    if made.is_ok() && remote_status != Some("failed") {
-        let _ = backups::set_phase(&conn, id, "prune");
-        if let Err(e) = prune(&mut conn, keys, settings, &policy, Some(id)) {
-            tracing::warn!(error = ?e, "old backups not pruned");
-        }
-    }
     let duration_ms = started.elapsed().as_millis() as i64;
     let outcome = match &made {
         Ok(m) => backups::Outcome {
@@ -288,6 +287,12 @@ fn execute_inner(
             "backup succeeded"
         ),
         Err(f) => tracing::error!(backup = id, code = f.code, error = %f.detail, "backup failed"),
+    }
+    // Only once the new backup is recorded as the newest good one.
+    if made.is_ok()
+        && let Err(e) = prune(&mut conn, keys, settings, &policy)
+    {
+        tracing::warn!(error = ?e, "old backups not pruned");
     }
     Ok(row)
 }
@@ -471,21 +476,23 @@ fn sync_dir(path: &Path) {
 }
 
 /// Removes backups older than the retention, locally and on the remote, but never the
-/// newest good one (so a long outage cannot leave the owner with nothing). `newest` is
-/// the run that just succeeded, not recorded as such yet.
+/// newest good one (so a long outage cannot leave the owner with nothing), and nothing
+/// at all while the last off-site copy failed (the older copies may be the only ones
+/// off the server).
 pub fn prune(
     conn: &mut Connection,
     keys: &Keys,
     settings: &Settings,
     policy: &Policy,
-    newest: Option<&str>,
 ) -> Result<usize, AppError> {
+    let copy_failed = backups::last_copy_attempt(conn)?
+        .is_some_and(|b| b.remote_status.as_deref() == Some("failed"));
+    if policy.remote.is_some() && copy_failed {
+        return Ok(0);
+    }
     let cutoff =
         time::to_db(time::now() - chrono::Duration::days(i64::from(policy.retention_days)));
-    let keep = match newest {
-        Some(id) => Some(id.to_string()),
-        None => backups::last_good(conn)?.map(|b| b.id),
-    };
+    let keep = backups::last_good(conn)?.map(|b| b.id);
     let old = backups::kept_before(conn, &cutoff)?;
     let dir = dir(settings);
     let mut removed = Vec::new();

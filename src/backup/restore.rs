@@ -56,21 +56,18 @@ pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Rest
     let _backup = super::try_lock(settings)?
         .context("a backup is running on this data dir: wait for it to finish")?;
     let live = settings.db_path();
-    let live_files: Vec<PathBuf> = ["", "-wal", "-shm"]
-        .iter()
-        .map(|suffix| PathBuf::from(format!("{}{suffix}", live.display())))
-        .filter(|p| p.exists())
-        .collect();
-    if !live_files.is_empty() && !force {
+    if !live_files(&live).is_empty() && !force {
         bail!(
             "a database already exists at {}: run again with --force to replace it (the current one is kept aside)",
             live.display()
         );
     }
+    // Both locks are held: a temporary file left by a restore that crashed is nobody's.
+    remove_stale_temporaries(&settings.data_dir);
 
     let tmp = settings
         .data_dir
-        .join(format!(".restore-{}.db", std::process::id()));
+        .join(format!(".restore-{}.db", crate::crypto::new_id("r")));
     let identities: Vec<String> = ring
         .backup_identities()
         .into_iter()
@@ -78,58 +75,86 @@ pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Rest
         .collect();
     let manifest = archive::open(file, &identities, &tmp)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    // Everything that can fail runs on the temporary copy, before the swap.
-    let prepared = check_restored(file, &tmp, &manifest).and_then(|()| prepare(&tmp, ring));
-    let verdict = match prepared {
+    let r = check_restored(file, &tmp, &manifest)
+        .and_then(|()| prepare(&tmp, ring))
+        .and_then(|verdict| swap(settings, &tmp, &live).map(|aside| (verdict, aside)));
+    let (verdict, replaced) = match r {
         Ok(v) => v,
         Err(e) => {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", tmp.display()));
-            }
+            remove_with_journal(&tmp);
             return Err(e);
         }
     };
-
-    let replaced = if live_files.is_empty() {
-        None
-    } else {
-        let aside = settings
-            .data_dir
-            .join(format!("replaced-{}", time::now().format("%Y%m%dT%H%M%SZ")));
-        std::fs::create_dir(&aside)
-            .with_context(|| format!("cannot create {}", aside.display()))?;
-        let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
-        for from in &live_files {
-            let to = aside.join(from.file_name().context("database file name")?);
-            if let Err(e) = std::fs::rename(from, &to) {
-                undo(&moved);
-                let _ = std::fs::remove_file(&tmp);
-                bail!("cannot move {} aside: {e}", from.display());
-            }
-            moved.push((from.clone(), to));
-        }
-        if let Err(e) = std::fs::rename(&tmp, &live) {
-            undo(&moved);
-            let _ = std::fs::remove_file(&tmp);
-            bail!(
-                "cannot put the restored database at {}: {e}",
-                live.display()
-            );
-        }
-        Some(aside)
-    };
-    if replaced.is_none() {
-        std::fs::rename(&tmp, &live)
-            .with_context(|| format!("cannot put the restored database at {}", live.display()))?;
-    }
-    if let Ok(d) = File::open(&settings.data_dir) {
-        let _ = d.sync_all();
-    }
     Ok(Restored {
         manifest,
         replaced,
         audit: verdict,
     })
+}
+
+/// The database file and its `-wal`/`-shm`, those that exist.
+fn live_files(live: &Path) -> Vec<PathBuf> {
+    ["", "-wal", "-shm"]
+        .iter()
+        .map(|suffix| PathBuf::from(format!("{}{suffix}", live.display())))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+fn remove_with_journal(db_file: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db_file.display()));
+    }
+}
+
+fn remove_stale_temporaries(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(".restore-") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Moves the live database files aside (listed now, not at the start: another process
+/// may have opened the database meanwhile) and puts the restored file in their place;
+/// on failure puts everything back. Returns where the old files went.
+fn swap(settings: &Settings, tmp: &Path, live: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let files = live_files(live);
+    let aside = if files.is_empty() {
+        None
+    } else {
+        let dir = settings.data_dir.join(format!(
+            "replaced-{}",
+            time::now().format("%Y%m%dT%H%M%S%.3fZ")
+        ));
+        std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        Some(dir)
+    };
+    let mut moved: Vec<(PathBuf, PathBuf)> = Vec::new();
+    if let Some(dir) = &aside {
+        for from in &files {
+            let to = dir.join(from.file_name().context("database file name")?);
+            if let Err(e) = std::fs::rename(from, &to) {
+                undo(&moved);
+                bail!("cannot move {} aside: {e}", from.display());
+            }
+            moved.push((from.clone(), to));
+        }
+    }
+    if let Err(e) = std::fs::rename(tmp, live) {
+        undo(&moved);
+        bail!(
+            "cannot put the restored database at {}: {e}",
+            live.display()
+        );
+    }
+    if let Ok(d) = File::open(&settings.data_dir) {
+        let _ = d.sync_all();
+    }
+    Ok(aside)
 }
 
 /// Puts back what was moved aside, newest first (a restore that fails changes nothing).
@@ -146,7 +171,8 @@ fn prepare(db_file: &Path, ring: std::sync::Arc<Keyring>) -> anyhow::Result<Verd
     let conn = pool.get()?;
     let keys = Keys::load(ring, &conn)?;
     let verdict = audit::verify(&conn, &keys.audit).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    anyhow::ensure!(busy == 0, "the restored database could not be checkpointed");
     drop(conn);
     drop(pool);
     for suffix in ["-wal", "-shm"] {

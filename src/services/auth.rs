@@ -101,11 +101,11 @@ pub fn check_credentials(
     let verified = user
         .clone()
         .filter(|u| u.password_hash.is_some() && password_ok);
-    let conn = &mut *pool.get()?;
     match verified {
         Some(u) => {
             throttle.clear(&acctk);
             throttle.clear(&ipk);
+            let conn = &mut *pool.get()?;
             if let Some(why) = inactive_reason(conn, &u)? {
                 db::write(conn, |tx| {
                     let now = time::now_db();
@@ -125,8 +125,10 @@ pub fn check_credentials(
             Principal::from_user(u).ok_or(AppError::InvalidCredentials)
         }
         None => {
+            // Counted before anything can fail (a pool timeout must not give a free try).
             throttle.fail(&ipk);
             let failures = throttle.fail(&acctk);
+            let conn = &mut *pool.get()?;
             db::write(conn, |tx| {
                 let now = time::now_db();
                 let mut entry = Actor {

@@ -247,6 +247,15 @@ async fn bad_restores_are_refused_with_one_line_and_change_nothing() {
     let (ok, _, err) = run(&mut restore_cmd(&dir, &file, true));
     assert!(!ok);
     assert!(err.contains("server is running"), "{err}");
+    // Nor can a second server start on the same data dir.
+    let (ok, _, err) = run(command(&dir, &[])
+        .env("OTM_BIND", "127.0.0.1:0")
+        .arg("serve"));
+    assert!(!ok);
+    assert!(
+        err.contains("another server or a restore is running"),
+        "{err}"
+    );
     s.kill9();
 
     let work = tempfile::tempdir().unwrap();
@@ -564,6 +573,15 @@ fn backdate_all(db: &Path, days: i64) {
     }
 }
 
+async fn wait_pruned(api: &crate::common::Api, b: &serde_json::Value) {
+    let url = format!("/api/v1/backups/{}", b["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !api.get(&url).await.1["file_name"].is_null() {
+        assert!(std::time::Instant::now() < deadline, "{url} was not pruned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_removes_old_files_here_and_remote_but_keeps_the_newest_good_one() {
     let remote = tempfile::tempdir().unwrap();
@@ -589,14 +607,9 @@ async fn retention_removes_old_files_here_and_remote_but_keeps_the_newest_good_o
     backdate_all(&s.db_path(), 3);
     s.restart();
     let api = s.api(&s.token().await);
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while fa.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the old backup was not pruned"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // A row is marked pruned in the same transaction as the audit row, after its files go.
+    wait_pruned(&api, &a).await;
+    assert!(!fa.exists());
     assert!(
         !remote.path().join(name(&fa)).exists(),
         "removed from the remote too"
@@ -615,6 +628,8 @@ async fn retention_removes_old_files_here_and_remote_but_keeps_the_newest_good_o
     // A new good backup: now the old one goes as well.
     let c = api_backup(&api).await;
     assert_eq!(c["status"], "succeeded");
+    // Pruning follows the recorded success.
+    wait_pruned(&api, &b).await;
     assert!(!fb.exists());
     assert!(!remote.path().join(name(&fb)).exists());
     assert!(backup_file(&s, &c).exists());
