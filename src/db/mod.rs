@@ -66,6 +66,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_backups",
         include_str!("../../migrations/0009_backups.sql"),
     ),
+    (
+        "0010_outbox_sealed",
+        include_str!("../../migrations/0010_outbox_sealed.sql"),
+    ),
 ];
 
 /// Per-connection settings.

@@ -16,10 +16,12 @@ pub struct Queued {
     pub next_attempt_at: String,
     pub last_error: Option<String>,
     pub sent_at: Option<String>,
+    /// The bodies are sealed (see `email::queue`).
+    pub sealed: bool,
 }
 
 const COLUMNS: &str = "id, created_at, kind, to_addr, subject, text_body, html_body, status, attempts, \
-                       next_attempt_at, last_error, sent_at";
+                       next_attempt_at, last_error, sent_at, sealed";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
     Ok(Queued {
@@ -35,6 +37,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
         next_attempt_at: r.get(9)?,
         last_error: r.get(10)?,
         sent_at: r.get(11)?,
+        sealed: r.get(12)?,
     })
 }
 
@@ -44,13 +47,14 @@ pub struct NewMail<'a> {
     pub subject: &'a str,
     pub text: &'a str,
     pub html: &'a str,
+    pub sealed: bool,
 }
 
 pub fn insert(conn: &Connection, m: &NewMail<'_>, now: &str) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO outbox (created_at, kind, to_addr, subject, text_body, html_body, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1)",
-        params![now, m.kind, m.to, m.subject, m.text, m.html],
+        "INSERT INTO outbox (created_at, kind, to_addr, subject, text_body, html_body, next_attempt_at, sealed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1, ?7)",
+        params![now, m.kind, m.to, m.subject, m.text, m.html, m.sealed],
     )?;
     Ok(conn.last_insert_rowid())
 }

@@ -8,6 +8,7 @@ use rusqlite::Connection;
 
 use crate::db::outbox::{self, NewMail};
 use crate::error::AppError;
+use crate::keyring::Keyring;
 
 /// A message ready to queue.
 pub struct Outgoing {
@@ -18,16 +19,22 @@ pub struct Outgoing {
     pub html: String,
 }
 
-/// Writes the message to the outbox; it leaves when the caller's transaction commits.
-pub fn queue(conn: &Connection, m: &Outgoing, now: &str) -> Result<i64, AppError> {
+/// What the bodies of queued mail are sealed to (they carry reset and invitation links
+/// until sent, and are blanked once sent).
+pub const BODY_AAD: &str = "outbox-body";
+
+/// Writes the message to the outbox, its bodies sealed under the master key; it leaves
+/// when the caller's transaction commits.
+pub fn queue(conn: &Connection, ring: &Keyring, m: &Outgoing, now: &str) -> Result<i64, AppError> {
     Ok(outbox::insert(
         conn,
         &NewMail {
             kind: m.kind,
             to: &m.to,
             subject: &m.subject,
-            text: &m.text,
-            html: &m.html,
+            text: &ring.seal(BODY_AAD, m.text.as_bytes()),
+            html: &ring.seal(BODY_AAD, m.html.as_bytes()),
+            sealed: true,
         },
         now,
     )?)

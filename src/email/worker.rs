@@ -1,6 +1,7 @@
 //! The only sender of e-mail: drains the outbox, retrying with backoff, so nothing is
 //! lost while the SMTP server is down.
 
+use crate::keyring::Keyring;
 use std::time::Duration;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -37,15 +38,21 @@ pub fn backoff_secs(attempts: i64, max: u64) -> u64 {
     (5u64 << exp).min(max)
 }
 
-fn build(from: &Mailbox, m: &outbox::Queued) -> anyhow::Result<Message> {
+fn build(ring: &Keyring, from: &Mailbox, m: &outbox::Queued) -> anyhow::Result<Message> {
+    let (text, html) = if m.sealed {
+        let open = |b: &str| {
+            ring.open_string(super::BODY_AAD, b)
+                .map_err(|e| anyhow::anyhow!("the message body does not open: {e}"))
+        };
+        (open(&m.text_body)?, open(&m.html_body)?)
+    } else {
+        (m.text_body.clone(), m.html_body.clone())
+    };
     Ok(Message::builder()
         .from(from.clone())
         .to(m.to_addr.parse()?)
         .subject(m.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            m.text_body.clone(),
-            m.html_body.clone(),
-        ))?)
+        .multipart(MultiPart::alternative_plain_html(text, html))?)
 }
 
 /// Runs forever on the server's runtime.
@@ -80,7 +87,7 @@ pub async fn run(state: State) {
             }
         };
         for m in due {
-            let result = match build(&from, &m) {
+            let result = match build(&state.keys.ring, &from, &m) {
                 Ok(msg) => transport
                     .send(msg)
                     .await

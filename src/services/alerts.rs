@@ -143,7 +143,7 @@ pub fn evaluate(
                 link: format!("{}/admin/backups", settings.base_url),
             };
             for to in &recipients {
-                email::queue(tx, &msg.to_outgoing(to, subject.clone())?, &now)?;
+                email::queue(tx, &keys.ring, &msg.to_outgoing(to, subject.clone())?, &now)?;
             }
             let action = if c.active {
                 "alert.raise"

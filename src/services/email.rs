@@ -37,7 +37,7 @@ pub fn send_test(
     .to_outgoing(to.as_str(), "Teste de e-mail do Omie Tenant Manager".into())?;
     db::write(conn, |tx| {
         let now = time::now_db();
-        let id = email::queue(tx, &mail, &now)?;
+        let id = email::queue(tx, &keys.ring, &mail, &now)?;
         let mut entry = actor.entry("email.test", "email", Some(&id.to_string()));
         entry.details = json!({ "to": to.as_str() });
         audit::append(tx, &keys.audit, &now, &entry)?;

@@ -40,7 +40,13 @@ fn new_password(np: NewPassword<'_>, cost: u32) -> Result<String, AppError> {
     auth::hash_password(&p, cost)
 }
 
-fn queue_reset(tx: &Connection, u: &User, base_url: &str, now: &str) -> Result<(), AppError> {
+fn queue_reset(
+    tx: &Connection,
+    keys: &Keys,
+    u: &User,
+    base_url: &str,
+    now: &str,
+) -> Result<(), AppError> {
     let token = new_token();
     let expires = time::to_db(time::now() + Duration::hours(RESET_TTL_HOURS));
     password_resets::insert(tx, &hash(&token), &u.id, now, &expires)?;
@@ -49,7 +55,7 @@ fn queue_reset(tx: &Connection, u: &User, base_url: &str, now: &str) -> Result<(
         link: format!("{base_url}/password/reset/{token}"),
     }
     .to_outgoing(&u.email, "Troca de senha no Omie Tenant Manager".into())?;
-    email::queue(tx, &m, now)?;
+    email::queue(tx, &keys.ring, &m, now)?;
     Ok(())
 }
 
@@ -79,7 +85,7 @@ pub fn request_reset(
             return Ok(());
         }
         let now = time::now_db();
-        queue_reset(tx, &u, base_url, &now)?;
+        queue_reset(tx, keys, &u, base_url, &now)?;
         let mut entry = Actor {
             ip: ip.to_string(),
             ..Actor::system()
@@ -109,7 +115,7 @@ pub fn send_reset(
             ));
         }
         let now = time::now_db();
-        queue_reset(tx, &u, base_url, &now)?;
+        queue_reset(tx, keys, &u, base_url, &now)?;
         let mut entry = actor.entry("user.password_reset_sent", "user", Some(&u.id));
         entry.company_id = u.company_id.clone();
         entry.details = json!({ "email": u.email });
@@ -221,6 +227,7 @@ fn inviter_label(actor: &Actor) -> String {
 
 fn queue_invitation(
     tx: &Connection,
+    keys: &Keys,
     actor: &Actor,
     inv: &Invitation,
     token: &str,
@@ -245,7 +252,7 @@ fn queue_invitation(
         expires: time::db_to_br(&inv.expires_at),
     }
     .to_outgoing(&inv.email, "Convite para o Omie Tenant Manager".into())?;
-    email::queue(tx, &m, now)?;
+    email::queue(tx, &keys.ring, &m, now)?;
     Ok(())
 }
 
@@ -297,7 +304,7 @@ pub fn invite(
             revoked_at: None,
         };
         invitations::insert(tx, &inv, &hash(&token))?;
-        queue_invitation(tx, actor, &inv, &token, base_url, &now)?;
+        queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
         let mut entry = actor.entry("invitation.create", "invitation", Some(&inv.id));
         entry.company_id = inv.company_id.clone();
         entry.details = json!({ "email": inv.email, "role": inv.role });
@@ -333,7 +340,7 @@ pub fn resend(
         let token = new_token();
         inv.expires_at = time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS));
         invitations::renew(tx, id, &hash(&token), &inv.expires_at)?;
-        queue_invitation(tx, actor, &inv, &token, base_url, &now)?;
+        queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
         let mut entry = actor.entry("invitation.resend", "invitation", Some(id));
         entry.company_id = inv.company_id.clone();
         entry.details = json!({ "email": inv.email });

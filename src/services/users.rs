@@ -105,7 +105,7 @@ pub fn signup(
                 email.as_str(),
                 "Pedido de cadastro no Omie Tenant Manager".into(),
             )?;
-            email::queue(tx, &m, &now)?;
+            email::queue(tx, &keys.ring, &m, &now)?;
             return Ok(SignupOutcome::AlreadyKnown);
         }
         let company = companies::id_by_cnpj(tx, cnpj.as_str())?
@@ -173,7 +173,7 @@ pub fn signup(
             new_company: outcome == SignupOutcome::CompanyRequest,
         }
         .to_outgoing(email.as_str(), "Recebemos seu pedido de acesso".into())?;
-        email::queue(tx, &to_person, &now)?;
+        email::queue(tx, &keys.ring, &to_person, &now)?;
         for owner in store::owner_emails(tx)? {
             let m = SignupForOwner {
                 name: name.clone(),
@@ -183,7 +183,7 @@ pub fn signup(
                 link: entity_link.clone(),
             }
             .to_outgoing(&owner, format!("Novo pedido de acesso: {name}"))?;
-            email::queue(tx, &m, &now)?;
+            email::queue(tx, &keys.ring, &m, &now)?;
         }
         Ok(outcome)
     })
@@ -292,7 +292,7 @@ pub fn approve(
         entry.details =
             json!({ "email": u.email, "role": role.map(Role::as_str).unwrap_or(&u.role) });
         audit::append(tx, &keys.audit, &now, &entry)?;
-        email::queue(tx, &decided_mail(&u, true, "", base_url)?, &now)?;
+        email::queue(tx, &keys.ring, &decided_mail(&u, true, "", base_url)?, &now)?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
     })
 }
@@ -328,7 +328,12 @@ pub fn reject(
         entry.company_id = u.company_id.clone();
         entry.details = json!({ "email": u.email, "reason": reason });
         audit::append(tx, &keys.audit, &now, &entry)?;
-        email::queue(tx, &decided_mail(&u, false, &reason, base_url)?, &now)?;
+        email::queue(
+            tx,
+            &keys.ring,
+            &decided_mail(&u, false, &reason, base_url)?,
+            &now,
+        )?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
     })
 }
@@ -547,7 +552,7 @@ pub fn accept_request(
         entry.details = json!({ "cnpj": req.cnpj, "user_id": uid, "email": req.requester_email });
         audit::append(tx, &keys.audit, &now, &entry)?;
         let u = store::get(tx, &uid)?.ok_or(AppError::NotFound)?;
-        email::queue(tx, &decided_mail(&u, true, "", base_url)?, &now)?;
+        email::queue(tx, &keys.ring, &decided_mail(&u, true, "", base_url)?, &now)?;
         Ok(company.id.clone())
     })
 }
@@ -582,7 +587,7 @@ pub fn refuse_request(
             &req.requester_email,
             "Seu pedido de acesso foi recusado".into(),
         )?;
-        email::queue(tx, &m, &now)?;
+        email::queue(tx, &keys.ring, &m, &now)?;
         Ok(())
     })
 }

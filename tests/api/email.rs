@@ -74,6 +74,49 @@ async fn mail_waits_while_smtp_is_down_and_leaves_when_it_is_back() {
 }
 
 #[tokio::test]
+async fn a_queued_reset_link_is_sealed_until_it_is_sent() {
+    let port = free_port();
+    let s = with_smtp(port);
+    s.create_owner();
+    let b = s.browser();
+    let r = b
+        .submit(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", OWNER_EMAIL)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // While SMTP is down the message waits in the outbox: neither the database file nor
+    // its WAL holds the link (nor the body's text) in clear.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mut bytes = std::fs::read(s.db_path()).unwrap();
+    bytes.extend(std::fs::read(format!("{}-wal", s.db_path().display())).unwrap_or_default());
+    for needle in [
+        "/password/reset/",
+        "Recebemos um pedido para trocar a senha",
+    ] {
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "{needle:?} is in the database in clear"
+        );
+    }
+    let queued: String = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT text_body FROM outbox WHERE kind = 'password_reset'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(queued.starts_with("v1."), "sealed: {queued}");
+
+    let smtp = Smtp::start_on(port);
+    let mail = smtp.wait_for(OWNER_EMAIL, "Troca de senha").await;
+    assert!(mail.text.contains("/password/reset/"), "{}", mail.text);
+}
+
+#[tokio::test]
 async fn without_smtp_mail_is_kept_and_the_page_says_so() {
     let s = Server::start();
     s.create_owner();
