@@ -296,17 +296,19 @@ pub fn links_of_app(conn: &Connection, app_id: &str) -> rusqlite::Result<Vec<Lin
          FROM application_links l JOIN companies c ON c.id = l.company_id
          WHERE l.application_id = ?1 ORDER BY c.legal_name",
     )?;
-    let rows = stmt.query_map([app_id], |r| {
-        Ok(LinkRow {
-            other_id: r.get(0)?,
-            other_name: r.get(1)?,
-            other_code: r.get(2)?,
-            scopes: r.get(3)?,
-            granted_at: r.get(4)?,
-            last_credentials_read_at: r.get(5)?,
-        })
-    })?;
-    rows.collect()
+    stmt.query_map([app_id], link_row)?.collect()
+}
+
+/// Columns: the other side's id, name and code, then scopes, granted_at, last read.
+fn link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
+    Ok(LinkRow {
+        other_id: r.get(0)?,
+        other_name: r.get(1)?,
+        other_code: r.get(2)?,
+        scopes: r.get(3)?,
+        granted_at: r.get(4)?,
+        last_credentials_read_at: r.get(5)?,
+    })
 }
 
 /// The active applications linked to a company.
@@ -316,15 +318,5 @@ pub fn links_of_company(conn: &Connection, company_id: &str) -> rusqlite::Result
          FROM application_links l JOIN applications a ON a.id = l.application_id
          WHERE l.company_id = ?1 AND a.status = 'active' ORDER BY a.name",
     )?;
-    let rows = stmt.query_map([company_id], |r| {
-        Ok(LinkRow {
-            other_id: r.get(0)?,
-            other_name: r.get(1)?,
-            other_code: r.get(2)?,
-            scopes: r.get(3)?,
-            granted_at: r.get(4)?,
-            last_credentials_read_at: r.get(5)?,
-        })
-    })?;
-    rows.collect()
+    stmt.query_map([company_id], link_row)?.collect()
 }

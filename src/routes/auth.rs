@@ -172,10 +172,6 @@ impl SetupPage {
     }
 }
 
-fn link_gone() -> PageError {
-    PageError(AppError::NotFound)
-}
-
 pub async fn setup_form(
     state: State,
     ctx: Ctx,
@@ -183,7 +179,7 @@ pub async fn setup_form(
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
     if !db::run(&state.pool, move |conn| setup::link_is_usable(conn, &t)).await? {
-        return Err(link_gone());
+        return Err(PageError(AppError::NotFound));
     }
     render(&SetupPage {
         ctx,
@@ -254,7 +250,7 @@ pub async fn setup(
                 errors,
             },
         ),
-        Err(AppError::NotFound) => Err(link_gone()),
+        Err(AppError::NotFound) => Err(PageError(AppError::NotFound)),
         Err(e) => Err(e.into()),
     }
 }

@@ -90,10 +90,6 @@ impl ResetPage {
     }
 }
 
-fn link_gone() -> PageError {
-    PageError(AppError::NotFound)
-}
-
 pub async fn reset_form(
     state: State,
     ctx: Ctx,
@@ -105,7 +101,7 @@ pub async fn reset_form(
     })
     .await?
     {
-        return Err(link_gone());
+        return Err(PageError(AppError::NotFound));
     }
     render(&ResetPage {
         ctx,
@@ -162,7 +158,7 @@ pub async fn reset(
                 errors,
             },
         ),
-        Err(AppError::NotFound) => Err(link_gone()),
+        Err(AppError::NotFound) => Err(PageError(AppError::NotFound)),
         Err(e) => Err(e.into()),
     }
 }
@@ -193,7 +189,7 @@ pub async fn invite_form(
     let t = token.clone();
     let (inv, company) = db::run(&state.pool, move |conn| links::open_invitation(conn, &t))
         .await?
-        .ok_or_else(link_gone)?;
+        .ok_or(PageError(AppError::NotFound))?;
     render(&InvitePage {
         ctx,
         token: token.into_inner(),
@@ -241,7 +237,7 @@ pub async fn accept_invite(
             let t = token.clone();
             let (inv, company) = db::run(&state.pool, move |conn| links::open_invitation(conn, &t))
                 .await?
-                .ok_or_else(link_gone)?;
+                .ok_or(PageError(AppError::NotFound))?;
             render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &InvitePage {
@@ -255,7 +251,7 @@ pub async fn accept_invite(
                 },
             )
         }
-        Err(AppError::NotFound) => Err(link_gone()),
+        Err(AppError::NotFound) => Err(PageError(AppError::NotFound)),
         Err(e) => Err(e.into()),
     }
 }
