@@ -66,6 +66,18 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && bool::from(a.ct_eq(b))
 }
 
+/// Creates a new file readable by its owner only (mode 0600); fails if it exists.
+pub fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)
+}
+
 /// The key kept outside the database. Every purpose uses its own derived subkey, so a
 /// value computed for one purpose is useless for another.
 #[derive(Clone)]
@@ -92,15 +104,7 @@ impl MasterKey {
         let key = Self {
             bytes: random_bytes::<32>(),
         };
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts
-            .open(path)
+        let mut f = create_private_file(path)
             .with_context(|| format!("cannot create master key file {}", path.display()))?;
         writeln!(f, "otm-master-key-v1:{}", hex::encode(key.bytes))?;
         f.sync_all()?;

@@ -115,7 +115,7 @@ pub fn write(
     recipient: &age::x25519::Recipient,
     out: &Path,
 ) -> anyhow::Result<(String, u64)> {
-    let file = create_private(out)?;
+    let file = crate::crypto::create_private_file(out)?;
     let hashing = HashingWriter::new(BufWriter::with_capacity(1 << 20, file));
     let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient as _))
         .map_err(|e| anyhow::anyhow!("cannot set up encryption: {e}"))?;
@@ -137,17 +137,6 @@ pub fn write(
     let file = buf.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok((hash, size))
-}
-
-fn create_private(path: &Path) -> io::Result<File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
 }
 
 /// Decrypts `backup` with any of `identities` (age secret key strings) into a new file
@@ -246,7 +235,7 @@ fn decrypt_into<R: BufRead>(
         .ok_or(OpenError::NotABackup)?;
     let manifest: Manifest = serde_json::from_slice(json).map_err(|_| OpenError::NotABackup)?;
 
-    let out_file = create_private(out).map_err(OpenError::Io)?;
+    let out_file = crate::crypto::create_private_file(out).map_err(OpenError::Io)?;
     let mut w = HashingWriter::new(BufWriter::with_capacity(1 << 20, out_file));
     let mut z = zstd::Decoder::new(reader).map_err(OpenError::Io)?;
     io::copy(&mut z, &mut w).map_err(|e| {

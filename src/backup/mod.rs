@@ -82,30 +82,24 @@ pub struct RunLock {
 /// `None` when another backup (in this process or another) is running.
 pub fn try_lock(settings: &Settings) -> anyhow::Result<Option<RunLock>> {
     let dir = dir(settings);
-    create_private_dir(&dir)?;
+    crate::startup::create_private_dir(&dir)?;
+    Ok(try_lock_file(&dir.join(".lock"))?.map(|file| RunLock { _file: file }))
+}
+
+/// An exclusive lock on `path` (created if needed), held while the file stays open;
+/// `None` when another process or handle holds it.
+pub fn try_lock_file(path: &Path) -> anyhow::Result<Option<File>> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
-        .open(dir.join(".lock"))
-        .with_context(|| format!("cannot open the backup lock in {}", dir.display()))?;
+        .open(path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(RunLock { _file: file })),
+        Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
     }
-}
-
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    if !dir.exists() {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-        }
-    }
-    Ok(())
 }
 
 /// Takes the lock and records a running backup (with its audit row).
@@ -192,23 +186,40 @@ pub fn execute(
     if let Err(e) = &r {
         // The run must not stay "running" (the page would wait for it forever).
         tracing::error!(backup = id, error = ?e, "backup failed");
-        let failed = pool.get().map_err(AppError::from).and_then(|mut c| {
-            db::write(&mut c, |tx| {
-                let now = time::now_db();
-                let o = backups::Outcome::failed("internal", "the backup could not be recorded");
-                backups::finish(tx, id, &o, &now)?;
-                let mut entry = Actor::system().entry("backup.finish", "backup", Some(id));
-                entry.details = json!({ "status": "failed", "error_code": "internal" });
-                audit::append(tx, &keys.audit, &now, &entry)?;
-                Ok(())
-            })
-        });
+        let o = backups::Outcome::failed("internal", "the backup could not be recorded");
+        let failed = pool
+            .get()
+            .map_err(AppError::from)
+            .and_then(|mut c| record(&mut c, keys, id, &o));
         if let Err(e) = failed {
             tracing::error!(backup = id, error = ?e, "backup failure not recorded");
         }
     }
     drop(lock);
     r
+}
+
+/// Records how a run ended, with its audit row.
+fn record(
+    conn: &mut Connection,
+    keys: &Keys,
+    id: &str,
+    outcome: &backups::Outcome<'_>,
+) -> Result<backups::Backup, AppError> {
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        backups::finish(tx, id, outcome, &now)?;
+        let mut entry = Actor::system().entry("backup.finish", "backup", Some(id));
+        entry.details = json!({
+            "status": outcome.status,
+            "size_bytes": outcome.size_bytes,
+            "duration_ms": outcome.duration_ms,
+            "remote_status": outcome.remote_status,
+            "error_code": outcome.error_code,
+        });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        backups::get(tx, id)?.ok_or(AppError::NotFound)
+    })
 }
 
 fn execute_inner(
@@ -252,20 +263,7 @@ fn execute_inner(
             ..backups::Outcome::failed(f.code, &f.detail)
         },
     };
-    let row = db::write(&mut conn, |tx| {
-        let now = time::now_db();
-        backups::finish(tx, id, &outcome, &now)?;
-        let mut entry = Actor::system().entry("backup.finish", "backup", Some(id));
-        entry.details = json!({
-            "status": outcome.status,
-            "size_bytes": outcome.size_bytes,
-            "duration_ms": duration_ms,
-            "remote_status": outcome.remote_status,
-            "error_code": outcome.error_code,
-        });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        backups::get(tx, id)?.ok_or(AppError::NotFound)
-    });
+    let row = record(&mut conn, keys, id, &outcome);
     let row = match row {
         Ok(row) => row,
         Err(e) => {

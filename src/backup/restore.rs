@@ -18,17 +18,7 @@ use crate::time;
 
 /// Held by a running server; a restore refuses to run while it is taken.
 pub fn server_lock(settings: &Settings) -> anyhow::Result<Option<File>> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(settings.data_dir.join(".server.lock"))
-        .context("cannot open the server lock in the data dir")?;
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
-    }
+    super::try_lock_file(&settings.data_dir.join(".server.lock"))
 }
 
 pub struct Restored {
