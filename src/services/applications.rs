@@ -16,14 +16,6 @@ use crate::time;
 
 pub const SCOPES: &[&str] = &["companies:read", "omie_credentials:read", "omie:proxy"];
 
-fn platform_only(actor: &Actor) -> Result<(), AppError> {
-    if actor.is_platform() {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// Parses a space- or comma-separated scope list; every scope must be known.
 pub fn parse_scopes(raw: &[String]) -> Result<String, AppError> {
     let mut out: Vec<&str> = Vec::new();
@@ -70,7 +62,7 @@ pub fn create(
     name: &str,
     description: &str,
 ) -> Result<(Application, String), AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     let name = required_text(name, 120, "Informe o nome da aplicação.")
         .map_err(|m| AppError::field("name", m))?;
     let description: String = description.trim().chars().take(500).collect();
@@ -95,12 +87,12 @@ pub fn create(
 }
 
 pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<Application, AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     store::get(conn, id)?.ok_or(AppError::NotFound)
 }
 
 pub fn list(conn: &Connection, actor: &Actor) -> Result<Vec<Application>, AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     Ok(store::list(conn)?)
 }
 

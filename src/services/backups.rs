@@ -12,14 +12,6 @@ use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::time;
 
-fn platform_only(actor: &Actor) -> Result<(), AppError> {
-    if actor.is_platform() {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// Downloads, settings and the recovery kit are the owner's (staff may not restore).
 fn owner_only(actor: &Actor) -> Result<(), AppError> {
     match actor.role() {
@@ -35,7 +27,7 @@ pub fn list(
     cursor: Option<&str>,
     limit: usize,
 ) -> Result<(Vec<backups::Backup>, Option<String>), AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     let after = match cursor {
         Some(c) => Some(keyset::decode(c).ok_or_else(|| {
             AppError::field(
@@ -60,7 +52,7 @@ pub fn list(
 }
 
 pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<backups::Backup, AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     backups::get(conn, id)?.ok_or(AppError::NotFound)
 }
 
@@ -71,7 +63,7 @@ pub fn start(
     settings: &Settings,
     actor: &Actor,
 ) -> Result<(RunLock, backups::Backup), AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     backup::begin(conn, keys, settings, actor, "manual")
 }
 
@@ -252,7 +244,7 @@ pub struct Summary {
 }
 
 pub fn summary(conn: &Connection, settings: &Settings, actor: &Actor) -> Result<Summary, AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     Ok(Summary {
         policy: Policy::load(conn, settings)?,
         last_good: backups::last_good(conn)?,

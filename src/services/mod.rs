@@ -121,6 +121,15 @@ impl Actor {
         }
     }
 
+    /// Platform-only use cases: anyone else gets 404, like an object of another tenant.
+    pub fn platform_only(&self) -> Result<(), crate::error::AppError> {
+        if self.is_platform() {
+            Ok(())
+        } else {
+            Err(crate::error::AppError::NotFound)
+        }
+    }
+
     pub fn is_platform(&self) -> bool {
         match &self.kind {
             ActorKind::User { role, .. } => role.is_platform(),

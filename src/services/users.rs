@@ -189,14 +189,6 @@ pub fn signup(
     })
 }
 
-fn platform_only(actor: &Actor) -> Result<(), AppError> {
-    if actor.is_platform() {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
-}
-
 /// Loads a user the actor may manage: platform users manage everyone; a company admin
 /// manages its own company's users. Anything else is "not found".
 fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
@@ -490,7 +482,7 @@ pub fn pending_counts(conn: &Connection) -> Result<(i64, i64), AppError> {
 }
 
 pub fn pending_requests(conn: &Connection, actor: &Actor) -> Result<Vec<Request>, AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     Ok(requests::pending(conn)?)
 }
 
@@ -504,7 +496,7 @@ pub fn accept_request(
     legal_name: &str,
     base_url: &str,
 ) -> Result<String, AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     db::write(conn, |tx| {
         let now = time::now_db();
         let actor_id = actor.user_id().unwrap_or_default().to_string();
@@ -565,7 +557,7 @@ pub fn refuse_request(
     reason: &str,
     base_url: &str,
 ) -> Result<(), AppError> {
-    platform_only(actor)?;
+    actor.platform_only()?;
     let reason: String = reason.trim().chars().take(500).collect();
     db::write(conn, |tx| {
         let req = requests::get(tx, id)?
