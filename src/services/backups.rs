@@ -183,7 +183,7 @@ pub fn update_policy(
 /// The master key lines and the backup identities, after the owner typed the password
 /// again. Audited.
 pub fn recovery_kit(
-    conn: &mut Connection,
+    pool: &db::Pool,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -193,8 +193,11 @@ pub fn recovery_kit(
     let ActorKind::User { id, .. } = &actor.kind else {
         return Err(AppError::NotFound);
     };
-    let u = users::get(conn, id)?.ok_or(AppError::NotFound)?;
-    if !super::auth::password_matches(&u, password) {
+    let u = users::get(&*pool.get()?, id)?.ok_or(AppError::NotFound)?;
+    // No connection is held during bcrypt.
+    let matches = super::auth::password_matches(&u, password);
+    let conn = &mut *pool.get()?;
+    if !matches {
         db::write(conn, |tx| {
             let now = time::now_db();
             let entry = actor.entry("backup.recovery_kit_denied", "settings", Some("master_key"));

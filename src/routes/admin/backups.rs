@@ -356,8 +356,8 @@ pub async fn kit_show(
         });
     }
     let st = state.clone();
-    let r = db::run(&state.pool, move |conn| {
-        uc::recovery_kit(conn, &st.keys, &st.settings, &actor, &f.password)
+    let r = db::run_with_pool(&state.pool, move |pool| {
+        uc::recovery_kit(pool, &st.keys, &st.settings, &actor, &f.password)
     })
     .await;
     match &r {
