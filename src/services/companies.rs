@@ -319,9 +319,12 @@ pub fn list(
         return Ok(store::list(conn, filter, limit)?);
     }
     if let Some(app) = actor.application_id() {
+        // The same rule as one company (`visible`): active, and linked with the scope.
         let mut rows = Vec::new();
         for id in crate::db::applications::linked_company_ids(conn, app)? {
-            rows.extend(store::get(conn, &id)?);
+            if let Ok(c) = visible(conn, actor, &id) {
+                rows.push(c);
+            }
         }
         return Ok((rows, false));
     }

@@ -22,6 +22,21 @@ fn aad(company_id: &str, field: &str) -> String {
     format!("omie:{company_id}:{field}")
 }
 
+/// Setting and testing are for people: an application's `omie_credentials:read` scope
+/// lets it read the credentials, never replace them (403 on a company it is linked to,
+/// 404 on any other, as for reads).
+fn may_change(
+    conn: &Connection,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<companies::Company, AppError> {
+    let c = may_handle(conn, actor, company_id)?;
+    if actor.application_id().is_some() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(c)
+}
+
 /// Only the owner, staff, and the company's own admin handle its credentials.
 fn may_handle(
     conn: &Connection,
@@ -89,7 +104,7 @@ pub fn set(
 ) -> Result<(), AppError> {
     let (key, secret) = validate_shape(app_key, app_secret)?;
     db::write(conn, |tx| {
-        let c = may_handle(tx, actor, company_id)?;
+        let c = may_change(tx, actor, company_id)?;
         if c.status == "archived" {
             return Err(AppError::NotFound);
         }
@@ -241,7 +256,7 @@ pub fn test_input(
     actor: &Actor,
     company_id: &str,
 ) -> Result<TestInput, AppError> {
-    let c = may_handle(conn, actor, company_id)?;
+    let c = may_change(conn, actor, company_id)?;
     let s = store::get(conn, &c.id)?.ok_or_else(|| {
         AppError::field(
             "app_key",

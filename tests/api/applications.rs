@@ -212,6 +212,45 @@ async fn the_whole_application_flow() {
         (row["actor_type"].as_str(), row["actor_id"].as_str()),
         (Some("application"), Some(app_id.as_str()))
     );
+    // Reading the credentials is not replacing or testing them.
+    let (st, _) = app1
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{a}/omie-credentials"),
+            Some(
+                json!({"app_key": "1560731700", "app_secret": "fed2aa00bb11cc22dd33ee44ff556677"}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 403);
+    let (st, _) = app1
+        .post(
+            &format!("/api/v1/companies/{a}/omie-credentials/test"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 403);
+    let (_, creds) = app1
+        .get(&format!("/api/v1/companies/{a}/omie-credentials"))
+        .await;
+    assert_eq!(creds["app_secret"], "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a");
+    // Without companies:read the company is not in the app's list either.
+    owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{a}/applications/{app_id}"),
+            Some(json!({"scopes": ["omie_credentials:read"]})),
+        )
+        .await;
+    let (_, list) = app1.get("/api/v1/companies").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "{list}");
+    owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{a}/applications/{app_id}"),
+            Some(json!({"scopes": ["companies:read", "omie_credentials:read"]})),
+        )
+        .await;
     // Apps do only what their links allow.
     assert_eq!(
         app1.post(
