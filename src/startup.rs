@@ -70,7 +70,9 @@ impl Application {
         })?;
         let opened = open(&settings)?;
         let mut conn = opened.pool.get()?;
-        if let Some(token) = setup::ensure_link(&mut conn).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+        if let Some(token) =
+            setup::ensure_link(&mut conn, &opened.keys).map_err(|e| anyhow::anyhow!("{e:?}"))?
+        {
             println!("No owner account yet. Open this one-time link to create it:");
             println!("setup link: {}/setup/{}", settings.base_url, token);
         }

@@ -106,6 +106,11 @@ pub fn action_label(action: &str) -> &'static str {
         "backup.recovery_kit_denied" => "Kit de recuperação recusado (senha errada)",
         "alert.raise" => "Alerta enviado",
         "alert.clear" => "Alerta resolvido",
+        "application.token_issue" => "Aplicação obteve um token",
+        "application.logout" => "Aplicação encerrou o token",
+        "setup.link_issue" => "Link de criação do proprietário gerado",
+        "user.signup_repeat" => "Pedido de cadastro com e-mail já conhecido",
+        "backup.restore" => "Banco de dados restaurado de um backup",
         _ => "",
     }
 }
@@ -161,6 +166,11 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "backup.recovery_kit_denied",
     "alert.raise",
     "alert.clear",
+    "application.token_issue",
+    "application.logout",
+    "setup.link_issue",
+    "user.signup_repeat",
+    "backup.restore",
 ];
 
 impl From<&Entry> for AuditView {

@@ -66,7 +66,7 @@ pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Rest
     let manifest = archive::open(file, &identities, &tmp)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let r = check_restored(file, &tmp, &manifest)
-        .and_then(|()| prepare(&tmp, ring))
+        .and_then(|()| prepare(&tmp, ring, &manifest))
         .and_then(|verdict| swap(settings, &tmp, &live).map(|aside| (verdict, aside)));
     let (verdict, replaced) = match r {
         Ok(v) => v,
@@ -156,10 +156,28 @@ fn undo(moved: &[(PathBuf, PathBuf)]) {
 
 /// Applies migrations newer than the backup (so the server starts on it), opens the
 /// keys with this master key, and verifies the audit chain; leaves no WAL behind.
-fn prepare(db_file: &Path, ring: std::sync::Arc<Keyring>) -> anyhow::Result<Verdict> {
+fn prepare(
+    db_file: &Path,
+    ring: std::sync::Arc<Keyring>,
+    manifest: &archive::Manifest,
+) -> anyhow::Result<Verdict> {
     let pool = db::open(db_file, 1)?;
-    let conn = pool.get()?;
+    let mut conn = pool.get()?;
     let keys = Keys::load(ring, &conn)?;
+    // The restored database says it was restored, and from when (the chain check
+    // below covers this row too).
+    db::write(&mut conn, |tx| {
+        let now = time::now_db();
+        let actor = crate::services::Actor {
+            ip: "command line".into(),
+            ..crate::services::Actor::system()
+        };
+        let mut entry = actor.entry("backup.restore", "backup", None);
+        entry.details = serde_json::json!({ "backup_made_at": manifest.created_at });
+        crate::db::audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
+    .map_err(|e| anyhow::anyhow!("cannot record the restore: {e:?}"))?;
     let verdict = audit::verify(&conn, &keys.audit).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
     anyhow::ensure!(busy == 0, "the restored database could not be checkpointed");

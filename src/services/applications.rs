@@ -6,7 +6,7 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::throttle::Throttle;
-use super::{Actor, Keys};
+use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_id, new_token, sha256_hex};
 use crate::db::applications::{self as store, Application};
 use crate::db::{self, audit, companies};
@@ -272,6 +272,7 @@ pub struct Grant<'a> {
 /// The client-credentials grant: returns (token, scope).
 pub fn issue_token(
     conn: &mut Connection,
+    keys: &Keys,
     throttle: &Throttle,
     g: &Grant<'_>,
     ttl_secs: u64,
@@ -336,6 +337,17 @@ pub fn issue_token(
             &expires,
         )?;
         store::touch_secret(tx, &app.id, &secret_id, &now)?;
+        // The application's sign-in, as auth.login is a person's.
+        let actor = Actor {
+            kind: ActorKind::Application {
+                id: app.id.clone(),
+                client_id: app.client_id.clone(),
+            },
+            ip: g.ip.to_string(),
+        };
+        let mut entry = actor.entry("application.token_issue", "application", Some(&app.id));
+        entry.details = json!({ "scope": scope });
+        audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
     .map_err(|_: AppError| GrantError::InvalidRequest("temporary failure, try again"))?;
@@ -367,12 +379,22 @@ pub fn secrets(
 }
 
 /// An application ends its own token (`POST /auth/logout`).
-pub fn revoke_own_token(conn: &mut Connection, token: &str) -> Result<(), AppError> {
+pub fn revoke_own_token(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    token: &str,
+) -> Result<(), AppError> {
     let raw = token
         .strip_prefix(crate::web::guard::APP_TOKEN_PREFIX)
         .unwrap_or(token);
-    store::revoke_token(conn, &sha256_hex(raw.as_bytes()), &time::now_db())?;
-    Ok(())
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        store::revoke_token(tx, &sha256_hex(raw.as_bytes()), &now)?;
+        let entry = actor.entry("application.logout", "application", actor.application_id());
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
+    })
 }
 
 pub fn links_of_app(

@@ -12,13 +12,16 @@ use crate::time;
 
 /// When no owner exists yet, makes a fresh setup link (older unused ones stop working)
 /// and returns its token; `None` once the owner exists.
-pub fn ensure_link(conn: &mut Connection) -> Result<Option<String>, AppError> {
+pub fn ensure_link(conn: &mut Connection, keys: &Keys) -> Result<Option<String>, AppError> {
     db::write(conn, |tx| {
         if users::owner_exists(tx)? {
             return Ok(None);
         }
         let token = new_token();
-        setup::replace(tx, &sha256_hex(token.as_bytes()), &time::now_db())?;
+        let now = time::now_db();
+        setup::replace(tx, &sha256_hex(token.as_bytes()), &now)?;
+        let entry = Actor::system().entry("setup.link_issue", "setup", None);
+        audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(Some(token))
     })
 }

@@ -106,6 +106,11 @@ pub fn signup(
                 "Pedido de cadastro no Omie Tenant Manager".into(),
             )?;
             email::queue(tx, &keys.ring, &m, &now)?;
+            // The typed address only: the visitor learns nothing, the trail keeps it.
+            let mut entry = actor.entry("user.signup_repeat", "user", None);
+            entry.actor_label = email.as_str().to_string();
+            entry.details = json!({ "email": email.as_str() });
+            audit::append(tx, &keys.audit, &now, &entry)?;
             return Ok(SignupOutcome::AlreadyKnown);
         }
         let company = companies::id_by_cnpj(tx, cnpj.as_str())?

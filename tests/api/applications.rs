@@ -212,6 +212,17 @@ async fn the_whole_application_flow() {
         (row["actor_type"].as_str(), row["actor_id"].as_str()),
         (Some("application"), Some(app_id.as_str()))
     );
+    let (_, issued) = owner
+        .get("/api/v1/audit?action=application.token_issue")
+        .await;
+    assert!(
+        issued["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["actor_id"] == app_id.as_str()),
+        "a token issue is in the trail: {issued}"
+    );
     // Reading the credentials is not replacing or testing them.
     let (st, _) = app1
         .send(

@@ -190,6 +190,14 @@ async fn backup_during_writes_restores_consistent_and_holds_no_clear_text() {
             "SELECT count(*) FROM audit_log WHERE action = 'company.create'"
         )
     );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM audit_log WHERE action = 'backup.restore'"
+        ),
+        1,
+        "the restore is in the restored trail"
+    );
     let verdict: String = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))

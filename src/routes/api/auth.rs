@@ -56,7 +56,12 @@ pub async fn logout(state: State, who: ApiUser) -> Result<HttpResponse, ApiError
     let st = state.clone();
     db::run(&state.pool, move |conn| match &who.principal {
         Some(p) => auth::revoke_token(conn, &st.keys, p, &who.token, &who.ip),
-        None => crate::services::applications::revoke_own_token(conn, &who.token),
+        None => crate::services::applications::revoke_own_token(
+            conn,
+            &st.keys,
+            &who.actor(),
+            &who.token,
+        ),
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -92,7 +92,13 @@ pub async fn token(req: HttpRequest, state: State, body: web::Bytes) -> HttpResp
             scope: t.scope.as_deref(),
             ip: &ip,
         };
-        Ok(applications::issue_token(conn, &st.throttle, &g, ttl))
+        Ok(applications::issue_token(
+            conn,
+            &st.keys,
+            &st.throttle,
+            &g,
+            ttl,
+        ))
     })
     .await;
     match result {
