@@ -15,8 +15,9 @@ use crate::crypto::MasterKey;
 use crate::db::{self, Pool};
 use crate::keyring::Keyring;
 use crate::routes;
+use crate::services::app;
 use crate::services::{Keys, auth, setup};
-use crate::web::{AppState, csrf, headers};
+use crate::web::{csrf, headers};
 
 /// What every command needs: the opened database and the keys.
 pub struct Opened {
@@ -93,7 +94,7 @@ impl Application {
         } else {
             settings.workers
         };
-        let state = web::Data::new(Arc::new(AppState {
+        let state = web::Data::new(Arc::new(app::App {
             settings,
             pool: opened.pool,
             keys: opened.keys,

@@ -320,3 +320,19 @@ pub fn links_of_company(conn: &Connection, company_id: &str) -> rusqlite::Result
     )?;
     stmt.query_map([company_id], link_row)?.collect()
 }
+
+/// Removes every link of a company (archiving it); returns the applications unlinked.
+pub fn delete_links_of_company(
+    conn: &Connection,
+    company_id: &str,
+) -> rusqlite::Result<Vec<String>> {
+    let ids: Vec<String> = conn
+        .prepare_cached("SELECT application_id FROM application_links WHERE company_id = ?1 ORDER BY application_id")?
+        .query_map([company_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.execute(
+        "DELETE FROM application_links WHERE company_id = ?1",
+        [company_id],
+    )?;
+    Ok(ids)
+}

@@ -151,11 +151,23 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
+    blocking(move || {
         let mut conn = pool.get()?;
         f(&mut conn)
     })
-    .await?
+    .await
+}
+
+/// The blocking pool of the runtime (tokio's, which actix runs on): SQLite, bcrypt and
+/// file work go there, never onto the async workers.
+async fn blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
 }
 
 /// How many migrations this build knows (a database's `user_version` when current).
@@ -194,7 +206,7 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || f(&pool)).await?
+    blocking(move || f(&pool)).await
 }
 
 /// True when a SQLite error is a UNIQUE constraint failure.

@@ -89,3 +89,11 @@ pub fn list_for_user(conn: &Connection, user_id: &str) -> rusqlite::Result<Vec<L
     })?;
     rows.collect()
 }
+
+/// Ends the sessions of every person of a company (archiving it).
+pub fn delete_for_company(conn: &Connection, company_id: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE company_id = ?1)",
+        [company_id],
+    )
+}

@@ -47,3 +47,16 @@ pub fn revoke_for_user(conn: &Connection, user_id: &str, now: &str) -> rusqlite:
         params![user_id, now],
     )
 }
+
+/// Revokes the live tokens of every person of a company (archiving it).
+pub fn revoke_for_company(
+    conn: &Connection,
+    company_id: &str,
+    now: &str,
+) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE api_tokens SET revoked_at = ?2
+         WHERE revoked_at IS NULL AND user_id IN (SELECT id FROM users WHERE company_id = ?1)",
+        params![company_id, now],
+    )
+}

@@ -7,12 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db;
 use crate::error::{AppError, FieldError, PageError};
 use crate::services::auth::{self, LoginInput};
 use crate::services::{Actor, setup};
 use crate::web::page::{Ctx, Flash, Form, redirect, redirect_with, render, render_status};
-use crate::web::{CSRF_COOKIE, SESSION_COOKIE, State, user_agent};
+use crate::web::{CSRF_COOKIE, Edge, SESSION_COOKIE, State, user_agent};
 
 pub async fn home(req: HttpRequest) -> HttpResponse {
     if req.cookie(SESSION_COOKIE).is_some() {
@@ -52,39 +51,20 @@ pub async fn login(
     ctx: Ctx,
     Form(form): Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
-    let ip = state.client_ip(&req);
-    let ua = user_agent(&req);
+    let (ip, ua) = (state.client_ip(&req), user_agent(&req));
     let old_cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
-    let st = state.clone();
     let email = form.email.clone();
-    let result = db::run_with_pool(&state.pool, move |pool| {
-        let input = LoginInput {
-            email: &form.email,
-            password: &form.password,
-            ip: &ip,
-        };
-        let p = auth::check_credentials(
-            pool,
-            &st.keys,
-            &st.throttle,
-            &input,
-            st.settings.bcrypt_cost,
-        )?;
-        let conn = &mut *pool.get()?;
-        if let Some(old) = old_cookie {
-            auth::end_session(conn, &st.keys, &old, &ip)?;
-        }
-        let token = auth::start_session(
-            conn,
-            &st.keys,
-            &p,
-            &ip,
-            &ua,
-            st.settings.session_absolute_hours,
-        )?;
-        Ok((token, p.role.is_platform()))
-    })
-    .await;
+    let result = state
+        .blocking(move |app| {
+            let input = LoginInput {
+                email: &form.email,
+                password: &form.password,
+                ip: &ip,
+            };
+            auth::sign_in_page(app, &input, &ua, old_cookie.as_deref())
+        })
+        .await
+        .map(|(token, p)| (token, p.role.is_platform()));
     match result {
         Ok((token, platform)) => {
             // A new session id, and a new CSRF cookie, at every sign-in; each kind of
@@ -145,11 +125,9 @@ pub async fn logout(
 ) -> Result<HttpResponse, PageError> {
     if let Some(cookie) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
         let ip = state.client_ip(&req);
-        let st = state.clone();
-        db::run(&state.pool, move |conn| {
-            auth::end_session(conn, &st.keys, &cookie, &ip)
-        })
-        .await?;
+        state
+            .run(move |conn, app| auth::end_session(conn, &app.keys, &cookie, &ip))
+            .await?;
     }
     let mut resp = redirect_with(&state, "/login", Flash::success("Você saiu. Até logo!"));
     let _ = resp.add_cookie(&state.removal(SESSION_COOKIE));
@@ -178,7 +156,10 @@ pub async fn setup_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
-    if !db::run(&state.pool, move |conn| setup::link_is_usable(conn, &t)).await? {
+    if !state
+        .run(move |conn, _| setup::link_is_usable(conn, &t))
+        .await?
+    {
         return Err(PageError(AppError::NotFound));
     }
     render(&SetupPage {
@@ -210,30 +191,30 @@ pub async fn setup(
     Form(form): Form<SetupForm>,
 ) -> Result<HttpResponse, PageError> {
     let ip = state.client_ip(&req);
-    let st = state.clone();
     let t = token.clone();
     let (name, email) = (form.name.clone(), form.email.clone());
-    let result = db::run(&state.pool, move |conn| {
-        let input = setup::OwnerInput {
-            name: &form.name,
-            email: &form.email,
-            password: &form.password,
-            password_confirm: Some(&form.password_confirm),
-        };
-        let actor = Actor {
-            ip,
-            ..Actor::system()
-        };
-        setup::create_owner(
-            conn,
-            &st.keys,
-            &actor,
-            Some(&t),
-            &input,
-            st.settings.bcrypt_cost,
-        )
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            let input = setup::OwnerInput {
+                name: &form.name,
+                email: &form.email,
+                password: &form.password,
+                password_confirm: Some(&form.password_confirm),
+            };
+            let actor = Actor {
+                ip,
+                ..Actor::system()
+            };
+            setup::create_owner(
+                conn,
+                &app.keys,
+                &actor,
+                Some(&t),
+                &input,
+                app.settings.bcrypt_cost,
+            )
+        })
+        .await;
     match result {
         Ok(_) => Ok(redirect_with(
             &state,

@@ -1,5 +1,6 @@
 //! Pages behind e-mailed links: forgotten password, reset, invitation.
 
+use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

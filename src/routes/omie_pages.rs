@@ -1,6 +1,7 @@
 //! The Omie credentials page, shared by the dashboard (`/admin/companies/{id}/omie`)
 //! and the portal (`/portal/omie`): the same use cases decide who may do what.
 
+use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;

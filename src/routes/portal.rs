@@ -2,6 +2,7 @@
 //! company-user guard; the company always comes from the signed-in person, never from
 //! the URL, and the use cases decide what each role may do (DESIGN.md §5).
 
+use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

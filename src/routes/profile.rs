@@ -1,6 +1,7 @@
 //! "Minha conta", in both areas (`/admin/profile`, `/portal/profile`): own data, change
 //! password, own sessions, end the others.
 
+use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;

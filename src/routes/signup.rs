@@ -1,5 +1,6 @@
 //! `/signup` and `POST /api/v1/signup`: a person asks for access.
 
+use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;

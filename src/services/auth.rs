@@ -6,7 +6,8 @@ use chrono::Duration;
 use rusqlite::Connection;
 use serde_json::json;
 
-use super::throttle::{FREE_FAILURES, Throttle, delay_for};
+use super::app::App;
+use super::throttle::{FREE_FAILURES, delay_for};
 use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_token, sha256_hex};
 use crate::db::{self, audit, sessions, tokens, users};
@@ -75,37 +76,64 @@ fn account_key(email: &str) -> String {
     format!("acct:{}", email.trim().to_lowercase())
 }
 
-/// Checks e-mail and password. Unknown e-mail and wrong password take the same time and
-/// give the same answer; repeated failures are throttled per account and per IP.
-pub fn check_credentials(
-    pool: &crate::db::Pool,
-    keys: &Keys,
-    throttle: &Throttle,
+/// Sign-in on the sign-in page: checks the password, ends the browser's old session if
+/// any, and starts a new one (a new id at every sign-in). Returns the session cookie.
+pub fn sign_in_page(
+    app: &App,
     input: &LoginInput<'_>,
-    bcrypt_cost: u32,
-) -> Result<Principal, AppError> {
-    let (ipk, acctk) = (ip_key(input.ip), account_key(input.email));
-    if let Some(wait) = throttle.wait(&ipk).max(throttle.wait(&acctk)) {
-        return Err(AppError::Throttled {
-            retry_after_secs: wait,
-        });
+    user_agent: &str,
+    old_session: Option<&str>,
+) -> Result<(String, Principal), AppError> {
+    let p = check_credentials(app, input)?;
+    let conn = &mut *app.pool.get()?;
+    if let Some(old) = old_session {
+        end_session(conn, &app.keys, old, input.ip)?;
     }
+    let absolute = app.settings.session_absolute_hours;
+    let token = start_session(conn, &app.keys, &p, input.ip, user_agent, absolute)?;
+    Ok((token, p))
+}
+
+/// Sign-in through the API: checks the password and issues a bearer token.
+pub fn sign_in_api(app: &App, input: &LoginInput<'_>) -> Result<String, AppError> {
+    let p = check_credentials(app, input)?;
+    let conn = &mut *app.pool.get()?;
+    issue_token(conn, &app.keys, &p, input.ip, app.settings.token_ttl_secs)
+}
+
+/// Checks e-mail and password. Unknown e-mail and wrong password take the same time and
+/// give the same answer; repeated failures are throttled per account and per IP, and an
+/// account's failures outlive a restart (they are kept in its row). No connection is
+/// held during bcrypt (a quarter of a second at cost 12).
+pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal, AppError> {
+    let (ipk, acctk) = (ip_key(input.ip), account_key(input.email));
     let email = input.email.trim().to_lowercase();
-    // No connection is held during bcrypt (a quarter of a second at cost 12).
-    let user = users::by_email(&*pool.get()?, &email)?;
+    let user = users::by_email(&*app.pool.get()?, &email)?;
+    if let Some(u) = &user
+        && let Some(last) = u.last_failed_at.as_deref().and_then(time::parse_db)
+    {
+        let ago = (time::now() - last).to_std().unwrap_or_default();
+        let failures = u32::try_from(u.failed_attempts).unwrap_or(0);
+        app.throttle.seed(&acctk, failures, ago);
+    }
+    let failures = app
+        .throttle
+        .reserve(&[&ipk, &acctk])
+        .map_err(|retry_after_secs| AppError::Throttled { retry_after_secs })?;
     let hash = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash(bcrypt_cost).to_string());
+        .unwrap_or_else(|| dummy_hash(app.settings.bcrypt_cost).to_string());
     let password_ok = bcrypt::verify(input.password, &hash).unwrap_or(false);
     let verified = user
         .clone()
         .filter(|u| u.password_hash.is_some() && password_ok);
+    let keys = &app.keys;
     match verified {
         Some(u) => {
-            throttle.clear(&acctk);
-            throttle.clear(&ipk);
-            let conn = &mut *pool.get()?;
+            app.throttle.clear(&acctk);
+            app.throttle.clear(&ipk);
+            let conn = &mut *app.pool.get()?;
             if let Some(why) = inactive_reason(conn, &u)? {
                 db::write(conn, |tx| {
                     let now = time::now_db();
@@ -125,10 +153,8 @@ pub fn check_credentials(
             Principal::from_user(u).ok_or(AppError::InvalidCredentials)
         }
         None => {
-            // Counted before anything can fail (a pool timeout must not give a free try).
-            throttle.fail(&ipk);
-            let failures = throttle.fail(&acctk);
-            let conn = &mut *pool.get()?;
+            // The failure was counted by the reservation, before anything could fail.
+            let conn = &mut *app.pool.get()?;
             db::write(conn, |tx| {
                 let now = time::now_db();
                 let mut entry = Actor {
@@ -353,4 +379,19 @@ pub fn password_matches(u: &crate::db::users::User, password: &str) -> bool {
     u.password_hash
         .as_deref()
         .is_some_and(|h| bcrypt::verify(password, h).unwrap_or(false))
+}
+
+/// Ends the bearer token a request came with, a person's or an application's: it stops
+/// working at once.
+pub fn sign_out_api(
+    conn: &mut Connection,
+    keys: &Keys,
+    principal: Option<&Principal>,
+    actor: &Actor,
+    token: &str,
+) -> Result<(), AppError> {
+    match principal {
+        Some(p) => revoke_token(conn, keys, p, token, &actor.ip),
+        None => super::applications::revoke_own_token(conn, keys, actor, token),
+    }
 }

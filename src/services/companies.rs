@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
-use super::{Actor, Keys};
+use super::app::App;
+use super::{Actor, Keys, Page};
 use crate::crypto::new_id;
 use crate::db::companies::{self as store, Company, Fields, ListFilter};
 use crate::db::{self, audit};
@@ -304,12 +305,51 @@ pub fn set_status_in(
     let mut entry = actor.entry(action, "company", Some(id));
     entry.company_id = Some(id.to_string());
     entry.details = json!({ "status": { "from": before.status, "to": status.as_str() } });
+    if status == CompanyStatus::Archived {
+        // DESIGN §4: archiving revokes the company's links and tokens. The links are
+        // removed, not hidden, so reactivating never restores an application's access
+        // silently: someone grants it again, and that is audited.
+        let unlinked = crate::db::applications::delete_links_of_company(tx, id)?;
+        crate::db::tokens::revoke_for_company(tx, id, &now)?;
+        crate::db::sessions::delete_for_company(tx, id)?;
+        entry.details["unlinked_applications"] = json!(unlinked);
+    }
     audit::append(tx, &keys.audit, &now, &entry)?;
     store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
-/// Lists companies the actor may see: all for platform users, their own for company users.
+/// What a list of companies asks for, as typed.
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub q: Option<String>,
+    pub status: Option<CompanyStatus>,
+    /// The opaque cursor of the page before; empty or `None` for the first.
+    pub cursor: Option<String>,
+    pub limit: usize,
+}
+
+/// Lists companies the actor may see: all for platform users, their own for company
+/// users, the linked ones for an application (metered: one `companies.list` per company
+/// returned).
 pub fn list(
+    app: &App,
+    conn: &Connection,
+    actor: &Actor,
+    q: &ListQuery,
+) -> Result<Page<Company>, AppError> {
+    let filter = ListFilter {
+        q: q.q.clone().filter(|q| !q.trim().is_empty()),
+        status: q.status.map(|s| s.as_str().to_string()),
+        after: super::parse_cursor(q.cursor.as_deref())?,
+    };
+    let (rows, more) = list_rows(conn, actor, &filter, q.limit)?;
+    for c in &rows {
+        app.meter.record(actor, &c.id, "companies.list");
+    }
+    Ok(Page::new(rows, more, store::cursor_after))
+}
+
+fn list_rows(
     conn: &Connection,
     actor: &Actor,
     filter: &ListFilter,
@@ -322,8 +362,10 @@ pub fn list(
         // The same rule as one company (`visible`): active, and linked with the scope.
         let mut rows = Vec::new();
         for id in crate::db::applications::linked_company_ids(conn, app)? {
-            if let Ok(c) = visible(conn, actor, &id) {
-                rows.push(c);
+            match visible(conn, actor, &id) {
+                Ok(c) => rows.push(c),
+                Err(AppError::NotFound | AppError::Forbidden) => {}
+                Err(e) => return Err(e),
             }
         }
         return Ok((rows, false));
@@ -338,4 +380,83 @@ pub fn list(
             .collect(),
         false,
     ))
+}
+
+/// Reads one company (metered for applications: `companies.read`, or `refused`).
+pub fn read(app: &App, conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
+    let c = visible(conn, actor, id);
+    let op = if c.is_ok() {
+        "companies.read"
+    } else {
+        "refused"
+    };
+    app.meter.record(actor, id, op);
+    c
+}
+
+/// A change of a company: any fields, and perhaps its status, in one transaction — a
+/// refused field change leaves the status as it was too.
+pub fn patch(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    input: &CompanyInput,
+    status: Option<CompanyStatus>,
+) -> Result<Company, AppError> {
+    let has_fields = [
+        &input.legal_name,
+        &input.trade_name,
+        &input.cnpj,
+        &input.contact_name,
+        &input.email,
+        &input.phone,
+    ]
+    .iter()
+    .any(|f| f.is_some());
+    db::write(conn, |tx| {
+        let mut c = get(tx, actor, id)?;
+        // Edit before archiving, and reactivate before editing.
+        let archiving = status == Some(CompanyStatus::Archived);
+        if let Some(s) = status.filter(|_| !archiving) {
+            c = set_status_in(tx, keys, actor, id, s)?;
+        }
+        if has_fields {
+            c = update_in(tx, keys, actor, id, input)?;
+        }
+        if archiving {
+            c = set_status_in(tx, keys, actor, id, CompanyStatus::Archived)?;
+        }
+        Ok(c)
+    })
+}
+
+/// Everything the company's page shows: the company, its recent history, its people
+/// (with the name of who approved or invited them) and its open invitations.
+pub struct Detail {
+    pub company: Company,
+    pub history: Vec<crate::db::audit::Entry>,
+    pub people: Vec<(crate::db::users::User, Option<String>)>,
+    pub invitations: Vec<crate::db::invitations::Invitation>,
+}
+
+pub fn detail(conn: &Connection, actor: &Actor, id: &str) -> Result<Detail, AppError> {
+    let company = get(conn, actor, id)?;
+    let filter = crate::db::audit::Filter {
+        company_id: Some(company.id.clone()),
+        ..Default::default()
+    };
+    let (history, _) = super::audit::list(conn, actor, filter, 100)?;
+    let people_filter = crate::db::users::ListFilter {
+        company_id: Some(company.id.clone()),
+        ..Default::default()
+    };
+    let (people, _) = super::users::list(conn, actor, people_filter, 200)?;
+    let invitations = super::links::list_open(conn, actor, Some(&company.id))?;
+    Ok(Detail {
+        company,
+        history,
+        people,
+        invitations,
+    })
 }

@@ -3,6 +3,7 @@
 //! them off the async executor (see [`crate::db::run`]).
 
 pub mod alerts;
+pub mod app;
 pub mod applications;
 pub mod audit;
 pub mod auth;
@@ -208,5 +209,41 @@ impl Actor {
             ip: self.ip.clone(),
             details: Value::Object(Default::default()),
         }
+    }
+}
+
+/// One page of a list and the opaque cursor of the next, if there is one.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// From `limit + 1` rows fetched: `more` says whether a next page exists.
+    pub fn new(items: Vec<T>, more: bool, cursor_of: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if more {
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
+        Self { items, next_cursor }
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+/// Reads an opaque list cursor as typed; empty means the first page.
+pub fn parse_cursor(raw: Option<&str>) -> Result<Option<(String, String)>, crate::error::AppError> {
+    match raw.filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => crate::db::keyset::decode(c)
+            .map(Some)
+            .ok_or_else(|| crate::error::AppError::field("cursor", "invalid cursor")),
     }
 }

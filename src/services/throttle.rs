@@ -47,6 +47,47 @@ impl Throttle {
 
     pub fn fail(&self, key: &str) -> u32 {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        Self::fail_in(&mut map, key)
+    }
+
+    /// Counts an attempt as failed *before* it is checked, under one lock with the
+    /// check: concurrent wrong guesses cannot all pass while the first is in bcrypt.
+    /// Returns the failures now counted for the last key, or the seconds to wait.
+    /// A right answer then [`clear`](Self::clear)s the keys.
+    pub fn reserve(&self, keys: &[&str]) -> Result<u32, u64> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        let wait = keys
+            .iter()
+            .filter_map(|k| map.get(*k))
+            .map(|rec| rec.last + delay_for(rec.failures))
+            .filter(|until| *until > now)
+            .map(|until| (until - now).as_secs().max(1))
+            .max();
+        if let Some(w) = wait {
+            return Err(w);
+        }
+        let mut last = 0;
+        for k in keys {
+            last = Self::fail_in(&mut map, k);
+        }
+        Ok(last)
+    }
+
+    /// Restores what the database remembers of a key after a restart: `failures` in a
+    /// row, the last `ago` before now. Memory that knows more wins.
+    pub fn seed(&self, key: &str, failures: u32, ago: Duration) {
+        if failures == 0 || ago.as_secs() >= FORGET_AFTER_SECS {
+            return;
+        }
+        let now = Instant::now();
+        let last = now.checked_sub(ago).unwrap_or(now);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key.to_string())
+            .or_insert(Record { failures, last });
+    }
+
+    fn fail_in(map: &mut HashMap<String, Record>, key: &str) -> u32 {
         let now = Instant::now();
         if map.len() >= MAX_KEYS {
             map.retain(|_, r| now.duration_since(r.last).as_secs() < FORGET_AFTER_SECS);
@@ -95,5 +136,27 @@ mod tests {
         assert_eq!(t.wait("b"), None);
         t.clear("a");
         assert_eq!(t.wait("a"), None);
+    }
+
+    #[test]
+    fn reservations_count_before_the_check() {
+        let t = Throttle::default();
+        // Five concurrent guesses each take a reservation; the sixth must wait.
+        for _ in 0..FREE_FAILURES {
+            assert!(t.reserve(&["ip", "acct"]).is_ok());
+        }
+        assert!(t.reserve(&["ip", "acct"]).is_err());
+        t.clear("acct");
+        t.clear("ip");
+        assert_eq!(t.reserve(&["ip", "acct"]), Ok(1));
+    }
+
+    #[test]
+    fn seeded_failures_lock_like_live_ones() {
+        let t = Throttle::default();
+        t.seed("acct", FREE_FAILURES, Duration::from_secs(1));
+        assert!(t.wait("acct").is_some());
+        t.seed("old", FREE_FAILURES, Duration::from_secs(FORGET_AFTER_SECS));
+        assert_eq!(t.wait("old"), None);
     }
 }

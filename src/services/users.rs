@@ -3,6 +3,7 @@
 use rusqlite::Connection;
 use serde_json::json;
 
+use super::app::App;
 use super::throttle::Throttle;
 use super::{Actor, Keys, auth};
 use crate::crypto::new_id;
@@ -601,19 +602,81 @@ pub fn company_allows_sign_in(conn: &Connection, u: &User) -> Result<bool, AppEr
     }
 }
 
-/// Creates an active company user with a password chosen by an admin (the API's
-/// "creation with a password"); without a password the API invites instead.
-#[allow(clippy::too_many_arguments)]
-pub fn create_with_password(
+/// A person added to a company: an account, or an invitation waiting to be accepted.
+pub enum Added {
+    User(User),
+    Invitation(crate::db::invitations::Invitation),
+}
+
+/// Who is added to a company, as typed.
+pub struct NewMember<'a> {
+    pub company_id: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub role: Role,
+    /// With a password, an active account; without one, an invitation by e-mail.
+    pub password: Option<&'a str>,
+}
+
+/// Adds a person to a company (the API's `POST /companies/{id}/users`).
+pub fn add_to_company(app: &App, actor: &Actor, m: &NewMember<'_>) -> Result<Added, AppError> {
+    match m.password {
+        Some(pw) => create_with_password(app, actor, m.company_id, m.name, m.email, m.role, pw)
+            .map(Added::User),
+        None => super::links::invite(
+            &mut *app.pool.get()?,
+            &app.keys,
+            actor,
+            m.email,
+            m.role,
+            Some(m.company_id),
+            &app.settings.base_url,
+        )
+        .map(Added::Invitation),
+    }
+}
+
+/// What a change of a person may touch; `None` leaves it as it is.
+#[derive(Debug, Default)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub enabled: Option<bool>,
+}
+
+/// Applies a change in one transaction: all of it, or none of it.
+pub fn patch(
     conn: &mut Connection,
     keys: &Keys,
+    actor: &Actor,
+    id: &str,
+    p: &UserPatch,
+) -> Result<User, AppError> {
+    db::write(conn, |tx| {
+        let mut u = get(tx, actor, id)?;
+        if let Some(n) = &p.name {
+            u = rename_in(tx, keys, actor, id, n)?;
+        }
+        if let Some(r) = p.role {
+            u = change_role_in(tx, keys, actor, id, r)?;
+        }
+        if let Some(e) = p.enabled {
+            u = set_enabled_in(tx, keys, actor, id, e)?;
+        }
+        Ok(u)
+    })
+}
+
+/// Creates an active company user with a password chosen by an admin.
+#[allow(clippy::too_many_arguments)]
+fn create_with_password(
+    app: &App,
     actor: &Actor,
     company_id: &str,
     name: &str,
     email: &str,
     role: Role,
     password: &str,
-    cost: u32,
 ) -> Result<User, AppError> {
     if role.is_platform() {
         return Err(AppError::field(
@@ -639,8 +702,10 @@ pub fn create_with_password(
     let (Some(name), Some(email), Some(password)) = (name, email, password) else {
         return Err(AppError::Validation(errors));
     };
-    let hash = auth::hash_password(&password, cost)?;
-    db::write(conn, |tx| {
+    // No connection is held during bcrypt.
+    let hash = auth::hash_password(&password, app.settings.bcrypt_cost)?;
+    let keys = &app.keys;
+    db::write(&mut *app.pool.get()?, |tx| {
         companies::get(tx, company_id)?
             .filter(|c| c.status != "archived")
             .ok_or(AppError::NotFound)?;
@@ -713,8 +778,9 @@ pub fn list_company(
     actor: &Actor,
     company_id: &str,
     limit: usize,
-    after: Option<(String, String)>,
-) -> Result<store::Page, AppError> {
+    cursor: Option<&str>,
+) -> Result<super::Page<User>, AppError> {
+    let after = super::parse_cursor(cursor)?;
     let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
     if !actor.is_platform() {
         if actor.company_id() != Some(c.id.as_str()) {
@@ -724,13 +790,12 @@ pub fn list_company(
             return Err(AppError::Forbidden);
         }
     }
-    Ok(store::list(
-        conn,
-        &ListFilter {
-            company_id: Some(c.id),
-            after,
-            ..Default::default()
-        },
-        limit,
-    )?)
+    let filter = ListFilter {
+        company_id: Some(c.id),
+        after,
+        ..Default::default()
+    };
+    let (rows, more) = store::list(conn, &filter, limit)?;
+    let rows = rows.into_iter().map(|(u, _)| u).collect();
+    Ok(super::Page::new(rows, more, store::cursor_after))
 }

@@ -1,5 +1,6 @@
 //! Who is asking: the page-session guard (for `/admin`) and the bearer extractor (API).
 
+use crate::web::Edge;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;

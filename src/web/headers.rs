@@ -1,6 +1,7 @@
 //! The outermost layer: security headers on every response, the CSRF cookie for every
 //! browser, and removal of a flash message once a page has shown it.
 
+use crate::web::Edge;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::cookie::SameSite;
 use actix_web::dev::{ServiceRequest, ServiceResponse};

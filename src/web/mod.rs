@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every route: application state, client IP, cookies, CSRF,
 //! security headers, the signed-in guard for pages and the bearer guard for the API.
 
+pub mod acting;
 pub mod csrf;
 pub mod guard;
 pub mod headers;
@@ -12,34 +13,26 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite};
 
-use crate::config::Settings;
-use crate::db::Pool;
-use crate::services::Keys;
-use crate::services::throttle::Throttle;
-
 pub const SESSION_COOKIE: &str = "otm_session";
 pub const CSRF_COOKIE: &str = "otm_csrf";
 pub const FLASH_COOKIE: &str = "otm_flash";
 
-/// Everything a handler may need, shared by all workers.
-pub struct AppState {
-    pub settings: Settings,
-    pub pool: Pool,
-    pub keys: Keys,
-    pub throttle: Throttle,
-    /// Client for Omie's API, with timeouts.
-    pub http: reqwest::Client,
-    pub omie_tests: crate::services::omie::TestCache,
-    pub proxy: crate::services::proxy::Proxy,
-    pub meter: crate::services::usage::Meter,
+pub use crate::services::app::App;
+
+/// The application context as handlers receive it.
+pub type State = actix_web::web::Data<Arc<App>>;
+
+/// What the HTTP edge adds to the context: the client's address and our cookie policy.
+pub trait Edge {
+    fn client_ip(&self, req: &HttpRequest) -> String;
+    fn cookie(&self, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static>;
+    fn removal(&self, name: &'static str) -> Cookie<'static>;
 }
 
-pub type State = actix_web::web::Data<Arc<AppState>>;
-
-impl AppState {
+impl Edge for App {
     /// The client's address: the peer, or the last X-Forwarded-For hop when the peer is
     /// a trusted proxy (our nginx site overwrites that header, it does not append).
-    pub fn client_ip(&self, req: &HttpRequest) -> String {
+    fn client_ip(&self, req: &HttpRequest) -> String {
         let peer = req.peer_addr().map(|a| a.ip());
         let trusted = peer.is_some_and(|ip| self.settings.trusted_proxies.contains(&ip));
         if trusted {
@@ -57,12 +50,7 @@ impl AppState {
     }
 
     /// A cookie with our policy: HttpOnly, path /, SameSite as given, Secure when behind TLS.
-    pub fn cookie(
-        &self,
-        name: &'static str,
-        value: String,
-        same_site: SameSite,
-    ) -> Cookie<'static> {
+    fn cookie(&self, name: &'static str, value: String, same_site: SameSite) -> Cookie<'static> {
         Cookie::build(name, value)
             .path("/")
             .http_only(true)
@@ -72,7 +60,7 @@ impl AppState {
     }
 
     /// A cookie that tells the browser to forget `name`; same path and flags as when set.
-    pub fn removal(&self, name: &'static str) -> Cookie<'static> {
+    fn removal(&self, name: &'static str) -> Cookie<'static> {
         let mut c = self.cookie(name, String::new(), SameSite::Lax);
         c.make_removal();
         c
@@ -85,16 +73,4 @@ pub fn user_agent(req: &HttpRequest) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string()
-}
-
-impl AppState {
-    pub fn omie_test_deps(&self) -> crate::services::omie::TestDeps<'_> {
-        crate::services::omie::TestDeps {
-            pool: &self.pool,
-            keys: &self.keys,
-            http: &self.http,
-            omie_base_url: &self.settings.omie_base_url,
-            cache: &self.omie_tests,
-        }
-    }
 }

@@ -1,6 +1,7 @@
 //! What every page template needs: the form token, the one-time flash message, and who
 //! is signed in (for the navigation). Plus post/redirect/get with a flash message.
 
+use crate::web::Edge;
 use actix_web::cookie::SameSite;
 use actix_web::dev::Payload;
 use actix_web::http::header;

@@ -1,6 +1,7 @@
 //! `/admin/applications`: create (secret shown once), rotate and revoke secrets, link to
 //! companies with scopes, unlink, revoke.
 
+use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;

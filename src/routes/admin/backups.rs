@@ -1,6 +1,7 @@
 //! `/admin/backups`: "Fazer backup agora", progress, history, download, schedule
 //! settings, and the recovery kit for the master key.
 
+use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;

@@ -5,20 +5,18 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::companies::{self as store, ListFilter};
-use crate::db::{self, audit::Filter};
 use crate::domain::CompanyStatus;
 use crate::error::{AppError, FieldError, PageError};
-use crate::services::{audit, companies as uc, companies::CompanyInput};
+use crate::services::companies::{self as uc, CompanyInput};
 use crate::views::{AuditView, CompanyView};
 use crate::web::State;
-use crate::web::guard::SignedIn;
+use crate::web::acting::Acting;
 use crate::web::page::{Ctx, Flash, Form, Query, redirect_with, render, render_status};
 
 const PAGE_SIZE: usize = 50;
 
 #[derive(Deserialize, Default)]
-pub struct ListQuery {
+pub struct ListParams {
     #[serde(default)]
     q: String,
     #[serde(default)]
@@ -40,45 +38,39 @@ struct ListPage {
 }
 
 pub async fn list(
-    state: State,
+    app: State,
     ctx: Ctx,
-    who: SignedIn,
-    query: Query<ListQuery>,
+    who: Acting,
+    query: Query<ListParams>,
 ) -> Result<HttpResponse, PageError> {
-    let query = query.into_inner();
-    let status = CompanyStatus::parse(&query.status).map(|s| s.as_str().to_string());
-    let filter = ListFilter {
-        q: Some(query.q.clone()).filter(|q| !q.trim().is_empty()),
-        status: status.clone(),
-        after: store::parse_cursor(&query.cursor),
+    let (actor, query) = (who.actor(), query.into_inner());
+    let status = CompanyStatus::parse(&query.status);
+    let q = uc::ListQuery {
+        q: Some(query.q.clone()),
+        status,
+        cursor: Some(query.cursor.clone()),
+        limit: PAGE_SIZE,
     };
-    let actor = who.principal.actor("");
-    let f = filter.clone();
-    let (rows, more) = db::run(&state.pool, move |conn| {
-        uc::list(conn, &actor, &f, PAGE_SIZE)
-    })
-    .await?;
-    let next_url = if more {
-        rows.last().map(|last| {
-            let qs = serde_urlencoded::to_string([
-                ("q", query.q.as_str()),
-                ("status", status.as_deref().unwrap_or("")),
-                ("cursor", &store::cursor_after(last)),
-            ])
-            .unwrap_or_default();
-            format!("/admin/companies?{qs}")
-        })
-    } else {
-        None
-    };
+    let page = app
+        .run(move |conn, app| uc::list(app, conn, &actor, &q))
+        .await?;
+    let next_url = page.next_cursor.as_deref().map(|cursor| {
+        let status = status.map(|s| s.as_str()).unwrap_or("");
+        let qs = serde_urlencoded::to_string([
+            ("q", query.q.as_str()),
+            ("status", status),
+            ("cursor", cursor),
+        ]);
+        format!("/admin/companies?{}", qs.unwrap_or_default())
+    });
     render(&ListPage {
         ctx: ctx.with_nav("companies"),
+        status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
         q: query.q,
-        status: status.unwrap_or_default(),
         statuses: CompanyStatus::ALL,
-        rows: rows.iter().map(CompanyView::from).collect(),
+        rows: page.items.iter().map(CompanyView::from).collect(),
         next_url,
-        is_first_page: filter.after.is_none(),
+        is_first_page: query.cursor.is_empty(),
     })
 }
 
@@ -158,19 +150,15 @@ fn form_errors(
 }
 
 pub async fn create(
-    req: HttpRequest,
     state: State,
     ctx: Ctx,
-    who: SignedIn,
+    who: Acting,
     Form(v): Form<FormValues>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let input = v.input();
-    let st = state.clone();
-    match db::run(&state.pool, move |conn| {
-        uc::create(conn, &st.keys, &actor, &input)
-    })
-    .await
+    let (actor, input) = (who.actor(), v.input());
+    match state
+        .run(move |conn, app| uc::create(conn, &app.keys, &actor, &input))
+        .await
     {
         Ok(c) => Ok(redirect_with(
             &state,
@@ -227,28 +215,15 @@ impl From<&crate::db::invitations::Invitation> for InvitationRow {
 pub async fn show(
     state: State,
     ctx: Ctx,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
-    let id = id.into_inner();
-    let (company, history, people, invitations) = db::run(&state.pool, move |conn| {
-        let c = uc::get(conn, &actor, &id)?;
-        let filter = Filter {
-            company_id: Some(c.id.clone()),
-            ..Default::default()
-        };
-        let (history, _) = audit::list(conn, &actor, filter, 100)?;
-        let users_filter = crate::db::users::ListFilter {
-            company_id: Some(c.id.clone()),
-            ..Default::default()
-        };
-        let (people, _) = crate::services::users::list(conn, &actor, users_filter, 200)?;
-        let invitations = crate::services::links::list_open(conn, &actor, Some(&c.id))?;
-        Ok((c, history, people, invitations))
-    })
-    .await?;
-    let people = people
+    let (actor, id) = (who.actor(), id.into_inner());
+    let d = state
+        .run(move |conn, _| uc::detail(conn, &actor, &id))
+        .await?;
+    let people = d
+        .people
         .into_iter()
         .map(|(u, _)| PersonRow {
             role: crate::domain::Role::parse(&u.role)
@@ -269,22 +244,21 @@ pub async fn show(
         .collect();
     render(&ShowPage {
         ctx: ctx.with_nav("companies"),
-        c: CompanyView::from(&company),
-        history: history.iter().map(AuditView::from).collect(),
+        c: CompanyView::from(&d.company),
+        history: d.history.iter().map(AuditView::from).collect(),
         people,
-        invitations: invitations.iter().map(InvitationRow::from).collect(),
+        invitations: d.invitations.iter().map(InvitationRow::from).collect(),
     })
 }
 
 pub async fn edit_form(
     state: State,
     ctx: Ctx,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
-    let id = id.into_inner();
-    let c = db::run(&state.pool, move |conn| uc::get(conn, &actor, &id)).await?;
+    let (actor, id) = (who.actor(), id.into_inner());
+    let c = state.run(move |conn, _| uc::get(conn, &actor, &id)).await?;
     let view = CompanyView::from(&c);
     let v = FormValues {
         legal_name: c.legal_name,
@@ -303,22 +277,17 @@ pub async fn edit_form(
 }
 
 pub async fn update(
-    req: HttpRequest,
     state: State,
     ctx: Ctx,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
     Form(v): Form<FormValues>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let id = id.into_inner();
-    let input = v.input();
-    let st = state.clone();
+    let (actor, id, input) = (who.actor(), id.into_inner(), v.input());
     let cid = id.clone();
-    match db::run(&state.pool, move |conn| {
-        uc::update(conn, &st.keys, &actor, &cid, &input)
-    })
-    .await
+    match state
+        .run(move |conn, app| uc::update(conn, &app.keys, &actor, &cid, &input))
+        .await
     {
         Ok(c) => Ok(redirect_with(
             &state,
@@ -335,21 +304,17 @@ pub struct StatusForm {
 }
 
 pub async fn set_status(
-    req: HttpRequest,
     state: State,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
     Form(form): Form<StatusForm>,
 ) -> Result<HttpResponse, PageError> {
     let status = CompanyStatus::parse(&form.status)
         .ok_or_else(|| AppError::BadRequest("unknown status".into()))?;
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let id = id.into_inner();
-    let st = state.clone();
-    let c = db::run(&state.pool, move |conn| {
-        uc::set_status(conn, &st.keys, &actor, &id, status)
-    })
-    .await?;
+    let (actor, id) = (who.actor(), id.into_inner());
+    let c = state
+        .run(move |conn, app| uc::set_status(conn, &app.keys, &actor, &id, status))
+        .await?;
     let message = match status {
         CompanyStatus::Active => "Empresa reativada.",
         CompanyStatus::Suspended => {
@@ -377,13 +342,13 @@ fn omie_place(id: &str) -> crate::routes::omie_pages::Place {
 pub async fn omie(
     state: State,
     ctx: Ctx,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     crate::routes::omie_pages::show(
         &state,
         ctx.with_nav("companies"),
-        who.principal.actor(""),
+        who.actor(),
         omie_place(&id),
     )
     .await
@@ -393,16 +358,15 @@ pub async fn omie_save(
     req: HttpRequest,
     state: State,
     ctx: Ctx,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
     Form(f): Form<crate::routes::omie_pages::CredentialsForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
     crate::routes::omie_pages::save(
         &req,
         &state,
         ctx.with_nav("companies"),
-        actor,
+        who.actor(),
         omie_place(&id),
         f,
     )
@@ -410,24 +374,27 @@ pub async fn omie_save(
 }
 
 pub async fn omie_reveal(
-    req: HttpRequest,
     state: State,
     ctx: Ctx,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
     _f: Form<crate::routes::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    crate::routes::omie_pages::reveal(&state, ctx.with_nav("companies"), actor, omie_place(&id))
-        .await
+    crate::routes::omie_pages::reveal(
+        &state,
+        ctx.with_nav("companies"),
+        who.actor(),
+        omie_place(&id),
+    )
+    .await
 }
 
 pub async fn omie_test(
     req: HttpRequest,
     state: State,
-    who: SignedIn,
+    who: Acting,
     id: web::Path<String>,
     _f: Form<crate::routes::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
-    crate::routes::omie_pages::test(&req, &state, who.principal.actor(""), omie_place(&id)).await
+    crate::routes::omie_pages::test(&req, &state, who.actor(), omie_place(&id)).await
 }

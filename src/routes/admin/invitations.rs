@@ -1,5 +1,6 @@
 //! `/admin/invitations`: invite by e-mail, resend, revoke.
 
+use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 

@@ -1,5 +1,6 @@
 //! `/admin/settings`: the e-mail configuration state, the outbox, a test message.
 
+use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;

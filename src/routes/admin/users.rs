@@ -1,6 +1,7 @@
 //! `/admin/users`: people and sign-up requests — list, approve, refuse, enable, disable,
 //! change role.
 
+use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;

@@ -1,11 +1,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::db;
 use crate::error::ApiError;
 use crate::services::auth::{self, LoginInput};
-use crate::web::State;
 use crate::web::guard::ApiUser;
+use crate::web::{Edge, State};
 
 #[derive(Deserialize)]
 pub struct LoginBody {
@@ -22,46 +21,36 @@ pub struct TokenResponse {
 
 pub async fn login(
     req: HttpRequest,
-    state: State,
+    app: State,
     body: web::Json<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = state.client_ip(&req);
-    let st = state.clone();
-    let body = body.into_inner();
-    let token = db::run_with_pool(&state.pool, move |pool| {
-        let input = LoginInput {
-            email: &body.email,
-            password: &body.password,
-            ip: &ip,
-        };
-        let p = auth::check_credentials(
-            pool,
-            &st.keys,
-            &st.throttle,
-            &input,
-            st.settings.bcrypt_cost,
-        )?;
-        let conn = &mut *pool.get()?;
-        auth::issue_token(conn, &st.keys, &p, &ip, st.settings.token_ttl_secs)
-    })
-    .await?;
+    let (ip, body) = (app.client_ip(&req), body.into_inner());
+    let token = app
+        .blocking(move |app| {
+            let input = LoginInput {
+                email: &body.email,
+                password: &body.password,
+                ip: &ip,
+            };
+            auth::sign_in_api(app, &input)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(TokenResponse {
         access_token: token,
         token_type: "Bearer",
-        expires_in: state.settings.token_ttl_secs,
+        expires_in: app.settings.token_ttl_secs,
     }))
 }
 
-pub async fn logout(state: State, who: ApiUser) -> Result<HttpResponse, ApiError> {
-    let st = state.clone();
-    db::run(&state.pool, move |conn| match &who.principal {
-        Some(p) => auth::revoke_token(conn, &st.keys, p, &who.token, &who.ip),
-        None => crate::services::applications::revoke_own_token(
+pub async fn logout(app: State, who: ApiUser) -> Result<HttpResponse, ApiError> {
+    app.run(move |conn, app| {
+        auth::sign_out_api(
             conn,
-            &st.keys,
+            &app.keys,
+            who.principal.as_ref(),
             &who.actor(),
             &who.token,
-        ),
+        )
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

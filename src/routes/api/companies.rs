@@ -1,15 +1,14 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::clamp_limit;
-use crate::db;
-use crate::db::companies::{self as store, Company, ListFilter};
+use super::{ListJson, clamp_limit};
+use crate::db::companies::Company;
 use crate::domain::{CompanyStatus, cnpj_format};
 use crate::error::{ApiError, AppError};
-use crate::services::companies::{self as uc, CompanyInput};
+use crate::services::companies::{self as uc, CompanyInput, ListQuery};
 use crate::time;
 use crate::web::State;
-use crate::web::guard::ApiUser;
+use crate::web::acting::Acting;
 
 #[derive(Serialize)]
 pub struct CompanyJson {
@@ -44,12 +43,6 @@ impl From<Company> for CompanyJson {
     }
 }
 
-#[derive(Serialize)]
-pub struct Page<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
-}
-
 #[derive(Deserialize)]
 pub struct ListParams {
     q: Option<String>,
@@ -58,87 +51,53 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
+fn parse_status(raw: Option<&str>) -> Result<Option<CompanyStatus>, AppError> {
+    match raw.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => CompanyStatus::parse(s).map(Some).ok_or_else(|| {
+            AppError::field("status", "status must be active, suspended or archived")
+        }),
+    }
+}
+
 pub async fn list(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = params.into_inner();
-    let status = match p.status.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(s) => Some(
-            CompanyStatus::parse(s)
-                .ok_or_else(|| {
-                    AppError::field("status", "status must be active, suspended or archived")
-                })?
-                .as_str()
-                .to_string(),
-        ),
-    };
-    let after = match p.cursor.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            store::parse_cursor(c).ok_or_else(|| AppError::field("cursor", "invalid cursor"))?,
-        ),
-    };
-    let filter = ListFilter {
+    let (actor, p) = (who.actor(), params.into_inner());
+    let q = ListQuery {
+        status: parse_status(p.status.as_deref())?,
         q: p.q,
-        status,
-        after,
+        cursor: p.cursor,
+        limit: clamp_limit(p.limit),
     };
-    let limit = clamp_limit(p.limit);
-    let actor = who.actor();
-    let (rows, more) = db::run(&state.pool, move |conn| {
-        uc::list(conn, &actor, &filter, limit)
-    })
-    .await?;
-    let next_cursor = if more {
-        rows.last().map(store::cursor_after)
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(Page {
-        items: rows.into_iter().map(CompanyJson::from).collect(),
-        next_cursor,
-    }))
+    let page = app
+        .run(move |conn, app| uc::list(app, conn, &actor, &q))
+        .await?;
+    Ok(HttpResponse::Ok().json(ListJson::from(page.map(CompanyJson::from))))
 }
 
 pub async fn create(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     body: web::Json<CompanyInput>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let st = state.clone();
-    let input = body.into_inner();
-    let c = db::run(&state.pool, move |conn| {
-        uc::create(conn, &st.keys, &actor, &input)
-    })
-    .await?;
+    let (actor, input) = (who.actor(), body.into_inner());
+    let c = app
+        .run(move |conn, app| uc::create(conn, &app.keys, &actor, &input))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/companies/{}", c.id)))
         .json(CompanyJson::from(c)))
 }
 
-pub async fn get(
-    state: State,
-    who: ApiUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let id = id.into_inner();
-    let (a, cid) = (actor.clone(), id.clone());
-    let c = db::run(&state.pool, move |conn| uc::get(conn, &actor, &id)).await;
-    state.meter.record(
-        &a,
-        &cid,
-        if c.is_ok() {
-            "companies.read"
-        } else {
-            "refused"
-        },
-    );
-    Ok(HttpResponse::Ok().json(CompanyJson::from(c?)))
+pub async fn get(app: State, who: Acting, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let c = app
+        .run(move |conn, app| uc::read(app, conn, &actor, &id))
+        .await?;
+    Ok(HttpResponse::Ok().json(CompanyJson::from(c)))
 }
 
 #[derive(Deserialize)]
@@ -149,64 +108,26 @@ pub struct PatchBody {
 }
 
 pub async fn update(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     id: web::Path<String>,
     body: web::Json<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let id = id.into_inner();
-    let body = body.into_inner();
-    let status = match body.status.as_deref() {
-        None => None,
-        Some(s) => Some(CompanyStatus::parse(s).ok_or_else(|| {
-            AppError::field("status", "status must be active, suspended or archived")
-        })?),
-    };
-    let st = state.clone();
-    let c = db::run(&state.pool, move |conn| {
-        let has_fields = [
-            &body.fields.legal_name,
-            &body.fields.trade_name,
-            &body.fields.cnpj,
-            &body.fields.contact_name,
-            &body.fields.email,
-            &body.fields.phone,
-        ]
-        .iter()
-        .any(|f| f.is_some());
-        // One transaction: a refused field change leaves the status as it was too.
-        crate::db::write(conn, |tx| {
-            let mut c = uc::get(tx, &actor, &id)?;
-            // Edit before archiving, and reactivate before editing.
-            let archiving = status == Some(CompanyStatus::Archived);
-            if let Some(s) = status.filter(|_| !archiving) {
-                c = uc::set_status_in(tx, &st.keys, &actor, &id, s)?;
-            }
-            if has_fields {
-                c = uc::update_in(tx, &st.keys, &actor, &id, &body.fields)?;
-            }
-            if archiving {
-                c = uc::set_status_in(tx, &st.keys, &actor, &id, CompanyStatus::Archived)?;
-            }
-            Ok(c)
-        })
-    })
-    .await?;
+    let (actor, id, body) = (who.actor(), id.into_inner(), body.into_inner());
+    let status = parse_status(body.status.as_deref())?;
+    let c = app
+        .run(move |conn, app| uc::patch(conn, &app.keys, &actor, &id, &body.fields, status))
+        .await?;
     Ok(HttpResponse::Ok().json(CompanyJson::from(c)))
 }
 
 pub async fn archive(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let id = id.into_inner();
-    let st = state.clone();
-    db::run(&state.pool, move |conn| {
-        uc::set_status(conn, &st.keys, &actor, &id, CompanyStatus::Archived)
-    })
-    .await?;
+    let (actor, id) = (who.actor(), id.into_inner());
+    app.run(move |conn, app| uc::set_status(conn, &app.keys, &actor, &id, CompanyStatus::Archived))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

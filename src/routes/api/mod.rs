@@ -83,6 +83,22 @@ fn bad_body(detail: String) -> error::Error {
     ApiError(AppError::BadRequest(detail)).into()
 }
 
+/// One page of a list as JSON: `{items, next_cursor}`.
+#[derive(serde::Serialize)]
+pub struct ListJson<T> {
+    items: Vec<T>,
+    next_cursor: Option<String>,
+}
+
+impl<T> From<crate::services::Page<T>> for ListJson<T> {
+    fn from(p: crate::services::Page<T>) -> Self {
+        Self {
+            items: p.items,
+            next_cursor: p.next_cursor,
+        }
+    }
+}
+
 /// `limit` for lists: 1..=200, default 50.
 pub fn clamp_limit(limit: Option<usize>) -> usize {
     limit.unwrap_or(50).clamp(1, 200)

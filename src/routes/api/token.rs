@@ -2,15 +2,14 @@
 //! with the body as a form or JSON and client authentication in the body or by HTTP
 //! Basic; errors as RFC 6749 §5.2.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::db;
 use crate::services::applications::{self, Grant, GrantError};
-use crate::web::State;
+use crate::web::{Edge, State};
 
 #[derive(Deserialize, Default)]
 struct TokenRequest {
@@ -23,7 +22,7 @@ struct TokenRequest {
     scope: Option<String>,
 }
 
-fn error(status: actix_web::http::StatusCode, code: &str, description: &str) -> HttpResponse {
+fn error(status: StatusCode, code: &str, description: &str) -> HttpResponse {
     let mut r = HttpResponse::build(status);
     r.insert_header((header::CACHE_CONTROL, "no-store"));
     if code == "invalid_client" {
@@ -56,73 +55,90 @@ fn basic(req: &HttpRequest) -> Option<(String, String)> {
     Some((decode(id)?, decode(secret)?))
 }
 
-pub async fn token(req: HttpRequest, state: State, body: web::Bytes) -> HttpResponse {
-    use actix_web::http::StatusCode;
+/// The grant's fields from a form or JSON body, with Basic authentication winning.
+/// Refused as `invalid_request` with the message given.
+fn parse(req: &HttpRequest, body: &[u8]) -> Result<TokenRequest, &'static str> {
     let parsed: Option<TokenRequest> = match req.content_type() {
-        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(&body).ok(),
-        "application/json" => serde_json::from_slice(&body).ok(),
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body).ok(),
+        "application/json" => serde_json::from_slice(body).ok(),
         _ => None,
     };
     let Some(mut t) = parsed else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "send a form (application/x-www-form-urlencoded) or JSON body",
-        );
+        return Err("send a form (application/x-www-form-urlencoded) or JSON body");
     };
-    if let Some((id, secret)) = basic(&req) {
+    if let Some((id, secret)) = basic(req) {
         if !t.client_id.is_empty() && t.client_id != id {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "client_id differs between body and Authorization",
-            );
+            return Err("client_id differs between body and Authorization");
         }
         t.client_id = id;
         t.client_secret = secret;
     }
-    let ip = state.client_ip(&req);
-    let st = state.clone();
-    let ttl = state.settings.token_ttl_secs;
-    let result = db::run(&state.pool, move |conn| {
-        let g = Grant {
-            grant_type: &t.grant_type,
-            client_id: &t.client_id,
-            client_secret: &t.client_secret,
-            scope: t.scope.as_deref(),
-            ip: &ip,
-        };
-        Ok(applications::issue_token(
-            conn,
-            &st.keys,
-            &st.throttle,
-            &g,
-            ttl,
-        ))
-    })
-    .await;
-    match result {
-        Ok(Ok((token, scope))) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope })),
-        Ok(Err(GrantError::InvalidClient)) => error(StatusCode::UNAUTHORIZED, "invalid_client", "unknown client or wrong secret"),
-        Ok(Err(GrantError::InvalidRequest(d))) => error(StatusCode::BAD_REQUEST, "invalid_request", d),
-        Ok(Err(GrantError::UnsupportedGrantType)) => {
-            error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only client_credentials is supported")
-        }
-        Ok(Err(GrantError::InvalidScope)) => error(
+    Ok(t)
+}
+
+/// RFC 6749 §5.2 answers.
+fn refusal(e: GrantError) -> HttpResponse {
+    match e {
+        GrantError::InvalidClient => error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        ),
+        GrantError::InvalidRequest(d) => error(StatusCode::BAD_REQUEST, "invalid_request", d),
+        GrantError::UnsupportedGrantType => error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        ),
+        GrantError::InvalidScope => error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
             "known scopes: companies:read omie_credentials:read omie:proxy",
         ),
-        Ok(Err(GrantError::SlowDown(secs))) => {
-            let mut r = error(StatusCode::TOO_MANY_REQUESTS, "invalid_client", "too many failed attempts; wait and retry");
+        GrantError::SlowDown(secs) => {
+            let mut r = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_client",
+                "too many failed attempts; wait and retry",
+            );
             if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
             }
             r
         }
+    }
+}
+
+pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpResponse {
+    let t = match parse(&req, &body) {
+        Ok(t) => t,
+        Err(why) => return error(StatusCode::BAD_REQUEST, "invalid_request", why),
+    };
+    let (ip, ttl) = (app.client_ip(&req), app.settings.token_ttl_secs);
+    let result = app
+        .run(move |conn, app| {
+            let g = Grant {
+                grant_type: &t.grant_type,
+                client_id: &t.client_id,
+                client_secret: &t.client_secret,
+                scope: t.scope.as_deref(),
+                ip: &ip,
+            };
+            Ok(applications::issue_token(
+                conn,
+                &app.keys,
+                &app.throttle,
+                &g,
+                ttl,
+            ))
+        })
+        .await;
+    match result {
+        Ok(Ok((token, scope))) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope })),
+        Ok(Err(e)) => refusal(e),
         Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "try again later"),
     }
 }

@@ -1,14 +1,14 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::clamp_limit;
-use crate::db::{self, users::User};
+use super::{ListJson, clamp_limit};
+use crate::db::users::User;
 use crate::domain::Role;
 use crate::error::{ApiError, AppError};
-use crate::services::{links, users};
+use crate::services::users::{self, Added, NewMember, UserPatch};
 use crate::time;
 use crate::web::State;
-use crate::web::guard::ApiUser;
+use crate::web::acting::Acting;
 
 #[derive(Serialize)]
 pub struct UserJson {
@@ -44,35 +44,18 @@ pub struct ListParams {
 }
 
 pub async fn list(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     id: web::Path<String>,
     p: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let id = id.into_inner();
-    let p = p.into_inner();
-    let after = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            crate::db::keyset::decode(c)
-                .ok_or_else(|| AppError::field("cursor", "invalid cursor"))?,
-        ),
-    };
-    let limit = clamp_limit(p.limit);
-    let (rows, more) = db::run(&state.pool, move |conn| {
-        users::list_company(conn, &actor, &id, limit, after)
-    })
-    .await?;
-    let next_cursor = if more {
-        rows.last().map(|(u, _)| crate::db::users::cursor_after(u))
-    } else {
-        None
-    };
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "items": rows.into_iter().map(|(u, _)| UserJson::from(u)).collect::<Vec<_>>(),
-        "next_cursor": next_cursor,
-    })))
+    let (actor, id, p) = (who.actor(), id.into_inner(), p.into_inner());
+    let page = app
+        .run(move |conn, _| {
+            users::list_company(conn, &actor, &id, clamp_limit(p.limit), p.cursor.as_deref())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ListJson::from(page.map(UserJson::from))))
 }
 
 #[derive(Deserialize)]
@@ -96,48 +79,30 @@ fn company_role(role: Option<&str>) -> Result<Role, AppError> {
 
 /// With a `password`, an active user; without one, an invitation is e-mailed.
 pub async fn create(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     id: web::Path<String>,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let (st, cid, b) = (state.clone(), id.into_inner(), body.into_inner());
+    let (actor, cid, b) = (who.actor(), id.into_inner(), body.into_inner());
     let role = company_role(b.role.as_deref())?;
-    enum Made {
-        User(User),
-        Invitation(crate::db::invitations::Invitation),
-    }
-    let made = db::run(&state.pool, move |conn| match &b.password {
-        Some(pw) => users::create_with_password(
-            conn,
-            &st.keys,
-            &actor,
-            &cid,
-            &b.name,
-            &b.email,
-            role,
-            pw,
-            st.settings.bcrypt_cost,
-        )
-        .map(Made::User),
-        None => links::invite(
-            conn,
-            &st.keys,
-            &actor,
-            &b.email,
-            role,
-            Some(&cid),
-            &st.settings.base_url,
-        )
-        .map(Made::Invitation),
-    })
-    .await?;
-    Ok(match made {
-        Made::User(u) => HttpResponse::Created()
+    let added = app
+        .blocking(move |app| {
+            let m = NewMember {
+                company_id: &cid,
+                name: &b.name,
+                email: &b.email,
+                role,
+                password: b.password.as_deref(),
+            };
+            users::add_to_company(app, &actor, &m)
+        })
+        .await?;
+    Ok(match added {
+        Added::User(u) => HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/users/{}", u.id)))
             .json(UserJson::from(u)),
-        Made::Invitation(inv) => HttpResponse::Accepted().json(serde_json::json!({
+        Added::Invitation(inv) => HttpResponse::Accepted().json(serde_json::json!({
             "invitation_id": inv.id,
             "email": inv.email,
             "role": inv.role,
@@ -146,14 +111,11 @@ pub async fn create(
     })
 }
 
-pub async fn get(
-    state: State,
-    who: ApiUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let id = id.into_inner();
-    let u = db::run(&state.pool, move |conn| users::get(conn, &actor, &id)).await?;
+pub async fn get(app: State, who: Acting, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let u = app
+        .run(move |conn, _| users::get(conn, &actor, &id))
+        .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
 }
 
@@ -164,58 +126,53 @@ pub struct PatchBody {
     status: Option<String>,
 }
 
+impl PatchBody {
+    fn parse(self) -> Result<UserPatch, AppError> {
+        let role = match self.role.as_deref() {
+            None => None,
+            Some(r) => Some(Role::parse(r).ok_or_else(|| AppError::field("role", "unknown role"))?),
+        };
+        let enabled = match self.status.as_deref() {
+            None => None,
+            Some("active") => Some(true),
+            Some("disabled") => Some(false),
+            Some(_) => {
+                return Err(AppError::field(
+                    "status",
+                    "status must be active or disabled",
+                ));
+            }
+        };
+        Ok(UserPatch {
+            name: self.name,
+            role,
+            enabled,
+        })
+    }
+}
+
 pub async fn update(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     id: web::Path<String>,
     body: web::Json<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let (st, id, b) = (state.clone(), id.into_inner(), body.into_inner());
-    let role = match b.role.as_deref() {
-        None => None,
-        Some(r) => Some(Role::parse(r).ok_or_else(|| AppError::field("role", "unknown role"))?),
-    };
-    let enabled = match b.status.as_deref() {
-        None => None,
-        Some("active") => Some(true),
-        Some("disabled") => Some(false),
-        Some(_) => {
-            return Err(AppError::field("status", "status must be active or disabled").into());
-        }
-    };
-    let u = db::run(&state.pool, move |conn| {
-        // One transaction: all of the change, or none of it.
-        db::write(conn, |tx| {
-            let mut u = users::get(tx, &actor, &id)?;
-            if let Some(n) = &b.name {
-                u = users::rename_in(tx, &st.keys, &actor, &id, n)?;
-            }
-            if let Some(r) = role {
-                u = users::change_role_in(tx, &st.keys, &actor, &id, r)?;
-            }
-            if let Some(e) = enabled {
-                u = users::set_enabled_in(tx, &st.keys, &actor, &id, e)?;
-            }
-            Ok(u)
-        })
-    })
-    .await?;
+    let (actor, id, patch) = (who.actor(), id.into_inner(), body.into_inner().parse()?);
+    let u = app
+        .run(move |conn, app| users::patch(conn, &app.keys, &actor, &id, &patch))
+        .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
 }
 
 /// DELETE disables: the account and its history stay.
 pub async fn disable(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let (st, id) = (state.clone(), id.into_inner());
-    db::run(&state.pool, move |conn| {
-        users::set_enabled(conn, &st.keys, &actor, &id, false)
-    })
-    .await?;
+    let (actor, id) = (who.actor(), id.into_inner());
+    app.run(move |conn, app| users::set_enabled(conn, &app.keys, &actor, &id, false))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -225,20 +182,20 @@ pub struct ApproveBody {
 }
 
 pub async fn approve(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     id: web::Path<String>,
     body: Option<web::Json<ApproveBody>>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let (st, id) = (state.clone(), id.into_inner());
+    let (actor, id) = (who.actor(), id.into_inner());
     let role = match body.and_then(|b| b.into_inner().role) {
         None => None,
         Some(r) => Some(company_role(Some(&r))?),
     };
-    let u = db::run(&state.pool, move |conn| {
-        users::approve(conn, &st.keys, &actor, &id, role, &st.settings.base_url)
-    })
-    .await?;
+    let u = app
+        .run(move |conn, app| {
+            users::approve(conn, &app.keys, &actor, &id, role, &app.settings.base_url)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
 }

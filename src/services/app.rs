@@ -1,0 +1,68 @@
+//! The one context every use case runs in, and the runner that takes SQLite and bcrypt
+//! off the async executor. Pages, the API and the background jobs share one `App`.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+
+use super::Keys;
+use super::omie::{TestCache, TestDeps};
+use super::proxy::Proxy;
+use super::throttle::Throttle;
+use super::usage::Meter;
+use crate::config::Settings;
+use crate::db::{self, Pool};
+use crate::error::AppError;
+
+/// What the use cases depend on, built once at start.
+pub struct App {
+    pub settings: Settings,
+    pub pool: Pool,
+    pub keys: Keys,
+    pub throttle: Throttle,
+    /// Client for Omie's API, with timeouts.
+    pub http: reqwest::Client,
+    pub omie_tests: TestCache,
+    pub proxy: Proxy,
+    pub meter: Meter,
+}
+
+impl App {
+    /// Runs `f` with a pooled connection on the blocking pool. Use cases that write open
+    /// their own transaction on that connection, so the audit row commits with the change.
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut Connection, &App) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let app = Arc::clone(self);
+        db::run(&self.pool, move |conn| f(conn, &app)).await
+    }
+
+    /// Runs `f` on the blocking pool without a connection: for use cases that take one
+    /// from the pool only while they need it (bcrypt must not hold one).
+    pub async fn blocking<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&App) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let app = Arc::clone(self);
+        db::run_with_pool(&self.pool, move |_| f(&app)).await
+    }
+
+    pub fn omie_test_deps(&self) -> TestDeps<'_> {
+        TestDeps {
+            pool: &self.pool,
+            keys: &self.keys,
+            http: &self.http,
+            omie_base_url: &self.settings.omie_base_url,
+            cache: &self.omie_tests,
+        }
+    }
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("App(..)")
+    }
+}
