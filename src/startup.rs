@@ -109,7 +109,7 @@ impl Application {
             proxy: Default::default(),
             meter: Default::default(),
         }));
-        let jobs_state = state.clone();
+        let jobs_state = state.get_ref().clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -140,7 +140,7 @@ impl Application {
 }
 
 /// Forgets expired sessions and tokens every few minutes.
-async fn housekeeping(state: crate::web::State) {
+async fn housekeeping(state: Arc<app::App>) {
     // Usage counts are saved every 10 seconds; expired sessions go every 5 minutes.
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(10));
     let mut n: u64 = 0;

@@ -10,8 +10,10 @@ use crate::db::{self, app_settings, backups};
 use crate::error::AppError;
 use crate::services::Actor;
 use crate::services::alerts::{self, ANCHOR, Integrity};
+use crate::services::app::App;
 use crate::time;
-use crate::web::State;
+
+type State = std::sync::Arc<App>;
 
 const TICK: Duration = Duration::from_secs(5);
 const ALERTS_EVERY: Duration = Duration::from_secs(60);

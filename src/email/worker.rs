@@ -11,8 +11,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::{Settings, SmtpSecurity};
 use crate::db::{self, outbox};
+use crate::services::app::App;
 use crate::time;
-use crate::web::State;
+
+type State = std::sync::Arc<App>;
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
 

@@ -1,6 +1,5 @@
 use actix_web::HttpResponse;
 
-use crate::db;
 use crate::web::State;
 
 /// The process is up.
@@ -10,11 +9,12 @@ pub async fn healthz() -> HttpResponse {
 
 /// The database answers.
 pub async fn readyz(state: State) -> HttpResponse {
-    let ok = db::run(&state.pool, |conn| {
-        conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-            .map_err(Into::into)
-    })
-    .await;
+    let ok = state
+        .run(|conn, _| {
+            conn.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map_err(Into::into)
+        })
+        .await;
     match ok {
         Ok(1) => HttpResponse::Ok().content_type("text/plain").body("ready"),
         _ => HttpResponse::ServiceUnavailable()

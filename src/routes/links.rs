@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError, PageError};
 use crate::services::links;
@@ -44,19 +43,19 @@ pub async fn forgot(
     Form(f): Form<ForgotForm>,
 ) -> Result<HttpResponse, PageError> {
     let ip = state.client_ip(&req);
-    let st = state.clone();
     let email = f.email.clone();
-    let result = db::run(&state.pool, move |conn| {
-        links::request_reset(
-            conn,
-            &st.keys,
-            &st.throttle,
-            &ip,
-            &email,
-            &st.settings.base_url,
-        )
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            links::request_reset(
+                conn,
+                &app.keys,
+                &app.throttle,
+                &ip,
+                &email,
+                &app.settings.base_url,
+            )
+        })
+        .await;
     match result {
         Ok(()) => render(&ForgotPage {
             ctx,
@@ -97,10 +96,9 @@ pub async fn reset_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
-    if !db::run(&state.pool, move |conn| {
-        links::reset_link_is_usable(conn, &t)
-    })
-    .await?
+    if !state
+        .run(move |conn, _| links::reset_link_is_usable(conn, &t))
+        .await?
     {
         return Err(PageError(AppError::NotFound));
     }
@@ -129,22 +127,22 @@ pub async fn reset(
     Form(f): Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let ip = state.client_ip(&req);
-    let st = state.clone();
     let t = token.clone();
-    let result = db::run(&state.pool, move |conn| {
-        links::complete_reset(
-            conn,
-            &st.keys,
-            &ip,
-            &t,
-            links::NewPassword {
-                password: &f.password,
-                confirm: &f.password_confirm,
-            },
-            st.settings.bcrypt_cost,
-        )
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            links::complete_reset(
+                conn,
+                &app.keys,
+                &ip,
+                &t,
+                links::NewPassword {
+                    password: &f.password,
+                    confirm: &f.password_confirm,
+                },
+                app.settings.bcrypt_cost,
+            )
+        })
+        .await;
     match result {
         Ok(_) => Ok(redirect_with(
             &state,
@@ -188,7 +186,8 @@ pub async fn invite_form(
     token: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
-    let (inv, company) = db::run(&state.pool, move |conn| links::open_invitation(conn, &t))
+    let (inv, company) = state
+        .run(move |conn, _| links::open_invitation(conn, &t))
         .await?
         .ok_or(PageError(AppError::NotFound))?;
     render(&InvitePage {
@@ -210,24 +209,24 @@ pub async fn accept_invite(
     Form(f): Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let ip = state.client_ip(&req);
-    let st = state.clone();
     let t = token.clone();
     let name = f.name.clone();
-    let result = db::run(&state.pool, move |conn| {
-        links::accept(
-            conn,
-            &st.keys,
-            &ip,
-            &t,
-            &f.name,
-            links::NewPassword {
-                password: &f.password,
-                confirm: &f.password_confirm,
-            },
-            st.settings.bcrypt_cost,
-        )
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            links::accept(
+                conn,
+                &app.keys,
+                &ip,
+                &t,
+                &f.name,
+                links::NewPassword {
+                    password: &f.password,
+                    confirm: &f.password_confirm,
+                },
+                app.settings.bcrypt_cost,
+            )
+        })
+        .await;
     match result {
         Ok(_) => Ok(redirect_with(
             &state,
@@ -236,7 +235,8 @@ pub async fn accept_invite(
         )),
         Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => {
             let t = token.clone();
-            let (inv, company) = db::run(&state.pool, move |conn| links::open_invitation(conn, &t))
+            let (inv, company) = state
+                .run(move |conn, _| links::open_invitation(conn, &t))
                 .await?
                 .ok_or(PageError(AppError::NotFound))?;
             render_status(

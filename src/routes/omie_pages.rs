@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db;
 use crate::error::{AppError, FieldError, PageError};
 use crate::services::omie::{self, CredentialsView};
 use crate::services::{Actor, companies};
@@ -60,15 +59,15 @@ async fn page(
     app_key: String,
     errors: Vec<FieldError>,
 ) -> Result<(OmiePage, bool), PageError> {
-    let st = state.clone();
     let cid = place.company_id.clone();
-    let (company, creds, history) = db::run(&state.pool, move |conn| {
-        let c = companies::get(conn, &actor, &cid)?;
-        let creds = omie::read(conn, &st.keys, &actor, &cid, reveal)?;
-        let history = omie::history(conn, &actor, &cid)?;
-        Ok((c, creds, history))
-    })
-    .await?;
+    let (company, creds, history) = state
+        .run(move |conn, app| {
+            let c = companies::get(conn, &actor, &cid)?;
+            let creds = omie::read(conn, &app.keys, &actor, &cid, reveal)?;
+            let history = omie::history(conn, &actor, &cid)?;
+            Ok((c, creds, history))
+        })
+        .await?;
     let history = history
         .into_iter()
         .map(|(at, by, key)| (time::db_to_br(&at), by, key))
@@ -130,12 +129,11 @@ pub async fn save(
         ip: state.client_ip(req),
         ..actor
     };
-    let (st, a, cid) = (state.clone(), actor.clone(), place.company_id.clone());
+    let (a, cid) = (actor.clone(), place.company_id.clone());
     let typed_key = form.app_key.clone();
-    let result = db::run(&state.pool, move |conn| {
-        omie::set(conn, &st.keys, &a, &cid, &form.app_key, &form.app_secret)
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| omie::set(conn, &app.keys, &a, &cid, &form.app_key, &form.app_secret))
+        .await;
     match result {
         Ok(()) => Ok(redirect_with(
             state,

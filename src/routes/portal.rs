@@ -2,13 +2,11 @@
 //! company-user guard; the company always comes from the signed-in person, never from
 //! the URL, and the use cases decide what each role may do (DESIGN.md §5).
 
-use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db;
 use crate::db::users::ListFilter;
 use crate::domain::{Role, UserStatus};
 use crate::error::{AppError, FieldError, PageError};
@@ -96,9 +94,11 @@ async fn home_page(
     form: Option<ContactForm>,
     errors: Vec<FieldError>,
 ) -> Result<Home, PageError> {
-    let actor = who.principal.actor("");
+    let actor = who.actor();
     let cid = company_id(who);
-    let c = db::run(&state.pool, move |conn| companies::get(conn, &actor, &cid)).await?;
+    let c = state
+        .run(move |conn, _| companies::get(conn, &actor, &cid))
+        .await?;
     let view = CompanyView::from(&c);
     let form = form.unwrap_or(ContactForm {
         contact_name: view.contact_name.clone(),
@@ -119,24 +119,23 @@ pub async fn home(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
 }
 
 pub async fn update_company(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: SignedIn,
     Form(f): Form<ContactForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let (st, cid) = (state.clone(), company_id(&who));
+    let actor = who.actor();
+    let cid = company_id(&who);
     let input = companies::CompanyInput {
         contact_name: Some(f.contact_name.clone()),
         email: Some(f.email.clone()),
         phone: Some(f.phone.clone()),
         ..Default::default()
     };
-    match db::run(&state.pool, move |conn| {
-        companies::update(conn, &st.keys, &actor, &cid, &input)
-    })
-    .await
+    match state
+        .run(move |conn, app| companies::update(conn, &app.keys, &actor, &cid, &input))
+        .await
     {
         Ok(_) => Ok(redirect_with(
             &state,
@@ -172,14 +171,15 @@ struct PeoplePage {
 }
 
 pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
+    let actor = who.actor();
     let cid = company_id(&who);
     let me = who.principal.user.id.clone();
-    let (rows, invitations) = db::run(&state.pool, move |conn| {
-        let (rows, _) = users::list(conn, &actor, ListFilter::default(), 500)?;
-        Ok((rows, links::list_open(conn, &actor, Some(&cid))?))
-    })
-    .await?;
+    let (rows, invitations) = state
+        .run(move |conn, _| {
+            let (rows, _) = users::list(conn, &actor, ListFilter::default(), 500)?;
+            Ok((rows, links::list_open(conn, &actor, Some(&cid))?))
+        })
+        .await?;
     let rows = rows
         .into_iter()
         .map(|(u, _)| PersonRow {
@@ -213,55 +213,55 @@ pub struct PersonForm {
 }
 
 pub async fn person_action(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     path: web::Path<(String, String)>,
     Form(f): Form<PersonForm>,
 ) -> Result<HttpResponse, PageError> {
     let (id, action) = path.into_inner();
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let k = &st.keys;
-        Ok(match action.as_str() {
-            "approve" => {
-                let u = users::approve(
-                    conn,
-                    k,
-                    &actor,
-                    &id,
-                    Role::parse(&f.role),
-                    &st.settings.base_url,
-                )?;
-                format!("Acesso de {} aprovado.", u.name)
-            }
-            "disable" => format!(
-                "Conta de {} desativada.",
-                users::set_enabled(conn, k, &actor, &id, false)?.name
-            ),
-            "enable" => format!(
-                "Conta de {} reativada.",
-                users::set_enabled(conn, k, &actor, &id, true)?.name
-            ),
-            "role" => {
-                let r = Role::parse(&f.role)
-                    .filter(|r| !r.is_platform())
-                    .ok_or(AppError::NotFound)?;
-                format!(
-                    "{} agora é {}.",
-                    users::change_role(conn, k, &actor, &id, r)?.name,
-                    r.label()
-                )
-            }
-            "send-reset" => {
-                let u = links::send_reset(conn, k, &actor, &id, &st.settings.base_url)?;
-                format!("Link para trocar a senha enviado para {}.", u.email)
-            }
-            _ => return Err(AppError::NotFound),
+    let actor = who.actor();
+    let result = state
+        .run(move |conn, app| {
+            let k = &app.keys;
+            Ok(match action.as_str() {
+                "approve" => {
+                    let u = users::approve(
+                        conn,
+                        k,
+                        &actor,
+                        &id,
+                        Role::parse(&f.role),
+                        &app.settings.base_url,
+                    )?;
+                    format!("Acesso de {} aprovado.", u.name)
+                }
+                "disable" => format!(
+                    "Conta de {} desativada.",
+                    users::set_enabled(conn, k, &actor, &id, false)?.name
+                ),
+                "enable" => format!(
+                    "Conta de {} reativada.",
+                    users::set_enabled(conn, k, &actor, &id, true)?.name
+                ),
+                "role" => {
+                    let r = Role::parse(&f.role)
+                        .filter(|r| !r.is_platform())
+                        .ok_or(AppError::NotFound)?;
+                    format!(
+                        "{} agora é {}.",
+                        users::change_role(conn, k, &actor, &id, r)?.name,
+                        r.label()
+                    )
+                }
+                "send-reset" => {
+                    let u = links::send_reset(conn, k, &actor, &id, &app.settings.base_url)?;
+                    format!("Link para trocar a senha enviado para {}.", u.email)
+                }
+                _ => return Err(AppError::NotFound),
+            })
         })
-    })
-    .await;
+        .await;
     redirect_outcome(&state, "/portal/users", result)
 }
 
@@ -274,59 +274,60 @@ pub struct InviteForm {
 }
 
 pub async fn invite(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     Form(f): Form<InviteForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
+    let actor = who.actor();
     let role = Role::parse(&f.role)
         .filter(|r| !r.is_platform())
         .unwrap_or(Role::CompanyUser);
-    let (st, cid) = (state.clone(), company_id(&who));
-    let result = db::run(&state.pool, move |conn| {
-        let inv = links::invite(
-            conn,
-            &st.keys,
-            &actor,
-            &f.email,
-            role,
-            Some(&cid),
-            &st.settings.base_url,
-        )?;
-        Ok(format!(
-            "Convite enviado para {}. O link vale por 72 horas.",
-            inv.email
-        ))
-    })
-    .await;
+    let cid = company_id(&who);
+    let result = state
+        .run(move |conn, app| {
+            let inv = links::invite(
+                conn,
+                &app.keys,
+                &actor,
+                &f.email,
+                role,
+                Some(&cid),
+                &app.settings.base_url,
+            )?;
+            Ok(format!(
+                "Convite enviado para {}. O link vale por 72 horas.",
+                inv.email
+            ))
+        })
+        .await;
     redirect_outcome(&state, "/portal/users", result)
 }
 
 pub async fn invitation_action(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     path: web::Path<(String, String)>,
     _f: Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
     let (id, action) = path.into_inner();
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
-    let result = db::run(&state.pool, move |conn| {
-        Ok(match action.as_str() {
-            "resend" => format!(
-                "Convite reenviado para {}.",
-                links::resend(conn, &st.keys, &actor, &id, &st.settings.base_url)?.email
-            ),
-            "revoke" => format!(
-                "Convite para {} cancelado.",
-                links::revoke(conn, &st.keys, &actor, &id)?.email
-            ),
-            _ => return Err(AppError::NotFound),
+    let actor = who.actor();
+    let result = state
+        .run(move |conn, app| {
+            Ok(match action.as_str() {
+                "resend" => format!(
+                    "Convite reenviado para {}.",
+                    links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url)?.email
+                ),
+                "revoke" => format!(
+                    "Convite para {} cancelado.",
+                    links::revoke(conn, &app.keys, &actor, &id)?.email
+                ),
+                _ => return Err(AppError::NotFound),
+            })
         })
-    })
-    .await;
+        .await;
     redirect_outcome(&state, "/portal/users", result)
 }
 
@@ -339,7 +340,7 @@ fn omie_place(who: &SignedIn) -> Place {
 }
 
 fn actor(who: &SignedIn) -> Actor {
-    who.principal.actor("")
+    who.actor()
 }
 
 pub async fn omie(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
@@ -365,13 +366,13 @@ pub async fn omie_save(
 }
 
 pub async fn omie_reveal(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: SignedIn,
     _f: Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let a = who.principal.actor(&state.client_ip(&req));
+    let a = who.actor();
     omie_pages::reveal(&state, ctx.with_nav("omie"), a, omie_place(&who)).await
 }
 
@@ -407,10 +408,9 @@ pub async fn applications(
     who: SignedIn,
 ) -> Result<HttpResponse, PageError> {
     let (a, cid) = (actor(&who), company_id(&who));
-    let links = db::run(&state.pool, move |conn| {
-        crate::services::applications::links_of_company(conn, &a, &cid)
-    })
-    .await?;
+    let links = state
+        .run(move |conn, _| crate::services::applications::links_of_company(conn, &a, &cid))
+        .await?;
     let links = links
         .into_iter()
         .map(|l| PortalLink {
@@ -432,19 +432,20 @@ pub async fn applications(
 }
 
 pub async fn unlink_application(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     app_id: web::Path<String>,
     _f: Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let a = who.principal.actor(&state.client_ip(&req));
-    let (st, cid, aid) = (state.clone(), company_id(&who), app_id.into_inner());
-    let result = db::run(&state.pool, move |conn| {
-        crate::services::applications::unlink(conn, &st.keys, &a, &cid, &aid)?;
-        Ok("Acesso da aplicação revogado: ela não acessa mais esta empresa.".to_string())
-    })
-    .await;
+    let a = who.actor();
+    let (cid, aid) = (company_id(&who), app_id.into_inner());
+    let result = state
+        .run(move |conn, app| {
+            crate::services::applications::unlink(conn, &app.keys, &a, &cid, &aid)?;
+            Ok("Acesso da aplicação revogado: ela não acessa mais esta empresa.".to_string())
+        })
+        .await;
     redirect_outcome(&state, "/portal/applications", result)
 }
 
@@ -476,10 +477,9 @@ struct HistoryPage {
 /// The company's own history, including every credential read by an application.
 pub async fn history(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let a = actor(&who);
-    let (rows, _) = db::run(&state.pool, move |conn| {
-        crate::services::audit::list(conn, &a, Default::default(), 200)
-    })
-    .await?;
+    let (rows, _) = state
+        .run(move |conn, _| crate::services::audit::list(conn, &a, Default::default(), 200))
+        .await?;
     render(&HistoryPage {
         ctx: ctx.with_nav("history"),
         rows: rows.iter().map(crate::views::AuditView::from).collect(),

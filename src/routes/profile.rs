@@ -1,13 +1,11 @@
 //! "Minha conta", in both areas (`/admin/profile`, `/portal/profile`): own data, change
 //! password, own sessions, end the others.
 
-use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError, PageError};
 use crate::services::links::{self, NewPassword};
@@ -48,12 +46,11 @@ async fn page(
     who: &SignedIn,
     errors: Vec<FieldError>,
 ) -> Result<ProfilePage, PageError> {
-    let actor = who.principal.actor("");
+    let actor = who.actor();
     let cookie = who.session_cookie.clone();
-    let sessions = db::run(&state.pool, move |conn| {
-        profile::sessions(conn, &actor, &cookie)
-    })
-    .await?;
+    let sessions = state
+        .run(move |conn, _| profile::sessions(conn, &actor, &cookie))
+        .await?;
     let u = &who.principal.user;
     Ok(ProfilePage {
         ctx: ctx.with_nav("profile"),
@@ -81,30 +78,31 @@ pub struct PasswordForm {
 }
 
 pub async fn change_password(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: SignedIn,
     Form(f): Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let (st, cookie) = (state.clone(), who.session_cookie.clone());
-    let result = db::run(&state.pool, move |conn| {
-        let np = NewPassword {
-            password: &f.password,
-            confirm: &f.password_confirm,
-        };
-        links::change_password(
-            conn,
-            &st.keys,
-            &actor,
-            Some(&cookie),
-            &f.current_password,
-            np,
-            st.settings.bcrypt_cost,
-        )
-    })
-    .await;
+    let actor = who.actor();
+    let cookie = who.session_cookie.clone();
+    let result = state
+        .run(move |conn, app| {
+            let np = NewPassword {
+                password: &f.password,
+                confirm: &f.password_confirm,
+            };
+            links::change_password(
+                conn,
+                &app.keys,
+                &actor,
+                Some(&cookie),
+                &f.current_password,
+                np,
+                app.settings.bcrypt_cost,
+            )
+        })
+        .await;
     match result {
         Ok(()) => Ok(redirect_with(
             &state,
@@ -122,17 +120,16 @@ pub async fn change_password(
 }
 
 pub async fn end_others(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     _f: Form<crate::routes::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let (st, cookie) = (state.clone(), who.session_cookie.clone());
-    let n = db::run(&state.pool, move |conn| {
-        profile::end_other_sessions(conn, &st.keys, &actor, &cookie)
-    })
-    .await?;
+    let actor = who.actor();
+    let cookie = who.session_cookie.clone();
+    let n = state
+        .run(move |conn, app| profile::end_other_sessions(conn, &app.keys, &actor, &cookie))
+        .await?;
     Ok(redirect_with(
         &state,
         base_of(&who),

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db;
 use crate::error::{ApiError, AppError, FieldError, PageError};
 use crate::services::users::{self, SignupInput};
 use crate::web::State;
@@ -61,27 +60,27 @@ pub async fn submit(
     Form(v): Form<SignupForm>,
 ) -> Result<HttpResponse, PageError> {
     let ip = state.client_ip(&req);
-    let st = state.clone();
     let f = v.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let input = SignupInput {
-            cnpj: &f.cnpj,
-            name: &f.name,
-            email: &f.email,
-            password: &f.password,
-            password_confirm: Some(&f.password_confirm),
-        };
-        users::signup(
-            conn,
-            &st.keys,
-            &st.throttle,
-            &ip,
-            &input,
-            st.settings.bcrypt_cost,
-            &st.settings.base_url,
-        )
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            let input = SignupInput {
+                cnpj: &f.cnpj,
+                name: &f.name,
+                email: &f.email,
+                password: &f.password,
+                password_confirm: Some(&f.password_confirm),
+            };
+            users::signup(
+                conn,
+                &app.keys,
+                &app.throttle,
+                &ip,
+                &input,
+                app.settings.bcrypt_cost,
+                &app.settings.base_url,
+            )
+        })
+        .await;
     let mut kept = v;
     kept.password.clear();
     kept.password_confirm.clear();
@@ -119,27 +118,27 @@ pub async fn api(
     body: web::Json<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = state.client_ip(&req);
-    let st = state.clone();
     let b = body.into_inner();
-    db::run(&state.pool, move |conn| {
-        let input = SignupInput {
-            cnpj: &b.cnpj,
-            name: &b.name,
-            email: &b.email,
-            password: &b.password,
-            password_confirm: None,
-        };
-        users::signup(
-            conn,
-            &st.keys,
-            &st.throttle,
-            &ip,
-            &input,
-            st.settings.bcrypt_cost,
-            &st.settings.base_url,
-        )
-    })
-    .await?;
+    state
+        .run(move |conn, app| {
+            let input = SignupInput {
+                cnpj: &b.cnpj,
+                name: &b.name,
+                email: &b.email,
+                password: &b.password,
+                password_confirm: None,
+            };
+            users::signup(
+                conn,
+                &app.keys,
+                &app.throttle,
+                &ip,
+                &input,
+                app.settings.bcrypt_cost,
+                &app.settings.base_url,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({
         "status": "pending",
         "message": RECEIVED,

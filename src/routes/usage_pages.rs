@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{self, usage::Filter};
+use crate::db::usage::Filter;
 use crate::error::PageError;
 use crate::routes::api::reports::to_csv;
 use crate::services::{Actor, usage};
@@ -61,11 +61,10 @@ async fn rows(
     actor: Actor,
     q: &UsageQuery,
 ) -> Result<Vec<crate::db::usage::Row>, PageError> {
-    let (st, f) = (state.clone(), filter(q));
-    Ok(db::run(&state.pool, move |conn| {
-        usage::report(conn, &st.meter, &actor, f)
-    })
-    .await?)
+    let f = filter(q);
+    Ok(state
+        .run(move |conn, app| usage::report(conn, &app.meter, &actor, f))
+        .await?)
 }
 
 pub async fn page(

@@ -215,6 +215,23 @@ pub fn link(
     })
 }
 
+/// Links an application to the company of a CNPJ as the owner typed it; returns the
+/// CNPJ, for saying which company.
+pub fn link_by_cnpj(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    cnpj: &str,
+    app_id: &str,
+    scopes: &[String],
+) -> Result<crate::domain::Cnpj, AppError> {
+    let cnpj = crate::domain::Cnpj::parse(cnpj).map_err(|m| AppError::field("cnpj", m))?;
+    let company = companies::id_by_cnpj(conn, cnpj.as_str())?
+        .ok_or_else(|| AppError::field("cnpj", "Nenhuma empresa cadastrada com este CNPJ."))?;
+    link(conn, keys, actor, &company, app_id, scopes)?;
+    Ok(cnpj)
+}
+
 /// Unlinks; the app's tokens stop reaching that company at once (access is checked
 /// against links on every request).
 pub fn unlink(

@@ -4,7 +4,8 @@ use rusqlite::Connection;
 
 use super::Actor;
 use crate::db::audit::{self as store, Entry, Filter, Verdict};
-use crate::domain::Role;
+use crate::db::companies;
+use crate::domain::{Cnpj, Role};
 use crate::error::AppError;
 
 /// Platform users read everything; a company admin reads only its own company's
@@ -20,6 +21,16 @@ pub fn list(
             (Some(Role::CompanyAdmin), Some(c)) => filter.company_id = Some(c.to_string()),
             _ => return Err(AppError::Forbidden),
         }
+    } else if let Some(cnpj) = filter
+        .company_id
+        .as_deref()
+        .and_then(|c| Cnpj::parse(c).ok())
+    {
+        // The owner knows companies by CNPJ, not by id: accept either.
+        filter.company_id = Some(
+            companies::id_by_cnpj(conn, cnpj.as_str())?
+                .unwrap_or_else(|| cnpj.as_str().to_string()),
+        );
     }
     Ok(store::list(conn, &filter, limit)?)
 }

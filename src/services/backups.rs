@@ -4,6 +4,7 @@
 use rusqlite::Connection;
 use serde_json::json;
 
+use super::app::App;
 use super::{Actor, ActorKind, Keys};
 use crate::backup::{self, Policy, RunLock, remote, schedule};
 use crate::config::Settings;
@@ -181,22 +182,25 @@ pub fn update_policy(
 }
 
 /// The master key lines and the backup identities, after the owner typed the password
-/// again. Audited.
-pub fn recovery_kit(
-    pool: &db::Pool,
-    keys: &Keys,
-    settings: &Settings,
-    actor: &Actor,
-    password: &str,
-) -> Result<RecoveryKit, AppError> {
+/// again. Audited. Wrong passwords are throttled like sign-ins (an attempt is reserved
+/// before bcrypt), so a stolen session cannot guess the password here at bcrypt speed.
+pub fn recovery_kit(app: &App, actor: &Actor, password: &str) -> Result<RecoveryKit, AppError> {
+    let (keys, settings) = (&app.keys, &app.settings);
     owner_only(actor)?;
     let ActorKind::User { id, .. } = &actor.kind else {
         return Err(AppError::NotFound);
     };
-    let u = users::get(&*pool.get()?, id)?.ok_or(AppError::NotFound)?;
+    let throttle_key = format!("recovery-kit:{id}");
+    app.throttle
+        .reserve(&[&throttle_key])
+        .map_err(|retry_after_secs| AppError::Throttled { retry_after_secs })?;
+    let u = users::get(&*app.pool.get()?, id)?.ok_or(AppError::NotFound)?;
     // No connection is held during bcrypt.
     let matches = super::auth::password_matches(&u, password);
-    let conn = &mut *pool.get()?;
+    if matches {
+        app.throttle.clear(&throttle_key);
+    }
+    let conn = &mut *app.pool.get()?;
     if !matches {
         db::write(conn, |tx| {
             let now = time::now_db();

@@ -13,6 +13,7 @@ pub mod email;
 pub mod keys;
 pub mod links;
 pub mod omie;
+pub mod overview;
 pub mod profile;
 pub mod proxy;
 pub mod setup;

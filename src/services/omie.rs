@@ -1,5 +1,9 @@
 //! A company's Omie credentials: set, read masked, reveal (audited), test against Omie.
 
+use std::sync::Arc;
+
+use super::app::App;
+use super::proxy::{Answer, Refusal, valid_endpoint};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -461,4 +465,95 @@ pub fn proxy_keys(
     })?;
     let (key, secret) = open_pair(keys, &s)?;
     Ok((key, secret, s.fingerprint))
+}
+
+/// Reads a company's credentials for the API (an application's read is metered).
+pub fn get(
+    app: &App,
+    conn: &mut Connection,
+    actor: &Actor,
+    company_id: &str,
+    reveal: bool,
+) -> Result<CredentialsView, AppError> {
+    let view =
+        read(conn, &app.keys, actor, company_id, reveal).and_then(|v| v.ok_or(AppError::NotFound));
+    let op = if view.is_ok() {
+        "omie_credentials.read"
+    } else {
+        "refused"
+    };
+    app.meter.record(actor, company_id, op);
+    view
+}
+
+/// Stores credentials and answers what people then see of them (masked).
+pub fn put(
+    conn: &mut Connection,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+    app_key: &str,
+    app_secret: &str,
+) -> Result<CredentialsView, AppError> {
+    set(conn, keys, actor, company_id, app_key, app_secret)?;
+    read(conn, keys, actor, company_id, false)?.ok_or(AppError::NotFound)
+}
+
+/// One call through the proxy, as the application sent it.
+pub struct ProxyCall {
+    pub company_id: String,
+    pub endpoint: String,
+    pub call: String,
+    pub param: serde_json::Value,
+}
+
+/// Forwards an application's Omie call with the company's keys, within Omie's limits;
+/// every call is metered (`omie:{call}`, or `refused`).
+pub async fn forward(
+    app: &Arc<App>,
+    actor: &Actor,
+    c: ProxyCall,
+) -> Result<Result<Answer, Refusal>, AppError> {
+    if !valid_endpoint(&c.endpoint) {
+        return Err(AppError::field(
+            "endpoint",
+            "endpoint must look like geral/clientes",
+        ));
+    }
+    let call_ok = !c.call.is_empty()
+        && c.call.len() <= 100
+        && c.call
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !call_ok {
+        return Err(AppError::field(
+            "call",
+            "call must be an Omie method name, e.g. ListarClientes",
+        ));
+    }
+    let (a, cid) = (actor.clone(), c.company_id.clone());
+    let keys = app
+        .run(move |conn, app| proxy_keys(conn, &app.keys, &a, &cid))
+        .await;
+    let (app_key, app_secret, key_id) =
+        keys.inspect_err(|_| app.meter.record(actor, &c.company_id, "refused"))?;
+    let result = app
+        .proxy
+        .call(
+            &app.http,
+            &app.settings.omie_base_url,
+            &c.endpoint,
+            &key_id,
+            &app_key,
+            &app_secret,
+            &c.call,
+            &c.param,
+        )
+        .await;
+    let operation = match &result {
+        Ok(_) => format!("omie:{}", c.call),
+        Err(_) => "refused".to_string(),
+    };
+    app.meter.record(actor, &c.company_id, &operation);
+    Ok(result)
 }

@@ -5,7 +5,6 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::guard::{ApiUser, SignedIn};
-use super::{Edge, State};
 use crate::error::{AppError, PageError};
 use crate::services::Actor;
 
@@ -36,11 +35,7 @@ impl FromRequest for Acting {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let signed_in = req.extensions().get::<SignedIn>().cloned();
         if let Some(s) = signed_in {
-            let ip = req
-                .app_data::<State>()
-                .map(|st| st.client_ip(req))
-                .unwrap_or_default();
-            let actor = s.principal.actor(&ip);
+            let actor = s.actor();
             return Box::pin(async move { Ok(Acting(actor)) });
         }
         if req.path().starts_with("/api/") {

@@ -9,7 +9,6 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use futures_util::future::LocalBoxFuture;
 
 use super::{SESSION_COOKIE, State};
-use crate::db;
 use crate::error::{ApiError, AppError, PageError};
 use crate::services::auth::{self, Principal};
 use crate::services::users;
@@ -22,6 +21,15 @@ pub struct SignedIn {
     pub session_cookie: String,
     /// Sign-ups waiting for a decision (platform users only).
     pub pending: i64,
+    /// The client's address, as `OTM_TRUSTED_PROXIES` decides.
+    pub ip: String,
+}
+
+impl SignedIn {
+    /// The person acting, from where they act.
+    pub fn actor(&self) -> Actor {
+        self.principal.actor(&self.ip)
+    }
 }
 
 fn to_login(req: ServiceRequest, state: Option<&State>) -> ServiceResponse<BoxBody> {
@@ -55,24 +63,25 @@ async fn require(
     };
     let idle = state.settings.session_idle_secs;
     let c = cookie.clone();
-    let found = db::run(&state.pool, move |conn| {
-        let Some((_, p)) = auth::resolve_session(conn, &c, idle)? else {
-            return Ok(None);
-        };
-        // The dashboard's badge: sign-ups waiting for a decision.
-        let pending = match (p.role, p.user.company_id.as_deref()) {
-            (r, _) if r.is_platform() => {
-                let (users, requests) = users::pending_counts(conn)?;
-                users + requests
-            }
-            (crate::domain::Role::CompanyAdmin, Some(c)) => {
-                crate::db::users::pending_count_in_company(conn, c)?
-            }
-            _ => 0,
-        };
-        Ok(Some((p, pending)))
-    })
-    .await;
+    let found = state
+        .run(move |conn, _| {
+            let Some((_, p)) = auth::resolve_session(conn, &c, idle)? else {
+                return Ok(None);
+            };
+            // The dashboard's badge: sign-ups waiting for a decision.
+            let pending = match (p.role, p.user.company_id.as_deref()) {
+                (r, _) if r.is_platform() => {
+                    let (users, requests) = users::pending_counts(conn)?;
+                    users + requests
+                }
+                (crate::domain::Role::CompanyAdmin, Some(c)) => {
+                    crate::db::users::pending_count_in_company(conn, c)?
+                }
+                _ => 0,
+            };
+            Ok(Some((p, pending)))
+        })
+        .await;
     match found {
         Ok(Some((principal, pending))) => {
             let admitted = match area {
@@ -91,10 +100,12 @@ async fn require(
                     .finish();
                 return Ok(req.into_response(resp));
             }
+            let ip = state.client_ip(req.request());
             req.extensions_mut().insert(SignedIn {
                 principal,
                 session_cookie: cookie,
                 pending,
+                ip,
             });
             Ok(next.call(req).await?.map_into_boxed_body())
         }
@@ -179,11 +190,12 @@ impl FromRequest for ApiUser {
             let t = token.clone();
             let ip = state.client_ip(&req);
             if let Some(app_token) = t.strip_prefix(APP_TOKEN_PREFIX).map(str::to_string) {
-                let (id, client_id, _scope) = db::run(&state.pool, move |conn| {
-                    crate::services::applications::resolve_token(conn, &app_token)
-                })
-                .await?
-                .ok_or(ApiError(AppError::Unauthenticated))?;
+                let (id, client_id, _scope) = state
+                    .run(move |conn, _| {
+                        crate::services::applications::resolve_token(conn, &app_token)
+                    })
+                    .await?
+                    .ok_or(ApiError(AppError::Unauthenticated))?;
                 let actor = Actor {
                     kind: ActorKind::Application { id, client_id },
                     ip: ip.clone(),
@@ -195,7 +207,8 @@ impl FromRequest for ApiUser {
                     ip,
                 });
             }
-            let principal = db::run(&state.pool, move |conn| auth::resolve_token(conn, &t))
+            let principal = state
+                .run(move |conn, _| auth::resolve_token(conn, &t))
                 .await?
                 .ok_or(ApiError(AppError::Unauthenticated))?;
             let actor = principal.actor(&ip);

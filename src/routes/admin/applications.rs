@@ -1,12 +1,11 @@
 //! `/admin/applications`: create (secret shown once), rotate and revoke secrets, link to
 //! companies with scopes, unlink, revoke.
 
-use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{self, applications::Application, applications::LinkRow};
+use crate::db::{applications::Application, applications::LinkRow};
 use crate::domain::{Cnpj, cnpj_format};
 use crate::error::{AppError, PageError};
 use crate::services::applications as uc;
@@ -47,8 +46,8 @@ struct ListPage {
 }
 
 pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
-    let apps = db::run(&state.pool, move |conn| uc::list(conn, &actor)).await?;
+    let actor = who.actor();
+    let apps = state.run(move |conn, _| uc::list(conn, &actor)).await?;
     render(&ListPage {
         ctx: ctx.with_nav("applications"),
         rows: apps.iter().map(AppRow::from).collect(),
@@ -73,18 +72,16 @@ pub struct CreateForm {
 }
 
 pub async fn create(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: SignedIn,
     Form(f): Form<CreateForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
-    match db::run(&state.pool, move |conn| {
-        uc::create(conn, &st.keys, &actor, &f.name, &f.description)
-    })
-    .await
+    let actor = who.actor();
+    match state
+        .run(move |conn, app| uc::create(conn, &app.keys, &actor, &f.name, &f.description))
+        .await
     {
         Ok((app, secret)) => render(&SecretPage {
             ctx: ctx.with_nav("applications"),
@@ -149,16 +146,17 @@ pub async fn show(
     who: SignedIn,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
+    let actor = who.actor();
     let id = id.into_inner();
-    let (app, secrets, links) = db::run(&state.pool, move |conn| {
-        Ok((
-            uc::get(conn, &actor, &id)?,
-            uc::secrets(conn, &actor, &id)?,
-            uc::links_of_app(conn, &actor, &id)?,
-        ))
-    })
-    .await?;
+    let (app, secrets, links) = state
+        .run(move |conn, _| {
+            Ok((
+                uc::get(conn, &actor, &id)?,
+                uc::secrets(conn, &actor, &id)?,
+                uc::links_of_app(conn, &actor, &id)?,
+            ))
+        })
+        .await?;
     render(&ShowPage {
         ctx: ctx.with_nav("applications"),
         description: app.description.clone(),
@@ -240,54 +238,54 @@ pub async fn act(
     crate::web::csrf::check_token(&req, &state, sent)?;
     let (id, action) = path.into_inner();
     let back = format!("/admin/applications/{id}");
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
+    let actor = who.actor();
     let app_id = id.clone();
-    let result = db::run(
-        &state.pool,
-        move |conn| -> Result<Result<String, (Application, String)>, AppError> {
-            let k = &st.keys;
-            let msg = match action.as_str() {
-                // The new secret is shown once, on a page of its own.
-                "rotate" => return uc::rotate_secret(conn, k, &actor, &app_id).map(Err),
-                "edit" => {
-                    uc::update(
-                        conn,
-                        k,
-                        &actor,
-                        &app_id,
-                        Some(&f.name),
-                        Some(&f.description),
-                    )?;
-                    "Aplicação alterada.".to_string()
-                }
-                "revoke-secret" => {
-                    uc::revoke_secret(conn, k, &actor, &app_id, &f.target)?;
-                    "Segredo revogado: os tokens emitidos com ele pararam de funcionar.".to_string()
-                }
-                "revoke" => {
-                    uc::revoke(conn, k, &actor, &app_id)?;
-                    "Aplicação revogada: nenhum token dela funciona mais.".to_string()
-                }
-                "link" => {
-                    let cnpj = Cnpj::parse(&f.cnpj).map_err(|m| AppError::field("cnpj", m))?;
-                    let company = crate::db::companies::id_by_cnpj(conn, cnpj.as_str())?
-                        .ok_or_else(|| {
-                            AppError::field("cnpj", "Nenhuma empresa cadastrada com este CNPJ.")
-                        })?;
-                    uc::link(conn, k, &actor, &company, &app_id, &f.scopes)?;
-                    format!("Aplicação ligada à empresa {}.", cnpj.formatted())
-                }
-                "unlink" => {
-                    uc::unlink(conn, k, &actor, &f.target, &app_id)?;
-                    "Ligação removida: a aplicação não acessa mais esta empresa.".to_string()
-                }
-                _ => return Err(AppError::NotFound),
-            };
-            Ok(Ok(msg))
-        },
-    )
-    .await;
+    let result = state
+        .run(
+            move |conn, app| -> Result<Result<String, (Application, String)>, AppError> {
+                let k = &app.keys;
+                let msg = match action.as_str() {
+                    // The new secret is shown once, on a page of its own.
+                    "rotate" => return uc::rotate_secret(conn, k, &actor, &app_id).map(Err),
+                    "edit" => {
+                        uc::update(
+                            conn,
+                            k,
+                            &actor,
+                            &app_id,
+                            Some(&f.name),
+                            Some(&f.description),
+                        )?;
+                        "Aplicação alterada.".to_string()
+                    }
+                    "revoke-secret" => {
+                        uc::revoke_secret(conn, k, &actor, &app_id, &f.target)?;
+                        "Segredo revogado: os tokens emitidos com ele pararam de funcionar."
+                            .to_string()
+                    }
+                    "revoke" => {
+                        uc::revoke(conn, k, &actor, &app_id)?;
+                        "Aplicação revogada: nenhum token dela funciona mais.".to_string()
+                    }
+                    "link" => {
+                        let cnpj = Cnpj::parse(&f.cnpj).map_err(|m| AppError::field("cnpj", m))?;
+                        let company = crate::db::companies::id_by_cnpj(conn, cnpj.as_str())?
+                            .ok_or_else(|| {
+                                AppError::field("cnpj", "Nenhuma empresa cadastrada com este CNPJ.")
+                            })?;
+                        uc::link(conn, k, &actor, &company, &app_id, &f.scopes)?;
+                        format!("Aplicação ligada à empresa {}.", cnpj.formatted())
+                    }
+                    "unlink" => {
+                        uc::unlink(conn, k, &actor, &f.target, &app_id)?;
+                        "Ligação removida: a aplicação não acessa mais esta empresa.".to_string()
+                    }
+                    _ => return Err(AppError::NotFound),
+                };
+                Ok(Ok(msg))
+            },
+        )
+        .await;
     match result {
         Ok(Ok(msg)) => Ok(redirect_with(&state, &back, Flash::success(msg))),
         Ok(Err((app, secret))) => render(&SecretPage {

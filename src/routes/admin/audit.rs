@@ -4,8 +4,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{self, audit::Filter, companies};
-use crate::domain::Cnpj;
+use crate::db::audit::Filter;
 use crate::error::PageError;
 use crate::services::audit;
 use crate::time;
@@ -67,24 +66,11 @@ pub async fn list(
     who: SignedIn,
     query: Query<AuditQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let q = query.into_inner();
-    let mut filter = filter_from(&q);
-    let actor = who.principal.actor("");
-    let (rows, more) = db::run(&state.pool, move |conn| {
-        // The owner knows companies by CNPJ, not by id: accept either.
-        if let Some(cnpj) = filter
-            .company_id
-            .as_deref()
-            .and_then(|c| Cnpj::parse(c).ok())
-        {
-            filter.company_id = Some(
-                companies::id_by_cnpj(conn, cnpj.as_str())?
-                    .unwrap_or_else(|| cnpj.as_str().to_string()),
-            );
-        }
-        audit::list(conn, &actor, filter, PAGE_SIZE)
-    })
-    .await?;
+    let (q, actor) = (query.into_inner(), who.actor());
+    let filter = filter_from(&q);
+    let (rows, more) = state
+        .run(move |conn, _| audit::list(conn, &actor, filter, PAGE_SIZE))
+        .await?;
     let next_url = if more {
         rows.last().map(|last| {
             let qs = serde_urlencoded::to_string([

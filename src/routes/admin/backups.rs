@@ -1,13 +1,12 @@
 //! `/admin/backups`: "Fazer backup agora", progress, history, download, schedule
 //! settings, and the recovery kit for the master key.
 
-use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::backup::{self, remote};
-use crate::db::{self, backups::Backup};
+use crate::db::backups::Backup;
 use crate::error::{AppError, PageError};
 use crate::services::backups as uc;
 use crate::time;
@@ -141,16 +140,16 @@ pub async fn show(
     who: SignedIn,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
-    let st = state.clone();
+    let actor = who.actor();
     let cursor = q.into_inner().cursor;
-    let (summary, (rows, next)) = db::run(&state.pool, move |conn| {
-        Ok((
-            uc::summary(conn, &st.settings, &actor)?,
-            uc::list(conn, &actor, cursor.as_deref(), 30)?,
-        ))
-    })
-    .await?;
+    let (summary, (rows, next)) = state
+        .run(move |conn, app| {
+            Ok((
+                uc::summary(conn, &app.settings, &actor)?,
+                uc::list(conn, &actor, cursor.as_deref(), 30)?,
+            ))
+        })
+        .await?;
     let settings = &state.settings;
     let fixed = |key: &'static str| {
         settings.explicit.contains(&key).then_some(match key {
@@ -207,21 +206,19 @@ pub fn alert_br(kind: &str) -> &'static str {
 }
 
 pub async fn start(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     _form: Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
-    let started = db::run(&state.pool, move |conn| {
-        uc::start(conn, &st.keys, &st.settings, &actor)
-    })
-    .await
-    .map(|(lock, row)| {
-        crate::backup::jobs::spawn(state.clone(), lock, row.id);
-        "Backup iniciado. Esta página mostra o andamento e o resultado.".to_string()
-    });
+    let actor = who.actor();
+    let started = state
+        .run(move |conn, app| uc::start(conn, &app.keys, &app.settings, &actor))
+        .await
+        .map(|(lock, row)| {
+            crate::backup::jobs::spawn(state.get_ref().clone(), lock, row.id);
+            "Backup iniciado. Esta página mostra o andamento e o resultado.".to_string()
+        });
     redirect_outcome(&state, "/admin/backups", started)
 }
 
@@ -229,17 +226,16 @@ pub async fn start(
 pub struct Empty {}
 
 pub async fn download(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let (st, id) = (state.clone(), id.into_inner());
-    let (file, len, name) = db::run(&state.pool, move |conn| {
-        uc::download(conn, &st.keys, &st.settings, &actor, &id)
-    })
-    .await?;
+    let actor = who.actor();
+    let id = id.into_inner();
+    let (file, len, name) = state
+        .run(move |conn, app| uc::download(conn, &app.keys, &app.settings, &actor, &id))
+        .await?;
     Ok(HttpResponse::Ok()
         .content_type("application/octet-stream")
         .insert_header((
@@ -284,28 +280,26 @@ pub struct SettingsForm {
 }
 
 pub async fn save_settings(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     Form(f): Form<SettingsForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
+    let actor = who.actor();
     let input = uc::PolicyInput {
         times: f.times,
         retention_days: f.retention_days,
         remote: f.remote,
     };
-    let saved = db::run(&state.pool, move |conn| {
-        uc::update_policy(conn, &st.keys, &st.settings, &actor, &input)
-    })
-    .await
-    .map(|p| {
-        format!(
-            "Configurações de backup salvas: horários {}, {} dias guardados.",
-            p.times_text, p.retention_days
-        )
-    });
+    let saved = state
+        .run(move |conn, app| uc::update_policy(conn, &app.keys, &app.settings, &actor, &input))
+        .await
+        .map(|p| {
+            format!(
+                "Configurações de backup salvas: horários {}, {} dias guardados.",
+                p.times_text, p.retention_days
+            )
+        });
     redirect_outcome(&state, "/admin/backups", saved)
 }
 
@@ -338,36 +332,16 @@ pub struct KitForm {
 }
 
 pub async fn kit_show(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: SignedIn,
     Form(f): Form<KitForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let ctx = ctx.with_nav("backups");
-    // A stolen session must not be able to guess the password here at bcrypt speed.
-    let key = format!("recovery-kit:{}", who.principal.user.id);
-    if let Some(secs) = state.throttle.wait(&key) {
-        return render(&KitPage {
-            ctx,
-            error: format!("Muitas tentativas com a senha errada. Aguarde {secs} segundos."),
-            kit: None,
-            made: String::new(),
-        });
-    }
-    let st = state.clone();
-    let r = db::run_with_pool(&state.pool, move |pool| {
-        uc::recovery_kit(pool, &st.keys, &st.settings, &actor, &f.password)
-    })
-    .await;
-    match &r {
-        Ok(_) => state.throttle.clear(&key),
-        Err(AppError::Validation(_)) => {
-            state.throttle.fail(&key);
-        }
-        Err(_) => {}
-    }
+    let (actor, ctx) = (who.actor(), ctx.with_nav("backups"));
+    let r = state
+        .blocking(move |app| uc::recovery_kit(app, &actor, &f.password))
+        .await;
     match r {
         Ok(kit) => {
             let made = time::db_to_br(&kit.made_at);
@@ -381,6 +355,14 @@ pub async fn kit_show(
         Err(AppError::Validation(e)) => render(&KitPage {
             ctx,
             error: e.first().map(|e| e.message.clone()).unwrap_or_default(),
+            kit: None,
+            made: String::new(),
+        }),
+        Err(AppError::Throttled { retry_after_secs }) => render(&KitPage {
+            ctx,
+            error: format!(
+                "Muitas tentativas com a senha errada. Aguarde {retry_after_secs} segundos."
+            ),
             kit: None,
             made: String::new(),
         }),

@@ -1,10 +1,8 @@
 //! `/admin/invitations`: invite by e-mail, resend, revoke.
 
-use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::db;
 use crate::domain::Role;
 use crate::error::{AppError, PageError};
 use crate::services::links;
@@ -46,68 +44,68 @@ fn flash_for(result: Result<String, AppError>) -> Result<Flash, PageError> {
 }
 
 pub async fn create(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     Form(f): Form<InviteForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
+    let actor = who.actor();
     let role = Role::parse(&f.role).unwrap_or(Role::CompanyUser);
     let company_id = Some(f.company_id.trim().to_string()).filter(|c| !c.is_empty());
     let back = back_to(company_id.as_deref());
-    let st = state.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let inv = links::invite(
-            conn,
-            &st.keys,
-            &actor,
-            &f.email,
-            role,
-            company_id.as_deref(),
-            &st.settings.base_url,
-        )?;
-        Ok(format!(
-            "Convite enviado para {}. O link vale por 72 horas.",
-            inv.email
-        ))
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            let inv = links::invite(
+                conn,
+                &app.keys,
+                &actor,
+                &f.email,
+                role,
+                company_id.as_deref(),
+                &app.settings.base_url,
+            )?;
+            Ok(format!(
+                "Convite enviado para {}. O link vale por 72 horas.",
+                inv.email
+            ))
+        })
+        .await;
     Ok(redirect_with(&state, &back, flash_for(result)?))
 }
 
 pub async fn act(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     path: web::Path<(String, String)>,
     _form: Form<crate::routes::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
     let (id, action) = path.into_inner();
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let (inv, msg) = match action.as_str() {
-            "resend" => {
-                let inv = links::resend(conn, &st.keys, &actor, &id, &st.settings.base_url)?;
-                let m = format!(
-                    "Convite reenviado para {}, com um novo link válido por 72 horas.",
-                    inv.email
-                );
-                (inv, m)
-            }
-            "revoke" => {
-                let inv = links::revoke(conn, &st.keys, &actor, &id)?;
-                let m = format!(
-                    "Convite para {} cancelado: o link não funciona mais.",
-                    inv.email
-                );
-                (inv, m)
-            }
-            _ => return Err(AppError::NotFound),
-        };
-        Ok((back_to(inv.company_id.as_deref()), msg))
-    })
-    .await;
+    let actor = who.actor();
+    let result = state
+        .run(move |conn, app| {
+            let (inv, msg) = match action.as_str() {
+                "resend" => {
+                    let inv = links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url)?;
+                    let m = format!(
+                        "Convite reenviado para {}, com um novo link válido por 72 horas.",
+                        inv.email
+                    );
+                    (inv, m)
+                }
+                "revoke" => {
+                    let inv = links::revoke(conn, &app.keys, &actor, &id)?;
+                    let m = format!(
+                        "Convite para {} cancelado: o link não funciona mais.",
+                        inv.email
+                    );
+                    (inv, m)
+                }
+                _ => return Err(AppError::NotFound),
+            };
+            Ok((back_to(inv.company_id.as_deref()), msg))
+        })
+        .await;
     let (back, result) = match result {
         Ok((back, m)) => (back, Ok(m)),
         Err(e) => ("/admin/users".to_string(), Err(e)),

@@ -1,9 +1,8 @@
 use actix_web::HttpResponse;
 use askama::Template;
 
-use crate::db::{self, backups, companies, users};
 use crate::error::PageError;
-use crate::services::audit;
+use crate::services::overview;
 use crate::time;
 use crate::views::AuditView;
 use crate::web::State;
@@ -24,37 +23,18 @@ struct Overview {
 }
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
-    let (counts, users, recent, last) = db::run(&state.pool, move |conn| {
-        let counts = companies::count_by_status(conn)?;
-        let users = users::count(conn)?;
-        let (recent, _) = audit::list(conn, &actor, Default::default(), 10)?;
-        let last = backups::last_good(conn)?;
-        Ok((counts, users, recent, last))
-    })
-    .await?;
-    let last_backup = last.map(|b| {
-        let at = b.finished_at.unwrap_or(b.started_at);
-        let old = time::parse_db(&at).is_none_or(|t| {
-            time::now() - t > chrono::Duration::hours(crate::services::alerts::STALE_AFTER_HOURS)
-        });
-        (time::ago_br(&at), old)
-    });
-    let count = |s: &str| {
-        counts
-            .iter()
-            .find(|(k, _)| k == s)
-            .map(|(_, n)| *n)
-            .unwrap_or(0)
-    };
+    let actor = who.actor();
+    let o = state
+        .run(move |conn, _| overview::overview(conn, &actor))
+        .await?;
     render(&Overview {
         ctx: ctx.with_nav("overview"),
-        active: count("active"),
-        suspended: count("suspended"),
-        archived: count("archived"),
-        users,
-        recent: recent.iter().map(AuditView::from).collect(),
-        last_backup,
+        active: o.active,
+        suspended: o.suspended,
+        archived: o.archived,
+        users: o.users,
+        recent: o.recent.iter().map(AuditView::from).collect(),
+        last_backup: o.last_backup.map(|(at, stale)| (time::ago_br(&at), stale)),
     })
 }
 
@@ -64,14 +44,7 @@ pub async fn usage(
     who: SignedIn,
     q: actix_web::web::Query<crate::routes::usage_pages::UsageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    crate::routes::usage_pages::page(
-        &state,
-        ctx,
-        who.principal.actor(""),
-        "/admin/usage",
-        q.into_inner(),
-    )
-    .await
+    crate::routes::usage_pages::page(&state, ctx, who.actor(), "/admin/usage", q.into_inner()).await
 }
 
 pub async fn usage_csv(
@@ -79,5 +52,5 @@ pub async fn usage_csv(
     who: SignedIn,
     q: actix_web::web::Query<crate::routes::usage_pages::UsageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    crate::routes::usage_pages::csv(&state, who.principal.actor(""), q.into_inner()).await
+    crate::routes::usage_pages::csv(&state, who.actor(), q.into_inner()).await
 }

@@ -1,6 +1,5 @@
 //! `/admin/settings`: the e-mail configuration state, the outbox, a test message.
 
-use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -37,12 +36,13 @@ struct SettingsPage {
 }
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor("");
-    let (pending, recent, owners) = db::run(&state.pool, move |conn| {
-        let (pending, recent) = email::queue_state(conn, &actor)?;
-        Ok((pending, recent, db::users::owner_emails(conn)?))
-    })
-    .await?;
+    let actor = who.actor();
+    let (pending, recent, owners) = state
+        .run(move |conn, _| {
+            let (pending, recent) = email::queue_state(conn, &actor)?;
+            Ok((pending, recent, db::users::owner_emails(conn)?))
+        })
+        .await?;
     let alert_to = if state.settings.alert_emails.is_empty() {
         (owners.join(", "), false)
     } else {
@@ -91,18 +91,18 @@ pub struct TestForm {
 }
 
 pub async fn send_test(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     Form(form): Form<TestForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
+    let actor = who.actor();
     let to = form.to.clone();
-    let result = db::run(&state.pool, move |conn| {
-        email::send_test(conn, &st.keys, &actor, &to, &st.settings.base_url)
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            email::send_test(conn, &app.keys, &actor, &to, &app.settings.base_url)
+        })
+        .await;
     match result {
         Ok(()) => {
             let msg = if state.settings.smtp.is_some() {

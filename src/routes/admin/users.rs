@@ -1,12 +1,11 @@
 //! `/admin/users`: people and sign-up requests — list, approve, refuse, enable, disable,
 //! change role.
 
-use crate::web::Edge;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{self, users::ListFilter};
+use crate::db::users::ListFilter;
 use crate::domain::{Role, UserStatus, cnpj_format};
 use crate::error::{AppError, PageError};
 use crate::services::users as uc;
@@ -85,18 +84,19 @@ pub async fn list(
         status: UserStatus::parse(&q.status).map(|s| s.as_str().to_string()),
         after: crate::db::keyset::decode(&q.cursor),
     };
-    let actor = who.principal.actor("");
-    let (users, more, requests, invitations) = db::run(&state.pool, move |conn| {
-        let (users, more) = uc::list(conn, &actor, filter, PAGE_SIZE)?;
-        let staff_invitations = crate::services::links::list_open(conn, &actor, None)?;
-        Ok((
-            users,
-            more,
-            uc::pending_requests(conn, &actor)?,
-            staff_invitations,
-        ))
-    })
-    .await?;
+    let actor = who.actor();
+    let (users, more, requests, invitations) = state
+        .run(move |conn, _| {
+            let (users, more) = uc::list(conn, &actor, filter, PAGE_SIZE)?;
+            let staff_invitations = crate::services::links::list_open(conn, &actor, None)?;
+            Ok((
+                users,
+                more,
+                uc::pending_requests(conn, &actor)?,
+                staff_invitations,
+            ))
+        })
+        .await?;
     let next_url = if more {
         users.last().map(|(u, _)| {
             let cursor = crate::db::users::cursor_after(u);
@@ -179,69 +179,69 @@ pub struct ActionForm {
 
 /// Runs one action on a user or request and goes back to the list with a message.
 pub async fn act(
-    req: HttpRequest,
+    _req: HttpRequest,
     state: State,
     who: SignedIn,
     path: web::Path<(String, String)>,
     Form(form): Form<ActionForm>,
 ) -> Result<HttpResponse, PageError> {
     let (id, action) = path.into_inner();
-    let actor = who.principal.actor(&state.client_ip(&req));
-    let st = state.clone();
+    let actor = who.actor();
     let role = Role::parse(&form.role);
     let base = state.settings.base_url.clone();
     let act = action.clone();
-    let result = db::run(&state.pool, move |conn| {
-        let keys = &st.keys;
-        let msg = match act.as_str() {
-            "approve" => {
-                let u = uc::approve(conn, keys, &actor, &id, role, &base)?;
-                format!(
-                    "Acesso de {} aprovado. A pessoa recebe um e-mail avisando.",
-                    u.name
-                )
-            }
-            "reject" => {
-                let u = uc::reject(conn, keys, &actor, &id, &form.reason, &base)?;
-                format!(
-                    "Pedido de {} recusado. A pessoa recebe um e-mail com o motivo.",
-                    u.name
-                )
-            }
-            "disable" => {
-                let u = uc::set_enabled(conn, keys, &actor, &id, false)?;
-                format!(
-                    "Conta de {} desativada. Os acessos abertos foram encerrados.",
-                    u.name
-                )
-            }
-            "enable" => {
-                let u = uc::set_enabled(conn, keys, &actor, &id, true)?;
-                format!("Conta de {} reativada.", u.name)
-            }
-            "role" => {
-                let r = role.ok_or_else(|| AppError::field("role", "Escolha um papel."))?;
-                let u = uc::change_role(conn, keys, &actor, &id, r)?;
-                format!("{} agora é {}.", u.name, r.label())
-            }
-            "send-reset" => {
-                let u = crate::services::links::send_reset(conn, keys, &actor, &id, &base)?;
-                format!("Link para trocar a senha enviado para {}.", u.email)
-            }
-            "accept" => {
-                uc::accept_request(conn, keys, &actor, &id, &form.legal_name, &base)?;
-                "Empresa cadastrada e acesso aprovado. A pessoa recebe um e-mail avisando."
-                    .to_string()
-            }
-            "refuse" => {
-                uc::refuse_request(conn, keys, &actor, &id, &form.reason, &base)?;
-                "Pedido recusado. A pessoa recebe um e-mail com o motivo.".to_string()
-            }
-            _ => return Err(AppError::NotFound),
-        };
-        Ok(msg)
-    })
-    .await;
+    let result = state
+        .run(move |conn, app| {
+            let keys = &app.keys;
+            let msg = match act.as_str() {
+                "approve" => {
+                    let u = uc::approve(conn, keys, &actor, &id, role, &base)?;
+                    format!(
+                        "Acesso de {} aprovado. A pessoa recebe um e-mail avisando.",
+                        u.name
+                    )
+                }
+                "reject" => {
+                    let u = uc::reject(conn, keys, &actor, &id, &form.reason, &base)?;
+                    format!(
+                        "Pedido de {} recusado. A pessoa recebe um e-mail com o motivo.",
+                        u.name
+                    )
+                }
+                "disable" => {
+                    let u = uc::set_enabled(conn, keys, &actor, &id, false)?;
+                    format!(
+                        "Conta de {} desativada. Os acessos abertos foram encerrados.",
+                        u.name
+                    )
+                }
+                "enable" => {
+                    let u = uc::set_enabled(conn, keys, &actor, &id, true)?;
+                    format!("Conta de {} reativada.", u.name)
+                }
+                "role" => {
+                    let r = role.ok_or_else(|| AppError::field("role", "Escolha um papel."))?;
+                    let u = uc::change_role(conn, keys, &actor, &id, r)?;
+                    format!("{} agora é {}.", u.name, r.label())
+                }
+                "send-reset" => {
+                    let u = crate::services::links::send_reset(conn, keys, &actor, &id, &base)?;
+                    format!("Link para trocar a senha enviado para {}.", u.email)
+                }
+                "accept" => {
+                    uc::accept_request(conn, keys, &actor, &id, &form.legal_name, &base)?;
+                    "Empresa cadastrada e acesso aprovado. A pessoa recebe um e-mail avisando."
+                        .to_string()
+                }
+                "refuse" => {
+                    uc::refuse_request(conn, keys, &actor, &id, &form.reason, &base)?;
+                    "Pedido recusado. A pessoa recebe um e-mail com o motivo.".to_string()
+                }
+                _ => return Err(AppError::NotFound),
+            };
+            Ok(msg)
+        })
+        .await;
     match result {
         Ok(msg) => Ok(redirect_with(&state, "/admin/users", Flash::success(msg))),
         Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => {

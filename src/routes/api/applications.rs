@@ -2,11 +2,12 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::db::{self, applications::Application};
+use crate::db::applications::Application;
 use crate::error::ApiError;
 use crate::services::applications as uc;
 use crate::time;
 use crate::web::State;
+use crate::web::acting::Acting;
 use crate::web::guard::ApiUser;
 
 fn app_json(a: &Application, secret: Option<&str>) -> Value {
@@ -25,7 +26,7 @@ fn app_json(a: &Application, secret: Option<&str>) -> Value {
 
 pub async fn list(state: State, who: ApiUser) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();
-    let apps = db::run(&state.pool, move |conn| uc::list(conn, &actor)).await?;
+    let apps = state.run(move |conn, _| uc::list(conn, &actor)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "items": apps.iter().map(|a| app_json(a, None)).collect::<Vec<_>>(),
         "next_cursor": null,
@@ -41,14 +42,13 @@ pub struct CreateBody {
 
 pub async fn create(
     state: State,
-    who: ApiUser,
+    who: Acting,
     body: web::Json<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, st, b) = (who.actor(), state.clone(), body.into_inner());
-    let (app, secret) = db::run(&state.pool, move |conn| {
-        uc::create(conn, &st.keys, &actor, &b.name, &b.description)
-    })
-    .await?;
+    let (actor, b) = (who.actor(), body.into_inner());
+    let (app, secret) = state
+        .run(move |conn, app| uc::create(conn, &app.keys, &actor, &b.name, &b.description))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/applications/{}", app.id)))
         .insert_header(("Cache-Control", "no-store"))
@@ -57,15 +57,16 @@ pub async fn create(
 
 pub async fn get(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (who.actor(), id.into_inner());
-    let (app, secrets) = db::run(&state.pool, move |conn| {
-        let app = uc::get(conn, &actor, &id)?;
-        Ok((app, uc::secrets(conn, &actor, &id)?))
-    })
-    .await?;
+    let (app, secrets) = state
+        .run(move |conn, _| {
+            let app = uc::get(conn, &actor, &id)?;
+            Ok((app, uc::secrets(conn, &actor, &id)?))
+        })
+        .await?;
     let mut v = app_json(&app, None);
     let secrets: Vec<Value> = secrets
         .into_iter()
@@ -86,14 +87,13 @@ pub async fn get(
 /// Revokes one secret; tokens issued with it stop working at once.
 pub async fn revoke_secret(
     state: State,
-    who: ApiUser,
+    who: Acting,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, st, (id, secret_id)) = (who.actor(), state.clone(), path.into_inner());
-    db::run(&state.pool, move |conn| {
-        uc::revoke_secret(conn, &st.keys, &actor, &id, &secret_id)
-    })
-    .await?;
+    let (actor, (id, secret_id)) = (who.actor(), path.into_inner());
+    state
+        .run(move |conn, app| uc::revoke_secret(conn, &app.keys, &actor, &id, &secret_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -105,53 +105,47 @@ pub struct PatchBody {
 
 pub async fn update(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
     body: web::Json<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, st, id, b) = (
-        who.actor(),
-        state.clone(),
-        id.into_inner(),
-        body.into_inner(),
-    );
-    let app = db::run(&state.pool, move |conn| {
-        uc::update(
-            conn,
-            &st.keys,
-            &actor,
-            &id,
-            b.name.as_deref(),
-            b.description.as_deref(),
-        )
-    })
-    .await?;
+    let (actor, id, b) = (who.actor(), id.into_inner(), body.into_inner());
+    let app = state
+        .run(move |conn, app| {
+            uc::update(
+                conn,
+                &app.keys,
+                &actor,
+                &id,
+                b.name.as_deref(),
+                b.description.as_deref(),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(app_json(&app, None)))
 }
 
 pub async fn revoke(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, st, id) = (who.actor(), state.clone(), id.into_inner());
-    db::run(&state.pool, move |conn| {
-        uc::revoke(conn, &st.keys, &actor, &id)
-    })
-    .await?;
+    let (actor, id) = (who.actor(), id.into_inner());
+    state
+        .run(move |conn, app| uc::revoke(conn, &app.keys, &actor, &id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 pub async fn rotate(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, st, id) = (who.actor(), state.clone(), id.into_inner());
-    let (app, secret) = db::run(&state.pool, move |conn| {
-        uc::rotate_secret(conn, &st.keys, &actor, &id)
-    })
-    .await?;
+    let (actor, id) = (who.actor(), id.into_inner());
+    let (app, secret) = state
+        .run(move |conn, app| uc::rotate_secret(conn, &app.keys, &actor, &id))
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(app_json(&app, Some(&secret))))
@@ -164,21 +158,15 @@ pub struct LinkBody {
 
 pub async fn link(
     state: State,
-    who: ApiUser,
+    who: Acting,
     path: web::Path<(String, String)>,
     body: web::Json<LinkBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, st, (company_id, app_id), b) = (
-        who.actor(),
-        state.clone(),
-        path.into_inner(),
-        body.into_inner(),
-    );
+    let (actor, (company_id, app_id), b) = (who.actor(), path.into_inner(), body.into_inner());
     let (cid, aid) = (company_id.clone(), app_id.clone());
-    let scopes = db::run(&state.pool, move |conn| {
-        uc::link(conn, &st.keys, &actor, &cid, &aid, &b.scopes)
-    })
-    .await?;
+    let scopes = state
+        .run(move |conn, app| uc::link(conn, &app.keys, &actor, &cid, &aid, &b.scopes))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "company_id": company_id,
         "application_id": app_id,
@@ -188,13 +176,12 @@ pub async fn link(
 
 pub async fn unlink(
     state: State,
-    who: ApiUser,
+    who: Acting,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (actor, st, (company_id, app_id)) = (who.actor(), state.clone(), path.into_inner());
-    db::run(&state.pool, move |conn| {
-        uc::unlink(conn, &st.keys, &actor, &company_id, &app_id)
-    })
-    .await?;
+    let (actor, (company_id, app_id)) = (who.actor(), path.into_inner());
+    state
+        .run(move |conn, app| uc::unlink(conn, &app.keys, &actor, &company_id, &app_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -2,12 +2,12 @@ use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
 use super::clamp_limit;
-use crate::db::{self, audit::Entry, audit::Filter};
+use crate::db::{audit::Entry, audit::Filter};
 use crate::error::{ApiError, AppError};
 use crate::services::audit;
 use crate::time;
 use crate::web::State;
-use crate::web::guard::ApiUser;
+use crate::web::acting::Acting;
 
 #[derive(Serialize)]
 struct EntryJson {
@@ -67,7 +67,7 @@ fn instant(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
 
 pub async fn list(
     state: State,
-    who: ApiUser,
+    who: Acting,
     params: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
     let p = params.into_inner();
@@ -88,10 +88,9 @@ pub async fn list(
     };
     let limit = clamp_limit(p.limit);
     let actor = who.actor();
-    let (rows, more) = db::run(&state.pool, move |conn| {
-        audit::list(conn, &actor, filter, limit)
-    })
-    .await?;
+    let (rows, more) = state
+        .run(move |conn, _| audit::list(conn, &actor, filter, limit))
+        .await?;
     let next_cursor = if more {
         rows.last().map(|e| e.id.to_string())
     } else {

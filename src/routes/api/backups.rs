@@ -5,12 +5,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::backup::remote;
-use crate::db::{self, backups::Backup};
+use crate::db::backups::Backup;
 use crate::error::ApiError;
 use crate::services::backups as uc;
 use crate::time;
 use crate::web::State;
-use crate::web::guard::ApiUser;
+use crate::web::acting::Acting;
 
 pub fn backup_json(b: &Backup) -> Value {
     let copied_to = match (&b.remote, &b.file_name, b.remote_status.as_deref()) {
@@ -44,16 +44,15 @@ pub struct ListQuery {
 
 pub async fn list(
     state: State,
-    who: ApiUser,
+    who: Acting,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();
     let q = q.into_inner();
     let limit = super::clamp_limit(q.limit);
-    let (rows, next) = db::run(&state.pool, move |conn| {
-        uc::list(conn, &actor, q.cursor.as_deref(), limit)
-    })
-    .await?;
+    let (rows, next) = state
+        .run(move |conn, _| uc::list(conn, &actor, q.cursor.as_deref(), limit))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "items": rows.iter().map(backup_json).collect::<Vec<_>>(),
         "next_cursor": next,
@@ -62,21 +61,20 @@ pub async fn list(
 
 pub async fn get(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (who.actor(), id.into_inner());
-    let b = db::run(&state.pool, move |conn| uc::get(conn, &actor, &id)).await?;
+    let b = state.run(move |conn, _| uc::get(conn, &actor, &id)).await?;
     Ok(HttpResponse::Ok().json(backup_json(&b)))
 }
 
-pub async fn create(state: State, who: ApiUser) -> Result<HttpResponse, ApiError> {
-    let (actor, st) = (who.actor(), state.clone());
-    let (lock, row) = db::run(&state.pool, move |conn| {
-        uc::start(conn, &st.keys, &st.settings, &actor)
-    })
-    .await?;
-    crate::backup::jobs::spawn(state.clone(), lock, row.id.clone());
+pub async fn create(state: State, who: Acting) -> Result<HttpResponse, ApiError> {
+    let actor = who.actor();
+    let (lock, row) = state
+        .run(move |conn, app| uc::start(conn, &app.keys, &app.settings, &actor))
+        .await?;
+    crate::backup::jobs::spawn(state.get_ref().clone(), lock, row.id.clone());
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/backups/{}", row.id)))
         .json(backup_json(&row)))

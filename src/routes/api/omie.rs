@@ -1,12 +1,11 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::db;
-use crate::error::{ApiError, AppError};
+use crate::error::ApiError;
 use crate::services::omie;
 use crate::time;
 use crate::web::State;
-use crate::web::guard::ApiUser;
+use crate::web::acting::Acting;
 
 #[derive(Deserialize)]
 pub struct ReadParams {
@@ -16,29 +15,15 @@ pub struct ReadParams {
 
 pub async fn get(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
     params: web::Query<ReadParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let st = state.clone();
-    let (id, reveal) = (id.into_inner(), params.reveal);
-    let (a, cid) = (actor.clone(), id.clone());
-    let view = db::run(&state.pool, move |conn| {
-        omie::read(conn, &st.keys, &actor, &id, reveal)
-    })
-    .await
-    .and_then(|v| v.ok_or(AppError::NotFound));
-    state.meter.record(
-        &a,
-        &cid,
-        if view.is_ok() {
-            "omie_credentials.read"
-        } else {
-            "refused"
-        },
-    );
-    Ok(HttpResponse::Ok().json(view?))
+    let (actor, id, reveal) = (who.actor(), id.into_inner(), params.reveal);
+    let view = state
+        .run(move |conn, app| omie::get(app, conn, &actor, &id, reveal))
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Deserialize)]
@@ -49,26 +34,20 @@ pub struct PutBody {
 
 pub async fn put(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
     body: web::Json<PutBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = who.actor();
-    let st = state.clone();
-    let id = id.into_inner();
-    let b = body.into_inner();
-    let view = db::run(&state.pool, move |conn| {
-        omie::set(conn, &st.keys, &actor, &id, &b.app_key, &b.app_secret)?;
-        omie::read(conn, &st.keys, &actor, &id, false)
-    })
-    .await?
-    .ok_or(AppError::NotFound)?;
+    let (actor, id, b) = (who.actor(), id.into_inner(), body.into_inner());
+    let view = state
+        .run(move |conn, app| omie::put(conn, &app.keys, &actor, &id, &b.app_key, &b.app_secret))
+        .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
 pub async fn test(
     state: State,
-    who: ApiUser,
+    who: Acting,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();

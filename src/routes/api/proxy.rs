@@ -5,12 +5,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::db;
-use crate::error::{ApiError, AppError};
-use crate::services::omie;
-use crate::services::proxy::{Refusal, valid_endpoint};
+use crate::error::ApiError;
+use crate::services::omie::{self, ProxyCall};
+use crate::services::proxy::Refusal;
 use crate::web::State;
-use crate::web::guard::ApiUser;
+use crate::web::acting::Acting;
 
 #[derive(Deserialize)]
 pub struct OmieCall {
@@ -38,55 +37,19 @@ fn problem(
 }
 
 pub async fn forward(
-    state: State,
-    who: ApiUser,
+    app: State,
+    who: Acting,
     path: web::Path<(String, String)>,
     body: web::Json<OmieCall>,
 ) -> Result<HttpResponse, ApiError> {
-    let (company_id, endpoint) = path.into_inner();
-    if !valid_endpoint(&endpoint) {
-        return Err(AppError::field("endpoint", "endpoint must look like geral/clientes").into());
-    }
-    let body = body.into_inner();
-    if body.call.is_empty()
-        || body.call.len() > 100
-        || !body
-            .call
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
-        return Err(AppError::field(
-            "call",
-            "call must be an Omie method name, e.g. ListarClientes",
-        )
-        .into());
-    }
-    let (actor, st, cid) = (who.actor(), state.clone(), company_id.clone());
-    let keys = db::run(&state.pool, move |conn| {
-        omie::proxy_keys(conn, &st.keys, &actor, &cid)
-    })
-    .await;
-    let meter_actor = who.actor();
-    let (app_key, app_secret, key_id) =
-        keys.inspect_err(|_| state.meter.record(&meter_actor, &company_id, "refused"))?;
-    let result = state
-        .proxy
-        .call(
-            &state.http,
-            &state.settings.omie_base_url,
-            &endpoint,
-            &key_id,
-            &app_key,
-            &app_secret,
-            &body.call,
-            &body.param,
-        )
-        .await;
-    let operation = match &result {
-        Ok(_) => format!("omie:{}", body.call),
-        Err(_) => "refused".to_string(),
+    let ((company_id, endpoint), body) = (path.into_inner(), body.into_inner());
+    let c = ProxyCall {
+        company_id,
+        endpoint,
+        call: body.call,
+        param: body.param,
     };
-    state.meter.record(&meter_actor, &company_id, &operation);
+    let result = omie::forward(&app, &who, c).await?;
     Ok(match result {
         Ok(a) => {
             let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_GATEWAY);

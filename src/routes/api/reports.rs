@@ -5,11 +5,11 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::db::{self, usage::Filter};
+use crate::db::usage::Filter;
 use crate::error::{ApiError, AppError};
 use crate::services::usage;
 use crate::web::State;
-use crate::web::guard::ApiUser;
+use crate::web::acting::Acting;
 
 #[derive(Deserialize)]
 pub struct Params {
@@ -55,7 +55,7 @@ pub fn to_csv(rows: &[crate::db::usage::Row]) -> String {
 pub async fn usage(
     req: HttpRequest,
     state: State,
-    who: ApiUser,
+    who: Acting,
     p: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
     let p = p.into_inner();
@@ -71,11 +71,10 @@ pub async fn usage(
             .get(header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/csv"));
-    let (actor, st) = (who.actor(), state.clone());
-    let rows = db::run(&state.pool, move |conn| {
-        usage::report(conn, &st.meter, &actor, filter)
-    })
-    .await?;
+    let actor = who.actor();
+    let rows = state
+        .run(move |conn, app| usage::report(conn, &app.meter, &actor, filter))
+        .await?;
     if wants_csv {
         return Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
