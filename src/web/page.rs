@@ -140,6 +140,48 @@ pub fn render_status(
 }
 
 pub use csrf::CsrfForm as Form;
+
+/// A form's fields in order, repeated names kept (checkbox groups), with its CSRF token
+/// checked: for forms `Form` cannot read, as serde keeps only the last of a repeated name.
+pub struct FormPairs(pub Pairs);
+
+pub struct Pairs(Vec<(String, String)>);
+
+impl Pairs {
+    /// The first value of `name`, or "".
+    pub fn first(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// Every value of `name`, in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::<(String, String)>::deserialize(d).map(Pairs)
+    }
+}
+
+impl FromRequest for FormPairs {
+    type Error = PageError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = Form::<Pairs>::from_request(req, payload);
+        Box::pin(async move { Ok(FormPairs(form.await?.0)) })
+    }
+}
 pub type Query<T> = web::Query<T>;
 
 /// Redirects to `back` with the use case's message, or with what to fix when the input

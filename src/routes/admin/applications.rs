@@ -6,13 +6,15 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::{applications::Application, applications::LinkRow};
-use crate::domain::{Cnpj, cnpj_format};
+use crate::domain::cnpj_format;
 use crate::error::{AppError, PageError};
+use crate::routes::auth::Empty;
 use crate::services::applications as uc;
 use crate::time;
 use crate::web::State;
+use crate::web::acting::Acting;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, redirect_with, render};
+use crate::web::page::{Ctx, Flash, Form, FormPairs, redirect_outcome, redirect_with, render};
 
 pub struct AppRow {
     pub id: String,
@@ -179,130 +181,127 @@ pub async fn show(
     })
 }
 
+fn back(id: &str) -> String {
+    format!("/admin/applications/{id}")
+}
+
 #[derive(Deserialize)]
-pub struct ActionForm {
+pub struct EditForm {
     #[serde(default)]
     name: String,
     #[serde(default)]
     description: String,
-    #[serde(default)]
-    cnpj: String,
-    #[serde(default)]
-    scopes: Vec<String>,
+}
+
+pub async fn edit(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<EditForm>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let back = back(&id);
+    let r = state
+        .run(move |conn, app| {
+            uc::update(
+                conn,
+                &app.keys,
+                &actor,
+                &id,
+                Some(&f.name),
+                Some(&f.description),
+            )
+        })
+        .await;
+    redirect_outcome(&state, &back, r.map(|_| "Aplicação alterada.".into()))
+}
+
+/// The new secret is shown once, on a page of its own.
+pub async fn rotate(
+    state: State,
+    ctx: Ctx,
+    who: Acting,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let (app, secret) = state
+        .run(move |conn, app| uc::rotate_secret(conn, &app.keys, &actor, &id))
+        .await?;
+    render(&SecretPage {
+        ctx: ctx.with_nav("applications"),
+        app: AppRow::from(&app),
+        secret,
+    })
+}
+
+/// Which secret or company an action is about.
+#[derive(Deserialize)]
+pub struct TargetForm {
     #[serde(default)]
     target: String,
 }
 
-/// Actions on one application: rotate, revoke-secret, revoke, link, unlink.
-pub async fn act(
-    req: HttpRequest,
+pub async fn revoke_secret(
     state: State,
-    ctx: Ctx,
-    who: SignedIn,
-    path: web::Path<(String, String)>,
-    body: web::Bytes,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<TargetForm>,
 ) -> Result<HttpResponse, PageError> {
-    // Repeated `scopes` fields: parse the form by hand (serde_urlencoded keeps the last).
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let f = ActionForm {
-        name: field("name"),
-        description: field("description"),
-        cnpj: pairs
-            .iter()
-            .find(|(k, _)| k == "cnpj")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
-        scopes: pairs
-            .iter()
-            .filter(|(k, _)| k == "scopes")
-            .map(|(_, v)| v.clone())
-            .collect(),
-        target: pairs
-            .iter()
-            .find(|(k, _)| k == "target")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
-    };
-    let sent = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf_token")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    crate::web::csrf::check_token(&req, &state, sent)?;
-    let (id, action) = path.into_inner();
-    let back = format!("/admin/applications/{id}");
-    let actor = who.actor();
-    let app_id = id.clone();
-    let result = state
-        .run(
-            move |conn, app| -> Result<Result<String, (Application, String)>, AppError> {
-                let k = &app.keys;
-                let msg = match action.as_str() {
-                    // The new secret is shown once, on a page of its own.
-                    "rotate" => return uc::rotate_secret(conn, k, &actor, &app_id).map(Err),
-                    "edit" => {
-                        uc::update(
-                            conn,
-                            k,
-                            &actor,
-                            &app_id,
-                            Some(&f.name),
-                            Some(&f.description),
-                        )?;
-                        "Aplicação alterada.".to_string()
-                    }
-                    "revoke-secret" => {
-                        uc::revoke_secret(conn, k, &actor, &app_id, &f.target)?;
-                        "Segredo revogado: os tokens emitidos com ele pararam de funcionar."
-                            .to_string()
-                    }
-                    "revoke" => {
-                        uc::revoke(conn, k, &actor, &app_id)?;
-                        "Aplicação revogada: nenhum token dela funciona mais.".to_string()
-                    }
-                    "link" => {
-                        let cnpj = Cnpj::parse(&f.cnpj).map_err(|m| AppError::field("cnpj", m))?;
-                        let company = crate::db::companies::id_by_cnpj(conn, cnpj.as_str())?
-                            .ok_or_else(|| {
-                                AppError::field("cnpj", "Nenhuma empresa cadastrada com este CNPJ.")
-                            })?;
-                        uc::link(conn, k, &actor, &company, &app_id, &f.scopes)?;
-                        format!("Aplicação ligada à empresa {}.", cnpj.formatted())
-                    }
-                    "unlink" => {
-                        uc::unlink(conn, k, &actor, &f.target, &app_id)?;
-                        "Ligação removida: a aplicação não acessa mais esta empresa.".to_string()
-                    }
-                    _ => return Err(AppError::NotFound),
-                };
-                Ok(Ok(msg))
-            },
-        )
+    let (actor, id) = (who.actor(), id.into_inner());
+    let back = back(&id);
+    let r = state
+        .run(move |conn, app| uc::revoke_secret(conn, &app.keys, &actor, &id, &f.target))
         .await;
-    match result {
-        Ok(Ok(msg)) => Ok(redirect_with(&state, &back, Flash::success(msg))),
-        Ok(Err((app, secret))) => render(&SecretPage {
-            ctx: ctx.with_nav("applications"),
-            app: AppRow::from(&app),
-            secret,
-        }),
-        Err(AppError::Validation(e)) => Ok(redirect_with(
-            &state,
-            &back,
-            Flash::error(
-                e.iter()
-                    .map(|e| e.message.clone())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            ),
-        )),
-        Err(e) => Err(e.into()),
-    }
+    let m = "Segredo revogado: os tokens emitidos com ele pararam de funcionar.";
+    redirect_outcome(&state, &back, r.map(|_| m.into()))
+}
+
+pub async fn revoke(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let back = back(&id);
+    let r = state
+        .run(move |conn, app| uc::revoke(conn, &app.keys, &actor, &id))
+        .await;
+    let m = "Aplicação revogada: nenhum token dela funciona mais.";
+    redirect_outcome(&state, &back, r.map(|_| m.into()))
+}
+
+pub async fn link(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    FormPairs(f): FormPairs,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let back = back(&id);
+    let (cnpj, scopes) = (f.first("cnpj").to_string(), f.all("scopes"));
+    let r = state
+        .run(move |conn, app| uc::link_by_cnpj(conn, &app.keys, &actor, &cnpj, &id, &scopes))
+        .await;
+    redirect_outcome(
+        &state,
+        &back,
+        r.map(|c| format!("Aplicação ligada à empresa {}.", c.formatted())),
+    )
+}
+
+pub async fn unlink(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<TargetForm>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let back = back(&id);
+    let r = state
+        .run(move |conn, app| uc::unlink(conn, &app.keys, &actor, &f.target, &id))
+        .await;
+    let m = "Ligação removida: a aplicação não acessa mais esta empresa.";
+    redirect_outcome(&state, &back, r.map(|_| m.into()))
 }

@@ -38,8 +38,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/applications", web::post().to(applications::create))
         .route("/applications/{id}", web::get().to(applications::show))
         .route(
-            "/applications/{id}/{action}",
-            web::post().to(applications::act),
+            "/applications/{id}/edit",
+            web::post().to(applications::edit),
+        )
+        .route(
+            "/applications/{id}/rotate",
+            web::post().to(applications::rotate),
+        )
+        .route(
+            "/applications/{id}/revoke-secret",
+            web::post().to(applications::revoke_secret),
+        )
+        .route(
+            "/applications/{id}/revoke",
+            web::post().to(applications::revoke),
+        )
+        .route(
+            "/applications/{id}/link",
+            web::post().to(applications::link),
+        )
+        .route(
+            "/applications/{id}/unlink",
+            web::post().to(applications::unlink),
         )
         .route("/usage", web::get().to(overview::usage))
         .route("/usage.csv", web::get().to(overview::usage_csv))
