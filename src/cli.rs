@@ -163,7 +163,7 @@ fn admin_create(settings: Settings, email: &str, name: &str) -> anyhow::Result<(
     std::io::stdin().lock().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
     let opened = startup::open(&settings)?;
-    let mut conn = opened.pool.get()?;
+
     let input = setup::OwnerInput {
         name,
         email,
@@ -175,7 +175,7 @@ fn admin_create(settings: Settings, email: &str, name: &str) -> anyhow::Result<(
         ..Actor::system()
     };
     match setup::create_owner(
-        &mut conn,
+        &opened.pool,
         &opened.keys,
         &actor,
         None,

@@ -21,6 +21,7 @@ pub struct Settings {
     pub token_ttl_secs: u64,
     pub trusted_proxies: Vec<IpAddr>,
     pub workers: usize,
+    pub db_pool_size: u32,
     pub omie_base_url: String,
     pub backup_times: String,
     pub backup_retention_days: u32,
@@ -112,6 +113,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "peers whose X-Forwarded-For is believed",
     ),
     ("workers", "0", "HTTP worker threads (0 = one per core)"),
+    ("db_pool_size", "8", "database connections kept open"),
     (
         "omie_base_url",
         "https://app.omie.com.br/api/v1",
@@ -234,6 +236,11 @@ impl Settings {
             )?,
             trusted_proxies,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
+            db_pool_size: bounded(
+                parse(&get("db_pool_size"), "OTM_DB_POOL_SIZE")?,
+                2..=64,
+                "OTM_DB_POOL_SIZE",
+            )? as u32,
             omie_base_url: get("omie_base_url").trim_end_matches('/').to_string(),
             backup_times: {
                 let t = get("backup_times");

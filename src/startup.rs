@@ -30,7 +30,7 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     create_private_dir(&settings.data_dir)?;
     MasterKey::load_or_create(&settings.master_key_file)?;
     let ring = Arc::new(Keyring::load(&settings.master_key_file)?);
-    let pool = db::open(&settings.db_path(), 8)?;
+    let pool = db::open(&settings.db_path(), settings.db_pool_size)?;
     let keys = Keys::load(ring, &*pool.get()?)?;
     Ok(Opened { pool, keys })
 }

@@ -194,7 +194,7 @@ pub async fn setup(
     let t = token.clone();
     let (name, email) = (form.name.clone(), form.email.clone());
     let result = state
-        .run(move |conn, app| {
+        .blocking(move |app| {
             let input = setup::OwnerInput {
                 name: &form.name,
                 email: &form.email,
@@ -206,7 +206,7 @@ pub async fn setup(
                 ..Actor::system()
             };
             setup::create_owner(
-                conn,
+                &app.pool,
                 &app.keys,
                 &actor,
                 Some(&t),

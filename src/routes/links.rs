@@ -129,9 +129,9 @@ pub async fn reset(
     let ip = state.client_ip(&req);
     let t = token.clone();
     let result = state
-        .run(move |conn, app| {
+        .blocking(move |app| {
             links::complete_reset(
-                conn,
+                &app.pool,
                 &app.keys,
                 &ip,
                 &t,
@@ -212,9 +212,9 @@ pub async fn accept_invite(
     let t = token.clone();
     let name = f.name.clone();
     let result = state
-        .run(move |conn, app| {
+        .blocking(move |app| {
             links::accept(
-                conn,
+                &app.pool,
                 &app.keys,
                 &ip,
                 &t,

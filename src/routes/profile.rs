@@ -87,13 +87,13 @@ pub async fn change_password(
     let actor = who.actor();
     let cookie = who.session_cookie.clone();
     let result = state
-        .run(move |conn, app| {
+        .blocking(move |app| {
             let np = NewPassword {
                 password: &f.password,
                 confirm: &f.password_confirm,
             };
             links::change_password(
-                conn,
+                &app.pool,
                 &app.keys,
                 &actor,
                 Some(&cookie),

@@ -62,7 +62,7 @@ pub async fn submit(
     let ip = state.client_ip(&req);
     let f = v.clone();
     let result = state
-        .run(move |conn, app| {
+        .blocking(move |app| {
             let input = SignupInput {
                 cnpj: &f.cnpj,
                 name: &f.name,
@@ -71,7 +71,7 @@ pub async fn submit(
                 password_confirm: Some(&f.password_confirm),
             };
             users::signup(
-                conn,
+                &app.pool,
                 &app.keys,
                 &app.throttle,
                 &ip,
@@ -120,7 +120,7 @@ pub async fn api(
     let ip = state.client_ip(&req);
     let b = body.into_inner();
     state
-        .run(move |conn, app| {
+        .blocking(move |app| {
             let input = SignupInput {
                 cnpj: &b.cnpj,
                 name: &b.name,
@@ -129,7 +129,7 @@ pub async fn api(
                 password_confirm: None,
             };
             users::signup(
-                conn,
+                &app.pool,
                 &app.keys,
                 &app.throttle,
                 &ip,

@@ -132,18 +132,19 @@ pub fn reset_link_is_usable(conn: &Connection, token: &str) -> Result<bool, AppE
 /// Sets a new password through a reset link: the link is spent, and every session and
 /// token of the person ends.
 pub fn complete_reset(
-    conn: &mut Connection,
+    pool: &crate::db::Pool,
     keys: &Keys,
     ip: &str,
     token: &str,
     np: NewPassword<'_>,
     cost: u32,
 ) -> Result<User, AppError> {
-    if !reset_link_is_usable(conn, token)? {
+    if !reset_link_is_usable(&*pool.get()?, token)? {
         return Err(AppError::NotFound);
     }
+    // No connection is held during bcrypt.
     let hashed = new_password(np, cost)?;
-    db::write(conn, |tx| {
+    db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         let user_id =
             password_resets::live_user(tx, &hash(token), &now)?.ok_or(AppError::NotFound)?;
@@ -167,7 +168,7 @@ pub fn complete_reset(
 
 /// A signed-in person changes their own password; every other session and token ends.
 pub fn change_password(
-    conn: &mut Connection,
+    pool: &crate::db::Pool,
     keys: &Keys,
     actor: &Actor,
     current_session: Option<&str>,
@@ -178,7 +179,8 @@ pub fn change_password(
     let ActorKind::User { id, .. } = &actor.kind else {
         return Err(AppError::Forbidden);
     };
-    let u = user_store::get(conn, id)?.ok_or(AppError::NotFound)?;
+    let u = user_store::get(&*pool.get()?, id)?.ok_or(AppError::NotFound)?;
+    // No connection is held during either bcrypt.
     if !super::auth::password_matches(&u, current) {
         return Err(AppError::field(
             "current_password",
@@ -187,7 +189,7 @@ pub fn change_password(
     }
     let hashed = new_password(np, cost)?;
     let keep = current_session.map(|c| sha256_hex(c.as_bytes()));
-    db::write(conn, |tx| {
+    db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         user_store::set_password(tx, &u.id, &hashed, &now)?;
         end_all_access(tx, &u.id, keep.as_deref(), &now)?;
@@ -386,7 +388,7 @@ pub fn open_invitation(
 
 /// Accepting is an approval: the person is created active, with the invited role.
 pub fn accept(
-    conn: &mut Connection,
+    pool: &crate::db::Pool,
     keys: &Keys,
     ip: &str,
     token: &str,
@@ -394,9 +396,10 @@ pub fn accept(
     np: NewPassword<'_>,
     cost: u32,
 ) -> Result<User, AppError> {
-    if open_invitation(conn, token)?.is_none() {
+    if open_invitation(&*pool.get()?, token)?.is_none() {
         return Err(AppError::NotFound);
     }
+    // No connection is held during bcrypt.
     let mut errors = Vec::new();
     let name = required_text(name, 120, "Informe seu nome.")
         .map_err(|m| errors.push(FieldError::new("name", m)))
@@ -412,7 +415,7 @@ pub fn accept(
     let (Some(name), Some(hashed)) = (name, hashed) else {
         return Err(AppError::Validation(errors));
     };
-    db::write(conn, |tx| {
+    db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         let inv = invitations::open_by_token(tx, &hash(token), &now)?.ok_or(AppError::NotFound)?;
         if !invitations::accept(tx, &inv.id, &now)? {

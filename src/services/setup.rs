@@ -67,7 +67,7 @@ fn validate(input: &OwnerInput<'_>) -> Result<(String, Email, Password), AppErro
 /// the same transaction; without one (the `admin create` command) only the machine's
 /// operator can call this.
 pub fn create_owner(
-    conn: &mut Connection,
+    pool: &crate::db::Pool,
     keys: &Keys,
     actor: &Actor,
     token: Option<&str>,
@@ -76,8 +76,9 @@ pub fn create_owner(
 ) -> Result<users::User, AppError> {
     let (name, email, password) = validate(input)?;
     // Hash before taking the write lock: bcrypt takes a quarter second on purpose.
+    // No connection is held during bcrypt.
     let hash = auth::hash_password(&password, bcrypt_cost)?;
-    db::write(conn, |tx| {
+    db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         if let Some(t) = token
             && (users::owner_exists(tx)? || !setup::consume(tx, &sha256_hex(t.as_bytes()), &now)?)

@@ -65,7 +65,7 @@ fn validate_signup(i: &SignupInput<'_>) -> Result<(Cnpj, String, Email, Password
 /// A visitor asks for access. For a registered company this makes a pending user; for
 /// an unknown CNPJ, a request the owner may accept. Owners and the person are e-mailed.
 pub fn signup(
-    conn: &mut Connection,
+    pool: &crate::db::Pool,
     keys: &Keys,
     throttle: &Throttle,
     ip: &str,
@@ -89,12 +89,13 @@ pub fn signup(
     if flooded {
         return Ok(SignupOutcome::AlreadyKnown);
     }
+    // No connection is held during bcrypt.
     let hash = auth::hash_password(&password, bcrypt_cost)?;
     let actor = Actor {
         ip: ip.to_string(),
         ..Actor::system()
     };
-    db::write(conn, |tx| {
+    db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         if store::by_email(tx, email.as_str())?.is_some()
             || requests::pending_with_email(tx, email.as_str())?

@@ -405,3 +405,52 @@ async fn sign_up_mail_waits_for_a_stopped_smtp_server() {
     smtp.wait_for(PERSON, "Recebemos seu pedido").await;
     smtp.wait_for(OWNER_EMAIL, "Novo pedido de acesso").await;
 }
+
+/// bcrypt takes a quarter of a second on purpose; a request must not hold one of the
+/// few database connections meanwhile, or a handful of sign-ups stall every page.
+#[tokio::test]
+async fn password_hashing_holds_no_database_connection() {
+    let s = Server::start_with(&[("OTM_BCRYPT_COST", "12"), ("OTM_DB_POOL_SIZE", "2")]);
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, c) = owner
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Empresa A Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    let company = c["id"].as_str().unwrap().to_string();
+    let started = std::time::Instant::now();
+    let mut hashing = tokio::task::JoinSet::new();
+    for i in 0..2 {
+        // A sign-up and an admin creating a person with a password: both hash.
+        let signup = reqwest::Client::new()
+            .post(s.url("/api/v1/signup"))
+            .json(&json!({"cnpj": "11222333000181", "name": "Bia", "email": format!("bia{i}@a.com.br"),
+                          "password": "cavalo bateria grampo azul"}));
+        let create = owner
+            .http
+            .post(s.url(&format!("/api/v1/companies/{company}/users")))
+            .bearer_auth(&owner.token)
+            .json(&json!({"email": format!("caio{i}@a.com.br"), "name": "Caio",
+                          "password": "cavalo bateria grampo azul"}));
+        hashing.spawn(async move { signup.send().await.unwrap().status().as_u16() });
+        hashing.spawn(async move { create.send().await.unwrap().status().as_u16() });
+    }
+    // While they hash, the database still answers at once.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let asked = std::time::Instant::now();
+    let ready = reqwest::get(s.url("/readyz")).await.unwrap().status();
+    let ready_after = asked.elapsed();
+    let statuses = hashing.join_all().await;
+    let hashing_took = started.elapsed();
+    assert_eq!(ready, 200);
+    assert!(
+        statuses.iter().all(|s| [201, 202].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(
+        ready_after * 4 < hashing_took,
+        "readyz waited {ready_after:?} while four bcrypt hashes took {hashing_took:?}"
+    );
+}
