@@ -633,3 +633,93 @@ async fn the_company_sees_each_credential_read_in_its_history() {
     .await;
     assert!(b.get(&page).await.body.contains("Robô de boletos"));
 }
+
+/// DESIGN §4: archiving a company revokes its links and tokens. Reactivating it must not
+/// silently give applications (or old tokens) their access back.
+#[tokio::test]
+async fn archiving_revokes_links_and_tokens_and_reactivating_restores_none() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, a) = owner
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Empresa A Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    let a = a["id"].as_str().unwrap().to_string();
+    let (st, _) = owner
+        .post(
+            &format!("/api/v1/companies/{a}/users"),
+            json!({"email": "ana@a.com.br", "name": "Ana", "role": "company_admin",
+                   "password": "cavalo bateria grampo azul"}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ana@a.com.br", "password": "cavalo bateria grampo azul"}))
+        .send()
+        .await
+        .unwrap();
+    let ana = s.api(
+        r.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap(),
+    );
+    let (_, app) = owner
+        .post("/api/v1/applications", json!({"name": "Robô"}))
+        .await;
+    let app_id = app["id"].as_str().unwrap().to_string();
+    let robot = token(
+        &s,
+        app["client_id"].as_str().unwrap(),
+        app["client_secret"].as_str().unwrap(),
+    )
+    .await;
+    owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{a}/applications/{app_id}"),
+            Some(json!({"scopes": ["companies:read"]})),
+        )
+        .await;
+    assert_eq!(robot.get(&format!("/api/v1/companies/{a}")).await.0, 200);
+    assert_eq!(ana.get(&format!("/api/v1/companies/{a}")).await.0, 200);
+
+    let (st, _) = owner
+        .send(Method::DELETE, &format!("/api/v1/companies/{a}"), None)
+        .await;
+    assert_eq!(st, 204);
+    let links: i64 = sql_one(&s, "SELECT CAST(count(*) AS TEXT) FROM application_links")
+        .parse()
+        .unwrap();
+    assert_eq!(links, 0, "archiving removes the links");
+    let detail = sql_one(
+        &s,
+        "SELECT details FROM audit_log WHERE action = 'company.archive'",
+    );
+    assert!(
+        detail.contains(&app_id),
+        "the audit row says which: {detail}"
+    );
+
+    let (st, _) = owner
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/companies/{a}"),
+            Some(json!({"status": "active"})),
+        )
+        .await;
+    assert_eq!(st, 200);
+    assert_eq!(
+        robot.get(&format!("/api/v1/companies/{a}")).await.0,
+        404,
+        "reactivating does not give the application its access back"
+    );
+    assert_eq!(
+        ana.get(&format!("/api/v1/companies/{a}")).await.0,
+        401,
+        "tokens from before the archive stay revoked"
+    );
+}

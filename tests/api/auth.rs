@@ -320,3 +320,77 @@ async fn login_renews_the_session_id() {
     assert_ne!(first, second);
     assert_ne!(second, "attacker-chosen-id");
 }
+
+async fn api_login(s: &Server, password: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"email": OWNER_EMAIL, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// A restart must not hand an attacker a fresh set of free guesses: the account's
+/// failures are in its row, and the server reads them back.
+#[tokio::test]
+async fn a_lock_out_survives_a_restart() {
+    let mut s = Server::start();
+    s.create_owner();
+    for i in 0..5 {
+        assert_eq!(
+            api_login(&s, "senha errada demais").await.status(),
+            401,
+            "attempt {i}"
+        );
+    }
+    s.kill9();
+    // The row as the server left it; the last failure made "now" again, so the test
+    // does not depend on how fast the restart is.
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let failures: i64 = db
+        .query_row("SELECT failed_attempts FROM users", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(failures, 5);
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    db.execute("UPDATE users SET last_failed_at = ?1", [now])
+        .unwrap();
+    drop(db);
+    s.restart();
+    let r = api_login(&s, OWNER_PASSWORD).await;
+    assert_eq!(r.status(), 429, "still locked after the restart");
+    assert!(r.headers().get("retry-after").is_some());
+}
+
+/// Wrong guesses sent at once must not all pass the throttle's check while the first
+/// is still in bcrypt: each reserves its attempt before the password is checked.
+#[tokio::test]
+async fn concurrent_wrong_guesses_cannot_all_pass_the_throttle() {
+    // bcrypt at cost 10 takes tens of milliseconds: long enough for 20 requests to be
+    // in flight together.
+    let s = Server::start_with(&[("OTM_BCRYPT_COST", "10")]);
+    s.create_owner();
+    let mut tries = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let url = s.url("/api/v1/auth/login");
+        tries.spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({"email": OWNER_EMAIL, "password": "senha errada demais"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = tries.join_all().await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(checked + refused, 20, "{statuses:?}");
+    assert_eq!(
+        checked, 5,
+        "only the free attempts reach bcrypt: {statuses:?}"
+    );
+}
