@@ -6,12 +6,14 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
 use super::headers::FreshCsrfCookie;
+use super::limits::FORM_LIMIT;
 use super::{CSRF_COOKIE, State};
 use crate::crypto::{constant_time_eq, hmac_hex};
 use crate::error::{AppError, PageError};
@@ -109,9 +111,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             if ct != "application/x-www-form-urlencoded" {
                 return Err(bad("expected a form"));
             }
-            let body = body
-                .await
-                .map_err(|_| bad("form too large or unreadable"))?;
+            let too_large = || PageError(AppError::PayloadTooLarge { limit: FORM_LIMIT });
+            let body = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    bad("form unreadable")
+                }
+            })?;
+            // The body is read under the general payload limit; forms get the smaller one.
+            if body.len() > FORM_LIMIT {
+                return Err(too_large());
+            }
             let state = req
                 .app_data::<State>()
                 .cloned()

@@ -4,6 +4,7 @@
 pub mod csrf;
 pub mod guard;
 pub mod headers;
+pub mod limits;
 pub mod page;
 
 use std::net::IpAddr;
