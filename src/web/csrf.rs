@@ -16,7 +16,7 @@ use super::headers::FreshCsrfCookie;
 use super::limits::FORM_LIMIT;
 use super::{CSRF_COOKIE, State};
 use crate::crypto::{constant_time_eq, hmac_hex};
-use crate::error::{AppError, PageError};
+use crate::error::{AppError, ErrorPage, PageError};
 
 /// The token forms must echo back, for this request's browser.
 pub fn form_token(req: &HttpRequest, state: &State) -> String {
@@ -94,12 +94,46 @@ struct TokenField {
     csrf_token: String,
 }
 
+/// Why a page form could not be read, each with what the person can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum FormRefused {
+    /// Not `application/x-www-form-urlencoded`: not sent by our pages' forms.
+    #[error("not a url-encoded form")]
+    NotAForm,
+    /// The token checked out, but the fields do not fit the form.
+    #[error("form fields do not fit")]
+    Malformed,
+}
+
+impl ResponseError for FormRefused {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotAForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Malformed => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let (title, message) = match self {
+            Self::NotAForm => (
+                "Formato de envio não aceito",
+                "Este endereço só aceita formulários enviados pelas páginas do sistema. Volte, recarregue a página e envie o formulário por ela.",
+            ),
+            Self::Malformed => (
+                "Formulário inválido",
+                "Os campos enviados não correspondem a este formulário (um campo repetido ou fora do formato). Volte, recarregue a página e preencha o formulário de novo.",
+            ),
+        };
+        ErrorPage::response(self.status_code(), title, message.to_string())
+    }
+}
+
 /// A url-encoded form whose CSRF token has been checked. Page handlers take this instead
 /// of `web::Form`.
 pub struct CsrfForm<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
-    type Error = PageError;
+    type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
@@ -109,7 +143,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let bad = |m: &str| PageError(AppError::BadRequest(m.to_string()));
             let ct = req.content_type().to_string();
             if ct != "application/x-www-form-urlencoded" {
-                return Err(bad("expected a form"));
+                return Err(FormRefused::NotAForm.into());
             }
             let too_large = || PageError(AppError::PayloadTooLarge { limit: FORM_LIMIT });
             let body = body.await.map_err(|e| {
@@ -121,16 +155,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             })?;
             // The body is read under the general payload limit; forms get the smaller one.
             if body.len() > FORM_LIMIT {
-                return Err(too_large());
+                return Err(too_large().into());
             }
             let state = req
                 .app_data::<State>()
                 .cloned()
                 .ok_or_else(|| bad("no state"))?;
-            let sent: TokenField =
-                serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
-            check_token(&req, &state, &sent.csrf_token)?;
-            let value = serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
+            // A token field that cannot be read is a token that cannot be checked: the
+            // same refusal as a wrong one, before anything else about the form is told.
+            let sent = serde_urlencoded::from_bytes::<TokenField>(&body)
+                .map(|t| t.csrf_token)
+                .unwrap_or_default();
+            check_token(&req, &state, &sent)?;
+            let value = serde_urlencoded::from_bytes(&body).map_err(|_| FormRefused::Malformed)?;
             Ok(CsrfForm(value))
         })
     }

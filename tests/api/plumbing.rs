@@ -75,3 +75,51 @@ async fn bodies_over_the_limit_answer_413() {
     // Under the limit still works (wrong password: 401, the form was read).
     assert_eq!(big_login_form(&s, 1024).await.status(), 401);
 }
+#[tokio::test]
+async fn a_malformed_form_is_a_400_that_says_what_to_do() {
+    let s = Server::start();
+    let b = s.browser();
+    let csrf = b.get("/login").await.csrf();
+    let post = |body: String, ct: &'static str| {
+        b.http
+            .post(s.url("/login"))
+            .header("Origin", &s.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    // A field sent twice cannot fill the form.
+    let r = post(
+        format!("csrf_token={csrf}&email=a%40example.com&email=b%40example.com&password=x"),
+        "application/x-www-form-urlencoded",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("Formulário inválido"), "{body}");
+    assert!(body.contains("recarregue a página"), "{body}");
+    // The same body without a valid token is still refused as an expired form.
+    let r = post(
+        "csrf_token=nope&email=a%40example.com&email=b%40example.com".into(),
+        "application/x-www-form-urlencoded",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("Formulário expirado"));
+    // Not a url-encoded form at all.
+    for ct in [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/json",
+    ] {
+        let r = post(format!("csrf_token={csrf}&email=a"), ct)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 415, "{ct}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains("Formato de envio não aceito"), "{ct}: {body}");
+    }
+}
