@@ -17,7 +17,7 @@ use crate::db::{self, Pool};
 use crate::keyring::Keyring;
 use crate::routes;
 use crate::services::{Keys, auth, setup};
-use crate::web::{AppState, csrf, headers, limits};
+use crate::web::{AppState, csrf, headers, limits, request_log};
 
 /// What every command needs: the opened database and the keys.
 pub struct Opened {
@@ -125,6 +125,8 @@ impl Application {
                 )
                 .wrap(from_fn(csrf::origin_check))
                 .wrap(from_fn(headers::layer))
+                // Outermost, so 404s, CSRF refusals and 413s get an id and a log line too.
+                .wrap(from_fn(request_log::layer))
                 .configure(routes::configure)
         })
         .workers(workers)

@@ -6,6 +6,7 @@ pub mod guard;
 pub mod headers;
 pub mod limits;
 pub mod page;
+pub mod request_log;
 
 use std::net::IpAddr;
 use std::sync::Arc;

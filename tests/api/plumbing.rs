@@ -123,3 +123,84 @@ async fn a_malformed_form_is_a_400_that_says_what_to_do() {
         assert!(body.contains("Formato de envio não aceito"), "{ct}: {body}");
     }
 }
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_the_log_one_line_without_the_path() {
+    let s = Server::start_with(&[("OTM_LOG", "info")]);
+    s.create_owner();
+    let token = s.token().await;
+    let c = reqwest::Client::new();
+    let mut seen = std::collections::HashSet::new();
+    for path in [
+        "/login",
+        "/api/v1/validate/cnpj?value=1",
+        "/nao-existe",
+        "/api/v1/nothing",
+    ] {
+        let r = c.get(s.url(path)).send().await.unwrap();
+        let id = r.headers().get("x-request-id").unwrap().to_str().unwrap();
+        assert!(!id.is_empty(), "{path}");
+        assert!(seen.insert(id.to_string()), "{path}: id {id} repeated");
+    }
+    // A proxy's id is kept; one that is not plain is replaced.
+    let r = c
+        .get(s.url("/login"))
+        .header("X-Request-Id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers().get("x-request-id").unwrap(), "abc-123");
+    let long = "a".repeat(200);
+    for bad in ["a b;c", long.as_str()] {
+        let r = c
+            .get(s.url("/login"))
+            .header("X-Request-Id", bad)
+            .send()
+            .await
+            .unwrap();
+        let id = r.headers().get("x-request-id").unwrap().to_str().unwrap();
+        assert!(!id.is_empty() && id != bad, "{bad}");
+    }
+    // A refused cross-site form post carries one too.
+    let r = c
+        .post(s.url("/login"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .form(&[("email", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("x-request-id").is_some());
+
+    let r = c
+        .get(s.url("/api/v1/companies/cmp_hiddenid42?secret=xyz"))
+        .bearer_auth(&token)
+        .header("X-Request-Id", "log-test-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.headers().get("x-request-id").unwrap(), "log-test-42");
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        let log = std::fs::read_to_string(s.log_path()).unwrap();
+        lines = log
+            .lines()
+            .filter(|l| l.contains("log-test-42"))
+            .map(str::to_string)
+            .collect();
+        if !lines.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let line = &lines[0];
+    for wanted in ["/api/v1/companies/{id}", "GET", "404", "access"] {
+        assert!(line.contains(wanted), "{wanted} missing: {line}");
+    }
+    assert!(line.contains("ms"), "{line}");
+    for secret in ["cmp_hiddenid42", "secret", "xyz", token.as_str()] {
+        assert!(!line.contains(secret), "{secret} in: {line}");
+    }
+}
