@@ -12,13 +12,17 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use super::guard::SignedIn;
 use super::headers::FreshCsrfCookie;
 use super::limits::FORM_LIMIT;
-use super::{CSRF_COOKIE, State};
-use crate::crypto::{constant_time_eq, hmac_hex};
+use super::{CSRF_COOKIE, SESSION_COOKIE, State};
+use crate::crypto::{constant_time_eq, hmac_hex, sha256_hex};
 use crate::error::{AppError, ErrorPage, PageError};
 
-/// The token forms must echo back, for this request's browser.
+/// The token forms must echo back, for this request's browser and, once signed in, for
+/// this session: a token read from one session's page is refused in another session even
+/// when both carry the same CSRF cookie (one planted from a sibling domain, or a shared
+/// browser profile).
 pub fn form_token(req: &HttpRequest, state: &State) -> String {
     let cookie = req
         .cookie(CSRF_COOKIE)
@@ -29,7 +33,32 @@ pub fn form_token(req: &HttpRequest, state: &State) -> String {
                 .map(|f| f.0.clone())
         })
         .unwrap_or_default();
-    hmac_hex(&state.keys.csrf, &[cookie.as_bytes()])
+    match bound_session(req) {
+        Some(session) => {
+            let session = sha256_hex(session.as_bytes());
+            hmac_hex(
+                &state.keys.csrf,
+                &[cookie.as_bytes(), b"session", session.as_bytes()],
+            )
+        }
+        None => hmac_hex(&state.keys.csrf, &[cookie.as_bytes()]),
+    }
+}
+
+/// The session a form token is bound to. A page and the post it makes must agree: inside
+/// /admin and /portal both run behind the guard, which puts `SignedIn` in the request.
+/// `/logout` is posted from those pages but lies outside their scopes, so there the
+/// session cookie (the same value) stands in. Pages used before signing in (login,
+/// sign-up, links) stay bound to the CSRF cookie alone, whatever session cookie the
+/// browser holds.
+fn bound_session(req: &HttpRequest) -> Option<String> {
+    if let Some(s) = req.extensions().get::<SignedIn>() {
+        return Some(s.session_cookie.clone());
+    }
+    if req.path() == "/logout" {
+        return req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+    }
+    None
 }
 
 fn same_origin(req: &ServiceRequest, state: &State) -> bool {

@@ -204,3 +204,109 @@ async fn every_response_carries_a_request_id_and_the_log_one_line_without_the_pa
         assert!(!line.contains(secret), "{secret} in: {line}");
     }
 }
+
+/// The value of cookie `name` set by `r`, if any.
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers().get_all("set-cookie").iter().find_map(|v| {
+        let v = v.to_str().ok()?;
+        let (pair, _) = v.split_once(';').unwrap_or((v, ""));
+        let (k, val) = pair.split_once('=')?;
+        (k == name && !val.is_empty()).then(|| val.to_string())
+    })
+}
+
+/// A client that keeps no cookies: each request says exactly which it carries.
+fn bare_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs the owner in through the pages; returns the session and the CSRF cookie.
+async fn sign_in(s: &Server) -> (String, String) {
+    let c = bare_client();
+    let r = c.get(s.url("/login")).send().await.unwrap();
+    let csrf_cookie = set_cookie(&r, "otm_csrf").unwrap();
+    let page = crate::common::Page {
+        status: 200,
+        location: None,
+        body: r.text().await.unwrap(),
+    };
+    let r = c
+        .post(s.url("/login"))
+        .header("cookie", format!("otm_csrf={csrf_cookie}"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[
+            ("csrf_token", page.csrf().as_str()),
+            ("email", crate::common::OWNER_EMAIL),
+            ("password", crate::common::OWNER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    (
+        set_cookie(&r, "otm_session").unwrap(),
+        set_cookie(&r, "otm_csrf").unwrap(),
+    )
+}
+
+async fn form_token(s: &Server, cookies: &str) -> String {
+    let r = bare_client()
+        .get(s.url("/admin/companies/new"))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    crate::common::Page {
+        status: 200,
+        location: None,
+        body: r.text().await.unwrap(),
+    }
+    .csrf()
+}
+
+async fn post_with(s: &Server, path: &str, cookies: &str, token: &str) -> (u16, String) {
+    let r = bare_client()
+        .post(s.url(path))
+        .header("cookie", cookies)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("csrf_token", token), ("legal_name", "")])
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_form_token_of_one_session_is_refused_in_another_with_the_same_csrf_cookie() {
+    let s = Server::start();
+    s.create_owner();
+    let (session_a, csrf_a) = sign_in(&s).await;
+    let (session_b, _) = sign_in(&s).await;
+    let as_a = format!("otm_session={session_a}; otm_csrf={csrf_a}");
+    // B's session, but A's CSRF cookie (planted, or the same browser profile).
+    let as_b = format!("otm_session={session_b}; otm_csrf={csrf_a}");
+    let token_a = form_token(&s, &as_a).await;
+    let token_b = form_token(&s, &as_b).await;
+
+    for path in ["/admin/companies", "/logout"] {
+        let (status, body) = post_with(&s, path, &as_b, &token_a).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body.contains("Formulário expirado"), "{path}");
+    }
+    assert_ne!(token_a, token_b);
+    // Each session's own token is taken: an empty company form re-renders with errors.
+    assert_eq!(
+        post_with(&s, "/admin/companies", &as_a, &token_a).await.0,
+        422
+    );
+    assert_eq!(
+        post_with(&s, "/admin/companies", &as_b, &token_b).await.0,
+        422
+    );
+    // And signing out (outside /admin) takes the token its pages carry.
+    assert_eq!(post_with(&s, "/logout", &as_b, &token_b).await.0, 303);
+}
