@@ -310,3 +310,28 @@ async fn a_form_token_of_one_session_is_refused_in_another_with_the_same_csrf_co
     // And signing out (outside /admin) takes the token its pages carry.
     assert_eq!(post_with(&s, "/logout", &as_b, &token_b).await.0, 303);
 }
+
+#[tokio::test]
+async fn asset_urls_carry_a_hash_of_their_content() {
+    use sha2::Digest;
+    let s = Server::start();
+    let page = reqwest::get(s.url("/login"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (marker, file) in [
+        ("href=\"/static/app.css?v=", "app.css"),
+        ("src=\"/static/app.js?v=", "app.js"),
+    ] {
+        let start = page.find(marker).unwrap_or_else(|| panic!("{marker}")) + marker.len();
+        let v = &page[start..start + page[start..].find('"').unwrap()];
+        let url = format!("/static/{file}?v={v}");
+        let r = reqwest::get(s.url(&url)).await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        let body = r.bytes().await.unwrap();
+        let hash = hex::encode(sha2::Sha256::digest(&body));
+        assert_eq!(v, &hash[..10], "{url}");
+    }
+}
