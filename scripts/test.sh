@@ -8,6 +8,17 @@ cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
+# The tests get a temporary directory of their own, so every Chromium profile they make
+# is under it: a browser left running by this run is told apart from anyone else's.
+TMPDIR="$(mktemp -d)"
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 cargo test --all-targets --locked
+left="$(pgrep -fc -- "--user-data-dir=$TMPDIR/" || true)"
+if [ "$left" -gt 0 ]; then
+    echo "error: $left Chromium processes started by the tests are still running:" >&2
+    pgrep -fa -- "--user-data-dir=$TMPDIR/" | cut -c1-160 >&2
+    exit 1
+fi
 scripts/schemathesis.sh target/debug/omie-tenant-manager
 bash nginx/test-config.sh

@@ -75,6 +75,9 @@ pub enum AppError {
     AccountInactive(Inactive),
     #[error("{0}")]
     BadRequest(String),
+    /// A request body over `limit` bytes.
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -95,6 +98,7 @@ impl AppError {
             }
             Self::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +119,13 @@ impl AppError {
             Self::CsrfRejected => ("Forbidden", "Cross-site request refused.".into()),
             Self::AccountInactive(why) => ("Forbidden", why.detail_en().into()),
             Self::BadRequest(d) => ("Bad request", d.clone()),
+            Self::PayloadTooLarge { limit } => (
+                "Payload too large",
+                format!(
+                    "The request body is over the limit of {} KiB.",
+                    limit / 1024
+                ),
+            ),
             Self::Internal(_) => ("Internal error", "Something went wrong on our side.".into()),
         }
     }
@@ -267,6 +278,13 @@ impl ResponseError for PageError {
             AppError::BadRequest(_) => (
                 "Pedido inválido",
                 "O pedido não pôde ser entendido. Volte e tente de novo.".to_string(),
+            ),
+            AppError::PayloadTooLarge { limit } => (
+                "Envio grande demais",
+                format!(
+                    "O envio é grande demais: o limite é de {} KiB. Volte, encurte os textos do formulário e envie de novo.",
+                    limit / 1024
+                ),
             ),
             AppError::InvalidCredentials => ("Acesso negado", "E-mail ou senha incorretos.".to_string()),
             AppError::AccountInactive(why) => ("Acesso negado", why.message_pt()),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 
@@ -17,7 +18,7 @@ use crate::keyring::Keyring;
 use crate::routes;
 use crate::services::app;
 use crate::services::{Keys, auth, setup};
-use crate::web::{csrf, headers};
+use crate::web::{csrf, headers, limits, request_log};
 
 /// What every command needs: the opened database and the keys.
 pub struct Opened {
@@ -113,10 +114,20 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(web::FormConfig::default().limit(64 * 1024))
-                .app_data(web::PayloadConfig::default().limit(256 * 1024))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(limits::FORM_LIMIT)
+                        .error_handler(limits::form_error),
+                )
+                .app_data(web::PayloadConfig::default().limit(limits::PAYLOAD_LIMIT))
+                .wrap(
+                    ErrorHandlers::new()
+                        .handler(StatusCode::PAYLOAD_TOO_LARGE, limits::reword_plain_413),
+                )
                 .wrap(from_fn(csrf::origin_check))
                 .wrap(from_fn(headers::layer))
+                // Outermost, so 404s, CSRF refusals and 413s get an id and a log line too.
+                .wrap(from_fn(request_log::layer))
                 .configure(routes::configure)
         })
         .workers(workers)

@@ -81,12 +81,62 @@ pub enum Refusal {
     Unavailable(String),
 }
 
+/// Per key-and-method entries. Their number is bounded: an entry is made only for a call
+/// the server-wide budget admitted (at most [`GLOBAL_PER_MINUTE`] a minute, so calls with
+/// made-up method names cannot grow the maps faster than that), and [`State::sweep`]
+/// drops every entry that has become the same as a new one.
 #[derive(Default)]
 struct State {
     buckets: HashMap<String, Bucket>,
     gates: HashMap<String, Arc<Semaphore>>,
     cache: HashMap<String, (Instant, Answer)>,
     blocked: HashMap<String, Instant>,
+    swept: Option<Instant>,
+}
+
+/// How often the maps are swept; entries are dropped only when idle a full window anyway.
+const SWEEP_EVERY: Duration = Duration::from_secs(10);
+/// A bucket untouched this long has refilled completely: the same as a new one.
+const BUCKET_IDLE: Duration = Duration::from_secs(60);
+
+impl State {
+    /// Drops entries that hold nothing a new one would not: full buckets, gates nobody
+    /// holds or waits for, expired cache answers and blocks.
+    fn sweep(&mut self, now: Instant) {
+        if self
+            .swept
+            .is_some_and(|at| now.saturating_duration_since(at) < SWEEP_EVERY)
+        {
+            return;
+        }
+        self.swept = Some(now);
+        self.buckets
+            .retain(|_, b| now.saturating_duration_since(b.at) < BUCKET_IDLE);
+        // The map's own Arc is the only one left when no permit is held and no call waits.
+        self.gates.retain(|_, g| Arc::strong_count(g) > 1);
+        self.cache
+            .retain(|_, (at, _)| now.saturating_duration_since(*at) < CACHE_TTL);
+        self.blocked.retain(|_, until| *until > now);
+    }
+
+    /// Time until `method_key` may call under both budgets; when zero, the call's tokens
+    /// are taken (and only then is the key's bucket made).
+    fn admit(&mut self, global: &mut Bucket, method_key: &str) -> Duration {
+        let own = self
+            .buckets
+            .get_mut(method_key)
+            .map(Bucket::wait)
+            .unwrap_or(Duration::ZERO);
+        let w = own.max(global.wait());
+        if w.is_zero() {
+            self.buckets
+                .entry(method_key.to_string())
+                .or_insert_with(|| Bucket::new(PER_KEY_PER_MINUTE))
+                .tokens -= 1.0;
+            global.tokens -= 1.0;
+        }
+        w
+    }
 }
 
 /// Limits, cache and breaker, shared by all workers.
@@ -133,6 +183,7 @@ impl Proxy {
         let read = is_read(call);
         {
             let mut st = self.lock();
+            st.sweep(Instant::now());
             if let Some(until) = st.blocked.get(key_id).copied() {
                 if until > Instant::now() {
                     return Err(Refusal::Blocked((until - Instant::now()).as_secs().max(1)));
@@ -155,16 +206,7 @@ impl Proxy {
             let wait = {
                 let mut st = self.lock();
                 let mut g = self.global.lock().unwrap_or_else(|e| e.into_inner());
-                let b = st
-                    .buckets
-                    .entry(method_key.clone())
-                    .or_insert_with(|| Bucket::new(PER_KEY_PER_MINUTE));
-                let w = b.wait().max(g.wait());
-                if w.is_zero() {
-                    b.tokens -= 1.0;
-                    g.tokens -= 1.0;
-                }
-                w
+                st.admit(&mut g, &method_key)
             };
             if wait.is_zero() {
                 break;
@@ -255,6 +297,56 @@ mod tests {
             Some(1780)
         );
         assert_eq!(block_seconds("outra coisa"), None);
+    }
+
+    #[test]
+    fn made_up_methods_beyond_the_server_budget_make_no_entries() {
+        let mut st = State::default();
+        let mut global = Bucket::new(GLOBAL_PER_MINUTE);
+        for i in 0..10_000 {
+            st.admit(&mut global, &format!("key:Inventado{i}"));
+        }
+        // Only the calls the server-wide budget let through left a bucket behind.
+        assert_eq!(st.buckets.len(), GLOBAL_PER_MINUTE as usize);
+    }
+
+    #[test]
+    fn idle_entries_are_swept_and_busy_ones_kept() {
+        let mut st = State::default();
+        let mut global = Bucket::new(1e9);
+        for i in 0..5_000 {
+            let key = format!("key:Listar{i}");
+            assert!(st.admit(&mut global, &key).is_zero());
+            st.gates
+                .insert(key, Arc::new(Semaphore::new(READ_CONCURRENCY)));
+        }
+        st.cache.insert(
+            "k".into(),
+            (
+                Instant::now(),
+                Answer {
+                    status: 200,
+                    body: Value::Null,
+                    cached: false,
+                },
+            ),
+        );
+        st.blocked
+            .insert("k".into(), Instant::now() + Duration::from_secs(5));
+        let held = st.gates["key:Listar7"].clone();
+        let now = Instant::now();
+        st.sweep(now);
+        // Buckets are still refilling; only the gates nobody holds go.
+        assert_eq!(st.buckets.len(), 5_000);
+        assert_eq!(st.gates.len(), 1);
+        assert_eq!(st.cache.len() + st.blocked.len(), 2);
+        // A minute later every bucket is full again and the rest has expired.
+        drop(held);
+        st.sweep(now + Duration::from_secs(61));
+        assert_eq!(
+            st.buckets.len() + st.gates.len() + st.cache.len() + st.blocked.len(),
+            0
+        );
     }
 
     #[test]

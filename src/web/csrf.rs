@@ -6,17 +6,23 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
+use super::guard::SignedIn;
 use super::headers::FreshCsrfCookie;
-use super::{CSRF_COOKIE, State};
-use crate::crypto::{constant_time_eq, hmac_hex};
-use crate::error::{AppError, PageError};
+use super::limits::FORM_LIMIT;
+use super::{CSRF_COOKIE, SESSION_COOKIE, State};
+use crate::crypto::{constant_time_eq, hmac_hex, sha256_hex};
+use crate::error::{AppError, ErrorPage, PageError};
 
-/// The token forms must echo back, for this request's browser.
+/// The token forms must echo back, for this request's browser and, once signed in, for
+/// this session: a token read from one session's page is refused in another session even
+/// when both carry the same CSRF cookie (one planted from a sibling domain, or a shared
+/// browser profile).
 pub fn form_token(req: &HttpRequest, state: &State) -> String {
     let cookie = req
         .cookie(CSRF_COOKIE)
@@ -27,7 +33,32 @@ pub fn form_token(req: &HttpRequest, state: &State) -> String {
                 .map(|f| f.0.clone())
         })
         .unwrap_or_default();
-    hmac_hex(&state.keys.csrf, &[cookie.as_bytes()])
+    match bound_session(req) {
+        Some(session) => {
+            let session = sha256_hex(session.as_bytes());
+            hmac_hex(
+                &state.keys.csrf,
+                &[cookie.as_bytes(), b"session", session.as_bytes()],
+            )
+        }
+        None => hmac_hex(&state.keys.csrf, &[cookie.as_bytes()]),
+    }
+}
+
+/// The session a form token is bound to. A page and the post it makes must agree: inside
+/// /admin and /portal both run behind the guard, which puts `SignedIn` in the request.
+/// `/logout` is posted from those pages but lies outside their scopes, so there the
+/// session cookie (the same value) stands in. Pages used before signing in (login,
+/// sign-up, links) stay bound to the CSRF cookie alone, whatever session cookie the
+/// browser holds.
+fn bound_session(req: &HttpRequest) -> Option<String> {
+    if let Some(s) = req.extensions().get::<SignedIn>() {
+        return Some(s.session_cookie.clone());
+    }
+    if req.path() == "/logout" {
+        return req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+    }
+    None
 }
 
 fn same_origin(req: &ServiceRequest, state: &State) -> bool {
@@ -92,12 +123,46 @@ struct TokenField {
     csrf_token: String,
 }
 
+/// Why a page form could not be read, each with what the person can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum FormRefused {
+    /// Not `application/x-www-form-urlencoded`: not sent by our pages' forms.
+    #[error("not a url-encoded form")]
+    NotAForm,
+    /// The token checked out, but the fields do not fit the form.
+    #[error("form fields do not fit")]
+    Malformed,
+}
+
+impl ResponseError for FormRefused {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotAForm => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Malformed => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    fn error_response(&self) -> actix_web::HttpResponse {
+        let (title, message) = match self {
+            Self::NotAForm => (
+                "Formato de envio não aceito",
+                "Este endereço só aceita formulários enviados pelas páginas do sistema. Volte, recarregue a página e envie o formulário por ela.",
+            ),
+            Self::Malformed => (
+                "Formulário inválido",
+                "Os campos enviados não correspondem a este formulário (um campo repetido ou fora do formato). Volte, recarregue a página e preencha o formulário de novo.",
+            ),
+        };
+        ErrorPage::response(self.status_code(), title, message.to_string())
+    }
+}
+
 /// A url-encoded form whose CSRF token has been checked. Page handlers take this instead
 /// of `web::Form`.
 pub struct CsrfForm<T>(pub T);
 
 impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
-    type Error = PageError;
+    type Error = Error;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
@@ -107,19 +172,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
             let bad = |m: &str| PageError(AppError::BadRequest(m.to_string()));
             let ct = req.content_type().to_string();
             if ct != "application/x-www-form-urlencoded" {
-                return Err(bad("expected a form"));
+                return Err(FormRefused::NotAForm.into());
             }
-            let body = body
-                .await
-                .map_err(|_| bad("form too large or unreadable"))?;
+            let too_large = || PageError(AppError::PayloadTooLarge { limit: FORM_LIMIT });
+            let body = body.await.map_err(|e| {
+                if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    bad("form unreadable")
+                }
+            })?;
+            // The body is read under the general payload limit; forms get the smaller one.
+            if body.len() > FORM_LIMIT {
+                return Err(too_large().into());
+            }
             let state = req
                 .app_data::<State>()
                 .cloned()
                 .ok_or_else(|| bad("no state"))?;
-            let sent: TokenField =
-                serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
-            check_token(&req, &state, &sent.csrf_token)?;
-            let value = serde_urlencoded::from_bytes(&body).map_err(|_| bad("bad form"))?;
+            // A token field that cannot be read is a token that cannot be checked: the
+            // same refusal as a wrong one, before anything else about the form is told.
+            let sent = serde_urlencoded::from_bytes::<TokenField>(&body)
+                .map(|t| t.csrf_token)
+                .unwrap_or_default();
+            check_token(&req, &state, &sent)?;
+            let value = serde_urlencoded::from_bytes(&body).map_err(|_| FormRefused::Malformed)?;
             Ok(CsrfForm(value))
         })
     }

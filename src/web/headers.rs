@@ -71,7 +71,7 @@ pub async fn layer(
         "camera=(), microphone=(), geolocation=()",
     );
     if is_static {
-        // Asset URLs carry the build's version, so they may be cached for long.
+        // Asset URLs carry a hash of their content, so they may be cached for long.
         set(
             h,
             header::CACHE_CONTROL,

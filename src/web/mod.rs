@@ -5,7 +5,9 @@ pub mod acting;
 pub mod csrf;
 pub mod guard;
 pub mod headers;
+pub mod limits;
 pub mod page;
+pub mod request_log;
 
 use std::net::IpAddr;
 use std::sync::Arc;

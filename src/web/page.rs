@@ -174,7 +174,7 @@ impl<'de> serde::Deserialize<'de> for Pairs {
 }
 
 impl FromRequest for FormPairs {
-    type Error = PageError;
+    type Error = actix_web::Error;
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {

@@ -9,19 +9,137 @@ use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Server};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+/// chromedriver and every Chromium it starts, ended when this is dropped — also when a
+/// test panics, and also when the session was never made. chromedriver runs in a process
+/// group of its own, which the browsers it launches (and their zygotes, renderers and
+/// helpers) inherit, so one signal to the group reaches them all; killing chromedriver
+/// alone used to leave its browsers running, reparented to init.
+struct DriverProcess {
+    child: Child,
+}
+
+impl DriverProcess {
+    fn spawn(chromedriver: &str, port: u16) -> DriverProcess {
+        use std::os::unix::process::CommandExt;
+        let child = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        DriverProcess { child }
+    }
+}
+
+/// Signals a whole process group through kill(1), since the tests link no libc.
+fn signal_group(pgid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, "--", &format!("-{pgid}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+impl Drop for DriverProcess {
+    fn drop(&mut self) {
+        // The group's id is chromedriver's pid (process_group(0)).
+        let pgid = self.child.id();
+        signal_group(pgid, "-TERM");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline && group_alive(pgid) {
+            std::thread::sleep(Duration::from_millis(50));
+            let _ = self.child.try_wait();
+        }
+        signal_group(pgid, "-KILL");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// State and process group of each live process, from /proc/PID/stat (the fields after
+/// the command name, which may itself hold spaces or parentheses).
+fn processes() -> Vec<(u32, String, u32, String)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+            let state = rest.next()?.to_string();
+            let pgid = rest.nth(1)?.parse().ok()?;
+            let cmdline = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            Some((pid, state, pgid, cmdline))
+        })
+        .filter(|(_, state, _, _)| state != "Z")
+        .collect()
+}
+
+fn group_alive(pgid: u32) -> bool {
+    processes().iter().any(|(_, _, g, _)| *g == pgid)
+}
+
 /// A minimal W3C WebDriver client: just the commands these tests use.
 struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
-    process: Child,
-    _profile: tempfile::TempDir,
+    port: u16,
+    process: DriverProcess,
+    profile: tempfile::TempDir,
 }
 
 impl Drop for Driver {
+    /// Ends the session first, so chromedriver closes Chromium the clean way; the
+    /// process group is then signalled by `DriverProcess`, whatever is left.
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        delete_session(self.port, &self.session);
+    }
+}
+
+/// `DELETE /session/{id}` over a plain socket: `Drop` cannot await reqwest.
+fn delete_session(port: u16, session: &str) {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(
+        &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        Duration::from_secs(2),
+    ) else {
+        return;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let _ = stream.set_write_timeout(Some(Duration::from_secs(2)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if stream.write_all(request.as_bytes()).is_err() {
+        return;
+    }
+    // Wait for the whole answer (the browser is closed by then), not for the socket to
+    // close: chromedriver keeps it open despite `Connection: close`.
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if body.len() >= length {
+                break;
+            }
+        }
     }
 }
 
@@ -51,12 +169,10 @@ impl Driver {
             );
         };
         let port = free_port();
-        let process = Command::new(chromedriver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        // From here on, a panic ends chromedriver and whatever it started.
+        let process = DriverProcess::spawn(chromedriver, port);
+        // reqwest is built without a default TLS provider (as in common.rs).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -69,7 +185,11 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile = tempfile::tempdir().unwrap();
+        // A profile of its own per browser, named so leftovers can be told apart.
+        let profile = tempfile::Builder::new()
+            .prefix("otm-chromium-")
+            .tempdir()
+            .unwrap();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -98,8 +218,9 @@ impl Driver {
             http,
             base,
             session,
+            port,
             process,
-            _profile: profile,
+            profile,
         })
     }
 
@@ -394,4 +515,31 @@ async fn owner_presses_fazer_backup_agora_and_sees_it_done() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".age"))
         .collect();
     assert_eq!(backups.len(), 1);
+}
+
+/// Every process a browser test starts ends with it, also when the test panics half-way.
+#[tokio::test]
+async fn a_browser_test_that_panics_leaves_no_chromium_behind() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let outcome = tokio::spawn(async move {
+        let Some(d) = Driver::start().await else {
+            tx.send(None).unwrap();
+            return;
+        };
+        d.goto("about:blank").await;
+        let profile = d.profile.path().display().to_string();
+        tx.send(Some((profile, d.process.child.id()))).unwrap();
+        panic!("a browser test failing half-way (expected)");
+    })
+    .await;
+    let Some((profile, pgid)) = rx.recv().unwrap() else {
+        return;
+    };
+    assert!(outcome.unwrap_err().is_panic());
+    let left: Vec<_> = processes()
+        .into_iter()
+        .filter(|(_, _, g, cmdline)| *g == pgid || cmdline.contains(&profile))
+        .collect();
+    assert!(left.is_empty(), "left running: {left:?}");
+    assert!(!std::path::Path::new(&profile).exists(), "profile kept");
 }

@@ -14,6 +14,7 @@ mod links;
 mod omie;
 mod omie_stub;
 mod platform;
+mod plumbing;
 mod proxy;
 mod smtp;
 mod tenancy;

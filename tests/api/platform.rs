@@ -72,7 +72,7 @@ async fn oversized_bodies_are_refused() {
         .send()
         .await
         .unwrap();
-    assert!(r.status() == 413 || r.status() == 400, "{}", r.status());
+    assert_eq!(r.status(), 413);
 }
 
 #[tokio::test]

@@ -424,16 +424,18 @@ async fn password_hashing_holds_no_database_connection() {
     let mut hashing = tokio::task::JoinSet::new();
     for i in 0..2 {
         // A sign-up and an admin creating a person with a password: both hash.
-        let signup = reqwest::Client::new()
-            .post(s.url("/api/v1/signup"))
-            .json(&json!({"cnpj": "11222333000181", "name": "Bia", "email": format!("bia{i}@a.com.br"),
-                          "password": "cavalo bateria grampo azul"}));
+        let signup = reqwest::Client::new().post(s.url("/api/v1/signup")).json(
+            &json!({"cnpj": "11222333000181", "name": "Bia", "email": format!("bia{i}@a.com.br"),
+                          "password": "cavalo bateria grampo azul"}),
+        );
         let create = owner
             .http
             .post(s.url(&format!("/api/v1/companies/{company}/users")))
             .bearer_auth(&owner.token)
-            .json(&json!({"email": format!("caio{i}@a.com.br"), "name": "Caio",
-                          "password": "cavalo bateria grampo azul"}));
+            .json(
+                &json!({"email": format!("caio{i}@a.com.br"), "name": "Caio",
+                          "password": "cavalo bateria grampo azul"}),
+            );
         hashing.spawn(async move { signup.send().await.unwrap().status().as_u16() });
         hashing.spawn(async move { create.send().await.unwrap().status().as_u16() });
     }

@@ -16,12 +16,19 @@ pub mod validate;
 use actix_web::{HttpRequest, error, web};
 
 use crate::error::{ApiError, AppError};
+use crate::web::limits;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::JsonConfig::default()
-            .limit(64 * 1024)
-            .error_handler(|e, _req: &HttpRequest| bad_body(e.to_string())),
+            .limit(limits::JSON_LIMIT)
+            .error_handler(|e, req: &HttpRequest| {
+                if limits::json_overflow(&e) {
+                    limits::too_large(req, limits::JSON_LIMIT)
+                } else {
+                    bad_body(e.to_string())
+                }
+            }),
     )
     .app_data(web::QueryConfig::default().error_handler(|e, _| bad_body(e.to_string())))
     .app_data(web::PathConfig::default().error_handler(|e, _| bad_body(e.to_string())))
