@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod email;
 pub mod error;
+pub mod files;
 pub mod keyring;
 pub mod routes;
 pub mod services;

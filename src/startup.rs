@@ -1,7 +1,6 @@
 //! Building and running the server: data dir, master key, database, routes, jobs.
 
 use std::net::TcpListener;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +13,7 @@ use anyhow::Context;
 use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::db::{self, Pool};
+use crate::files;
 use crate::keyring::Keyring;
 use crate::routes;
 use crate::services::app;
@@ -28,26 +28,12 @@ pub struct Opened {
 
 /// Creates the data dir (mode 0700), the master key (0600) and the database as needed.
 pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
-    create_private_dir(&settings.data_dir)?;
+    files::create_private_dir(&settings.data_dir)?;
     MasterKey::load_or_create(&settings.master_key_file)?;
     let ring = Arc::new(Keyring::load(&settings.master_key_file)?);
     let pool = db::open(&settings.db_path(), settings.db_pool_size)?;
     let keys = Keys::load(ring, &*pool.get()?)?;
     Ok(Opened { pool, keys })
-}
-
-pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create data dir {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 pub struct Application {
@@ -63,7 +49,7 @@ impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
         // The lock first: a restore running on this data dir must not see the database
         // opened (and a journal created) under it.
-        create_private_dir(&settings.data_dir)?;
+        files::create_private_dir(&settings.data_dir)?;
         let lock = crate::backup::restore::server_lock(&settings)?.with_context(|| {
             format!(
                 "another server or a restore is running on {}",

@@ -48,7 +48,7 @@ pub async fn run(state: State) {
     // marked running died with its process; retention also applies when no backup has
     // run for a while. Neither failing stops the jobs.
     let st = state.clone();
-    let tidied = actix_web::web::block(move || -> Result<(), AppError> {
+    let tidied = tokio::task::spawn_blocking(move || -> Result<(), AppError> {
         let Some(lock) = super::try_lock(&st.settings)? else {
             return Ok(());
         };
@@ -69,7 +69,7 @@ pub async fn run(state: State) {
         Err(e) => tracing::warn!(error = %e, "interrupted or old backups not tidied"),
     }
 
-    let mut tick = actix_web::rt::time::interval(TICK);
+    let mut tick = tokio::time::interval(TICK);
     let mut last_alerts: Option<Instant> = None;
     let mut last_integrity: Option<Instant> = None;
     let mut handled: Option<DateTime<Utc>> = None;

@@ -82,7 +82,7 @@ pub struct RunLock {
 /// `None` when another backup (in this process or another) is running.
 pub fn try_lock(settings: &Settings) -> anyhow::Result<Option<RunLock>> {
     let dir = dir(settings);
-    crate::startup::create_private_dir(&dir)?;
+    crate::files::create_private_dir(&dir)?;
     Ok(try_lock_file(&dir.join(".lock"))?.map(|file| RunLock { _file: file }))
 }
 

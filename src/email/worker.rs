@@ -78,7 +78,7 @@ pub async fn run(state: State) {
         }
     };
     let max = state.settings.mail_retry_max_secs;
-    let mut tick = actix_web::rt::time::interval(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
         let due = match db::run(&state.pool, |c| Ok(outbox::due(c, &time::now_db(), 20)?)).await {

@@ -7,9 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError};
 use crate::services::auth::{self, LoginInput};
 use crate::services::{Actor, setup};
+use crate::web::error::PageError;
 use crate::web::page::{Ctx, Flash, Form, redirect, redirect_with, render, render_status};
 use crate::web::{CSRF_COOKIE, Edge, SESSION_COOKIE, State, user_agent};
 

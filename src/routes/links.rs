@@ -7,9 +7,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::Role;
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError};
 use crate::services::links;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::page::{Ctx, Flash, Form, redirect_with, render, render_status};
 
 #[derive(Template)]

@@ -15,7 +15,8 @@ pub mod usage_pages;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::AppError;
+use crate::web::error::{ApiError, PageError};
 use crate::web::guard;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

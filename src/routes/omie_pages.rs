@@ -7,11 +7,12 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError};
 use crate::services::omie::{self, CredentialsView};
 use crate::services::{Actor, companies};
 use crate::time;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::page::{Ctx, Flash, redirect_with, render, render_status};
 
 #[derive(Template)]

@@ -9,13 +9,14 @@ use serde::Deserialize;
 
 use crate::db::users::ListFilter;
 use crate::domain::{Role, UserStatus};
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError};
 use crate::routes::admin::companies::InvitationRow;
 use crate::routes::omie_pages::{self, CredentialsForm, Place};
 use crate::routes::{auth::Empty, profile};
 use crate::services::{Actor, companies, links, users};
 use crate::views::CompanyView;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Flash, Form, redirect_outcome, redirect_with, render, render_status};
 

@@ -7,10 +7,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::Role;
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError};
 use crate::services::links::{self, NewPassword};
 use crate::services::profile::{self, SessionInfo};
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Flash, Form, redirect_with, render, render_status};
 

@@ -6,9 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::error::{ApiError, AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError};
 use crate::services::users::{self, SignupInput};
 use crate::web::State;
+use crate::web::error::{ApiError, PageError};
 use crate::web::page::{Ctx, Form, render, render_status};
 
 /// Said to every visitor, whatever happened: nobody learns which e-mails exist.

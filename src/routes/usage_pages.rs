@@ -6,10 +6,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::usage::Filter;
-use crate::error::PageError;
 use crate::routes::api::reports::to_csv;
 use crate::services::{Actor, usage};
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::page::{Ctx, render};
 
 #[derive(Deserialize, Default, Clone)]

@@ -5,6 +5,10 @@ use chrono::Duration;
 use rusqlite::Connection;
 use serde_json::json;
 
+/// Application tokens start with this, so the bearer check knows in one lookup
+/// whether a person or an application asks.
+pub const APP_TOKEN_PREFIX: &str = "oat_";
+
 use super::throttle::Throttle;
 use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_id, new_token, sha256_hex};
@@ -368,10 +372,7 @@ pub fn issue_token(
         Ok(())
     })
     .map_err(|_: AppError| GrantError::InvalidRequest("temporary failure, try again"))?;
-    Ok((
-        format!("{}{token}", crate::web::guard::APP_TOKEN_PREFIX),
-        scope,
-    ))
+    Ok((format!("{}{token}", APP_TOKEN_PREFIX), scope))
 }
 
 /// The application behind a live token: (id, client_id, scope).
@@ -402,9 +403,7 @@ pub fn revoke_own_token(
     actor: &Actor,
     token: &str,
 ) -> Result<(), AppError> {
-    let raw = token
-        .strip_prefix(crate::web::guard::APP_TOKEN_PREFIX)
-        .unwrap_or(token);
+    let raw = token.strip_prefix(APP_TOKEN_PREFIX).unwrap_or(token);
     db::write(conn, |tx| {
         let now = time::now_db();
         store::revoke_token(tx, &sha256_hex(raw.as_bytes()), &now)?;

@@ -5,8 +5,9 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::guard::{ApiUser, SignedIn};
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
 use crate::services::Actor;
+use crate::web::error::PageError;
 
 /// The person of a page session (put in the request by the area guard) or the bearer of
 /// an API token, always with the client's address as `OTM_TRUSTED_PROXIES` decides, so

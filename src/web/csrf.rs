@@ -17,7 +17,8 @@ use super::headers::FreshCsrfCookie;
 use super::limits::FORM_LIMIT;
 use super::{CSRF_COOKIE, SESSION_COOKIE, State};
 use crate::crypto::{constant_time_eq, hmac_hex, sha256_hex};
-use crate::error::{AppError, ErrorPage, PageError};
+use crate::error::AppError;
+use crate::web::error::{ErrorPage, PageError};
 
 /// The token forms must echo back, for this request's browser and, once signed in, for
 /// this session: a token read from one session's page is refused in another session even

@@ -9,10 +9,11 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, Resp
 use futures_util::future::LocalBoxFuture;
 
 use super::{SESSION_COOKIE, State};
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::AppError;
 use crate::services::auth::{self, Principal};
 use crate::services::users;
 use crate::services::{Actor, ActorKind};
+use crate::web::error::{ApiError, PageError};
 
 /// The signed-in person of a page request, put in the request by the guard.
 #[derive(Clone)]
@@ -158,7 +159,7 @@ pub struct ApiUser {
     pub ip: String,
 }
 
-pub const APP_TOKEN_PREFIX: &str = "oat_";
+pub use crate::services::applications::APP_TOKEN_PREFIX;
 
 impl ApiUser {
     pub fn actor(&self) -> Actor {

@@ -8,7 +8,8 @@ use actix_web::http::header;
 use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{Error, HttpRequest};
 
-use crate::error::{ApiError, AppError, PageError};
+use crate::error::AppError;
+use crate::web::error::{ApiError, PageError};
 
 /// Page forms (`CsrfForm`, `web::Form`).
 pub const FORM_LIMIT: usize = 64 * 1024;

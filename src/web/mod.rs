@@ -3,6 +3,7 @@
 
 pub mod acting;
 pub mod csrf;
+pub mod error;
 pub mod guard;
 pub mod headers;
 pub mod limits;

@@ -12,7 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::guard::SignedIn;
 use super::headers::FlashShown;
 use super::{FLASH_COOKIE, State, csrf};
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
+use crate::web::error::PageError;
 
 #[derive(Clone, Debug)]
 pub struct Flash {

@@ -7,12 +7,13 @@ use serde::Deserialize;
 
 use crate::db::{applications::Application, applications::LinkRow};
 use crate::domain::cnpj_format;
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
 use crate::routes::auth::Empty;
 use crate::services::applications as uc;
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Flash, Form, FormPairs, redirect_outcome, redirect_with, render};
 

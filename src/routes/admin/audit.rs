@@ -5,11 +5,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::audit::Filter;
-use crate::error::PageError;
 use crate::services::audit;
 use crate::time;
 use crate::views::{AUDIT_ACTIONS, AuditView, action_label};
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Query, render};
 

@@ -7,10 +7,11 @@ use serde::Deserialize;
 
 use crate::backup::{self, remote};
 use crate::db::backups::Backup;
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
 use crate::services::backups as uc;
 use crate::time;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Form, redirect_outcome, render};
 

@@ -6,11 +6,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::domain::CompanyStatus;
-use crate::error::{AppError, FieldError, PageError};
+use crate::error::{AppError, FieldError};
 use crate::services::companies::{self as uc, CompanyInput};
 use crate::views::{AuditView, CompanyView};
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::PageError;
 use crate::web::page::{Ctx, Flash, Form, Query, redirect_with, render, render_status};
 
 const PAGE_SIZE: usize = 50;

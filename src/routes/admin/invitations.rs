@@ -4,9 +4,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::Role;
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
 use crate::services::links;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Flash, Form, redirect_with};
 

@@ -1,11 +1,11 @@
 use actix_web::HttpResponse;
 use askama::Template;
 
-use crate::error::PageError;
 use crate::services::overview;
 use crate::time;
 use crate::views::AuditView;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, render};
 

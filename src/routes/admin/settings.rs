@@ -5,10 +5,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db;
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
 use crate::services::email;
 use crate::time;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Flash, Form, redirect_with, render};
 

@@ -7,10 +7,11 @@ use serde::Deserialize;
 
 use crate::db::users::ListFilter;
 use crate::domain::{Role, UserStatus, cnpj_format};
-use crate::error::{AppError, PageError};
+use crate::error::AppError;
 use crate::services::users as uc;
 use crate::time;
 use crate::web::State;
+use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Flash, Form, Query, redirect_with, render};
 

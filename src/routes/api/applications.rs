@@ -3,11 +3,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::db::applications::Application;
-use crate::error::ApiError;
 use crate::services::applications as uc;
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 use crate::web::guard::ApiUser;
 
 fn app_json(a: &Application, secret: Option<&str>) -> Value {

@@ -3,11 +3,12 @@ use serde::{Deserialize, Serialize};
 
 use super::clamp_limit;
 use crate::db::{audit::Entry, audit::Filter};
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
 use crate::services::audit;
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 
 #[derive(Serialize)]
 struct EntryJson {

@@ -1,8 +1,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
 use crate::services::auth::{self, LoginInput};
+use crate::web::error::ApiError;
 use crate::web::guard::ApiUser;
 use crate::web::{Edge, State};
 

@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 
 use crate::backup::remote;
 use crate::db::backups::Backup;
-use crate::error::ApiError;
 use crate::services::backups as uc;
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 
 pub fn backup_json(b: &Backup) -> Value {
     let copied_to = match (&b.remote, &b.file_name, b.remote_status.as_deref()) {

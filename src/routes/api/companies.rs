@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 use super::{ListJson, clamp_limit};
 use crate::db::companies::Company;
 use crate::domain::{CompanyStatus, cnpj_format};
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
 use crate::services::companies::{self as uc, CompanyInput, ListQuery};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 
 #[derive(Serialize)]
 pub struct CompanyJson {

@@ -15,7 +15,8 @@ pub mod validate;
 
 use actix_web::{HttpRequest, error, web};
 
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
+use crate::web::error::ApiError;
 use crate::web::limits;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

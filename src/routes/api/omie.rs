@@ -1,11 +1,11 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
-use crate::error::ApiError;
 use crate::services::omie;
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 
 #[derive(Deserialize)]
 pub struct ReadParams {

@@ -5,11 +5,11 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
 use crate::services::omie::{self, ProxyCall};
 use crate::services::proxy::Refusal;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 
 #[derive(Deserialize)]
 pub struct OmieCall {

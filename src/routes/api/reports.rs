@@ -6,10 +6,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::db::usage::Filter;
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
 use crate::services::usage;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 
 #[derive(Deserialize)]
 pub struct Params {

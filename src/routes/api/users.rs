@@ -4,11 +4,12 @@ use serde::{Deserialize, Serialize};
 use super::{ListJson, clamp_limit};
 use crate::db::users::User;
 use crate::domain::Role;
-use crate::error::{ApiError, AppError};
+use crate::error::AppError;
 use crate::services::users::{self, Added, NewMember, UserPatch};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
+use crate::web::error::ApiError;
 
 #[derive(Serialize)]
 pub struct UserJson {
