@@ -26,6 +26,13 @@ impl Email {
         if local.is_empty() || local.contains('@') || !domain_ok {
             return Err("E-mail inválido. Use o formato nome@empresa.com.br.");
         }
+        // The mail library's own rules too: an address it refuses could be stored but
+        // never sent to.
+        if s.parse::<lettre::Address>().is_err() {
+            return Err(
+                "E-mail inválido: confira os caracteres antes do @ (use letras, números, ponto, hífen ou _).",
+            );
+        }
         Ok(Self(s))
     }
 
@@ -65,6 +72,22 @@ mod tests {
             "a@.x.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refuses_what_the_mail_library_cannot_send_to() {
+        for bad in [
+            "ana..silva@x.com",
+            ".ana@x.com",
+            "ana.@x.com",
+            "<ana>@x.com",
+            "ana,bia@x.com",
+            "ana(bia)@x.com",
+            "ana\"bia@x.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+            assert!(bad.parse::<lettre::Address>().is_err(), "{bad}");
         }
     }
 }
