@@ -32,6 +32,7 @@ pub struct Settings {
     pub mail_from: String,
     pub alert_emails: Vec<String>,
     pub mail_retry_max_secs: u64,
+    pub mail_max_attempts: i64,
     /// Names (as in [`KEYS`]) set by the config file or the environment: the dashboard
     /// cannot override those.
     pub explicit: Vec<&'static str>,
@@ -148,6 +149,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "mail_retry_max_seconds",
         "600",
         "longest wait between two attempts to send a message",
+    ),
+    (
+        "mail_max_attempts",
+        "150",
+        "attempts before a message becomes a dead letter",
     ),
     (
         "backup_remote",
@@ -278,6 +284,11 @@ impl Settings {
                 "OTM_MAIL_RETRY_MAX_SECONDS",
             )?
             .max(1),
+            mail_max_attempts: bounded(
+                parse(&get("mail_max_attempts"), "OTM_MAIL_MAX_ATTEMPTS")?,
+                1..=10_000,
+                "OTM_MAIL_MAX_ATTEMPTS",
+            )? as i64,
             explicit: KEYS
                 .iter()
                 .map(|(k, _, _)| *k)

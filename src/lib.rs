@@ -15,6 +15,7 @@ pub mod domain;
 pub mod email;
 pub mod error;
 pub mod files;
+pub mod jobs;
 pub mod keyring;
 pub mod routes;
 pub mod services;

@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::db::{self, Pool};
 use crate::files;
+use crate::jobs;
 use crate::keyring::Keyring;
 use crate::routes;
 use crate::services::app;
@@ -39,6 +40,7 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
 pub struct Application {
     pub port: u16,
     pub server: Server,
+    jobs: jobs::Supervisor,
     /// Held while the server runs: `restore` refuses to swap the database under it.
     _lock: std::fs::File,
 }
@@ -95,6 +97,7 @@ impl Application {
             omie_tests: Default::default(),
             proxy: Default::default(),
             meter: Default::default(),
+            jobs: Default::default(),
         }));
         let jobs_state = state.get_ref().clone();
         let server = HttpServer::new(move || {
@@ -120,42 +123,57 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
-        actix_web::rt::spawn(housekeeping(jobs_state.clone()));
-        actix_web::rt::spawn(crate::backup::jobs::run(jobs_state.clone()));
-        actix_web::rt::spawn(crate::email::worker::run(jobs_state));
+        let jobs = start_jobs(jobs_state);
         println!("listening on http://{addr}");
         Ok(Self {
             port: addr.port(),
             server,
+            jobs,
             _lock: lock,
         })
     }
 
+    /// Serves until a stop signal, then stops the background jobs too.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.jobs.shutdown(Duration::from_secs(10)).await;
+        tracing::info!("background jobs stopped");
+        served
     }
 }
 
-/// Forgets expired sessions and tokens every few minutes.
-async fn housekeeping(state: Arc<app::App>) {
-    // Usage counts are saved every 10 seconds; expired sessions go every 5 minutes.
-    let mut tick = actix_web::rt::time::interval(Duration::from_secs(10));
-    let mut n: u64 = 0;
-    loop {
-        tick.tick().await;
-        n += 1;
-        let st = state.clone();
-        if let Err(e) = db::run(&state.pool, move |conn| st.meter.flush(conn)).await {
-            tracing::warn!(error = ?e, "usage counts not saved yet");
-        }
-        if n % 30 != 1 {
-            continue;
-        }
-        let idle = state.settings.session_idle_secs;
-        match db::run(&state.pool, move |conn| auth::purge_expired(conn, idle)).await {
-            Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and tokens removed"),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = ?e, "housekeeping failed"),
-        }
-    }
+/// Mail, backups and alerts, housekeeping: each under the supervisor.
+fn start_jobs(app: Arc<app::App>) -> jobs::Supervisor {
+    let reporter = app.clone();
+    let report: jobs::Reporter = Arc::new(move |job, panic, gave_up| {
+        let a = reporter.clone();
+        tokio::task::spawn_blocking(move || {
+            let r = a.pool.get().map_err(Into::into).and_then(|mut conn| {
+                crate::services::alerts::job_failed(
+                    &mut conn,
+                    &a.keys,
+                    &a.settings,
+                    job,
+                    &panic,
+                    gave_up,
+                )
+            });
+            if let Err(e) = r {
+                tracing::error!(error = ?e, job, "job failure not recorded");
+            }
+        });
+    });
+    let sup = jobs::Supervisor::new(app.jobs.clone(), report);
+    let a = app.clone();
+    sup.start("mail", move |stop| {
+        crate::email::worker::run(a.clone(), stop)
+    });
+    let a = app.clone();
+    sup.start("backups", move |stop| {
+        crate::backup::jobs::run(a.clone(), stop)
+    });
+    sup.start("housekeeping", move |stop| {
+        jobs::housekeeping::run(app.clone(), stop)
+    });
+    sup
 }

@@ -111,6 +111,9 @@ pub fn action_label(action: &str) -> &'static str {
         "setup.link_issue" => "Link de criação do proprietário gerado",
         "user.signup_repeat" => "Pedido de cadastro com e-mail já conhecido",
         "backup.restore" => "Banco de dados restaurado de um backup",
+        "email.retry" => "E-mails não enviados voltaram para a fila",
+        "job.panic" => "Tarefa de fundo falhou e foi reiniciada",
+        "job.dead" => "Tarefa de fundo parou de vez",
         _ => "",
     }
 }
@@ -171,6 +174,9 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "setup.link_issue",
     "user.signup_repeat",
     "backup.restore",
+    "email.retry",
+    "job.panic",
+    "job.dead",
 ];
 
 impl From<&Entry> for AuditView {

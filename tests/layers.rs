@@ -49,8 +49,8 @@ fn offences(layers: &[&str], forbidden: &[&str]) -> Vec<String> {
 }
 
 const BELOW_WEB: &[&str] = &[
-    "domain", "db", "services", "backup", "email", "error", "config", "time", "crypto", "keyring",
-    "views", "demo",
+    "domain", "db", "services", "jobs", "backup", "email", "error", "config", "time", "crypto",
+    "keyring", "views", "demo",
 ];
 
 #[test]

@@ -43,7 +43,7 @@ fn run_to_end(state: &State, lock: RunLock, id: &str) {
     }
 }
 
-pub async fn run(state: State) {
+pub async fn run(state: State, mut stop: crate::jobs::Stop) {
     // Under the backup lock (skipped while a command-line backup runs): a run still
     // marked running died with its process; retention also applies when no backup has
     // run for a while. Neither failing stops the jobs.
@@ -74,7 +74,10 @@ pub async fn run(state: State) {
     let mut last_integrity: Option<Instant> = None;
     let mut handled: Option<DateTime<Utc>> = None;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.requested() => return,
+        }
         let mut integrity: Integrity = None;
         if last_integrity.is_none_or(|t| t.elapsed() >= INTEGRITY_EVERY) {
             last_integrity = Some(Instant::now());

@@ -70,6 +70,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_outbox_sealed",
         include_str!("../../migrations/0010_outbox_sealed.sql"),
     ),
+    (
+        "0011_outbox_dead_letters",
+        include_str!("../../migrations/0011_outbox_dead_letters.sql"),
+    ),
 ];
 
 /// Per-connection settings.

@@ -18,10 +18,12 @@ pub struct Queued {
     pub sent_at: Option<String>,
     /// The bodies are sealed (see `email::queue`).
     pub sealed: bool,
+    /// Set when the mailer gave up on it (a dead letter).
+    pub gave_up_at: Option<String>,
 }
 
 const COLUMNS: &str = "id, created_at, kind, to_addr, subject, text_body, html_body, status, attempts, \
-                       next_attempt_at, last_error, sent_at, sealed";
+                       next_attempt_at, last_error, sent_at, sealed, gave_up_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
     Ok(Queued {
@@ -38,6 +40,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
         last_error: r.get(10)?,
         sent_at: r.get(11)?,
         sealed: r.get(12)?,
+        gave_up_at: r.get(13)?,
     })
 }
 
@@ -59,10 +62,10 @@ pub fn insert(conn: &Connection, m: &NewMail<'_>, now: &str) -> rusqlite::Result
     Ok(conn.last_insert_rowid())
 }
 
-/// Pending mail whose next attempt is due, oldest first.
+/// Pending mail whose next attempt is due, oldest first (dead letters are not).
 pub fn due(conn: &Connection, now: &str, limit: usize) -> rusqlite::Result<Vec<Queued>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?1
+        "SELECT {COLUMNS} FROM outbox WHERE status = 'pending' AND gave_up_at IS NULL AND next_attempt_at <= ?1
          ORDER BY next_attempt_at, id LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![now, limit as i64], from_row)?;
@@ -102,9 +105,35 @@ pub fn recent(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Queued>> 
     rows.collect()
 }
 
+/// A message that will not be tried again: a dead letter, until someone retries it.
+pub fn give_up(conn: &Connection, id: i64, error: &str, now: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, gave_up_at = ?3 WHERE id = ?1",
+        params![id, error, now],
+    )?;
+    Ok(())
+}
+
+pub fn dead_count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND gave_up_at IS NOT NULL",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Gives every dead letter a new set of attempts, due now.
+pub fn retry_dead(conn: &Connection, now: &str) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE outbox SET gave_up_at = NULL, attempts = 0, next_attempt_at = ?1
+         WHERE status = 'pending' AND gave_up_at IS NOT NULL",
+        [now],
+    )
+}
+
 pub fn pending_count(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+        "SELECT COUNT(*) FROM outbox WHERE status = 'pending' AND gave_up_at IS NULL",
         [],
         |r| r.get(0),
     )

@@ -58,7 +58,7 @@ fn build(ring: &Keyring, from: &Mailbox, m: &outbox::Queued) -> anyhow::Result<M
 }
 
 /// Runs forever on the server's runtime.
-pub async fn run(state: State) {
+pub async fn run(state: State, mut stop: crate::jobs::Stop) {
     let transport = match transport(&state.settings) {
         Ok(Some(t)) => t,
         Ok(None) => {
@@ -79,8 +79,12 @@ pub async fn run(state: State) {
     };
     let max = state.settings.mail_retry_max_secs;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let max_attempts = state.settings.mail_max_attempts;
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.requested() => return,
+        }
         let due = match db::run(&state.pool, |c| Ok(outbox::due(c, &time::now_db(), 20)?)).await {
             Ok(d) => d,
             Err(e) => {
@@ -89,13 +93,16 @@ pub async fn run(state: State) {
             }
         };
         for m in due {
+            // A refusal that will never change (no such mailbox, a message that cannot be
+            // built) gives up at once; anything else is tried again, a bounded number of
+            // times.
             let result = match build(&state.keys.ring, &from, &m) {
                 Ok(msg) => transport
                     .send(msg)
                     .await
                     .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(format!("message could not be built: {e}")),
+                    .map_err(|e| (e.is_permanent(), e.to_string())),
+                Err(e) => Err((true, format!("message could not be built: {e}"))),
             };
             let (id, attempts) = (m.id, m.attempts);
             let write = match result {
@@ -106,7 +113,17 @@ pub async fn run(state: State) {
                     })
                     .await
                 }
-                Err(err) => {
+                Err((permanent, err)) if permanent || attempts + 1 >= max_attempts => {
+                    tracing::error!(id, kind = m.kind, error = %err, attempts = attempts + 1, "e-mail given up");
+                    let (st, now) = (state.clone(), time::now_db());
+                    db::run(&state.pool, move |c| {
+                        outbox::give_up(c, id, &err, &now)?;
+                        crate::services::alerts::evaluate(c, &st.keys, &st.settings, &None)?;
+                        Ok(())
+                    })
+                    .await
+                }
+                Err((_, err)) => {
                     let wait = backoff_secs(attempts, max);
                     tracing::warn!(id, kind = m.kind, error = %err, retry_in_secs = wait, "e-mail not sent");
                     let next = time::to_db(time::now() + chrono::Duration::seconds(wait as i64));

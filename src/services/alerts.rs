@@ -45,6 +45,10 @@ fn label(kind: &str) -> (&'static str, &'static str) {
             "a verificação de integridade do banco de dados falhou",
             "não apague nada; faça um backup agora e peça ajuda técnica. O README explica como restaurar.",
         ),
+        "mail_dead" => (
+            "há e-mails que não puderam ser enviados",
+            "abra Configurações, veja o erro de cada e-mail e, depois de corrigir o endereço ou o servidor de e-mail, clique em \"Tentar de novo\".",
+        ),
         _ => ("um alerta", "abra o painel."),
     }
 }
@@ -97,6 +101,12 @@ pub fn conditions(
             None => "nenhum backup válido ainda".into(),
         },
     });
+    let dead = crate::db::outbox::dead_count(conn)?;
+    out.push(Condition {
+        kind: "mail_dead",
+        active: dead > 0,
+        detail: format!("{dead} e-mail(s) desistido(s) depois de todas as tentativas"),
+    });
     if let Some(r) = integrity {
         out.push(Condition {
             kind: "db_integrity",
@@ -140,7 +150,15 @@ pub fn evaluate(
                 what: what.to_string(),
                 detail: c.detail.clone(),
                 advice: advice.to_string(),
-                link: format!("{}/admin/backups", settings.base_url),
+                link: format!(
+                    "{}/admin/{}",
+                    settings.base_url,
+                    if c.kind == "mail_dead" {
+                        "settings"
+                    } else {
+                        "backups"
+                    }
+                ),
             };
             for to in &recipients {
                 email::queue(tx, &keys.ring, &msg.to_outgoing(to, subject.clone())?, &now)?;
@@ -157,6 +175,55 @@ pub fn evaluate(
             changed.push(c.kind.to_string());
         }
         Ok(changed)
+    })
+}
+
+/// A background job panicked (and, when `gave_up`, will not be started again until the
+/// server restarts): an e-mail to the alert recipients and an audit row.
+pub fn job_failed(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    job: &str,
+    panic: &str,
+    gave_up: bool,
+) -> Result<(), AppError> {
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        let recipients = if settings.alert_emails.is_empty() {
+            users::owner_emails(tx)?
+        } else {
+            settings.alert_emails.clone()
+        };
+        let what = if gave_up {
+            format!("a tarefa de fundo \"{job}\" parou de vez")
+        } else {
+            format!("a tarefa de fundo \"{job}\" falhou e foi reiniciada")
+        };
+        let msg = AlertMessage {
+            raised: true,
+            what: what.clone(),
+            detail: panic.to_string(),
+            advice: if gave_up {
+                "reinicie o serviço (systemctl restart omie-tenant-manager) e, se voltar a acontecer, peça ajuda técnica com o log do servidor.".into()
+            } else {
+                "nada a fazer agora; se o alerta se repetir, peça ajuda técnica com o log do servidor.".into()
+            },
+            link: format!("{}/admin", settings.base_url),
+        };
+        for to in &recipients {
+            email::queue(
+                tx,
+                &keys.ring,
+                &msg.to_outgoing(to, format!("Alerta: {what}"))?,
+                &now,
+            )?;
+        }
+        let action = if gave_up { "job.dead" } else { "job.panic" };
+        let mut entry = Actor::system().entry(action, "job", Some(job));
+        entry.details = json!({ "panic": panic, "recipients": recipients.len() });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(())
     })
 }
 

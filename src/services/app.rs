@@ -25,6 +25,57 @@ pub struct App {
     pub omie_tests: TestCache,
     pub proxy: Proxy,
     pub meter: Meter,
+    /// What the background jobs are doing, as their supervisor reports it.
+    pub jobs: Arc<JobBoard>,
+}
+
+/// How a background job is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobState {
+    Running,
+    /// It panicked and starts again after a pause.
+    Restarting {
+        panic: String,
+    },
+    /// It panicked too often and was not started again: the server is not ready.
+    Dead {
+        panic: String,
+    },
+    /// It ended on its own (nothing to do, such as mail without SMTP settings).
+    Finished,
+}
+
+/// The supervisor's record of every job, readable by `/readyz` and the pages.
+#[derive(Debug, Default)]
+pub struct JobBoard {
+    jobs: std::sync::Mutex<std::collections::BTreeMap<&'static str, JobState>>,
+}
+
+impl JobBoard {
+    pub fn set(&self, job: &'static str, state: JobState) {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job, state);
+    }
+
+    pub fn snapshot(&self) -> Vec<(&'static str, JobState)> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect()
+    }
+
+    /// The jobs that died for good.
+    pub fn dead(&self) -> Vec<&'static str> {
+        self.snapshot()
+            .into_iter()
+            .filter(|(_, s)| matches!(s, JobState::Dead { .. }))
+            .map(|(k, _)| k)
+            .collect()
+    }
 }
 
 impl App {

@@ -46,10 +46,42 @@ pub fn send_test(
 }
 
 /// What the settings page shows about the queue.
-pub fn queue_state(
-    conn: &Connection,
-    actor: &Actor,
-) -> Result<(i64, Vec<outbox::Queued>), AppError> {
+pub struct QueueState {
+    pub pending: i64,
+    /// Messages the mailer gave up on.
+    pub dead: i64,
+    pub recent: Vec<outbox::Queued>,
+    /// Where alerts go when `OTM_ALERT_EMAILS` is not set.
+    pub owners: Vec<String>,
+}
+
+pub fn queue_state(conn: &Connection, actor: &Actor) -> Result<QueueState, AppError> {
     owner_only(actor)?;
-    Ok((outbox::pending_count(conn)?, outbox::recent(conn, 20)?))
+    Ok(QueueState {
+        pending: outbox::pending_count(conn)?,
+        dead: outbox::dead_count(conn)?,
+        recent: outbox::recent(conn, 20)?,
+        owners: crate::db::users::owner_emails(conn)?,
+    })
+}
+
+/// Gives the dead letters a new round of attempts (after the owner fixed the address or
+/// the mail server); the alert clears once none is left. Returns how many.
+pub fn retry_dead(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &crate::config::Settings,
+    actor: &Actor,
+) -> Result<usize, AppError> {
+    owner_only(actor)?;
+    let n = db::write(conn, |tx| {
+        let now = time::now_db();
+        let n = outbox::retry_dead(tx, &now)?;
+        let mut entry = actor.entry("email.retry", "email", None);
+        entry.details = json!({ "messages": n });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok(n)
+    })?;
+    super::alerts::evaluate(conn, keys, settings, &None)?;
+    Ok(n)
 }

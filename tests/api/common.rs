@@ -121,6 +121,27 @@ impl Server {
         }
     }
 
+    /// SIGTERM, as systemd stops the service; waits for the exit and returns its code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let mut c = self.child.take()?;
+        // actix installs its signal handlers once its runtime first runs the server,
+        // a moment after "listening on"; systemd never stops a service that fast.
+        std::thread::sleep(Duration::from_millis(500));
+        let status = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(exit) = c.try_wait().unwrap() {
+                return exit.code();
+            }
+            assert!(std::time::Instant::now() < deadline, "did not stop");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Starts again on the same port and data dir.
     pub fn restart(&mut self) {
         self.kill9();

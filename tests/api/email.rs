@@ -141,3 +141,65 @@ async fn only_the_owner_sees_settings() {
     let p = b.get("/admin/settings").await;
     assert_eq!((p.status, p.location.as_deref()), (303, Some("/login")));
 }
+
+/// A message the mail server refuses for good is not retried for ever: it becomes a
+/// dead letter, the settings page shows it, the owner is alerted, and "Tentar de novo"
+/// gives it another round.
+#[tokio::test]
+async fn a_refused_message_becomes_a_dead_letter_that_is_alerted_and_retried() {
+    let smtp = Smtp::start();
+    let s = with_smtp(smtp.port);
+    s.create_owner();
+    send_test_mail(&s, crate::smtp::REFUSED_MAILBOX).await;
+    let alert = smtp
+        .wait_for(OWNER_EMAIL, "e-mails que não puderam ser enviados")
+        .await;
+    assert!(alert.text.contains("Tentar de novo"), "{}", alert.text);
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = b.get("/admin/settings").await.body;
+    assert!(page.contains("Não enviado (desistimos)"), "{page}");
+    assert!(
+        page.contains("550"),
+        "the server's refusal is shown: {page}"
+    );
+    assert!(page.contains("Tentar de novo"));
+    let attempts: i64 = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT attempts FROM outbox WHERE to_addr = ?1",
+            [crate::smtp::REFUSED_MAILBOX],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(attempts, 1, "a permanent refusal is not tried again");
+    assert_eq!(
+        reqwest::get(s.url("/readyz")).await.unwrap().status(),
+        200,
+        "a dead letter is not a dead job"
+    );
+
+    let r = b
+        .submit("/admin/settings", "/admin/settings/retry-mail", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get("/admin/settings").await.body;
+    assert!(
+        page.contains("voltaram para a fila"),
+        "{}",
+        &page[page.len().saturating_sub(3000)..]
+    );
+    let audit = b.get("/admin/audit?action=email.retry").await.body;
+    assert!(audit.contains("(email.retry)"), "{audit}");
+}
+
+/// A stop signal ends the server and its background jobs cleanly.
+#[tokio::test]
+async fn a_stop_signal_ends_the_jobs_cleanly() {
+    let mut s = Server::start_with(&[("OTM_LOG", "info")]);
+    s.create_owner();
+    let code = s.terminate();
+    let log = std::fs::read_to_string(s.log_path()).unwrap();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("background jobs stopped"), "{log}");
+}

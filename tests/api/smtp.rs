@@ -25,7 +25,18 @@ struct Collector {
     data: Vec<u8>,
 }
 
+/// Addresses this server refuses for good (550), like a mailbox that does not exist.
+pub const REFUSED_MAILBOX: &str = "ninguem@example.com.br";
+
 impl Handler for Collector {
+    fn rcpt(&mut self, to: &str) -> Response {
+        if to.contains(REFUSED_MAILBOX) {
+            response::NO_MAILBOX
+        } else {
+            response::OK
+        }
+    }
+
     fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, to: &[String]) -> Response {
         self.to = to.to_vec();
         self.data.clear();

@@ -87,5 +87,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/backups/recovery-kit", web::post().to(backups::kit_show))
         .route("/backups/{id}/download", web::get().to(backups::download))
         .route("/settings", web::get().to(settings::show))
-        .route("/settings/test-email", web::post().to(settings::send_test));
+        .route("/settings/test-email", web::post().to(settings::send_test))
+        .route("/settings/retry-mail", web::post().to(settings::retry_mail));
 }

@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db;
 use crate::error::AppError;
 use crate::services::email;
 use crate::time;
@@ -30,6 +29,7 @@ struct SettingsPage {
     smtp: Option<(String, u16, &'static str, String, bool)>,
     mail_from: String,
     pending: i64,
+    dead: i64,
     rows: Vec<QueueRow>,
     default_to: String,
     /// Where alerts go, and whether that comes from OTM_ALERT_EMAILS.
@@ -38,14 +38,11 @@ struct SettingsPage {
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let (pending, recent, owners) = state
-        .run(move |conn, _| {
-            let (pending, recent) = email::queue_state(conn, &actor)?;
-            Ok((pending, recent, db::users::owner_emails(conn)?))
-        })
+    let q = state
+        .run(move |conn, _| email::queue_state(conn, &actor))
         .await?;
     let alert_to = if state.settings.alert_emails.is_empty() {
-        (owners.join(", "), false)
+        (q.owners.join(", "), false)
     } else {
         (state.settings.alert_emails.join(", "), true)
     };
@@ -58,7 +55,8 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
             s.password.is_some(),
         )
     });
-    let rows = recent
+    let rows = q
+        .recent
         .into_iter()
         .map(|m| QueueRow {
             created: time::db_to_br(&m.created_at),
@@ -66,6 +64,8 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
             subject: m.subject,
             status: if m.status == "sent" {
                 "Enviado"
+            } else if m.gave_up_at.is_some() {
+                "Não enviado (desistimos)"
             } else {
                 "Na fila"
             },
@@ -78,7 +78,8 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         ctx: ctx.with_nav("settings"),
         smtp,
         mail_from: state.settings.mail_from.clone(),
-        pending,
+        pending: q.pending,
+        dead: q.dead,
         rows,
         default_to: who.principal.user.email.clone(),
         alert_to,
@@ -129,4 +130,22 @@ pub async fn send_test(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// "Tentar de novo": the dead letters get a new round of attempts.
+pub async fn retry_mail(
+    state: State,
+    who: SignedIn,
+    _f: Form<crate::routes::auth::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.actor();
+    let n = state
+        .run(move |conn, app| email::retry_dead(conn, &app.keys, &app.settings, &actor))
+        .await?;
+    let msg = format!("{n} e-mail(s) voltaram para a fila e serão enviados de novo.");
+    Ok(redirect_with(
+        &state,
+        "/admin/settings",
+        Flash::success(msg),
+    ))
 }
