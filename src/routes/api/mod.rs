@@ -89,7 +89,30 @@ impl<T> From<crate::services::Page<T>> for ListJson<T> {
     }
 }
 
-/// `limit` for lists: 1..=200, default 50.
-pub fn clamp_limit(limit: Option<usize>) -> usize {
-    limit.unwrap_or(50).clamp(1, 200)
+/// `limit` for lists: 1..=200, default 50. A value outside is refused with a field
+/// error rather than clamped, so a client never silently gets fewer rows than it
+/// asked for (and the document's `maximum` is what the server does).
+pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
+    match limit.unwrap_or(50) {
+        n @ 1..=200 => Ok(n),
+        _ => Err(AppError::field("limit", "Use um limite de 1 a 200.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_outside_1_to_200_is_refused_not_clamped() {
+        assert_eq!(page_limit(None).ok(), Some(50));
+        assert_eq!(page_limit(Some(1)).ok(), Some(1));
+        assert_eq!(page_limit(Some(200)).ok(), Some(200));
+        for bad in [0, 201, 10_000] {
+            assert!(
+                matches!(page_limit(Some(bad)), Err(AppError::Validation(_))),
+                "{bad}"
+            );
+        }
+    }
 }
