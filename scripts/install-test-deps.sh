@@ -29,3 +29,9 @@ if ! command -v schemathesis >/dev/null 2>&1; then
   echo "installing schemathesis"
   python3 -m pip install -q --disable-pip-version-check "schemathesis>=4,<5"
 fi
+
+# A standard validator for the served OpenAPI document (scripts/schemathesis.sh).
+if ! command -v openapi-spec-validator >/dev/null 2>&1; then
+  echo "installing openapi-spec-validator"
+  python3 -m pip install -q --disable-pip-version-check "openapi-spec-validator>=0.7,<1"
+fi

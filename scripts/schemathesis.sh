@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs schemathesis (PyPI) over /api/openapi.json against the real server, signed in as
-# the owner, and fails on any 5xx answer or response that breaks the document.
+# Validates the served /api/openapi.json (openapi-spec-validator), then runs
+# schemathesis (PyPI) over it against the real server, signed in as the owner, with
+# every check but the two listed below.
 # Usage: scripts/schemathesis.sh [path/to/omie-tenant-manager]   (default: the debug build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-target/debug/omie-tenant-manager}
 [ -x "$BIN" ] || cargo build --locked -q
 command -v schemathesis >/dev/null 2>&1 || python3 -m pip install -q "schemathesis>=4,<5"
+command -v openapi-spec-validator >/dev/null 2>&1 || python3 -m pip install -q "openapi-spec-validator>=0.7,<1"
 
 DIR=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; rm -rf "$DIR"' EXIT
@@ -24,11 +26,21 @@ curl -s -o /dev/null -X POST "$BASE/api/v1/companies" -H "Authorization: Bearer 
   -d '{"legal_name":"Empresa Exemplo Ltda","cnpj":"11222333000181"}'
 
 cd "$DIR"
+# The document the server serves must be a valid OpenAPI document before it is used.
+curl -sf "$BASE/api/openapi.json" -o openapi.json
+openapi-spec-validator openapi.json
+
 # The proxy is excluded: it forwards to Omie, which is not reachable here (its own
 # tests use a loopback stand-in), and a 502 for "Omie unreachable" is by design.
+# Every check runs but two whose findings are still open (README, "Tests"):
+# positive_data_acceptance (schema-valid requests the server refuses: an opaque cursor
+# it cannot decode, ids that do not exist, business rules the schema cannot say) and
+# negative_data_rejection (null for optional fields, an empty `to=`, a missing
+# `value=` the server reads as absent).
 schemathesis run "$BASE/api/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
-  --checks not_a_server_error \
+  --checks all \
+  --exclude-checks positive_data_acceptance,negative_data_rejection \
   --max-examples "${SCHEMATHESIS_EXAMPLES:-25}" \
   --exclude-path /api/v1/auth/logout \
   --exclude-path '/api/v1/companies/{id}/omie/{endpoint}'

@@ -10,7 +10,10 @@ pub mod omie_pages;
 pub mod portal;
 pub mod profile;
 pub mod signup;
+pub mod table;
 pub mod usage_pages;
+
+pub use table::{Area, RouteInfo, table};
 
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -20,34 +23,34 @@ use crate::web::error::{ApiError, PageError};
 use crate::web::guard;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/static/{file}", web::get().to(assets::serve))
-        .route("/", web::get().to(auth::home))
-        .route("/login", web::get().to(auth::login_form))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/setup/{token}", web::get().to(auth::setup_form))
-        .route("/setup/{token}", web::post().to(auth::setup))
-        .route("/password/forgot", web::get().to(links::forgot_form))
-        .route("/password/forgot", web::post().to(links::forgot))
-        .route("/password/reset/{token}", web::get().to(links::reset_form))
-        .route("/password/reset/{token}", web::post().to(links::reset))
-        .route("/invite/{token}", web::get().to(links::invite_form))
-        .route("/invite/{token}", web::post().to(links::accept_invite))
-        .route("/signup", web::get().to(signup::form))
-        .route("/signup", web::post().to(signup::submit))
-        .route("/api/openapi.json", web::get().to(api::openapi::document))
-        .service(web::scope("/api/v1").configure(api::configure))
+    table::register(cfg, |r| {
+        r.get("/healthz", health::healthz)
+            .get("/readyz", health::readyz)
+            .get("/static/{file}", assets::serve)
+            .get("/", auth::home)
+            .get("/login", auth::login_form)
+            .post("/login", auth::login)
+            .post("/logout", auth::logout)
+            .get("/setup/{token}", auth::setup_form)
+            .post("/setup/{token}", auth::setup)
+            .get("/password/forgot", links::forgot_form)
+            .post("/password/forgot", links::forgot)
+            .get("/password/reset/{token}", links::reset_form)
+            .post("/password/reset/{token}", links::reset)
+            .get("/invite/{token}", links::invite_form)
+            .post("/invite/{token}", links::accept_invite)
+            .get("/signup", signup::form)
+            .post("/signup", signup::submit)
+            .get("/api/openapi.json", api::openapi::document);
+    });
+    cfg.service(table::scope("/api/v1", Area::Api, api::configure))
         .service(
-            web::scope("/admin")
-                .wrap(from_fn(guard::require_platform_user))
-                .configure(admin::configure),
+            table::scope("/admin", Area::Admin, admin::configure)
+                .wrap(from_fn(guard::require_platform_user)),
         )
         .service(
-            web::scope("/portal")
-                .wrap(from_fn(guard::require_company_user))
-                .configure(portal::configure),
+            table::scope("/portal", Area::Portal, portal::configure)
+                .wrap(from_fn(guard::require_company_user)),
         )
         .default_service(web::to(not_found));
 }

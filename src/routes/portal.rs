@@ -21,37 +21,27 @@ use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Flash, Form, redirect_outcome, redirect_with, render, render_status};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("", web::get().to(home))
-        .route("/", web::get().to(home))
-        .route("/company", web::post().to(update_company))
-        .route("/users", web::get().to(people))
-        .route("/users/{id}/{action}", web::post().to(person_action))
-        .route("/invitations", web::post().to(invite))
-        .route(
-            "/invitations/{id}/{action}",
-            web::post().to(invitation_action),
-        )
-        .route("/omie", web::get().to(omie))
-        .route("/omie", web::post().to(omie_save))
-        .route("/omie/reveal", web::post().to(omie_reveal))
-        .route("/omie/test", web::post().to(omie_test))
-        .route("/applications", web::get().to(applications))
-        .route("/usage", web::get().to(usage))
-        .route("/history", web::get().to(history))
-        .route("/usage.csv", web::get().to(usage_csv))
-        .route(
-            "/applications/{app_id}/unlink",
-            web::post().to(unlink_application),
-        )
-        .route("/profile", web::get().to(profile::show))
-        .route(
-            "/profile/password",
-            web::post().to(profile::change_password),
-        )
-        .route(
-            "/profile/sessions/end-others",
-            web::post().to(profile::end_others),
-        );
+    crate::routes::table::register(cfg, |r| {
+        r.get("", home)
+            .get("/", home)
+            .post("/company", update_company)
+            .get("/users", people)
+            .post("/users/{id}/{action}", person_action)
+            .post("/invitations", invite)
+            .post("/invitations/{id}/{action}", invitation_action)
+            .get("/omie", omie)
+            .post("/omie", omie_save)
+            .post("/omie/reveal", omie_reveal)
+            .post("/omie/test", omie_test)
+            .get("/applications", applications)
+            .get("/usage", usage)
+            .get("/history", history)
+            .get("/usage.csv", usage_csv)
+            .post("/applications/{app_id}/unlink", unlink_application)
+            .get("/profile", profile::show)
+            .post("/profile/password", profile::change_password)
+            .post("/profile/sessions/end-others", profile::end_others);
+    });
 }
 
 fn company_id(who: &SignedIn) -> String {

@@ -11,11 +11,13 @@ use crate::email::{self, TestMessage};
 use crate::error::AppError;
 use crate::time;
 
+/// The mail settings are the owner's. Staff know the page exists and are refused it,
+/// as with the backup settings and the recovery kit (403); anyone else learns nothing.
 fn owner_only(actor: &Actor) -> Result<(), AppError> {
-    if actor.role() == Some(Role::Owner) {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
+    match actor.role() {
+        Some(Role::Owner) => Ok(()),
+        Some(Role::Staff) => Err(AppError::Forbidden),
+        _ => Err(AppError::NotFound),
     }
 }
 
@@ -84,4 +86,35 @@ pub fn retry_dead(
     })?;
     super::alerts::evaluate(conn, keys, settings, &None)?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::ActorKind;
+
+    fn person(role: Role) -> Actor {
+        Actor {
+            kind: ActorKind::User {
+                id: "usr_1".into(),
+                email: "p@example.com.br".into(),
+                role,
+                company_id: None,
+            },
+            ip: String::new(),
+        }
+    }
+
+    #[test]
+    fn staff_are_forbidden_the_owners_mail_settings_and_others_find_nothing() {
+        assert!(owner_only(&person(Role::Owner)).is_ok());
+        assert!(matches!(
+            owner_only(&person(Role::Staff)),
+            Err(AppError::Forbidden)
+        ));
+        assert!(matches!(
+            owner_only(&person(Role::CompanyAdmin)),
+            Err(AppError::NotFound)
+        ));
+    }
 }

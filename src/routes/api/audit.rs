@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::clamp_limit;
+use super::page_limit;
 use crate::db::{audit::Entry, audit::Filter};
 use crate::error::AppError;
 use crate::services::audit;
@@ -87,7 +87,7 @@ pub async fn list(
         to: instant("to", p.to)?,
         before,
     };
-    let limit = clamp_limit(p.limit);
+    let limit = page_limit(p.limit)?;
     let actor = who.actor();
     let (rows, more) = state
         .run(move |conn, _| audit::list(conn, &actor, filter, limit))

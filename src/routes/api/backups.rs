@@ -49,7 +49,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();
     let q = q.into_inner();
-    let limit = super::clamp_limit(q.limit);
+    let limit = super::page_limit(q.limit)?;
     let (rows, next) = state
         .run(move |conn, _| uc::list(conn, &actor, q.cursor.as_deref(), limit))
         .await?;

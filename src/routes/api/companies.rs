@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::{ListJson, clamp_limit};
+use super::{ListJson, page_limit};
 use crate::db::companies::Company;
 use crate::domain::{CompanyStatus, cnpj_format};
 use crate::error::AppError;
@@ -71,7 +71,7 @@ pub async fn list(
         status: parse_status(p.status.as_deref())?,
         q: p.q,
         cursor: p.cursor,
-        limit: clamp_limit(p.limit),
+        limit: page_limit(p.limit)?,
     };
     let page = app
         .run(move |conn, app| uc::list(app, conn, &actor, &q))

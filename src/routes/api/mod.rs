@@ -32,59 +32,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             }),
     )
     .app_data(web::QueryConfig::default().error_handler(|e, _| bad_body(e.to_string())))
-    .app_data(web::PathConfig::default().error_handler(|e, _| bad_body(e.to_string())))
-    .route("/auth/login", web::post().to(auth::login))
-    .route("/auth/logout", web::post().to(auth::logout))
-    .route("/auth/token", web::post().to(token::token))
-    .route("/signup", web::post().to(crate::routes::signup::api))
-    .route("/companies", web::get().to(companies::list))
-    .route("/companies", web::post().to(companies::create))
-    .route("/companies/{id}", web::get().to(companies::get))
-    .route("/companies/{id}", web::patch().to(companies::update))
-    .route("/companies/{id}", web::delete().to(companies::archive))
-    .route("/companies/{id}/omie-credentials", web::get().to(omie::get))
-    .route("/companies/{id}/omie-credentials", web::put().to(omie::put))
-    .route(
-        "/companies/{id}/omie-credentials/test",
-        web::post().to(omie::test),
-    )
-    .route("/companies/{id}/users", web::get().to(users::list))
-    .route("/companies/{id}/users", web::post().to(users::create))
-    .route("/users/{id}", web::get().to(users::get))
-    .route("/users/{id}", web::patch().to(users::update))
-    .route("/users/{id}", web::delete().to(users::disable))
-    .route("/users/{id}/approve", web::post().to(users::approve))
-    .route("/applications", web::get().to(applications::list))
-    .route("/applications", web::post().to(applications::create))
-    .route("/applications/{id}", web::get().to(applications::get))
-    .route("/applications/{id}", web::patch().to(applications::update))
-    .route("/applications/{id}", web::delete().to(applications::revoke))
-    .route(
-        "/applications/{id}/rotate-secret",
-        web::post().to(applications::rotate),
-    )
-    .route(
-        "/applications/{id}/secrets/{secret_id}",
-        web::delete().to(applications::revoke_secret),
-    )
-    .route(
-        "/companies/{id}/applications/{app_id}",
-        web::put().to(applications::link),
-    )
-    .route(
-        "/companies/{id}/applications/{app_id}",
-        web::delete().to(applications::unlink),
-    )
-    .route(
-        "/companies/{id}/omie/{endpoint:.*}",
-        web::post().to(proxy::forward),
-    )
-    .route("/reports/usage", web::get().to(reports::usage))
-    .route("/audit", web::get().to(audit::list))
-    .route("/backups", web::get().to(backups::list))
-    .route("/backups", web::post().to(backups::create))
-    .route("/backups/{id}", web::get().to(backups::get))
-    .route("/validate/cnpj", web::get().to(validate::cnpj));
+    .app_data(web::PathConfig::default().error_handler(|e, _| bad_body(e.to_string())));
+    crate::routes::table::register(cfg, |r| {
+        r.post("/auth/login", auth::login)
+            .post("/auth/logout", auth::logout)
+            .post("/auth/token", token::token)
+            .post("/signup", crate::routes::signup::api)
+            .get("/companies", companies::list)
+            .post("/companies", companies::create)
+            .get("/companies/{id}", companies::get)
+            .patch("/companies/{id}", companies::update)
+            .delete("/companies/{id}", companies::archive)
+            .get("/companies/{id}/omie-credentials", omie::get)
+            .put("/companies/{id}/omie-credentials", omie::put)
+            .post("/companies/{id}/omie-credentials/test", omie::test)
+            .get("/companies/{id}/users", users::list)
+            .post("/companies/{id}/users", users::create)
+            .get("/users/{id}", users::get)
+            .patch("/users/{id}", users::update)
+            .delete("/users/{id}", users::disable)
+            .post("/users/{id}/approve", users::approve)
+            .get("/applications", applications::list)
+            .post("/applications", applications::create)
+            .get("/applications/{id}", applications::get)
+            .patch("/applications/{id}", applications::update)
+            .delete("/applications/{id}", applications::revoke)
+            .post("/applications/{id}/rotate-secret", applications::rotate)
+            .delete(
+                "/applications/{id}/secrets/{secret_id}",
+                applications::revoke_secret,
+            )
+            .put("/companies/{id}/applications/{app_id}", applications::link)
+            .delete(
+                "/companies/{id}/applications/{app_id}",
+                applications::unlink,
+            )
+            .post("/companies/{id}/omie/{endpoint:.*}", proxy::forward)
+            .get("/reports/usage", reports::usage)
+            .get("/audit", audit::list)
+            .get("/backups", backups::list)
+            .post("/backups", backups::create)
+            .get("/backups/{id}", backups::get)
+            .get("/validate/cnpj", validate::cnpj);
+    });
 }
 
 fn bad_body(detail: String) -> error::Error {
@@ -107,7 +97,30 @@ impl<T> From<crate::services::Page<T>> for ListJson<T> {
     }
 }
 
-/// `limit` for lists: 1..=200, default 50.
-pub fn clamp_limit(limit: Option<usize>) -> usize {
-    limit.unwrap_or(50).clamp(1, 200)
+/// `limit` for lists: 1..=200, default 50. A value outside is refused with a field
+/// error rather than clamped, so a client never silently gets fewer rows than it
+/// asked for (and the document's `maximum` is what the server does).
+pub fn page_limit(limit: Option<usize>) -> Result<usize, AppError> {
+    match limit.unwrap_or(50) {
+        n @ 1..=200 => Ok(n),
+        _ => Err(AppError::field("limit", "Use um limite de 1 a 200.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_outside_1_to_200_is_refused_not_clamped() {
+        assert_eq!(page_limit(None).ok(), Some(50));
+        assert_eq!(page_limit(Some(1)).ok(), Some(1));
+        assert_eq!(page_limit(Some(200)).ok(), Some(200));
+        for bad in [0, 201, 10_000] {
+            assert!(
+                matches!(page_limit(Some(bad)), Err(AppError::Validation(_))),
+                "{bad}"
+            );
+        }
+    }
 }

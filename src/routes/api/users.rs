@@ -1,7 +1,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::{ListJson, clamp_limit};
+use super::{ListJson, page_limit};
 use crate::db::users::User;
 use crate::domain::Role;
 use crate::error::AppError;
@@ -53,7 +53,7 @@ pub async fn list(
     let (actor, id, p) = (who.actor(), id.into_inner(), p.into_inner());
     let page = app
         .run(move |conn, _| {
-            users::list_company(conn, &actor, &id, clamp_limit(p.limit), p.cursor.as_deref())
+            users::list_company(conn, &actor, &id, page_limit(p.limit)?, p.cursor.as_deref())
         })
         .await?;
     Ok(HttpResponse::Ok().json(ListJson::from(page.map(UserJson::from))))
