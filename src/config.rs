@@ -244,7 +244,7 @@ impl Settings {
             workers: parse(&get("workers"), "OTM_WORKERS")?,
             db_pool_size: bounded(
                 parse(&get("db_pool_size"), "OTM_DB_POOL_SIZE")?,
-                2..=64,
+                1..=64,
                 "OTM_DB_POOL_SIZE",
             )? as u32,
             omie_base_url: get("omie_base_url").trim_end_matches('/').to_string(),

@@ -58,7 +58,8 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             tracing::warn!(runs = n, "backups interrupted by a stop were marked failed");
         }
         let policy = Policy::load(&conn, &st.settings)?;
-        super::prune(&mut conn, &st.keys, &st.settings, &policy)?;
+        drop(conn);
+        super::prune(&st.pool, &st.keys, &st.settings, &policy)?;
         drop(lock);
         Ok(())
     })

@@ -228,13 +228,15 @@ fn execute_inner(
     settings: &Settings,
     id: &str,
 ) -> Result<backups::Backup, AppError> {
+    // A pooled connection is taken for each short read or write only: a run lasts
+    // seconds to minutes (the off-site copy can wait on the network), and the server's
+    // requests need the pool meanwhile.
     let started = Instant::now();
-    let mut conn = pool.get()?;
-    let policy = Policy::load(&conn, settings)?;
-    let made = make(&conn, keys, settings, id);
+    let policy = Policy::load(&*pool.get()?, settings)?;
+    let made = make(pool, keys, settings, id);
     let (remote_status, remote_error) = match (&made, &policy.remote) {
         (Ok(m), Some(remote)) => {
-            let _ = backups::set_phase(&conn, id, "copy");
+            let _ = pool.get().map(|c| backups::set_phase(&c, id, "copy"));
             match remote::copy(&m.path, remote) {
                 Ok(()) => (Some("copied"), None),
                 Err(e) => (Some("failed"), Some(e.to_string())),
@@ -263,7 +265,7 @@ fn execute_inner(
             ..backups::Outcome::failed(f.code, &f.detail)
         },
     };
-    let row = record(&mut conn, keys, id, &outcome);
+    let row = record(&mut *pool.get()?, keys, id, &outcome);
     let row = match row {
         Ok(row) => row,
         Err(e) => {
@@ -288,7 +290,7 @@ fn execute_inner(
     }
     // Only once the new backup is recorded as the newest good one.
     if made.is_ok()
-        && let Err(e) = prune(&mut conn, keys, settings, &policy)
+        && let Err(e) = prune(pool, keys, settings, &policy)
     {
         tracing::warn!(error = ?e, "old backups not pruned");
     }
@@ -296,7 +298,7 @@ fn execute_inner(
 }
 
 /// Snapshot, check, encrypt, verify. Leaves no partial file behind on failure.
-fn make(conn: &Connection, keys: &Keys, settings: &Settings, id: &str) -> Result<Made, Failure> {
+fn make(pool: &Pool, keys: &Keys, settings: &Settings, id: &str) -> Result<Made, Failure> {
     let dir = dir(settings);
     let snapshot = dir.join(format!(".snapshot-{id}.db"));
     let check = dir.join(format!(".verify-{id}.db"));
@@ -306,7 +308,7 @@ fn make(conn: &Connection, keys: &Keys, settings: &Settings, id: &str) -> Result
     let path = dir.join(&file_name);
     let partial = dir.join(format!(".{file_name}.partial"));
     let db_path = settings.db_path();
-    let r = make_inner(conn, keys, id, &db_path, &snapshot, &check, &partial, &path);
+    let r = make_inner(pool, keys, id, &db_path, &snapshot, &check, &partial, &path);
     for p in [&snapshot, &check, &partial] {
         let _ = std::fs::remove_file(p);
     }
@@ -322,7 +324,7 @@ fn make(conn: &Connection, keys: &Keys, settings: &Settings, id: &str) -> Result
 
 #[allow(clippy::too_many_arguments)]
 fn make_inner(
-    conn: &Connection,
+    pool: &Pool,
     keys: &Keys,
     id: &str,
     db_path: &Path,
@@ -342,7 +344,7 @@ fn make_inner(
             );
         }
         clock = (Instant::now(), Some(p));
-        let _ = backups::set_phase(conn, id, p);
+        let _ = pool.get().map(|c| backups::set_phase(&c, id, p));
     };
     phase("snapshot");
     let target = snapshot
@@ -478,20 +480,24 @@ fn sync_dir(path: &Path) {
 /// at all while the last off-site copy failed (the older copies may be the only ones
 /// off the server).
 pub fn prune(
-    conn: &mut Connection,
+    pool: &Pool,
     keys: &Keys,
     settings: &Settings,
     policy: &Policy,
 ) -> Result<usize, AppError> {
-    let copy_failed = backups::last_copy_attempt(conn)?
-        .is_some_and(|b| b.remote_status.as_deref() == Some("failed"));
+    let (copy_failed, keep, old) = {
+        // Released before rclone and the file system are asked anything.
+        let conn = pool.get()?;
+        let copy_failed = backups::last_copy_attempt(&conn)?
+            .is_some_and(|b| b.remote_status.as_deref() == Some("failed"));
+        let cutoff =
+            time::to_db(time::now() - chrono::Duration::days(i64::from(policy.retention_days)));
+        let keep = backups::last_good(&conn)?.map(|b| b.id);
+        (copy_failed, keep, backups::kept_before(&conn, &cutoff)?)
+    };
     if policy.remote.is_some() && copy_failed {
         return Ok(0);
     }
-    let cutoff =
-        time::to_db(time::now() - chrono::Duration::days(i64::from(policy.retention_days)));
-    let keep = backups::last_good(conn)?.map(|b| b.id);
-    let old = backups::kept_before(conn, &cutoff)?;
     let dir = dir(settings);
     let mut removed = Vec::new();
     for b in old.iter().filter(|b| Some(&b.id) != keep.as_ref()) {
@@ -522,7 +528,7 @@ pub fn prune(
     if removed.is_empty() {
         return Ok(0);
     }
-    db::write(conn, |tx| {
+    db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         for id in &removed {
             backups::mark_pruned(tx, id, &now)?;

@@ -941,3 +941,58 @@ async fn backups_made_before_a_key_rotation_still_restore_with_the_rotated_key_f
     assert!(!ok);
     assert!(err.contains("different master key"), "{err}");
 }
+
+/// A backup must not keep a pooled connection for its whole run: the off-site copy can
+/// wait on the network for minutes. With one connection in the pool, the server must
+/// still answer while a copy hangs on a remote that accepts and never answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_backup_holds_no_database_connection() {
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = hole.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for c in hole.incoming().flatten() {
+            held.push(c);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}/");
+    let s = Server::start_with(&[
+        ("OTM_DB_POOL_SIZE", "1"),
+        ("OTM_BACKUP_REMOTE", "hole:otm"),
+        ("RCLONE_CONFIG_HOLE_TYPE", "webdav"),
+        ("RCLONE_CONFIG_HOLE_URL", &url),
+    ]);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let (st, b) = api.post("/api/v1/backups", json!({})).await;
+    assert_eq!(st, 202, "{b}");
+    let id = b["id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let asked = std::time::Instant::now();
+        let (st, b) = api.get(&format!("/api/v1/backups/{id}")).await;
+        assert_eq!(st, 200, "the server answers while the backup runs: {b}");
+        assert!(
+            asked.elapsed() < Duration::from_secs(2),
+            "waited {:?}",
+            asked.elapsed()
+        );
+        if b["phase"] == "copy" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached the copy: {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The copy hangs on the black hole; pages and the API still get the connection.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = std::time::Instant::now();
+    assert_eq!(reqwest::get(s.url("/readyz")).await.unwrap().status(), 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(2),
+        "readyz waited {:?}",
+        asked.elapsed()
+    );
+}
