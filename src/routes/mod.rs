@@ -7,6 +7,7 @@ pub mod auth;
 pub mod health;
 pub mod links;
 pub mod omie_pages;
+pub mod people;
 pub mod portal;
 pub mod profile;
 pub mod signup;

@@ -12,6 +12,7 @@ use crate::domain::{Role, UserStatus};
 use crate::error::{AppError, FieldError};
 use crate::routes::admin::companies::InvitationRow;
 use crate::routes::omie_pages::{self, CredentialsForm, Place};
+use crate::routes::people::{self, Portal};
 use crate::routes::{auth::Empty, profile};
 use crate::services::{Actor, companies, links, users};
 use crate::views::CompanyView;
@@ -26,9 +27,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/", home)
             .post("/company", update_company)
             .get("/users", people)
-            .post("/users/{id}/{action}", person_action)
+            .post("/users/{id}/approve", people::approve::<Portal>)
+            .post("/users/{id}/disable", people::disable::<Portal>)
+            .post("/users/{id}/enable", people::enable::<Portal>)
+            .post("/users/{id}/role", people::change_role::<Portal>)
+            .post("/users/{id}/send-reset", people::send_reset::<Portal>)
             .post("/invitations", invite)
-            .post("/invitations/{id}/{action}", invitation_action)
+            .post(
+                "/invitations/{id}/resend",
+                people::resend_invitation::<Portal>,
+            )
+            .post(
+                "/invitations/{id}/revoke",
+                people::revoke_invitation::<Portal>,
+            )
             .get("/omie", omie)
             .post("/omie", omie_save)
             .post("/omie/reveal", omie_reveal)
@@ -198,65 +210,6 @@ pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpRespons
 }
 
 #[derive(Deserialize)]
-pub struct PersonForm {
-    #[serde(default)]
-    role: String,
-}
-
-pub async fn person_action(
-    _req: HttpRequest,
-    state: State,
-    who: SignedIn,
-    path: web::Path<(String, String)>,
-    Form(f): Form<PersonForm>,
-) -> Result<HttpResponse, PageError> {
-    let (id, action) = path.into_inner();
-    let actor = who.actor();
-    let result = state
-        .run(move |conn, app| {
-            let k = &app.keys;
-            Ok(match action.as_str() {
-                "approve" => {
-                    let u = users::approve(
-                        conn,
-                        k,
-                        &actor,
-                        &id,
-                        Role::parse(&f.role),
-                        &app.settings.base_url,
-                    )?;
-                    format!("Acesso de {} aprovado.", u.name)
-                }
-                "disable" => format!(
-                    "Conta de {} desativada.",
-                    users::set_enabled(conn, k, &actor, &id, false)?.name
-                ),
-                "enable" => format!(
-                    "Conta de {} reativada.",
-                    users::set_enabled(conn, k, &actor, &id, true)?.name
-                ),
-                "role" => {
-                    let r = Role::parse(&f.role)
-                        .filter(|r| !r.is_platform())
-                        .ok_or(AppError::NotFound)?;
-                    format!(
-                        "{} agora é {}.",
-                        users::change_role(conn, k, &actor, &id, r)?.name,
-                        r.label()
-                    )
-                }
-                "send-reset" => {
-                    let u = links::send_reset(conn, k, &actor, &id, &app.settings.base_url)?;
-                    format!("Link para trocar a senha enviado para {}.", u.email)
-                }
-                _ => return Err(AppError::NotFound),
-            })
-        })
-        .await;
-    redirect_outcome(&state, "/portal/users", result)
-}
-
-#[derive(Deserialize)]
 pub struct InviteForm {
     #[serde(default)]
     email: String,
@@ -290,33 +243,6 @@ pub async fn invite(
                 "Convite enviado para {}. O link vale por 72 horas.",
                 inv.email
             ))
-        })
-        .await;
-    redirect_outcome(&state, "/portal/users", result)
-}
-
-pub async fn invitation_action(
-    _req: HttpRequest,
-    state: State,
-    who: SignedIn,
-    path: web::Path<(String, String)>,
-    _f: Form<Empty>,
-) -> Result<HttpResponse, PageError> {
-    let (id, action) = path.into_inner();
-    let actor = who.actor();
-    let result = state
-        .run(move |conn, app| {
-            Ok(match action.as_str() {
-                "resend" => format!(
-                    "Convite reenviado para {}.",
-                    links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url)?.email
-                ),
-                "revoke" => format!(
-                    "Convite para {} cancelado.",
-                    links::revoke(conn, &app.keys, &actor, &id)?.email
-                ),
-                _ => return Err(AppError::NotFound),
-            })
         })
         .await;
     redirect_outcome(&state, "/portal/users", result)

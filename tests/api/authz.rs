@@ -235,8 +235,17 @@ const RULES: &[(&str, &str)] = &[
     // On company people; platform accounts are probed in `staff_is_refused_...`.
     ("GET /admin/users", "A A"),
     ("POST /admin/invitations", "A A"),
-    ("POST /admin/invitations/{id}/{action}", "A A"),
-    ("POST /admin/users/{id}/{action}", "A A"),
+    ("POST /admin/invitations/{id}/resend", "A A"),
+    ("POST /admin/invitations/{id}/revoke", "A A"),
+    ("POST /admin/users/{id}/approve", "A A"),
+    ("POST /admin/users/{id}/reject", "A A"),
+    ("POST /admin/users/{id}/disable", "A A"),
+    ("POST /admin/users/{id}/enable", "A A"),
+    ("POST /admin/users/{id}/role", "A A"),
+    ("POST /admin/users/{id}/send-reset", "A A"),
+    // Sign-up requests for an unknown CNPJ: the id is the request's.
+    ("POST /admin/users/{id}/accept", "A A"),
+    ("POST /admin/users/{id}/refuse", "A A"),
     ("GET /admin/backups", "A A"),
     ("POST /admin/backups", "A A"),
     // Staff may not manage settings or restores: forbidden, the same answer everywhere.
@@ -252,9 +261,14 @@ const RULES: &[(&str, &str)] = &[
     ("GET /portal/", "A A A"),
     ("POST /portal/company", "A A 3"),
     ("GET /portal/users", "A A D"),
-    ("POST /portal/users/{id}/{action}", "A 4 D"),
+    ("POST /portal/users/{id}/approve", "A 4 D"),
+    ("POST /portal/users/{id}/disable", "A 4 D"),
+    ("POST /portal/users/{id}/enable", "A 4 D"),
+    ("POST /portal/users/{id}/role", "A 4 D"),
+    ("POST /portal/users/{id}/send-reset", "A 4 D"),
     ("POST /portal/invitations", "A A D"),
-    ("POST /portal/invitations/{id}/{action}", "A 4 D"),
+    ("POST /portal/invitations/{id}/resend", "A 4 D"),
+    ("POST /portal/invitations/{id}/revoke", "A 4 D"),
     ("GET /portal/omie", "A A 3"),
     ("POST /portal/omie", "A A 3"),
     ("POST /portal/omie/reveal", "A A 3"),
@@ -284,8 +298,21 @@ fn fresh_object(key: &str) -> bool {
             | "POST /admin/applications/{id}/rotate"
             | "POST /admin/applications/{id}/revoke-secret"
             | "POST /admin/applications/{id}/unlink"
-            | "POST /admin/invitations/{id}/{action}"
-            | "POST /portal/invitations/{id}/{action}"
+            | "POST /admin/invitations/{id}/resend"
+            | "POST /admin/invitations/{id}/revoke"
+            | "POST /portal/invitations/{id}/resend"
+            | "POST /portal/invitations/{id}/revoke"
+            | "POST /admin/users/{id}/approve"
+            | "POST /admin/users/{id}/reject"
+            | "POST /admin/users/{id}/disable"
+            | "POST /admin/users/{id}/enable"
+            | "POST /admin/users/{id}/role"
+            | "POST /admin/users/{id}/accept"
+            | "POST /admin/users/{id}/refuse"
+            | "POST /portal/users/{id}/approve"
+            | "POST /portal/users/{id}/disable"
+            | "POST /portal/users/{id}/enable"
+            | "POST /portal/users/{id}/role"
             | "POST /portal/applications/{app_id}/unlink"
     )
 }
@@ -618,6 +645,21 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
                 .await
                 .0;
             secret = first_secret(&w.owner, &app).await;
+        } else if key.ends_with("/accept") || key.ends_with("/refuse") {
+            // A sign-up for a CNPJ nobody registered, as the sign-up use case stores it
+            // (through the API the visitor is told nothing, not even the request's id,
+            // and a burst of sign-ups is throttled).
+            let id = format!("req_tabela{n}");
+            let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+            rusqlite::Connection::open(w.s.db_path())
+                .unwrap()
+                .execute(
+                    "INSERT INTO company_requests (id, cnpj, requester_name, requester_email,
+                     password_hash, created_at) VALUES (?1, ?2, 'Pedro', ?3, 'x', ?4)",
+                    rusqlite::params![id, cnpj_from(5_000 + n), format!("pedido-{n}@x.com.br"), now],
+                )
+                .unwrap();
+            user = id;
         } else if key.contains("/users/") {
             let email = format!("alvo-{n}@a.com.br");
             user = create_user(&w.owner, &w.a, &email, "company_user").await;
@@ -645,9 +687,6 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             "id" | "app_id" if r.path.contains("/applications/") => app.clone(),
             "id" if r.path.contains("/backups/") => w.backup.clone(),
             "secret_id" => secret.clone(),
-            "action" if r.path.contains("/invitations/") => "resend".into(),
-            // Queues an e-mail to the person; changes nothing else.
-            "action" => "send-reset".into(),
             "endpoint" => "geral/clientes".into(),
             "file" => "app.css".into(),
             "token" => "link-que-nao-existe".into(),
@@ -662,6 +701,10 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
     let form = match key.as_str() {
         "POST /admin/applications/{id}/revoke-secret" => vec![("target", secret)],
         "POST /admin/applications/{id}/unlink" => vec![("target", w.a.clone())],
+        "POST /admin/users/{id}/role" | "POST /portal/users/{id}/role" => {
+            vec![("role", "company_admin".into())]
+        }
+        "POST /admin/users/{id}/accept" => vec![("legal_name", format!("Pedida {n} Ltda"))],
         "POST /admin/invitations" | "POST /portal/invitations" => vec![
             ("email", format!("convidado-{n}@a.com.br")),
             ("role", "company_user".into()),

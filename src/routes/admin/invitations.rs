@@ -1,6 +1,6 @@
 //! `/admin/invitations`: invite by e-mail, resend, revoke.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::domain::Role;
@@ -71,45 +71,5 @@ pub async fn create(
             ))
         })
         .await;
-    Ok(redirect_with(&state, &back, flash_for(result)?))
-}
-
-pub async fn act(
-    _req: HttpRequest,
-    state: State,
-    who: SignedIn,
-    path: web::Path<(String, String)>,
-    _form: Form<crate::routes::auth::Empty>,
-) -> Result<HttpResponse, PageError> {
-    let (id, action) = path.into_inner();
-    let actor = who.actor();
-    let result = state
-        .run(move |conn, app| {
-            let (inv, msg) = match action.as_str() {
-                "resend" => {
-                    let inv = links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url)?;
-                    let m = format!(
-                        "Convite reenviado para {}, com um novo link válido por 72 horas.",
-                        inv.email
-                    );
-                    (inv, m)
-                }
-                "revoke" => {
-                    let inv = links::revoke(conn, &app.keys, &actor, &id)?;
-                    let m = format!(
-                        "Convite para {} cancelado: o link não funciona mais.",
-                        inv.email
-                    );
-                    (inv, m)
-                }
-                _ => return Err(AppError::NotFound),
-            };
-            Ok((back_to(inv.company_id.as_deref()), msg))
-        })
-        .await;
-    let (back, result) = match result {
-        Ok((back, m)) => (back, Ok(m)),
-        Err(e) => ("/admin/users".to_string(), Err(e)),
-    };
     Ok(redirect_with(&state, &back, flash_for(result)?))
 }

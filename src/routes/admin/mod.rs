@@ -9,6 +9,7 @@ pub mod overview;
 pub mod settings;
 pub mod users;
 
+use crate::routes::people::{self, Admin};
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -49,8 +50,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .get("/users", users::list)
             .post("/invitations", invitations::create)
-            .post("/invitations/{id}/{action}", invitations::act)
-            .post("/users/{id}/{action}", users::act)
+            .post(
+                "/invitations/{id}/resend",
+                people::resend_invitation::<Admin>,
+            )
+            .post(
+                "/invitations/{id}/revoke",
+                people::revoke_invitation::<Admin>,
+            )
+            .post("/users/{id}/approve", people::approve::<Admin>)
+            .post("/users/{id}/reject", users::reject)
+            .post("/users/{id}/disable", people::disable::<Admin>)
+            .post("/users/{id}/enable", people::enable::<Admin>)
+            .post("/users/{id}/role", people::change_role::<Admin>)
+            .post("/users/{id}/send-reset", people::send_reset::<Admin>)
+            .post("/users/{id}/accept", users::accept)
+            .post("/users/{id}/refuse", users::refuse)
             .get("/backups", backups::show)
             .post("/backups", backups::start)
             .post("/backups/settings", backups::save_settings)

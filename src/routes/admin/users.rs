@@ -1,19 +1,20 @@
 //! `/admin/users`: people and sign-up requests — list, approve, refuse, enable, disable,
 //! change role.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::db::users::ListFilter;
 use crate::domain::{Role, UserStatus, cnpj_format};
-use crate::error::AppError;
+use crate::routes::people::outcome;
 use crate::services::users as uc;
 use crate::time;
 use crate::web::State;
+use crate::web::acting::Acting;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, Query, redirect_with, render};
+use crate::web::page::{Ctx, Form, Query, render};
 
 const PAGE_SIZE: usize = 50;
 
@@ -169,95 +170,81 @@ pub async fn list(
 }
 
 #[derive(Deserialize)]
-pub struct ActionForm {
-    #[serde(default)]
-    role: String,
+pub struct ReasonForm {
     #[serde(default)]
     reason: String,
+}
+
+/// Refuses a pending sign-up, with a reason the person is told.
+pub async fn reject(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| {
+            uc::reject(
+                conn,
+                &app.keys,
+                &actor,
+                &id,
+                &f.reason,
+                &app.settings.base_url,
+            )
+        })
+        .await
+        .map(|u| {
+            format!(
+                "Pedido de {} recusado. A pessoa recebe um e-mail com o motivo.",
+                u.name
+            )
+        });
+    outcome(&state, "/admin/users", r)
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
     #[serde(default)]
     legal_name: String,
 }
 
-/// Runs one action on a user or request and goes back to the list with a message.
-pub async fn act(
-    _req: HttpRequest,
+/// Accepts a request for an unknown CNPJ: the company is created with the legal name
+/// typed here, and the person becomes its admin.
+pub async fn accept(
     state: State,
-    who: SignedIn,
-    path: web::Path<(String, String)>,
-    Form(form): Form<ActionForm>,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<AcceptForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (id, action) = path.into_inner();
-    let actor = who.actor();
-    let role = Role::parse(&form.role);
-    let base = state.settings.base_url.clone();
-    let act = action.clone();
-    let result = state
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
         .run(move |conn, app| {
-            let keys = &app.keys;
-            let msg = match act.as_str() {
-                "approve" => {
-                    let u = uc::approve(conn, keys, &actor, &id, role, &base)?;
-                    format!(
-                        "Acesso de {} aprovado. A pessoa recebe um e-mail avisando.",
-                        u.name
-                    )
-                }
-                "reject" => {
-                    let u = uc::reject(conn, keys, &actor, &id, &form.reason, &base)?;
-                    format!(
-                        "Pedido de {} recusado. A pessoa recebe um e-mail com o motivo.",
-                        u.name
-                    )
-                }
-                "disable" => {
-                    let u = uc::set_enabled(conn, keys, &actor, &id, false)?;
-                    format!(
-                        "Conta de {} desativada. Os acessos abertos foram encerrados.",
-                        u.name
-                    )
-                }
-                "enable" => {
-                    let u = uc::set_enabled(conn, keys, &actor, &id, true)?;
-                    format!("Conta de {} reativada.", u.name)
-                }
-                "role" => {
-                    let r = role.ok_or_else(|| AppError::field("role", "Escolha um papel."))?;
-                    let u = uc::change_role(conn, keys, &actor, &id, r)?;
-                    format!("{} agora é {}.", u.name, r.label())
-                }
-                "send-reset" => {
-                    let u = crate::services::links::send_reset(conn, keys, &actor, &id, &base)?;
-                    format!("Link para trocar a senha enviado para {}.", u.email)
-                }
-                "accept" => {
-                    uc::accept_request(conn, keys, &actor, &id, &form.legal_name, &base)?;
-                    "Empresa cadastrada e acesso aprovado. A pessoa recebe um e-mail avisando."
-                        .to_string()
-                }
-                "refuse" => {
-                    uc::refuse_request(conn, keys, &actor, &id, &form.reason, &base)?;
-                    "Pedido recusado. A pessoa recebe um e-mail com o motivo.".to_string()
-                }
-                _ => return Err(AppError::NotFound),
-            };
-            Ok(msg)
+            let base = &app.settings.base_url;
+            uc::accept_request(conn, &app.keys, &actor, &id, &f.legal_name, base)
         })
-        .await;
-    match result {
-        Ok(msg) => Ok(redirect_with(&state, "/admin/users", Flash::success(msg))),
-        Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => {
-            let msg = errors
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join(" ");
-            Ok(redirect_with(&state, "/admin/users", Flash::error(msg)))
-        }
-        Err(AppError::Forbidden) => Ok(redirect_with(
-            &state,
-            "/admin/users",
-            Flash::error("Sua conta não pode fazer isso; peça ao proprietário."),
-        )),
-        Err(e) => Err(e.into()),
-    }
+        .await
+        .map(|_| {
+            "Empresa cadastrada e acesso aprovado. A pessoa recebe um e-mail avisando.".into()
+        });
+    outcome(&state, "/admin/users", r)
+}
+
+/// Refuses a request for an unknown CNPJ.
+pub async fn refuse(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| {
+            let base = &app.settings.base_url;
+            uc::refuse_request(conn, &app.keys, &actor, &id, &f.reason, base)
+        })
+        .await
+        .map(|_| "Pedido recusado. A pessoa recebe um e-mail com o motivo.".into());
+    outcome(&state, "/admin/users", r)
 }

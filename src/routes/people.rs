@@ -1,0 +1,195 @@
+//! Actions on one person or invitation, the same from the dashboard (`/admin/users`,
+//! `/admin/invitations`) and the portal (`/portal/users`, `/portal/invitations`): one
+//! route per action; the use case decides who may do it to whom.
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::routes::auth::Empty;
+use crate::services::{links, users};
+use crate::web::State;
+use crate::web::acting::Acting;
+use crate::web::error::PageError;
+use crate::web::page::{Flash, Form, redirect_outcome, redirect_with};
+
+/// Where each area goes back to after an action.
+pub trait Area {
+    const PEOPLE: &'static str;
+    /// After an invitation action: the page the invitation was listed on.
+    fn after_invitation(company_id: Option<&str>) -> String;
+}
+
+pub struct Admin;
+pub struct Portal;
+
+impl Area for Admin {
+    const PEOPLE: &'static str = "/admin/users";
+    fn after_invitation(company_id: Option<&str>) -> String {
+        match company_id {
+            Some(c) => format!("/admin/companies/{c}"),
+            None => Self::PEOPLE.to_string(),
+        }
+    }
+}
+
+impl Area for Portal {
+    const PEOPLE: &'static str = "/portal/users";
+    fn after_invitation(_: Option<&str>) -> String {
+        Self::PEOPLE.to_string()
+    }
+}
+
+/// Back to `back` with the use case's message, or with what went wrong in words.
+pub fn outcome(
+    state: &State,
+    back: &str,
+    result: Result<String, AppError>,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Err(AppError::Forbidden) => Ok(redirect_with(
+            state,
+            back,
+            Flash::error("Sua conta não pode fazer isso; peça ao proprietário."),
+        )),
+        other => redirect_outcome(state, back, other),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn approve<A: Area>(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<RoleForm>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id, role) = (who.actor(), id.into_inner(), Role::parse(&f.role));
+    let r = state
+        .run(move |conn, app| {
+            users::approve(conn, &app.keys, &actor, &id, role, &app.settings.base_url)
+        })
+        .await
+        .map(|u| {
+            format!(
+                "Acesso de {} aprovado. A pessoa recebe um e-mail avisando.",
+                u.name
+            )
+        });
+    outcome(&state, A::PEOPLE, r)
+}
+
+pub async fn disable<A: Area>(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| users::set_enabled(conn, &app.keys, &actor, &id, false))
+        .await
+        .map(|u| {
+            format!(
+                "Conta de {} desativada. Os acessos abertos foram encerrados.",
+                u.name
+            )
+        });
+    outcome(&state, A::PEOPLE, r)
+}
+
+pub async fn enable<A: Area>(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| users::set_enabled(conn, &app.keys, &actor, &id, true))
+        .await
+        .map(|u| format!("Conta de {} reativada.", u.name));
+    outcome(&state, A::PEOPLE, r)
+}
+
+pub async fn change_role<A: Area>(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    Form(f): Form<RoleForm>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let Some(role) = Role::parse(&f.role) else {
+        return outcome(
+            &state,
+            A::PEOPLE,
+            Err(AppError::field("role", "Escolha um papel.")),
+        );
+    };
+    let r = state
+        .run(move |conn, app| users::change_role(conn, &app.keys, &actor, &id, role))
+        .await
+        .map(|u| format!("{} agora é {}.", u.name, role.label()));
+    outcome(&state, A::PEOPLE, r)
+}
+
+pub async fn send_reset<A: Area>(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| {
+            links::send_reset(conn, &app.keys, &actor, &id, &app.settings.base_url)
+        })
+        .await
+        .map(|u| format!("Link para trocar a senha enviado para {}.", u.email));
+    outcome(&state, A::PEOPLE, r)
+}
+
+pub async fn resend_invitation<A: Area>(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url))
+        .await;
+    let back = A::after_invitation(r.as_ref().ok().and_then(|i| i.company_id.as_deref()));
+    let m = |i: crate::db::invitations::Invitation| {
+        format!(
+            "Convite reenviado para {}, com um novo link válido por 72 horas.",
+            i.email
+        )
+    };
+    outcome(&state, &back, r.map(m))
+}
+
+pub async fn revoke_invitation<A: Area>(
+    state: State,
+    who: Acting,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| links::revoke(conn, &app.keys, &actor, &id))
+        .await;
+    let back = A::after_invitation(r.as_ref().ok().and_then(|i| i.company_id.as_deref()));
+    let m = |i: crate::db::invitations::Invitation| {
+        format!(
+            "Convite para {} cancelado: o link não funciona mais.",
+            i.email
+        )
+    };
+    outcome(&state, &back, r.map(m))
+}
