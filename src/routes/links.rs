@@ -1,6 +1,5 @@
 //! Pages behind e-mailed links: forgotten password, reset, invitation.
 
-use crate::web::Edge;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -9,9 +8,9 @@ use serde::Deserialize;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::services::links;
-use crate::web::State;
 use crate::web::error::PageError;
-use crate::web::page::{Ctx, Flash, Form, redirect_with, render, render_status};
+use crate::web::page::{Ctx, Flash, Form, form_outcome, redirect, redirect_with, render};
+use crate::web::{Edge, State};
 
 #[derive(Template)]
 #[template(path = "password_forgot.html")]
@@ -43,37 +42,29 @@ pub async fn forgot(
     ctx: Ctx,
     Form(f): Form<ForgotForm>,
 ) -> Result<HttpResponse, PageError> {
-    let ip = state.client_ip(&req);
-    let email = f.email.clone();
+    let (ip, email) = (state.client_ip(&req), f.email.clone());
     let result = state
         .run(move |conn, app| {
-            links::request_reset(
-                conn,
-                &app.keys,
-                &app.throttle,
-                &ip,
-                &email,
-                &app.settings.base_url,
-            )
+            let (keys, throttle, base) = (&app.keys, &app.throttle, &app.settings.base_url);
+            links::request_reset(conn, keys, throttle, &ip, &email, base)
         })
         .await;
-    match result {
-        Ok(()) => render(&ForgotPage {
+    let page = |ctx, error: Option<String>, done| {
+        let email = f.email.clone();
+        render(&ForgotPage {
             ctx,
-            email: f.email,
-            error: None,
-            done: true,
-        }),
-        Err(AppError::Validation(e)) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ForgotPage {
-                ctx,
-                email: f.email,
-                error: e.first().map(|e| e.message.clone()),
-                done: false,
-            },
+            email,
+            error,
+            done,
+        })
+    };
+    match result {
+        Ok(()) => page(ctx, None, true),
+        r => form_outcome(
+            r,
+            |_| redirect("/password/forgot"),
+            |e| page(ctx, e.first().map(|e| e.message.clone()), false),
         ),
-        Err(e) => Err(e.into()),
     }
 }
 
@@ -120,6 +111,15 @@ pub struct PasswordForm {
     password_confirm: String,
 }
 
+impl PasswordForm {
+    fn new_password(&self) -> links::NewPassword<'_> {
+        links::NewPassword {
+            password: &self.password,
+            confirm: &self.password_confirm,
+        }
+    }
+}
+
 pub async fn reset(
     req: HttpRequest,
     state: State,
@@ -127,40 +127,21 @@ pub async fn reset(
     token: web::Path<String>,
     Form(f): Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    let ip = state.client_ip(&req);
-    let t = token.clone();
+    let (ip, t) = (state.client_ip(&req), token.clone());
     let result = state
         .blocking(move |app| {
-            links::complete_reset(
-                &app.pool,
-                &app.keys,
-                &ip,
-                &t,
-                links::NewPassword {
-                    password: &f.password,
-                    confirm: &f.password_confirm,
-                },
-                app.settings.bcrypt_cost,
-            )
+            let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
+            links::complete_reset(pool, keys, &ip, &t, f.new_password(), cost)
         })
         .await;
-    match result {
-        Ok(_) => Ok(redirect_with(
-            &state,
-            "/login",
-            Flash::success("Senha trocada. Entre com a nova senha."),
-        )),
-        Err(AppError::Validation(errors)) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &ResetPage {
-                ctx,
-                token: token.into_inner(),
-                errors,
-            },
-        ),
-        Err(AppError::NotFound) => Err(PageError(AppError::NotFound)),
-        Err(e) => Err(e.into()),
-    }
+    let done = |_| {
+        let m = Flash::success("Senha trocada. Entre com a nova senha.");
+        redirect_with(&state, "/login", m)
+    };
+    form_outcome(result, done, |errors| {
+        let token = token.into_inner();
+        render(&ResetPage { ctx, token, errors })
+    })
 }
 
 #[derive(Template)]
@@ -181,25 +162,37 @@ impl InvitePage {
     }
 }
 
-pub async fn invite_form(
-    state: State,
+/// The invitation's page, with what was typed and what to fix; 404 once it is spent.
+async fn invite_page(
+    state: &State,
     ctx: Ctx,
-    token: web::Path<String>,
+    token: String,
+    name: String,
+    errors: Vec<FieldError>,
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
     let (inv, company) = state
         .run(move |conn, _| links::open_invitation(conn, &t))
         .await?
         .ok_or(PageError(AppError::NotFound))?;
+    let role = Role::parse(&inv.role).map(Role::label).unwrap_or("");
     render(&InvitePage {
         ctx,
-        token: token.into_inner(),
+        token,
         email: inv.email,
         company,
-        role: Role::parse(&inv.role).map(Role::label).unwrap_or(""),
-        name: String::new(),
-        errors: vec![],
+        role,
+        name,
+        errors,
     })
+}
+
+pub async fn invite_form(
+    state: State,
+    ctx: Ctx,
+    token: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    invite_page(&state, ctx, token.into_inner(), String::new(), vec![]).await
 }
 
 pub async fn accept_invite(
@@ -209,51 +202,24 @@ pub async fn accept_invite(
     token: web::Path<String>,
     Form(f): Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    let ip = state.client_ip(&req);
-    let t = token.clone();
-    let name = f.name.clone();
+    let (ip, t, name) = (state.client_ip(&req), token.clone(), f.name.clone());
     let result = state
         .blocking(move |app| {
-            links::accept(
-                &app.pool,
-                &app.keys,
-                &ip,
-                &t,
-                &f.name,
-                links::NewPassword {
-                    password: &f.password,
-                    confirm: &f.password_confirm,
-                },
-                app.settings.bcrypt_cost,
-            )
+            let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
+            links::accept(pool, keys, &ip, &t, &f.name, f.new_password(), cost)
         })
         .await;
     match result {
-        Ok(_) => Ok(redirect_with(
-            &state,
-            "/login",
-            Flash::success("Conta criada. Entre com seu e-mail e a senha que você escolheu."),
-        )),
+        // The form again needs the invitation again: an async page, not a closure.
         Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => {
-            let t = token.clone();
-            let (inv, company) = state
-                .run(move |conn, _| links::open_invitation(conn, &t))
-                .await?
-                .ok_or(PageError(AppError::NotFound))?;
-            render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &InvitePage {
-                    ctx,
-                    token: token.into_inner(),
-                    email: inv.email,
-                    company,
-                    role: Role::parse(&inv.role).map(Role::label).unwrap_or(""),
-                    name,
-                    errors,
-                },
-            )
+            let mut page = invite_page(&state, ctx, token.into_inner(), name, errors).await?;
+            *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(page)
         }
-        Err(AppError::NotFound) => Err(PageError(AppError::NotFound)),
-        Err(e) => Err(e.into()),
+        r => {
+            r?;
+            let m = "Conta criada. Entre com seu e-mail e a senha que você escolheu.";
+            Ok(redirect_with(&state, "/login", Flash::success(m)))
+        }
     }
 }

@@ -1,16 +1,15 @@
 //! `/signup` and `POST /api/v1/signup`: a person asks for access.
 
 use crate::web::Edge;
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::error::{AppError, FieldError};
 use crate::services::users::{self, SignupInput};
-use crate::web::State;
 use crate::web::error::{ApiError, PageError};
-use crate::web::page::{Ctx, Form, render, render_status};
+use crate::web::page::{Ctx, Form, form_outcome, redirect, render};
+use crate::web::{App, State};
 
 /// Said to every visitor, whatever happened: nobody learns which e-mails exist.
 const RECEIVED: &str = "Pedido recebido. Enviamos um e-mail para o endereço informado; \
@@ -60,8 +59,7 @@ pub async fn submit(
     ctx: Ctx,
     Form(v): Form<SignupForm>,
 ) -> Result<HttpResponse, PageError> {
-    let ip = state.client_ip(&req);
-    let f = v.clone();
+    let (ip, f) = (state.client_ip(&req), v.clone());
     let result = state
         .blocking(move |app| {
             let input = SignupInput {
@@ -71,38 +69,40 @@ pub async fn submit(
                 password: &f.password,
                 password_confirm: Some(&f.password_confirm),
             };
-            users::signup(
-                &app.pool,
-                &app.keys,
-                &app.throttle,
-                &ip,
-                &input,
-                app.settings.bcrypt_cost,
-                &app.settings.base_url,
-            )
+            sign_up(app, &ip, &input)
         })
         .await;
-    let mut kept = v;
-    kept.password.clear();
-    kept.password_confirm.clear();
-    match result {
-        Ok(_) => render(&SignupPage {
+    // What was typed comes back, but never the password.
+    let kept = SignupForm {
+        password: String::new(),
+        password_confirm: String::new(),
+        ..v
+    };
+    let page = |ctx, v, errors, done| {
+        render(&SignupPage {
             ctx,
-            v: kept,
-            errors: vec![],
-            done: true,
-        }),
-        Err(AppError::Validation(errors)) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SignupPage {
-                ctx,
-                v: kept,
-                errors,
-                done: false,
-            },
-        ),
-        Err(e) => Err(e.into()),
+            v,
+            errors,
+            done,
+        })
+    };
+    match result {
+        Ok(_) => page(ctx, kept, vec![], true),
+        r => form_outcome(r, |_| redirect("/signup"), |e| page(ctx, kept, e, false)),
     }
+}
+
+fn sign_up(app: &App, ip: &str, input: &SignupInput<'_>) -> Result<users::SignupOutcome, AppError> {
+    let (s, keys, throttle) = (&app.settings, &app.keys, &app.throttle);
+    users::signup(
+        &app.pool,
+        keys,
+        throttle,
+        ip,
+        input,
+        s.bcrypt_cost,
+        &s.base_url,
+    )
 }
 
 #[derive(Deserialize)]
@@ -118,8 +118,7 @@ pub async fn api(
     state: State,
     body: web::Json<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = state.client_ip(&req);
-    let b = body.into_inner();
+    let (ip, b) = (state.client_ip(&req), body.into_inner());
     state
         .blocking(move |app| {
             let input = SignupInput {
@@ -129,15 +128,7 @@ pub async fn api(
                 password: &b.password,
                 password_confirm: None,
             };
-            users::signup(
-                &app.pool,
-                &app.keys,
-                &app.throttle,
-                &ip,
-                &input,
-                app.settings.bcrypt_cost,
-                &app.settings.base_url,
-            )
+            sign_up(app, &ip, &input)
         })
         .await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({

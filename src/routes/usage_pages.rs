@@ -67,25 +67,17 @@ async fn rows(
         .await?)
 }
 
-pub async fn page(
-    state: &State,
-    ctx: Ctx,
-    actor: Actor,
-    base: &'static str,
-    q: UsageQuery,
-) -> Result<HttpResponse, PageError> {
-    let show_company_filter = actor.is_platform();
-    let rows = rows(state, actor, &q).await?;
-    // Totals per day, as bars 20 px wide in a 200 px tall chart.
+/// Totals per day, as bars 20 px wide in a 200 px tall chart.
+fn bars(rows: &[crate::db::usage::Row]) -> Vec<Bar> {
     let mut per_day: Vec<(String, i64)> = Vec::new();
-    for (date, _, _, _, n) in &rows {
+    for (date, _, _, _, n) in rows {
         match per_day.last_mut() {
             Some((d, total)) if d == date => *total += n,
             _ => per_day.push((date.clone(), *n)),
         }
     }
     let max = per_day.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
-    let bars = per_day
+    per_day
         .iter()
         .enumerate()
         .map(|(i, (date, n))| {
@@ -98,7 +90,19 @@ pub async fn page(
                 count: *n,
             }
         })
-        .collect();
+        .collect()
+}
+
+pub async fn page(
+    state: &State,
+    ctx: Ctx,
+    actor: Actor,
+    base: &'static str,
+    q: UsageQuery,
+) -> Result<HttpResponse, PageError> {
+    let show_company_filter = actor.is_platform();
+    let rows = rows(state, actor, &q).await?;
+    let bars = bars(&rows);
     let csv_query = serde_urlencoded::to_string([
         ("from", q.from.as_str()),
         ("to", &q.to),

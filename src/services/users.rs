@@ -800,3 +800,44 @@ pub fn list_company(
     let rows = rows.into_iter().map(|(u, _)| u).collect();
     Ok(super::Page::new(rows, more, store::cursor_after))
 }
+
+/// What the dashboard's people page asks for, as typed; unknown values filter nothing.
+#[derive(Debug, Default)]
+pub struct DirectoryQuery {
+    pub q: String,
+    pub company_id: String,
+    pub role: Option<Role>,
+    pub status: Option<UserStatus>,
+    pub cursor: String,
+    pub limit: usize,
+}
+
+/// The dashboard's people page: a page of people (with their company's name), the
+/// sign-up requests for unknown CNPJs, and the open staff invitations.
+pub struct Directory {
+    pub people: super::Page<(User, Option<String>)>,
+    pub requests: Vec<Request>,
+    pub invitations: Vec<crate::db::invitations::Invitation>,
+}
+
+pub fn directory(
+    conn: &Connection,
+    actor: &Actor,
+    q: &DirectoryQuery,
+) -> Result<Directory, AppError> {
+    let non_empty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let filter = ListFilter {
+        q: non_empty(&q.q),
+        company_id: non_empty(&q.company_id),
+        role: q.role.map(|r| r.as_str().to_string()),
+        status: q.status.map(|s| s.as_str().to_string()),
+        // A cursor that does not decode starts again from the first page.
+        after: crate::db::keyset::decode(&q.cursor),
+    };
+    let (rows, more) = list(conn, actor, filter, q.limit)?;
+    Ok(Directory {
+        people: super::Page::new(rows, more, |(u, _)| store::cursor_after(u)),
+        requests: pending_requests(conn, actor)?,
+        invitations: super::links::list_open(conn, actor, None)?,
+    })
+}

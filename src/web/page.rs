@@ -185,6 +185,24 @@ impl FromRequest for FormPairs {
 }
 pub type Query<T> = web::Query<T>;
 
+/// A form's answer: `done` when the use case succeeded; the form again with what to
+/// fix (422) when it refused the input; any other error is a page of its own.
+pub fn form_outcome<T>(
+    result: Result<T, AppError>,
+    done: impl FnOnce(T) -> HttpResponse,
+    again: impl FnOnce(Vec<crate::error::FieldError>) -> Result<HttpResponse, PageError>,
+) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(v) => Ok(done(v)),
+        Err(AppError::Validation(e)) | Err(AppError::Conflict(e)) => {
+            let mut resp = again(e)?;
+            *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(resp)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Redirects to `back` with the use case's message, or with what to fix when the input
 /// was refused; any other error is a page of its own.
 pub fn redirect_outcome(

@@ -650,13 +650,20 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             // (through the API the visitor is told nothing, not even the request's id,
             // and a burst of sign-ups is throttled).
             let id = format!("req_tabela{n}");
-            let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+            let now = chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string();
             rusqlite::Connection::open(w.s.db_path())
                 .unwrap()
                 .execute(
                     "INSERT INTO company_requests (id, cnpj, requester_name, requester_email,
                      password_hash, created_at) VALUES (?1, ?2, 'Pedro', ?3, 'x', ?4)",
-                    rusqlite::params![id, cnpj_from(5_000 + n), format!("pedido-{n}@x.com.br"), now],
+                    rusqlite::params![
+                        id,
+                        cnpj_from(5_000 + n),
+                        format!("pedido-{n}@x.com.br"),
+                        now
+                    ],
                 )
                 .unwrap();
             user = id;

@@ -135,65 +135,68 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
+impl Page {
+    fn new(
+        ctx: Ctx,
+        settings: &crate::config::Settings,
+        summary: &uc::Summary,
+        (rows, next): (Vec<Backup>, Option<String>),
+    ) -> Self {
+        // A value the environment or the config file sets is shown, not editable here.
+        let fixed = |key: &'static str| {
+            settings.explicit.contains(&key).then_some(match key {
+                backup::SETTING_TIMES => "OTM_BACKUP_TIMES",
+                backup::SETTING_RETENTION => "OTM_BACKUP_RETENTION_DAYS",
+                _ => "OTM_BACKUP_REMOTE",
+            })
+        };
+        let p = &summary.policy;
+        let setting = |value: String, key| SettingView {
+            value,
+            fixed: fixed(key),
+        };
+        Self {
+            ctx,
+            running: summary
+                .running
+                .as_ref()
+                .map(|b| (time::db_to_br(&b.started_at), phase_br(&b.phase))),
+            last_good: summary.last_good.as_ref().map(|b| {
+                let at = b.finished_at.as_deref().unwrap_or(&b.started_at);
+                (time::ago_br(at), time::db_to_br(at))
+            }),
+            alerts: summary
+                .alerts
+                .iter()
+                .map(|a| (alert_br(&a.kind).to_string(), a.detail.clone()))
+                .collect(),
+            rows: rows.iter().map(Row::from).collect(),
+            next,
+            times: setting(p.times_text.clone(), backup::SETTING_TIMES),
+            retention: setting(p.retention_days.to_string(), backup::SETTING_RETENTION),
+            remote: setting(p.remote.clone().unwrap_or_default(), backup::SETTING_REMOTE),
+            next_run: backup::schedule::next_slot(time::now(), &p.times)
+                .map(|t| time::db_to_br(&time::to_db(t)))
+                .unwrap_or_default(),
+        }
+    }
+}
+
 pub async fn show(
     state: State,
     ctx: Ctx,
     who: SignedIn,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.actor();
-    let cursor = q.into_inner().cursor;
-    let (summary, (rows, next)) = state
+    let (actor, cursor) = (who.actor(), q.into_inner().cursor);
+    let (summary, list) = state
         .run(move |conn, app| {
-            Ok((
-                uc::summary(conn, &app.settings, &actor)?,
-                uc::list(conn, &actor, cursor.as_deref(), 30)?,
-            ))
+            let summary = uc::summary(conn, &app.settings, &actor)?;
+            Ok((summary, uc::list(conn, &actor, cursor.as_deref(), 30)?))
         })
         .await?;
-    let settings = &state.settings;
-    let fixed = |key: &'static str| {
-        settings.explicit.contains(&key).then_some(match key {
-            backup::SETTING_TIMES => "OTM_BACKUP_TIMES",
-            backup::SETTING_RETENTION => "OTM_BACKUP_RETENTION_DAYS",
-            _ => "OTM_BACKUP_REMOTE",
-        })
-    };
-    let p = &summary.policy;
-    let next_run = backup::schedule::next_slot(time::now(), &p.times)
-        .map(|t| time::db_to_br(&time::to_db(t)))
-        .unwrap_or_default();
-    render(&Page {
-        ctx: ctx.with_nav("backups"),
-        running: summary
-            .running
-            .as_ref()
-            .map(|b| (time::db_to_br(&b.started_at), phase_br(&b.phase))),
-        last_good: summary.last_good.as_ref().map(|b| {
-            let at = b.finished_at.as_deref().unwrap_or(&b.started_at);
-            (time::ago_br(at), time::db_to_br(at))
-        }),
-        alerts: summary
-            .alerts
-            .iter()
-            .map(|a| (alert_br(&a.kind).to_string(), a.detail.clone()))
-            .collect(),
-        rows: rows.iter().map(Row::from).collect(),
-        next,
-        times: SettingView {
-            value: p.times_text.clone(),
-            fixed: fixed(backup::SETTING_TIMES),
-        },
-        retention: SettingView {
-            value: p.retention_days.to_string(),
-            fixed: fixed(backup::SETTING_RETENTION),
-        },
-        remote: SettingView {
-            value: p.remote.clone().unwrap_or_default(),
-            fixed: fixed(backup::SETTING_REMOTE),
-        },
-        next_run,
-    })
+    let ctx = ctx.with_nav("backups");
+    render(&Page::new(ctx, &state.settings, &summary, list))
 }
 
 pub fn alert_br(kind: &str) -> &'static str {
@@ -202,6 +205,7 @@ pub fn alert_br(kind: &str) -> &'static str {
         "remote_failed" => "A última cópia para fora do servidor falhou.",
         "backup_stale" => "Não há backup válido nas últimas 26 horas.",
         "db_integrity" => "A verificação de integridade do banco de dados falhou.",
+        "mail_dead" => "Há e-mails que não puderam ser enviados (veja Configurações).",
         _ => "Há um alerta ativo.",
     }
 }

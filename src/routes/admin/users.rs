@@ -5,15 +5,16 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::users::ListFilter;
+use super::companies::InvitationRow;
+use crate::db::company_requests::Request;
+use crate::db::users::User;
 use crate::domain::{Role, UserStatus, cnpj_format};
 use crate::routes::people::outcome;
-use crate::services::users as uc;
+use crate::services::users::{self as uc, DirectoryQuery};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
-use crate::web::guard::SignedIn;
 use crate::web::page::{Ctx, Form, Query, render};
 
 const PAGE_SIZE: usize = 50;
@@ -68,104 +69,92 @@ struct UsersPage {
     next_url: Option<String>,
 }
 
-fn non_empty(s: &str) -> Option<String> {
-    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+impl UserRow {
+    fn new((u, company): (User, Option<String>)) -> Self {
+        let role = Role::parse(&u.role);
+        let status = UserStatus::parse(&u.status);
+        Self {
+            status_label: if u.rejected_at.is_some() {
+                "Recusado"
+            } else {
+                status.map(UserStatus::label).unwrap_or("")
+            },
+            role_label: role.map(Role::label).unwrap_or(""),
+            is_platform: role.is_some_and(Role::is_platform),
+            created: time::db_to_br(&u.created_at),
+            last_login: u
+                .last_login_at
+                .as_deref()
+                .map(time::db_to_br)
+                .unwrap_or_default(),
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            company_id: u.company_id.unwrap_or_default(),
+            company: company.unwrap_or_default(),
+            role: u.role,
+            status: u.status,
+        }
+    }
 }
 
-pub async fn list(
-    state: State,
-    ctx: Ctx,
-    who: SignedIn,
-    query: Query<ListQuery>,
-) -> Result<HttpResponse, PageError> {
-    let q = query.into_inner();
-    let filter = ListFilter {
-        q: non_empty(&q.q),
-        company_id: non_empty(&q.company_id),
-        role: Role::parse(&q.role).map(|r| r.as_str().to_string()),
-        status: UserStatus::parse(&q.status).map(|s| s.as_str().to_string()),
-        after: crate::db::keyset::decode(&q.cursor),
-    };
-    let actor = who.actor();
-    let (users, more, requests, invitations) = state
-        .run(move |conn, _| {
-            let (users, more) = uc::list(conn, &actor, filter, PAGE_SIZE)?;
-            let staff_invitations = crate::services::links::list_open(conn, &actor, None)?;
-            Ok((
-                users,
-                more,
-                uc::pending_requests(conn, &actor)?,
-                staff_invitations,
-            ))
-        })
-        .await?;
-    let next_url = if more {
-        users.last().map(|(u, _)| {
-            let cursor = crate::db::users::cursor_after(u);
-            let qs = serde_urlencoded::to_string([
-                ("q", q.q.as_str()),
-                ("role", &q.role),
-                ("status", &q.status),
-                ("company_id", &q.company_id),
-                ("cursor", &cursor),
-            ])
-            .unwrap_or_default();
-            format!("/admin/users?{qs}")
-        })
-    } else {
-        None
-    };
-    let rows = users
-        .into_iter()
-        .map(|(u, company)| {
-            let role = Role::parse(&u.role);
-            let status = UserStatus::parse(&u.status);
-            UserRow {
-                status_label: if u.rejected_at.is_some() {
-                    "Recusado"
-                } else {
-                    status.map(UserStatus::label).unwrap_or("")
-                },
-                role_label: role.map(Role::label).unwrap_or(""),
-                is_platform: role.is_some_and(Role::is_platform),
-                created: time::db_to_br(&u.created_at),
-                last_login: u
-                    .last_login_at
-                    .as_deref()
-                    .map(time::db_to_br)
-                    .unwrap_or_default(),
-                id: u.id,
-                name: u.name,
-                email: u.email,
-                company_id: u.company_id.unwrap_or_default(),
-                company: company.unwrap_or_default(),
-                role: u.role,
-                status: u.status,
-            }
-        })
-        .collect();
-    let requests = requests
-        .into_iter()
-        .map(|r| RequestRow {
+impl From<Request> for RequestRow {
+    fn from(r: Request) -> Self {
+        Self {
             id: r.id,
             cnpj: cnpj_format(&r.cnpj),
             name: r.requester_name,
             email: r.requester_email,
             created: time::db_to_br(&r.created_at),
-        })
-        .collect();
+        }
+    }
+}
+
+impl ListQuery {
+    fn directory(&self) -> DirectoryQuery {
+        DirectoryQuery {
+            q: self.q.clone(),
+            company_id: self.company_id.clone(),
+            role: Role::parse(&self.role),
+            status: UserStatus::parse(&self.status),
+            cursor: self.cursor.clone(),
+            limit: PAGE_SIZE,
+        }
+    }
+
+    /// The same list, from `cursor` on.
+    fn url_from(&self, cursor: &str) -> String {
+        let qs = serde_urlencoded::to_string([
+            ("q", self.q.as_str()),
+            ("role", &self.role),
+            ("status", &self.status),
+            ("company_id", &self.company_id),
+            ("cursor", cursor),
+        ]);
+        format!("/admin/users?{}", qs.unwrap_or_default())
+    }
+}
+
+pub async fn list(
+    state: State,
+    ctx: Ctx,
+    who: Acting,
+    query: Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, q) = (who.actor(), query.into_inner());
+    let dq = q.directory();
+    let d = state
+        .run(move |conn, _| uc::directory(conn, &actor, &dq))
+        .await?;
     render(&UsersPage {
         ctx: ctx.with_nav("users"),
+        next_url: d.people.next_cursor.as_deref().map(|c| q.url_from(c)),
         q,
         roles: Role::ALL,
         statuses: UserStatus::ALL,
-        rows,
-        requests,
-        invitations: invitations
-            .iter()
-            .map(super::companies::InvitationRow::from)
-            .collect(),
-        next_url,
+        rows: d.people.items.into_iter().map(UserRow::new).collect(),
+        requests: d.requests.into_iter().map(RequestRow::from).collect(),
+        invitations: d.invitations.iter().map(InvitationRow::from).collect(),
     })
 }
 
