@@ -201,3 +201,21 @@ impl From<&Entry> for AuditView {
         }
     }
 }
+
+/// A person's status in words; a refused sign-up is "Recusado", not just inactive.
+pub fn user_status_label(u: &crate::db::users::User) -> &'static str {
+    if u.rejected_at.is_some() {
+        "Recusado"
+    } else {
+        crate::domain::UserStatus::parse(&u.status)
+            .map(crate::domain::UserStatus::label)
+            .unwrap_or("")
+    }
+}
+
+/// A role in words.
+pub fn role_label(role: &str) -> &'static str {
+    crate::domain::Role::parse(role)
+        .map(crate::domain::Role::label)
+        .unwrap_or("")
+}

@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::users::ListFilter;
-use crate::domain::{Role, UserStatus};
+use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::routes::admin::companies::InvitationRow;
 use crate::routes::omie_pages::{self, CredentialsForm, Place};
@@ -183,28 +183,19 @@ pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpRespons
             Ok((rows, links::list_open(conn, &actor, Some(&cid))?))
         })
         .await?;
-    let rows = rows
-        .into_iter()
-        .map(|(u, _)| PersonRow {
-            role_label: Role::parse(&u.role).map(Role::label).unwrap_or(""),
-            status_label: if u.rejected_at.is_some() {
-                "Recusado"
-            } else {
-                UserStatus::parse(&u.status)
-                    .map(UserStatus::label)
-                    .unwrap_or("")
-            },
-            is_me: u.id == me,
-            id: u.id,
-            name: u.name,
-            email: u.email,
-            role: u.role,
-            status: u.status,
-        })
-        .collect();
+    let row = |(u, _): (crate::db::users::User, Option<String>)| PersonRow {
+        role_label: crate::views::role_label(&u.role),
+        status_label: crate::views::user_status_label(&u),
+        is_me: u.id == me,
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        role: u.role,
+        status: u.status,
+    };
     render(&PeoplePage {
         ctx: ctx.with_nav("people"),
-        rows,
+        rows: rows.into_iter().map(row).collect(),
         invitations: invitations.iter().map(InvitationRow::from).collect(),
     })
 }

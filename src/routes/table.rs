@@ -266,7 +266,7 @@ mod tests {
         assert!(has(Method::GET, "/healthz", Area::Public));
         assert!(has(Method::POST, "/login", Area::Public));
         assert!(has(Method::GET, "/admin", Area::Admin));
-        assert!(has(Method::POST, "/admin/users/{id}/{action}", Area::Admin));
+        assert!(has(Method::POST, "/admin/users/{id}/disable", Area::Admin));
         assert!(has(Method::GET, "/portal/omie", Area::Portal));
         assert!(has(Method::DELETE, "/api/v1/companies/{id}", Area::Api));
         assert!(has(

@@ -143,6 +143,21 @@ struct ShowPage {
     scopes: &'static [&'static str],
 }
 
+impl SecretRow {
+    fn new((id, hint, created, used, revoked): crate::db::applications::SecretRow) -> Self {
+        Self {
+            id,
+            hint,
+            created: time::db_to_br(&created),
+            last_used: used
+                .as_deref()
+                .map(time::db_to_br)
+                .unwrap_or_else(|| "nunca".into()),
+            revoked: revoked.is_some(),
+        }
+    }
+}
+
 pub async fn show(
     state: State,
     ctx: Ctx,
@@ -164,19 +179,7 @@ pub async fn show(
         ctx: ctx.with_nav("applications"),
         description: app.description.clone(),
         app: AppRow::from(&app),
-        secrets: secrets
-            .into_iter()
-            .map(|(id, hint, created, used, revoked)| SecretRow {
-                id,
-                hint,
-                created: time::db_to_br(&created),
-                last_used: used
-                    .as_deref()
-                    .map(time::db_to_br)
-                    .unwrap_or_else(|| "nunca".into()),
-                revoked: revoked.is_some(),
-            })
-            .collect(),
+        secrets: secrets.into_iter().map(SecretRow::new).collect(),
         links: links.into_iter().map(LinkView::from).collect(),
         scopes: uc::SCOPES,
     })

@@ -60,6 +60,21 @@ pub fn filter_from(q: &AuditQuery) -> Filter {
     }
 }
 
+impl AuditQuery {
+    /// The same filters, from the entry before `id` on.
+    fn url_before(&self, id: i64) -> String {
+        let qs = serde_urlencoded::to_string([
+            ("company_id", self.company_id.as_str()),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("before", &id.to_string()),
+        ]);
+        format!("/admin/audit?{}", qs.unwrap_or_default())
+    }
+}
+
 pub async fn list(
     state: State,
     ctx: Ctx,
@@ -71,22 +86,10 @@ pub async fn list(
     let (rows, more) = state
         .run(move |conn, _| audit::list(conn, &actor, filter, PAGE_SIZE))
         .await?;
-    let next_url = if more {
-        rows.last().map(|last| {
-            let qs = serde_urlencoded::to_string([
-                ("company_id", q.company_id.as_str()),
-                ("actor", &q.actor),
-                ("action", &q.action),
-                ("from", &q.from),
-                ("to", &q.to),
-                ("before", &last.id.to_string()),
-            ])
-            .unwrap_or_default();
-            format!("/admin/audit?{qs}")
-        })
-    } else {
-        None
-    };
+    let next_url = rows
+        .last()
+        .filter(|_| more)
+        .map(|last| q.url_before(last.id));
     render(&AuditPage {
         ctx: ctx.with_nav("audit"),
         q,

@@ -199,6 +199,19 @@ pub struct InvitationRow {
     pub expired: bool,
 }
 
+impl From<crate::db::users::User> for PersonRow {
+    fn from(u: crate::db::users::User) -> Self {
+        Self {
+            role: crate::views::role_label(&u.role),
+            status_label: crate::views::user_status_label(&u),
+            id: u.id,
+            name: u.name,
+            email: u.email,
+            status: u.status,
+        }
+    }
+}
+
 impl From<&crate::db::invitations::Invitation> for InvitationRow {
     fn from(i: &crate::db::invitations::Invitation) -> Self {
         Self {
@@ -223,31 +236,15 @@ pub async fn show(
     let d = state
         .run(move |conn, _| uc::detail(conn, &actor, &id))
         .await?;
-    let people = d
-        .people
-        .into_iter()
-        .map(|(u, _)| PersonRow {
-            role: crate::domain::Role::parse(&u.role)
-                .map(crate::domain::Role::label)
-                .unwrap_or(""),
-            status_label: if u.rejected_at.is_some() {
-                "Recusado"
-            } else {
-                crate::domain::UserStatus::parse(&u.status)
-                    .map(crate::domain::UserStatus::label)
-                    .unwrap_or("")
-            },
-            id: u.id,
-            name: u.name,
-            email: u.email,
-            status: u.status,
-        })
-        .collect();
     render(&ShowPage {
         ctx: ctx.with_nav("companies"),
         c: CompanyView::from(&d.company),
         history: d.history.iter().map(AuditView::from).collect(),
-        people,
+        people: d
+            .people
+            .into_iter()
+            .map(|(u, _)| PersonRow::from(u))
+            .collect(),
         invitations: d.invitations.iter().map(InvitationRow::from).collect(),
     })
 }

@@ -1,16 +1,18 @@
 //! `/admin/settings`: the e-mail configuration state, the outbox, a test message.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::error::AppError;
+use crate::config::Settings;
+use crate::db::outbox::Queued;
 use crate::services::email;
 use crate::time;
 use crate::web::State;
+use crate::web::acting::Acting;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, redirect_with, render};
+use crate::web::page::{Ctx, Flash, Form, redirect_outcome, redirect_with, render};
 
 struct QueueRow {
     created: String,
@@ -36,32 +38,10 @@ struct SettingsPage {
     alert_to: (String, bool),
 }
 
-pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    let actor = who.actor();
-    let q = state
-        .run(move |conn, _| email::queue_state(conn, &actor))
-        .await?;
-    let alert_to = if state.settings.alert_emails.is_empty() {
-        (q.owners.join(", "), false)
-    } else {
-        (state.settings.alert_emails.join(", "), true)
-    };
-    let smtp = state.settings.smtp.as_ref().map(|s| {
-        (
-            s.host.clone(),
-            s.port,
-            s.security.as_str(),
-            s.username.clone().unwrap_or_default(),
-            s.password.is_some(),
-        )
-    });
-    let rows = q
-        .recent
-        .into_iter()
-        .map(|m| QueueRow {
+impl From<Queued> for QueueRow {
+    fn from(m: Queued) -> Self {
+        Self {
             created: time::db_to_br(&m.created_at),
-            to: m.to_addr,
-            subject: m.subject,
             status: if m.status == "sent" {
                 "Enviado"
             } else if m.gave_up_at.is_some() {
@@ -69,21 +49,57 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
             } else {
                 "Na fila"
             },
+            to: m.to_addr,
+            subject: m.subject,
             attempts: m.attempts,
             last_error: m.last_error.unwrap_or_default(),
             sent: m.sent_at.as_deref().map(time::db_to_br).unwrap_or_default(),
-        })
-        .collect();
-    render(&SettingsPage {
-        ctx: ctx.with_nav("settings"),
-        smtp,
-        mail_from: state.settings.mail_from.clone(),
-        pending: q.pending,
-        dead: q.dead,
-        rows,
-        default_to: who.principal.user.email.clone(),
-        alert_to,
-    })
+        }
+    }
+}
+
+impl SettingsPage {
+    fn new(ctx: Ctx, settings: &Settings, q: email::QueueState, default_to: String) -> Self {
+        let alert_to = if settings.alert_emails.is_empty() {
+            (q.owners.join(", "), false)
+        } else {
+            (settings.alert_emails.join(", "), true)
+        };
+        let smtp = settings.smtp.as_ref().map(|s| {
+            let user = s.username.clone().unwrap_or_default();
+            (
+                s.host.clone(),
+                s.port,
+                s.security.as_str(),
+                user,
+                s.password.is_some(),
+            )
+        });
+        Self {
+            ctx,
+            smtp,
+            mail_from: settings.mail_from.clone(),
+            pending: q.pending,
+            dead: q.dead,
+            rows: q.recent.into_iter().map(QueueRow::from).collect(),
+            default_to,
+            alert_to,
+        }
+    }
+}
+
+pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    let actor = who.actor();
+    let q = state
+        .run(move |conn, _| email::queue_state(conn, &actor))
+        .await?;
+    let me = who.principal.user.email.clone();
+    render(&SettingsPage::new(
+        ctx.with_nav("settings"),
+        &state.settings,
+        q,
+        me,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -93,43 +109,26 @@ pub struct TestForm {
 }
 
 pub async fn send_test(
-    _req: HttpRequest,
     state: State,
-    who: SignedIn,
+    who: Acting,
     Form(form): Form<TestForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.actor();
-    let to = form.to.clone();
+    let (actor, to) = (who.actor(), form.to.clone());
     let result = state
         .run(move |conn, app| {
             email::send_test(conn, &app.keys, &actor, &to, &app.settings.base_url)
         })
         .await;
-    match result {
-        Ok(()) => {
-            let msg = if state.settings.smtp.is_some() {
-                format!(
-                    "E-mail de teste colocado na fila para {}. Ele sai em alguns segundos.",
-                    form.to.trim()
-                )
-            } else {
-                "E-mail de teste colocado na fila, mas o envio não está configurado: ele fica guardado até o servidor de e-mail ser configurado.".to_string()
-            };
-            Ok(redirect_with(
-                &state,
-                "/admin/settings",
-                Flash::success(msg),
-            ))
-        }
-        Err(AppError::Validation(errors)) => {
-            let msg = errors
-                .first()
-                .map(|e| e.message.clone())
-                .unwrap_or_default();
-            Ok(redirect_with(&state, "/admin/settings", Flash::error(msg)))
-        }
-        Err(e) => Err(e.into()),
-    }
+    // Until mail is set up, say the truth: the message waits in the queue.
+    let queued = if state.settings.smtp.is_some() {
+        format!(
+            "E-mail de teste colocado na fila para {}. Ele sai em alguns segundos.",
+            form.to.trim()
+        )
+    } else {
+        "E-mail de teste colocado na fila, mas o envio não está configurado: ele fica guardado até o servidor de e-mail ser configurado.".to_string()
+    };
+    redirect_outcome(&state, "/admin/settings", result.map(|()| queued))
 }
 
 /// "Tentar de novo": the dead letters get a new round of attempts.

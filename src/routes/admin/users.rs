@@ -72,13 +72,8 @@ struct UsersPage {
 impl UserRow {
     fn new((u, company): (User, Option<String>)) -> Self {
         let role = Role::parse(&u.role);
-        let status = UserStatus::parse(&u.status);
         Self {
-            status_label: if u.rejected_at.is_some() {
-                "Recusado"
-            } else {
-                status.map(UserStatus::label).unwrap_or("")
-            },
+            status_label: crate::views::user_status_label(&u),
             role_label: role.map(Role::label).unwrap_or(""),
             is_platform: role.is_some_and(Role::is_platform),
             created: time::db_to_br(&u.created_at),
