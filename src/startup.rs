@@ -19,7 +19,7 @@ use crate::keyring::Keyring;
 use crate::routes;
 use crate::services::app;
 use crate::services::{Keys, auth, setup};
-use crate::web::{csrf, headers, limits, request_log};
+use crate::web::{csrf, headers, limits, request_log, session_store};
 
 /// What every command needs: the opened database and the keys.
 pub struct Opened {
@@ -109,6 +109,8 @@ impl Application {
                         .error_handler(limits::form_error),
                 )
                 .app_data(web::PayloadConfig::default().limit(limits::PAYLOAD_LIMIT))
+                // Innermost: the guard, the form tokens and sign-in read the session it loads.
+                .wrap(session_store::middleware(state.get_ref()))
                 .wrap(
                     ErrorHandlers::new()
                         .handler(StatusCode::PAYLOAD_TOO_LARGE, limits::reword_plain_413),

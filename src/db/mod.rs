@@ -74,6 +74,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0011_outbox_dead_letters",
         include_str!("../../migrations/0011_outbox_dead_letters.sql"),
     ),
+    (
+        "0012_session_state",
+        include_str!("../../migrations/0012_session_state.sql"),
+    ),
 ];
 
 /// Per-connection settings.

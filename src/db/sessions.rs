@@ -1,4 +1,5 @@
-//! SQL for server-side page sessions.
+//! SQL for server-side page sessions (the store behind actix-session, in
+//! `web::session_store`). Rows are found by the SHA-256 of the session key, never by the key.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -9,28 +10,48 @@ pub struct Session {
     pub created_at: String,
     pub last_seen_at: String,
     pub absolute_expires_at: String,
+    pub ip: String,
+    pub user_agent: String,
+    /// The rest of the session state: a JSON object of JSON-encoded values.
+    pub state: String,
+}
+
+/// What a new session row holds besides its times.
+pub struct NewSession<'a> {
+    pub id_hash: &'a str,
+    pub user_id: &'a str,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub state: &'a str,
 }
 
 pub fn insert(
     conn: &Connection,
-    id_hash: &str,
-    user_id: &str,
+    new: &NewSession<'_>,
     now: &str,
     absolute_expires_at: &str,
-    ip: &str,
-    user_agent: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, absolute_expires_at, ip, user_agent)
-         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6)",
-        params![id_hash, user_id, now, absolute_expires_at, ip, user_agent],
-    )?;
+    conn.prepare_cached(
+        "INSERT INTO sessions
+           (id_hash, user_id, created_at, last_seen_at, absolute_expires_at, ip, user_agent, state)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        new.id_hash,
+        new.user_id,
+        now,
+        absolute_expires_at,
+        new.ip,
+        new.user_agent,
+        new.state
+    ])?;
     Ok(())
 }
 
 pub fn get(conn: &Connection, id_hash: &str) -> rusqlite::Result<Option<Session>> {
     conn.prepare_cached(
-        "SELECT id_hash, user_id, created_at, last_seen_at, absolute_expires_at
+        "SELECT id_hash, user_id, created_at, last_seen_at, absolute_expires_at, ip, user_agent,
+                state
          FROM sessions WHERE id_hash = ?1",
     )?
     .query_row([id_hash], |r| {
@@ -40,6 +61,9 @@ pub fn get(conn: &Connection, id_hash: &str) -> rusqlite::Result<Option<Session>
             created_at: r.get(2)?,
             last_seen_at: r.get(3)?,
             absolute_expires_at: r.get(4)?,
+            ip: r.get(5)?,
+            user_agent: r.get(6)?,
+            state: r.get(7)?,
         })
     })
     .optional()
@@ -49,6 +73,28 @@ pub fn touch(conn: &Connection, id_hash: &str, now: &str) -> rusqlite::Result<()
     conn.prepare_cached("UPDATE sessions SET last_seen_at = ?2 WHERE id_hash = ?1")?
         .execute(params![id_hash, now])?;
     Ok(())
+}
+
+/// When the session was last seen, if it still exists.
+pub fn last_seen(conn: &Connection, id_hash: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT last_seen_at FROM sessions WHERE id_hash = ?1")?
+        .query_row([id_hash], |r| r.get(0))
+        .optional()
+}
+
+/// Replaces the state of a session of `user_id` and marks it seen; 0 when there is no
+/// such session (ended meanwhile, or it belongs to someone else).
+pub fn update_state(
+    conn: &Connection,
+    id_hash: &str,
+    user_id: &str,
+    state: &str,
+    now: &str,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE sessions SET state = ?3, last_seen_at = ?4 WHERE id_hash = ?1 AND user_id = ?2",
+    )?
+    .execute(params![id_hash, user_id, state, now])
 }
 
 pub fn delete(conn: &Connection, id_hash: &str) -> rusqlite::Result<usize> {

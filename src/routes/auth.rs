@@ -1,5 +1,6 @@
 //! Sign-in, sign-out and the first-start setup page.
 
+use actix_session::Session;
 use actix_web::cookie::SameSite;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
@@ -12,10 +13,11 @@ use crate::services::auth::{self, LoginInput};
 use crate::services::{Actor, setup};
 use crate::web::error::PageError;
 use crate::web::page::{Ctx, Flash, Form, redirect, redirect_with, render, render_status};
+use crate::web::session_store;
 use crate::web::{CSRF_COOKIE, Edge, SESSION_COOKIE, State, user_agent};
 
-pub async fn home(req: HttpRequest) -> HttpResponse {
-    if req.cookie(SESSION_COOKIE).is_some() {
+pub async fn home(session: Session) -> HttpResponse {
+    if session_store::user_id(&session).is_some() {
         redirect("/admin")
     } else {
         redirect("/login")
@@ -49,30 +51,35 @@ pub struct LoginForm {
 pub async fn login(
     req: HttpRequest,
     state: State,
+    session: Session,
     ctx: Ctx,
     Form(form): Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let (ip, ua) = (state.client_ip(&req), user_agent(&req));
-    let old_cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+    let old_session = session_store::row(&session);
     let email = form.email.clone();
+    let at = ip.clone();
     let result = state
         .blocking(move |app| {
             let input = LoginInput {
                 email: &form.email,
                 password: &form.password,
-                ip: &ip,
+                ip: &at,
             };
-            auth::sign_in_page(app, &input, &ua, old_cookie.as_deref())
+            auth::sign_in_page(app, &input, old_session.as_deref())
         })
-        .await
-        .map(|(token, p)| (token, p.role.is_platform()));
+        .await;
     match result {
-        Ok((token, platform)) => {
-            // A new session id, and a new CSRF cookie, at every sign-in; each kind of
-            // person has one home.
-            let home = if platform { "/admin" } else { "/portal" };
+        Ok(p) => {
+            // A new session id (the middleware saves the session under a new key), and a
+            // new CSRF cookie, at every sign-in; each kind of person has one home.
+            session_store::sign_in(&session, &p.user.id, &ip, &ua)?;
+            let home = if p.role.is_platform() {
+                "/admin"
+            } else {
+                "/portal"
+            };
             let mut resp = redirect_with(&state, home, Flash::success("Você entrou."));
-            let _ = resp.add_cookie(&state.cookie(SESSION_COOKIE, token, SameSite::Lax));
             let _ = resp.add_cookie(&state.cookie(
                 CSRF_COOKIE,
                 crate::crypto::new_token(),
@@ -119,19 +126,32 @@ pub async fn login(
 #[derive(Deserialize)]
 pub struct Empty {}
 
+/// Signing out. The form token is checked only when there is a session to end: a
+/// session that expired meanwhile has nothing left to forge, and its pages' token was
+/// bound to it, so "Sair" on an expired page leads to the sign-in page, not to an error.
 pub async fn logout(
     req: HttpRequest,
     state: State,
-    _form: Form<Empty>,
-) -> Result<HttpResponse, PageError> {
-    if let Some(cookie) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string()) {
-        let ip = state.client_ip(&req);
-        state
-            .run(move |conn, app| auth::end_session(conn, &app.keys, &cookie, &ip))
-            .await?;
-    }
+    session: Session,
+    form: Result<Form<Empty>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
     let mut resp = redirect_with(&state, "/login", Flash::success("Você saiu. Até logo!"));
-    let _ = resp.add_cookie(&state.removal(SESSION_COOKIE));
+    match session_store::row(&session) {
+        Some(row) => {
+            form?;
+            let ip = state.client_ip(&req);
+            state
+                .run(move |conn, app| auth::end_session(conn, &app.keys, &row, &ip))
+                .await
+                .map_err(PageError)?;
+            // The row is gone; the middleware also removes the cookie.
+            session.purge();
+        }
+        None if req.cookie(SESSION_COOKIE).is_some() => {
+            let _ = resp.add_cookie(&state.removal(SESSION_COOKIE));
+        }
+        None => {}
+    }
     Ok(resp)
 }
 

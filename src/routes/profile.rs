@@ -48,9 +48,9 @@ async fn page(
     errors: Vec<FieldError>,
 ) -> Result<ProfilePage, PageError> {
     let actor = who.actor();
-    let cookie = who.session_cookie.clone();
+    let session = who.session.clone();
     let sessions = state
-        .run(move |conn, _| profile::sessions(conn, &actor, &cookie))
+        .run(move |conn, _| profile::sessions(conn, &actor, &session))
         .await?;
     let u = &who.principal.user;
     Ok(ProfilePage {
@@ -86,7 +86,7 @@ pub async fn change_password(
     Form(f): Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let cookie = who.session_cookie.clone();
+    let session = who.session.clone();
     let result = state
         .blocking(move |app| {
             let np = NewPassword {
@@ -97,7 +97,7 @@ pub async fn change_password(
                 &app.pool,
                 &app.keys,
                 &actor,
-                Some(&cookie),
+                Some(&session),
                 &f.current_password,
                 np,
                 app.settings.bcrypt_cost,
@@ -127,9 +127,9 @@ pub async fn end_others(
     _f: Form<crate::routes::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let cookie = who.session_cookie.clone();
+    let session = who.session.clone();
     let n = state
-        .run(move |conn, app| profile::end_other_sessions(conn, &app.keys, &actor, &cookie))
+        .run(move |conn, app| profile::end_other_sessions(conn, &app.keys, &actor, &session))
         .await?;
     Ok(redirect_with(
         &state,

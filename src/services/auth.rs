@@ -77,21 +77,22 @@ fn account_key(email: &str) -> String {
 }
 
 /// Sign-in on the sign-in page: checks the password, ends the browser's old session if
-/// any, and starts a new one (a new id at every sign-in). Returns the session cookie.
+/// any, and records the sign-in. The new session itself (with a new key) is saved by the
+/// session middleware once the handler has put the person in it.
 pub fn sign_in_page(
     app: &App,
     input: &LoginInput<'_>,
-    user_agent: &str,
     old_session: Option<&str>,
-) -> Result<(String, Principal), AppError> {
+) -> Result<Principal, AppError> {
     let p = check_credentials(app, input)?;
     let conn = &mut *app.pool.get()?;
     if let Some(old) = old_session {
         end_session(conn, &app.keys, old, input.ip)?;
     }
-    let absolute = app.settings.session_absolute_hours;
-    let token = start_session(conn, &app.keys, &p, input.ip, user_agent, absolute)?;
-    Ok((token, p))
+    db::write(conn, |tx| {
+        record_login(tx, &app.keys, &p, input.ip, "page", &time::now_db())
+    })?;
+    Ok(p)
 }
 
 /// Sign-in through the API: checks the password and issues a bearer token.
@@ -220,85 +221,32 @@ fn inactive_reason(conn: &Connection, u: &users::User) -> Result<Option<Inactive
     Ok(why)
 }
 
-/// Starts a page session; returns the cookie value (the table keeps only its hash).
-pub fn start_session(
-    conn: &mut Connection,
-    keys: &Keys,
-    p: &Principal,
-    ip: &str,
-    user_agent: &str,
-    absolute_hours: u64,
-) -> Result<String, AppError> {
-    let token = new_token();
-    db::write(conn, |tx| {
-        let now_t = time::now();
-        let now = time::to_db(now_t);
-        let absolute = time::to_db(now_t + Duration::hours(absolute_hours as i64));
-        let ua: String = user_agent.chars().take(200).collect();
-        sessions::insert(
-            tx,
-            &sha256_hex(token.as_bytes()),
-            &p.user.id,
-            &now,
-            &absolute,
-            ip,
-            &ua,
-        )?;
-        record_login(tx, keys, p, ip, "page", &now)
-    })?;
-    Ok(token)
-}
-
-/// Finds the live session for a cookie value, enforcing idle and absolute expiry, and
-/// refreshes its last-seen time at most every `touch_every_secs`.
-pub fn resolve_session(
-    conn: &Connection,
-    cookie: &str,
-    idle_secs: u64,
-) -> Result<Option<(sessions::Session, Principal)>, AppError> {
-    let id_hash = sha256_hex(cookie.as_bytes());
-    let Some(s) = sessions::get(conn, &id_hash)? else {
-        return Ok(None);
-    };
-    let now = time::now();
-    let last_seen = time::parse_db(&s.last_seen_at).unwrap_or(now);
-    let absolute = time::parse_db(&s.absolute_expires_at).unwrap_or(now);
-    let idle_for = (now - last_seen).num_milliseconds().max(0) as u64;
-    if idle_for >= idle_secs * 1000 || now >= absolute {
-        sessions::delete(conn, &id_hash)?;
-        return Ok(None);
-    }
-    let Some(user) = users::get(conn, &s.user_id)? else {
+/// The person of a live page session (the session store has already enforced idle and
+/// absolute expiry), if they may still be signed in.
+pub fn session_principal(conn: &Connection, user_id: &str) -> Result<Option<Principal>, AppError> {
+    let Some(user) = users::get(conn, user_id)? else {
         return Ok(None);
     };
     // A suspended or archived company locks its people out at once, open sessions too.
     if !super::users::company_allows_sign_in(conn, &user)? {
         return Ok(None);
     }
-    let Some(p) = Principal::from_user(user) else {
-        return Ok(None);
-    };
-    // Writing on every request would cost an fsync each; a quarter of the idle window is
-    // precise enough.
-    let touch_every_ms = (idle_secs * 1000 / 4).min(60_000);
-    if idle_for >= touch_every_ms {
-        sessions::touch(conn, &id_hash, &time::to_db(now))?;
-    }
-    Ok(Some((s, p)))
+    Ok(Principal::from_user(user))
 }
 
+/// Ends the page session whose row is `id_hash` (the SHA-256 of its key) and records the
+/// sign-out in the same transaction.
 pub fn end_session(
     conn: &mut Connection,
     keys: &Keys,
-    cookie: &str,
+    id_hash: &str,
     ip: &str,
 ) -> Result<(), AppError> {
-    let id_hash = sha256_hex(cookie.as_bytes());
     db::write(conn, |tx| {
-        let Some(s) = sessions::get(tx, &id_hash)? else {
+        let Some(s) = sessions::get(tx, id_hash)? else {
             return Ok(());
         };
-        sessions::delete(tx, &id_hash)?;
+        sessions::delete(tx, id_hash)?;
         if let Some(p) = users::get(tx, &s.user_id)?.and_then(Principal::from_user) {
             let now = time::now_db();
             let mut entry = p.actor(ip).entry("auth.logout", "user", Some(&p.user.id));

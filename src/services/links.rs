@@ -167,6 +167,7 @@ pub fn complete_reset(
 }
 
 /// A signed-in person changes their own password; every other session and token ends.
+/// `current_session` is the session to keep, by its row id (the SHA-256 of its key).
 pub fn change_password(
     pool: &crate::db::Pool,
     keys: &Keys,
@@ -188,11 +189,10 @@ pub fn change_password(
         ));
     }
     let hashed = new_password(np, cost)?;
-    let keep = current_session.map(|c| sha256_hex(c.as_bytes()));
     db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         user_store::set_password(tx, &u.id, &hashed, &now)?;
-        end_all_access(tx, &u.id, keep.as_deref(), &now)?;
+        end_all_access(tx, &u.id, current_session, &now)?;
         let mut entry = actor.entry("user.password_change", "user", Some(&u.id));
         entry.company_id = u.company_id.clone();
         audit::append(tx, &keys.audit, &now, &entry)?;

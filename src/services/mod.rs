@@ -42,6 +42,9 @@ pub struct Keys {
     pub audit: [u8; 32],
     pub csrf: [u8; 32],
     pub fingerprint: [u8; 32],
+    /// Encrypts the page-session cookie (actix-session's private cookie); kept in the
+    /// database like the others, so sessions survive a restart and a key rotation.
+    pub session_cookie: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -83,11 +86,13 @@ impl Keys {
         })?;
         let csrf = data_key(conn, &ring, "csrf", random_bytes::<32>)?;
         let fingerprint = data_key(conn, &ring, "fingerprint", random_bytes::<32>)?;
+        let session_cookie = data_key(conn, &ring, "session-cookie", random_bytes::<32>)?;
         Ok(Self {
             ring,
             audit,
             csrf,
             fingerprint,
+            session_cookie,
         })
     }
 }

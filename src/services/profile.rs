@@ -4,7 +4,6 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::{Actor, Keys};
-use crate::crypto::sha256_hex;
 use crate::db::{self, audit, sessions};
 use crate::error::AppError;
 use crate::time;
@@ -21,12 +20,12 @@ fn me(actor: &Actor) -> Result<&str, AppError> {
     actor.user_id().ok_or(AppError::Forbidden)
 }
 
+/// The person's sessions; `current` (the SHA-256 of this session's key) is marked.
 pub fn sessions(
     conn: &Connection,
     actor: &Actor,
-    current_cookie: &str,
+    current: &str,
 ) -> Result<Vec<SessionInfo>, AppError> {
-    let current = sha256_hex(current_cookie.as_bytes());
     Ok(sessions::list_for_user(conn, me(actor)?)?
         .into_iter()
         .map(|(hash, created, seen, ip, ua)| SessionInfo {
@@ -39,18 +38,18 @@ pub fn sessions(
         .collect())
 }
 
-/// Ends every session of the person but this one, and revokes their API tokens.
+/// Ends every session of the person but this one (`current`, the SHA-256 of its key),
+/// and revokes their API tokens.
 pub fn end_other_sessions(
     conn: &mut Connection,
     keys: &Keys,
     actor: &Actor,
-    current_cookie: &str,
+    current: &str,
 ) -> Result<usize, AppError> {
     let id = me(actor)?.to_string();
-    let keep = sha256_hex(current_cookie.as_bytes());
     db::write(conn, |tx| {
         let now = time::now_db();
-        let n = sessions::delete_for_user(tx, &id, Some(&keep))?;
+        let n = sessions::delete_for_user(tx, &id, Some(current))?;
         crate::db::tokens::revoke_for_user(tx, &id, &now)?;
         let mut entry = actor.entry("user.sessions_ended", "user", Some(&id));
         entry.company_id = actor.company_id().map(str::to_string);

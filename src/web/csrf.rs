@@ -4,6 +4,7 @@
 //! 2. every form carries a token, an HMAC of the browser's CSRF cookie under a server key,
 //!    so a cookie planted from a sibling domain cannot be paired with a valid token.
 
+use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -15,8 +16,8 @@ use serde::de::DeserializeOwned;
 use super::guard::SignedIn;
 use super::headers::FreshCsrfCookie;
 use super::limits::FORM_LIMIT;
-use super::{CSRF_COOKIE, SESSION_COOKIE, State};
-use crate::crypto::{constant_time_eq, hmac_hex, sha256_hex};
+use super::{CSRF_COOKIE, State};
+use crate::crypto::{constant_time_eq, hmac_hex};
 use crate::error::AppError;
 use crate::web::error::{ErrorPage, PageError};
 
@@ -35,29 +36,26 @@ pub fn form_token(req: &HttpRequest, state: &State) -> String {
         })
         .unwrap_or_default();
     match bound_session(req) {
-        Some(session) => {
-            let session = sha256_hex(session.as_bytes());
-            hmac_hex(
-                &state.keys.csrf,
-                &[cookie.as_bytes(), b"session", session.as_bytes()],
-            )
-        }
+        Some(session) => hmac_hex(
+            &state.keys.csrf,
+            &[cookie.as_bytes(), b"session", session.as_bytes()],
+        ),
         None => hmac_hex(&state.keys.csrf, &[cookie.as_bytes()]),
     }
 }
 
-/// The session a form token is bound to. A page and the post it makes must agree: inside
-/// /admin and /portal both run behind the guard, which puts `SignedIn` in the request.
-/// `/logout` is posted from those pages but lies outside their scopes, so there the
-/// session cookie (the same value) stands in. Pages used before signing in (login,
-/// sign-up, links) stay bound to the CSRF cookie alone, whatever session cookie the
-/// browser holds.
+/// The session a form token is bound to: the SHA-256 of its key (its row). A page and
+/// the post it makes must agree: inside /admin and /portal both run behind the guard,
+/// which puts `SignedIn` in the request. `/logout` is posted from those pages but lies
+/// outside their scopes, so there the session the middleware loaded stands in. Pages used
+/// before signing in (login, sign-up, links) stay bound to the CSRF cookie alone,
+/// whatever session cookie the browser holds.
 fn bound_session(req: &HttpRequest) -> Option<String> {
     if let Some(s) = req.extensions().get::<SignedIn>() {
-        return Some(s.session_cookie.clone());
+        return Some(s.session.clone());
     }
     if req.path() == "/logout" {
-        return req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+        return super::session_store::row(&req.get_session());
     }
     None
 }

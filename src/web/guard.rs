@@ -1,6 +1,8 @@
-//! Who is asking: the page-session guard (for `/admin`) and the bearer extractor (API).
+//! Who is asking: the page-session guard (for `/admin` and `/portal`) and the bearer
+//! extractor (API). Page sessions come from actix-session (see `session_store`).
 
 use crate::web::Edge;
+use actix_session::SessionExt;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -8,7 +10,7 @@ use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use futures_util::future::LocalBoxFuture;
 
-use super::{SESSION_COOKIE, State};
+use super::{SESSION_COOKIE, State, session_store};
 use crate::error::AppError;
 use crate::services::auth::{self, Principal};
 use crate::services::users;
@@ -19,7 +21,9 @@ use crate::web::error::{ApiError, PageError};
 #[derive(Clone)]
 pub struct SignedIn {
     pub principal: Principal,
-    pub session_cookie: String,
+    /// The SHA-256 of the session key: the session's row. It marks the current session
+    /// in "Minha conta" and binds form tokens to this session.
+    pub session: String,
     /// Sign-ups waiting for a decision (platform users only).
     pub pending: i64,
     /// The client's address, as `OTM_TRUSTED_PROXIES` decides.
@@ -36,9 +40,15 @@ impl SignedIn {
 fn to_login(req: ServiceRequest, state: Option<&State>) -> ServiceResponse<BoxBody> {
     let mut resp = HttpResponse::SeeOther();
     resp.insert_header((header::LOCATION, "/login"));
-    if let Some(state) = state
+    let session = req.get_session();
+    if session_store::row(&session).is_some() {
+        // A live row whose person may no longer enter: the middleware deletes the row
+        // and tells the browser to forget the cookie.
+        session.purge();
+    } else if let Some(state) = state
         && req.cookie(SESSION_COOKIE).is_some()
     {
+        // A cookie that leads to no session (expired, ended, forged): forget it.
         resp.cookie(state.removal(SESSION_COOKIE));
     }
     req.into_response(resp.finish())
@@ -57,16 +67,15 @@ async fn require(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let state = req.app_data::<State>().cloned();
-    let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
-    let (Some(state), Some(cookie)) = (state, cookie) else {
+    let session = req.get_session();
+    let signed_in = session_store::user_id(&session).zip(session_store::row(&session));
+    let (Some(state), Some((user_id, row))) = (state, signed_in) else {
         let state = req.app_data::<State>().cloned();
         return Ok(to_login(req, state.as_ref()));
     };
-    let idle = state.settings.session_idle_secs;
-    let c = cookie.clone();
     let found = state
         .run(move |conn, _| {
-            let Some((_, p)) = auth::resolve_session(conn, &c, idle)? else {
+            let Some(p) = auth::session_principal(conn, &user_id)? else {
                 return Ok(None);
             };
             // The dashboard's badge: sign-ups waiting for a decision.
@@ -104,7 +113,7 @@ async fn require(
             let ip = state.client_ip(req.request());
             req.extensions_mut().insert(SignedIn {
                 principal,
-                session_cookie: cookie,
+                session: row,
                 pending,
                 ip,
             });

@@ -9,6 +9,7 @@ pub mod headers;
 pub mod limits;
 pub mod page;
 pub mod request_log;
+pub mod session_store;
 
 use std::net::IpAddr;
 use std::sync::Arc;

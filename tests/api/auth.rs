@@ -394,3 +394,155 @@ async fn concurrent_wrong_guesses_cannot_all_pass_the_throttle() {
         "only the free attempts reach bcrypt: {statuses:?}"
     );
 }
+
+/// Signs the owner in with a bare client (no cookie store), sending `session` as the
+/// session cookie when given; returns the new session cookie's value and its whole
+/// `Set-Cookie` line.
+async fn sign_in_bare(s: &Server, session: Option<&str>) -> (String, String) {
+    let c = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c.get(s.url("/login")).send().await.unwrap();
+    let csrf_cookie = page
+        .cookies()
+        .find(|c| c.name() == "otm_csrf")
+        .unwrap()
+        .value()
+        .to_string();
+    let csrf = crate::common::Page {
+        status: 200,
+        location: None,
+        body: page.text().await.unwrap(),
+    }
+    .csrf();
+    let mut cookie = format!("otm_csrf={csrf_cookie}");
+    if let Some(v) = session {
+        cookie.push_str(&format!("; otm_session={v}"));
+    }
+    let r = c
+        .post(s.url("/login"))
+        .header("Origin", s.base.clone())
+        .header("Cookie", cookie)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("email", OWNER_EMAIL),
+            ("password", OWNER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let line = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|l| l.starts_with("otm_session="))
+        .expect("a session cookie");
+    let value = line["otm_session=".len()..]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (value, line)
+}
+
+/// Where a request with only this session cookie lands: 200, or 303 and where to.
+async fn admin_with(s: &Server, session: &str) -> (u16, Option<String>) {
+    let r = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(s.url("/admin"))
+        .header("Cookie", format!("otm_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
+    (r.status().as_u16(), location)
+}
+
+#[tokio::test]
+async fn signing_in_again_ends_the_session_the_browser_had() {
+    let s = Server::start();
+    s.create_owner();
+    let (first, _) = sign_in_bare(&s, None).await;
+    assert_eq!(admin_with(&s, &first).await.0, 200);
+    let (second, _) = sign_in_bare(&s, Some(&first)).await;
+    assert_ne!(first, second);
+    assert_eq!(
+        admin_with(&s, &first).await,
+        (303, Some("/login".to_string()))
+    );
+    assert_eq!(admin_with(&s, &second).await.0, 200);
+    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 1, "the old row is gone");
+}
+
+/// The table holds the SHA-256 of the session key: what someone who copies the database
+/// file finds there does not open a session.
+#[tokio::test]
+async fn a_session_id_read_from_the_database_is_no_cookie() {
+    let s = Server::start();
+    s.create_owner();
+    let (cookie, _) = sign_in_bare(&s, None).await;
+    assert_eq!(admin_with(&s, &cookie).await.0, 200);
+    let conn = rusqlite::Connection::open(s.db_path()).unwrap();
+    let (id_hash, state): (String, String) = conn
+        .query_row("SELECT id_hash, state FROM sessions", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert!(!cookie.contains(&id_hash) && !state.contains(&cookie));
+    assert_eq!(
+        admin_with(&s, &id_hash).await,
+        (303, Some("/login".to_string()))
+    );
+    // The real cookie still works: the refusal was about the value, not the session.
+    assert_eq!(admin_with(&s, &cookie).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_lax_and_secure_behind_tls() {
+    let s = Server::start();
+    s.create_owner();
+    let (_, line) = sign_in_bare(&s, None).await;
+    let attrs: Vec<String> = line.split("; ").skip(1).map(str::to_lowercase).collect();
+    for want in ["httponly", "samesite=lax", "path=/"] {
+        assert!(attrs.iter().any(|a| a == want), "{want} in {line}");
+    }
+    // It ends with the browser; idle expiry is the server's.
+    assert!(
+        !attrs
+            .iter()
+            .any(|a| a.starts_with("max-age") || a.starts_with("expires")),
+        "{line}"
+    );
+    assert!(!attrs.iter().any(|a| a == "secure"), "{line}");
+
+    let s = Server::start_with(&[("OTM_SECURE_COOKIES", "true")]);
+    s.create_owner();
+    let (_, line) = sign_in_bare(&s, None).await;
+    assert!(line.split("; ").any(|a| a == "Secure"), "{line}");
+}
+
+/// "Sair" on a page left open past the idle limit: nothing is left to end, so it leads
+/// to the sign-in page instead of a "form expired" error.
+#[tokio::test]
+async fn signing_out_of_an_expired_session_leads_to_sign_in() {
+    let s = Server::start_with(&[("OTM_SESSION_IDLE_MINUTES", "0.05")]);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = b.get("/admin").await.csrf();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let r = b.post("/logout", &[("csrf_token", &csrf)]).await;
+    assert_eq!((r.status, r.location.as_deref()), (303, Some("/login")));
+}

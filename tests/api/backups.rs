@@ -996,3 +996,69 @@ async fn a_running_backup_holds_no_database_connection() {
         asked.elapsed()
     );
 }
+
+/// The owner's download resumes (byte ranges), is validated by ETag and Last-Modified,
+/// and is the very file the backup row describes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_serves_ranges_and_matches_the_recorded_sha256() {
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let b = api_backup(&api).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    let id = b["id"].as_str().unwrap();
+    let url = s.url(&format!("/admin/backups/{id}/download"));
+    let br = s.browser();
+    br.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+
+    let part = br
+        .http
+        .get(&url)
+        .header("Range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    let size = b["size_bytes"].as_u64().unwrap();
+    assert_eq!(
+        part.headers()["content-range"].to_str().unwrap(),
+        format!("bytes 0-99/{size}")
+    );
+    let first = part.bytes().await.unwrap();
+    assert_eq!(first.len(), 100);
+
+    let full = br.http.get(&url).send().await.unwrap();
+    assert_eq!(full.status(), 200);
+    let h = full.headers().clone();
+    let disposition = h["content-disposition"].to_str().unwrap();
+    let name = b["file_name"].as_str().unwrap();
+    assert!(
+        disposition.starts_with("attachment") && disposition.contains(name),
+        "{disposition}"
+    );
+    assert_eq!(h["content-type"], "application/octet-stream");
+    assert_eq!(h["accept-ranges"], "bytes");
+    assert!(h.contains_key("etag") && h.contains_key("last-modified"));
+    let body = full.bytes().await.unwrap();
+    assert_eq!(body.len() as u64, size);
+    assert_eq!(&body[..100], &first[..]);
+    assert_eq!(
+        hex::encode(sha2::Sha256::digest(&body)),
+        b["sha256"].as_str().unwrap()
+    );
+
+    // A browser holding the same file asks again and is told it has not changed.
+    let again = br
+        .http
+        .get(&url)
+        .header("If-None-Match", h["etag"].clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // Every request is audited (the file is opened before the conditions are weighed):
+    // the partial one and the unchanged one too.
+    let (_, audit) = api.get("/api/v1/audit?action=backup.download").await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 3, "{audit}");
+}

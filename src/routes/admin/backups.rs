@@ -1,7 +1,9 @@
 //! `/admin/backups`: "Fazer backup agora", progress, history, download, schedule
 //! settings, and the recovery kit for the master key.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_files::NamedFile;
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{HttpRequest, HttpResponse, mime, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -230,48 +232,33 @@ pub async fn start(
 #[derive(Deserialize)]
 pub struct Empty {}
 
+/// The owner's download of a backup file, through actix-files: byte ranges (a resumed or
+/// parallel download), ETag and Last-Modified come with it. The use case refuses anyone
+/// but the owner and writes the audit row once the file is open; that runs on the
+/// blocking pool, and so does the `NamedFile` wrapping (it reads the file's metadata).
 pub async fn download(
-    _req: HttpRequest,
+    req: HttpRequest,
     state: State,
     who: SignedIn,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let id = id.into_inner();
-    let (file, len, name) = state
-        .run(move |conn, app| uc::download(conn, &app.keys, &app.settings, &actor, &id))
-        .await?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/octet-stream")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .no_chunking(len)
-        .streaming(file_stream(file)))
-}
-
-/// Reads the file in 256 KiB pieces on the blocking pool.
-fn file_stream(
-    file: std::fs::File,
-) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
-    futures_util::stream::unfold(Some(file), |file| async move {
-        let mut file = file?;
-        let read = web::block(move || {
-            use std::io::Read;
-            let mut buf = vec![0u8; 256 * 1024];
-            let n = file.read(&mut buf)?;
-            buf.truncate(n);
-            Ok::<_, std::io::Error>((buf, file))
+    let file = state
+        .run(move |conn, app| {
+            let (file, _, name) = uc::download(conn, &app.keys, &app.settings, &actor, &id)?;
+            let named = NamedFile::from_file(file, &name)
+                .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?;
+            // Always a file to save, never something the browser tries to show.
+            Ok(named
+                .set_content_type(mime::APPLICATION_OCTET_STREAM)
+                .set_content_disposition(ContentDisposition {
+                    disposition: DispositionType::Attachment,
+                    parameters: vec![DispositionParam::Filename(name)],
+                }))
         })
-        .await;
-        match read {
-            Ok(Ok((buf, _))) if buf.is_empty() => None,
-            Ok(Ok((buf, file))) => Some((Ok(web::Bytes::from(buf)), Some(file))),
-            Ok(Err(e)) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
-            Err(e) => Some((Err(actix_web::error::ErrorInternalServerError(e)), None)),
-        }
-    })
+        .await?;
+    Ok(file.into_response(&req))
 }
 
 #[derive(Deserialize)]
