@@ -5,7 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod health;
-pub mod links;
+pub mod mailed_links;
 pub mod omie_pages;
 pub mod people;
 pub mod portal;
@@ -34,12 +34,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/logout", auth::logout)
             .get("/setup/{token}", auth::setup_form)
             .post("/setup/{token}", auth::setup)
-            .get("/password/forgot", links::forgot_form)
-            .post("/password/forgot", links::forgot)
-            .get("/password/reset/{token}", links::reset_form)
-            .post("/password/reset/{token}", links::reset)
-            .get("/invite/{token}", links::invite_form)
-            .post("/invite/{token}", links::accept_invite)
+            .get("/password/forgot", mailed_links::forgot_form)
+            .post("/password/forgot", mailed_links::forgot)
+            .get("/password/reset/{token}", mailed_links::reset_form)
+            .post("/password/reset/{token}", mailed_links::reset)
+            .get("/invite/{token}", mailed_links::invite_form)
+            .post("/invite/{token}", mailed_links::accept_invite)
             .get("/signup", signup::form)
             .post("/signup", signup::submit)
             .get("/api/openapi.json", api::openapi::document);

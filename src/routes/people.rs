@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::routes::auth::Empty;
-use crate::services::{links, users};
+use crate::services::{mailed_links, users};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
@@ -147,7 +147,7 @@ pub async fn send_reset<A: Area>(
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
         .run(move |conn, app| {
-            links::send_reset(conn, &app.keys, &actor, &id, &app.settings.base_url)
+            mailed_links::send_reset(conn, &app.keys, &actor, &id, &app.settings.base_url)
         })
         .await
         .map(|u| format!("Link para trocar a senha enviado para {}.", u.email));
@@ -162,7 +162,9 @@ pub async fn resend_invitation<A: Area>(
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
-        .run(move |conn, app| links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url))
+        .run(move |conn, app| {
+            mailed_links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url)
+        })
         .await;
     let back = A::after_invitation(r.as_ref().ok().and_then(|i| i.company_id.as_deref()));
     let m = |i: crate::db::invitations::Invitation| {
@@ -182,7 +184,7 @@ pub async fn revoke_invitation<A: Area>(
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
-        .run(move |conn, app| links::revoke(conn, &app.keys, &actor, &id))
+        .run(move |conn, app| mailed_links::revoke(conn, &app.keys, &actor, &id))
         .await;
     let back = A::after_invitation(r.as_ref().ok().and_then(|i| i.company_id.as_deref()));
     let m = |i: crate::db::invitations::Invitation| {

@@ -14,7 +14,7 @@ use crate::routes::admin::companies::InvitationRow;
 use crate::routes::omie_pages::{self, CredentialsForm, Place};
 use crate::routes::people::{self, Portal};
 use crate::routes::{auth::Empty, profile};
-use crate::services::{Actor, companies, links, users};
+use crate::services::{Actor, companies, mailed_links, users};
 use crate::views::CompanyView;
 use crate::web::State;
 use crate::web::error::PageError;
@@ -180,7 +180,7 @@ pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpRespons
     let (rows, invitations) = state
         .run(move |conn, _| {
             let (rows, _) = users::list(conn, &actor, ListFilter::default(), 500)?;
-            Ok((rows, links::list_open(conn, &actor, Some(&cid))?))
+            Ok((rows, mailed_links::list_open(conn, &actor, Some(&cid))?))
         })
         .await?;
     let row = |(u, _): (crate::db::users::User, Option<String>)| PersonRow {
@@ -221,7 +221,7 @@ pub async fn invite(
     let cid = company_id(&who);
     let result = state
         .run(move |conn, app| {
-            let inv = links::invite(
+            let inv = mailed_links::invite(
                 conn,
                 &app.keys,
                 &actor,

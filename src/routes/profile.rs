@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
-use crate::services::links::{self, NewPassword};
+use crate::services::mailed_links::{self, NewPassword};
 use crate::services::profile::{self, SessionInfo};
 use crate::web::State;
 use crate::web::error::PageError;
@@ -93,7 +93,7 @@ pub async fn change_password(
                 password: &f.password,
                 confirm: &f.password_confirm,
             };
-            links::change_password(
+            mailed_links::change_password(
                 &app.pool,
                 &app.keys,
                 &actor,

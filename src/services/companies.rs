@@ -452,7 +452,7 @@ pub fn detail(conn: &Connection, actor: &Actor, id: &str) -> Result<Detail, AppE
         ..Default::default()
     };
     let (people, _) = super::users::list(conn, actor, people_filter, 200)?;
-    let invitations = super::links::list_open(conn, actor, Some(&company.id))?;
+    let invitations = super::mailed_links::list_open(conn, actor, Some(&company.id))?;
     Ok(Detail {
         company,
         history,

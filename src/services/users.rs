@@ -624,7 +624,7 @@ pub fn add_to_company(app: &App, actor: &Actor, m: &NewMember<'_>) -> Result<Add
     match m.password {
         Some(pw) => create_with_password(app, actor, m.company_id, m.name, m.email, m.role, pw)
             .map(Added::User),
-        None => super::links::invite(
+        None => super::mailed_links::invite(
             &mut *app.pool.get()?,
             &app.keys,
             actor,
@@ -838,6 +838,6 @@ pub fn directory(
     Ok(Directory {
         people: super::Page::new(rows, more, |(u, _)| store::cursor_after(u)),
         requests: pending_requests(conn, actor)?,
-        invitations: super::links::list_open(conn, actor, None)?,
+        invitations: super::mailed_links::list_open(conn, actor, None)?,
     })
 }

@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::services::links;
+use crate::services::mailed_links;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -56,7 +56,7 @@ pub async fn create(
     let back = back_to(company_id.as_deref());
     let result = state
         .run(move |conn, app| {
-            let inv = links::invite(
+            let inv = mailed_links::invite(
                 conn,
                 &app.keys,
                 &actor,

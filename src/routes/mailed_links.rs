@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
-use crate::services::links;
+use crate::services::mailed_links;
 use crate::web::error::PageError;
 use crate::web::page::{Ctx, Flash, Form, form_outcome, redirect, redirect_with, render};
 use crate::web::{Edge, State};
@@ -46,7 +46,7 @@ pub async fn forgot(
     let result = state
         .run(move |conn, app| {
             let (keys, throttle, base) = (&app.keys, &app.throttle, &app.settings.base_url);
-            links::request_reset(conn, keys, throttle, &ip, &email, base)
+            mailed_links::request_reset(conn, keys, throttle, &ip, &email, base)
         })
         .await;
     let page = |ctx, error: Option<String>, done| {
@@ -89,7 +89,7 @@ pub async fn reset_form(
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
     if !state
-        .run(move |conn, _| links::reset_link_is_usable(conn, &t))
+        .run(move |conn, _| mailed_links::reset_link_is_usable(conn, &t))
         .await?
     {
         return Err(PageError(AppError::NotFound));
@@ -112,8 +112,8 @@ pub struct PasswordForm {
 }
 
 impl PasswordForm {
-    fn new_password(&self) -> links::NewPassword<'_> {
-        links::NewPassword {
+    fn new_password(&self) -> mailed_links::NewPassword<'_> {
+        mailed_links::NewPassword {
             password: &self.password,
             confirm: &self.password_confirm,
         }
@@ -131,7 +131,7 @@ pub async fn reset(
     let result = state
         .blocking(move |app| {
             let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
-            links::complete_reset(pool, keys, &ip, &t, f.new_password(), cost)
+            mailed_links::complete_reset(pool, keys, &ip, &t, f.new_password(), cost)
         })
         .await;
     let done = |_| {
@@ -172,7 +172,7 @@ async fn invite_page(
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
     let (inv, company) = state
-        .run(move |conn, _| links::open_invitation(conn, &t))
+        .run(move |conn, _| mailed_links::open_invitation(conn, &t))
         .await?
         .ok_or(PageError(AppError::NotFound))?;
     let role = Role::parse(&inv.role).map(Role::label).unwrap_or("");
@@ -206,7 +206,7 @@ pub async fn accept_invite(
     let result = state
         .blocking(move |app| {
             let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
-            links::accept(pool, keys, &ip, &t, &f.name, f.new_password(), cost)
+            mailed_links::accept(pool, keys, &ip, &t, &f.name, f.new_password(), cost)
         })
         .await;
     match result {
