@@ -111,7 +111,12 @@ pub async fn list(state: State, who: ApiUser) -> Result<HttpResponse, ApiError> 
 #[derive(Deserialize, ToSchema)]
 #[schema(as = NewApplication)]
 pub struct CreateBody {
-    #[schema(example = "Integração de estoque")]
+    /// Not blank, no control characters.
+    #[schema(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        max_length = 120,
+        example = "Integração de estoque"
+    )]
     name: String,
     #[serde(default)]
     description: String,
@@ -247,8 +252,13 @@ pub async fn revoke_secret(
 #[derive(Deserialize, ToSchema)]
 #[schema(as = ApplicationPatch)]
 pub struct PatchBody {
+    /// Not blank, no control characters.
     #[serde(default, deserialize_with = "no_null")]
-    #[schema(nullable = false)]
+    #[schema(
+        nullable = false,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        max_length = 120
+    )]
     name: Option<String>,
     #[serde(default, deserialize_with = "no_null")]
     #[schema(nullable = false)]
@@ -365,8 +375,21 @@ pub async fn rotate(
 #[derive(Deserialize, ToSchema)]
 #[schema(as = LinkRequest)]
 pub struct LinkBody {
-    #[schema(example = json!(["companies:read", "omie:proxy"]))]
+    /// At least one.
+    #[schema(value_type = Vec<Scope>, min_items = 1, example = json!(["companies:read", "omie:proxy"]))]
     scopes: Vec<String>,
+}
+
+/// What a link lets an application do for the company.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only its schema is used: scopes are read as strings and checked
+pub enum Scope {
+    #[schema(rename = "companies:read")]
+    CompaniesRead,
+    #[schema(rename = "omie_credentials:read")]
+    OmieCredentialsRead,
+    #[schema(rename = "omie:proxy")]
+    OmieProxy,
 }
 
 /// An application's link to a company.

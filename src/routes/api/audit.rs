@@ -81,8 +81,11 @@ pub struct Params {
     cursor: Option<String>,
 }
 
+/// An empty `from=` or `to=` is refused like any other non-timestamp: a client that
+/// means "no bound" leaves the parameter out, and one whose date field came out empty
+/// learns it instead of silently getting the whole trail.
 fn instant(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
-    match v.filter(|s| !s.is_empty()) {
+    match v {
         None => Ok(None),
         Some(s) => time::parse_db(&s)
             .map(|t| Some(time::to_db(t)))

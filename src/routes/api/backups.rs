@@ -84,7 +84,7 @@ pub struct ListQuery {
     /// Page size, 1 to 200 (a value outside answers 422).
     #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<usize>,
-    /// `next_cursor` of the previous page; absent for the first page.
+    /// `next_cursor` of the previous page; empty or absent for the first page.
     #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
 }
@@ -117,7 +117,11 @@ pub async fn list(
     let q = q.into_inner();
     let limit = super::page_limit(q.limit)?;
     let (rows, next) = state
-        .run(move |conn, _| uc::list(conn, &actor, q.cursor.as_deref(), limit))
+        // An empty cursor is the first page, as in every other list.
+        .run(move |conn, _| {
+            let cursor = q.cursor.as_deref().filter(|c| !c.is_empty());
+            uc::list(conn, &actor, cursor, limit)
+        })
         .await?;
     let items = rows.iter().map(BackupJson::from).collect();
     Ok(HttpResponse::Ok().json(ListJson::new(items, next)))

@@ -73,8 +73,12 @@ impl From<Company> for CompanyJson {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
-    /// Search by legal or trade name, e-mail or CNPJ (with or without its mask).
-    #[param(example = "11.222.333")]
+    /// Search by legal or trade name, e-mail or CNPJ (with or without its mask). No
+    /// control characters: no name holds one.
+    #[param(
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$",
+        example = "11.222.333"
+    )]
     q: Option<String>,
     /// Only companies with this status; archived companies appear only when asked for.
     #[param(value_type = Option<CompanyStatus>)]
@@ -87,8 +91,10 @@ pub struct ListParams {
     cursor: Option<String>,
 }
 
+/// An empty `status=` is refused like any other unknown status: "any status" is the
+/// parameter left out.
 fn parse_status(raw: Option<&str>) -> Result<Option<CompanyStatus>, AppError> {
-    match raw.filter(|s| !s.is_empty()) {
+    match raw {
         None => Ok(None),
         Some(s) => CompanyStatus::parse(s).map(Some).ok_or_else(|| {
             AppError::field("status", "status must be active, suspended or archived")
@@ -120,6 +126,15 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, p) = (who.actor(), params.into_inner());
+    // No stored name has a control character (they are refused on input), so such a
+    // search can match nothing; and a NUL inside the full-text query is a database
+    // error (500) rather than an empty page. Refused, as the document says.
+    if p.q
+        .as_deref()
+        .is_some_and(|q| q.chars().any(char::is_control))
+    {
+        return Err(AppError::field("q", "A busca não pode ter caracteres de controle.").into());
+    }
     let q = ListQuery {
         status: parse_status(p.status.as_deref())?,
         q: p.q,

@@ -90,9 +90,14 @@ pub async fn get(
 #[derive(Deserialize, ToSchema)]
 #[schema(as = OmieCredentialsInput)]
 pub struct PutBody {
-    #[schema(example = "1234567895368")]
+    /// Digits only, 6 to 20 (surrounding spaces are dropped).
+    #[schema(pattern = "^\\s*[0-9]{6,20}\\s*$", example = "1234567895368")]
     app_key: String,
-    #[schema(example = "a1b2c3d4e5f60718293a4b5c6d7e9b8a")]
+    /// Hexadecimal, 20 to 64 (surrounding spaces are dropped).
+    #[schema(
+        pattern = "^\\s*[0-9A-Fa-f]{20,64}\\s*$",
+        example = "a1b2c3d4e5f60718293a4b5c6d7e9b8a"
+    )]
     app_secret: String,
 }
 

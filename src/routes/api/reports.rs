@@ -46,8 +46,10 @@ pub struct UsageJson {
     count: i64,
 }
 
+/// An empty `from=` or `to=` is refused (422) like any other non-date: "no bound" is
+/// the parameter left out.
 fn day(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
-    match v.filter(|s| !s.is_empty()) {
+    match v {
         None => Ok(None),
         Some(s) => chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
             .map(|d| Some(d.format("%Y-%m-%d").to_string()))

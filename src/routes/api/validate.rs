@@ -7,8 +7,8 @@ use crate::domain::Cnpj;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Params {
-    /// The CNPJ as typed, with or without mask.
-    #[serde(default)]
+    /// The CNPJ as typed, with or without mask. Required: an empty value is answered
+    /// (`valid: false`, "Informe o CNPJ"), a missing one is a malformed request (400).
     #[param(example = "11.222.333/0001-81")]
     value: String,
 }
