@@ -35,7 +35,8 @@ pub fn fold(s: &str) -> String {
 
 macro_rules! string_enum {
     ($name:ident { $($variant:ident => $s:literal / $pt:literal),+ $(,)? }) => {
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+        // ToSchema: the API document lists the values from this one definition.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 

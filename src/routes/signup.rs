@@ -105,14 +105,52 @@ fn sign_up(app: &App, ip: &str, input: &SignupInput<'_>) -> Result<users::Signup
     )
 }
 
-#[derive(Deserialize)]
+/// A person asking for access to a company (registered or not yet).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SignupRequest)]
 pub struct SignupBody {
+    /// With or without mask.
+    #[schema(example = "11.222.333/0001-81")]
     cnpj: String,
+    #[schema(example = "Joana Lima")]
     name: String,
+    #[schema(example = "joana@padaria.com.br")]
     email: String,
+    /// At least 12 characters, not a common one.
+    #[schema(min_length = 12, example = "uma senha longa e boa")]
     password: String,
 }
 
+/// The same answer whether or not the e-mail is known.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = SignupAccepted)]
+pub struct SignupAccepted {
+    /// Always `pending`: the owner or the company's admin decides.
+    #[schema(example = "pending")]
+    status: &'static str,
+    /// In Portuguese, to show to the person.
+    message: &'static str,
+}
+
+/// Ask for access
+///
+/// For a registered company this makes a pending user; for a CNPJ not registered yet, a
+/// request the owner decides on. Throttled per address (429).
+#[utoipa::path(
+    post,
+    path = "/api/v1/signup",
+    tag = "auth",
+    operation_id = "signup",
+    request_body = SignupBody,
+    security(()),
+    responses(
+        (status = 202, description = "Received.", body = SignupAccepted),
+        (status = 400, response = crate::routes::api::openapi::BadRequest),
+        (status = 413, response = crate::routes::api::openapi::PayloadTooLarge),
+        (status = 422, response = crate::routes::api::openapi::ValidationFailed),
+        (status = 429, response = crate::routes::api::openapi::TooManyRequests),
+    )
+)]
 pub async fn api(
     req: HttpRequest,
     state: State,
@@ -131,10 +169,10 @@ pub async fn api(
             sign_up(app, &ip, &input)
         })
         .await?;
-    Ok(HttpResponse::Accepted().json(serde_json::json!({
-        "status": "pending",
-        "message": RECEIVED,
-    })))
+    Ok(HttpResponse::Accepted().json(SignupAccepted {
+        status: "pending",
+        message: RECEIVED,
+    }))
 }
 
 pub fn received_message() -> &'static str {

@@ -1,7 +1,9 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::page_limit;
+use super::openapi::{BadRequest, Unauthorized, ValidationFailed};
+use super::{ListJson, page_limit};
 use crate::db::{audit::Entry, audit::Filter};
 use crate::error::AppError;
 use crate::services::audit;
@@ -10,17 +12,31 @@ use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::ApiError;
 
-#[derive(Serialize)]
-struct EntryJson {
+/// One row of the audit trail.
+#[derive(Serialize, ToSchema)]
+#[schema(as = AuditEntry)]
+pub struct EntryJson {
+    #[schema(example = "42")]
     id: String,
+    #[schema(format = DateTime)]
     at: String,
+    /// `user`, `application` or `system`.
+    #[schema(pattern = "^(user|application|system)$", example = "user")]
     actor_type: String,
+    #[schema(example = "usr_abcdefghijklmnop")]
     actor_id: Option<String>,
+    /// Dotted, such as `company.create` or `auth.login_failed`.
+    #[schema(example = "company.create")]
     action: String,
+    #[schema(example = "company")]
     entity_type: String,
     entity_id: Option<String>,
     company_id: Option<String>,
+    /// The client's address; may be empty for system actions.
+    #[schema(example = "203.0.113.7")]
     ip: String,
+    /// What the action changed; never a secret.
+    #[schema(value_type = Object)]
     details: serde_json::Value,
 }
 
@@ -41,19 +57,35 @@ impl From<Entry> for EntryJson {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// Only rows about this company.
     company_id: Option<String>,
+    /// Only rows by this person or application id.
     actor: Option<String>,
+    /// An action, or a prefix with `*` such as `company.*`.
+    #[param(example = "company.*")]
     action: Option<String>,
+    /// From this instant (RFC 3339), inclusive.
+    #[param(format = DateTime)]
     from: Option<String>,
+    /// Up to this instant (RFC 3339), inclusive.
+    #[param(format = DateTime)]
     to: Option<String>,
+    /// Page size, 1 to 200 (a value outside answers 422).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<usize>,
+    /// `next_cursor` of the previous page; empty or absent for the first page.
+    #[param(pattern = "^[0-9]{0,18}$")]
     cursor: Option<String>,
 }
 
+/// An empty `from=` or `to=` is refused like any other non-timestamp: a client that
+/// means "no bound" leaves the parameter out, and one whose date field came out empty
+/// learns it instead of silently getting the whole trail.
 fn instant(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
-    match v.filter(|s| !s.is_empty()) {
+    match v {
         None => Ok(None),
         Some(s) => time::parse_db(&s)
             .map(|t| Some(time::to_db(t)))
@@ -66,6 +98,23 @@ fn instant(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
     }
 }
 
+/// The audit trail
+///
+/// Newest first. Company admins see their company's rows.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "reports",
+    operation_id = "listAudit",
+    params(Params),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "A page of the trail.", body = ListJson<EntryJson>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn list(
     state: State,
     who: Acting,
@@ -97,8 +146,6 @@ pub async fn list(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "items": rows.into_iter().map(EntryJson::from).collect::<Vec<_>>(),
-        "next_cursor": next_cursor,
-    })))
+    let items = rows.into_iter().map(EntryJson::from).collect();
+    Ok(HttpResponse::Ok().json(ListJson::new(items, next_cursor)))
 }

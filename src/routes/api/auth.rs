@@ -1,24 +1,56 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::services::auth::{self, LoginInput};
 use crate::web::error::ApiError;
 use crate::web::guard::ApiUser;
 use crate::web::{Edge, State};
 
-#[derive(Deserialize)]
+use super::openapi::{BadRequest, PayloadTooLarge, TooManyRequests, Unauthorized};
+
+/// A person's e-mail and password.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = LoginRequest)]
 pub struct LoginBody {
+    #[schema(example = "maria@paoquente.com.br")]
     email: String,
+    #[schema(example = "uma senha longa e boa")]
     password: String,
 }
 
-#[derive(Serialize)]
+/// A bearer token for a person.
+#[derive(Serialize, ToSchema)]
+#[schema(as = LoginToken)]
 pub struct TokenResponse {
     access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the token expires.
+    #[schema(example = 3600)]
     expires_in: u64,
 }
 
+/// Sign in (people)
+///
+/// Wrong e-mail or password, and an account that is not active, answer 401; repeated
+/// failures are throttled (429).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body = LoginBody,
+    security(()),
+    responses(
+        (status = 200, description = "Signed in.", body = TokenResponse),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = PayloadTooLarge),
+        (status = 429, response = TooManyRequests),
+    )
+)]
 pub async fn login(
     req: HttpRequest,
     app: State,
@@ -42,6 +74,20 @@ pub async fn login(
     }))
 }
 
+/// Sign out
+///
+/// The token stops working at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Signed out."),
+        (status = 401, response = Unauthorized),
+    )
+)]
 pub async fn logout(app: State, who: ApiUser) -> Result<HttpResponse, ApiError> {
     app.run(move |conn, app| {
         auth::sign_out_api(

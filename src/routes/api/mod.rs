@@ -81,11 +81,21 @@ fn bad_body(detail: String) -> error::Error {
     ApiError(AppError::BadRequest(detail)).into()
 }
 
-/// One page of a list as JSON: `{items, next_cursor}`.
-#[derive(serde::Serialize)]
+/// One page of a list as JSON: `{items, next_cursor}`. Every list of the API answers
+/// with this one type, so every list reads the same way.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Page)]
 pub struct ListJson<T> {
     items: Vec<T>,
+    /// Give it as `cursor` for the next page; `null` on the last page.
+    #[schema(required = true)]
     next_cursor: Option<String>,
+}
+
+impl<T> ListJson<T> {
+    pub fn new(items: Vec<T>, next_cursor: Option<String>) -> Self {
+        Self { items, next_cursor }
+    }
 }
 
 impl<T> From<crate::services::Page<T>> for ListJson<T> {
@@ -95,6 +105,18 @@ impl<T> From<crate::services::Page<T>> for ListJson<T> {
             next_cursor: p.next_cursor,
         }
     }
+}
+
+/// For optional body fields (`#[serde(default, deserialize_with = "no_null")]`): absent
+/// is `None`, a value is `Some`, and `null` is refused (400) rather than read as absent,
+/// so "a string, or leave it out" in the document is what the server does. A PATCH that
+/// sends `null` meaning "clear it" learns at once that it does not.
+pub fn no_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// `limit` for lists: 1..=200, default 50. A value outside is refused with a field

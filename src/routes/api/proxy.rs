@@ -11,10 +11,16 @@ use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::ApiError;
 
-#[derive(Deserialize)]
+/// An Omie call, without keys: the manager adds the company's.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = OmieCall, example = json!({"call": "ListarClientes", "param": [{"pagina": 1, "registros_por_pagina": 50}]}))]
 pub struct OmieCall {
+    /// The Omie method.
+    #[schema(pattern = "^[A-Za-z0-9_]{1,100}$", example = "ListarClientes")]
     call: String,
+    /// Omie's `param`; `[]` when absent.
     #[serde(default = "empty_param")]
+    #[schema(value_type = Object)]
     param: Value,
 }
 
@@ -36,6 +42,35 @@ fn problem(
     r.body(json!({ "type": "about:blank", "title": title, "status": status.as_u16(), "detail": detail }).to_string())
 }
 
+/// Call Omie for a company
+///
+/// Scope `omie:proxy`. The answer is Omie's, passed back with its status; Omie's limits
+/// are kept here (429 and 425 with `Retry-After`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/companies/{id}/omie/{endpoint}",
+    tag = "companies",
+    operation_id = "omieProxy",
+    params(
+        ("id" = String, Path, description = "Company id."),
+        ("endpoint" = String, Path, description = "Omie endpoint path, such as `geral/clientes`."),
+    ),
+    request_body = OmieCall,
+    security(("bearerAuth" = []), ("applicationAuth" = ["omie:proxy"])),
+    responses(
+        (status = 200, description = "Omie's answer.", body = Object,
+            headers(("X-Omie-Cache" = String, description = "`hit` or `miss`."))),
+        (status = 400, response = super::openapi::BadRequest),
+        (status = 401, response = super::openapi::Unauthorized),
+        (status = 403, response = super::openapi::Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 422, response = super::openapi::ValidationFailed),
+        (status = 425, description = "Omie blocked these keys for misuse.", body = super::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, response = super::openapi::TooManyRequests),
+        (status = "5XX", description = "Omie's own error passed back, or 502 when Omie could not be reached.", body = Object),
+    )
+)]
 pub async fn forward(
     app: State,
     who: Acting,

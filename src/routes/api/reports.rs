@@ -3,7 +3,8 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::db::usage::Filter;
 use crate::error::AppError;
@@ -12,17 +13,43 @@ use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::ApiError;
 
-#[derive(Deserialize)]
+use super::ListJson;
+use super::openapi::{BadRequest, Forbidden, Unauthorized, ValidationFailed};
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Params {
+    /// From this day (São Paulo), inclusive.
+    #[param(format = Date, example = "2026-11-01")]
     from: Option<String>,
+    /// Up to this day, inclusive.
+    #[param(format = Date, example = "2026-11-30")]
     to: Option<String>,
     company_id: Option<String>,
     application_id: Option<String>,
+    /// `csv` for CSV (as `Accept: text/csv` does); JSON otherwise.
+    #[param(example = "csv")]
     format: Option<String>,
 }
 
+/// Calls of one day, company, application and operation.
+#[derive(Serialize, ToSchema)]
+#[schema(as = UsageRow)]
+pub struct UsageJson {
+    #[schema(format = Date, example = "2026-11-28")]
+    date: String,
+    company_id: String,
+    application_id: String,
+    /// Such as `omie:ListarClientes`, `omie_credentials.read` or `refused`.
+    #[schema(example = "omie:ListarClientes")]
+    operation: String,
+    count: i64,
+}
+
+/// An empty `from=` or `to=` is refused (422) like any other non-date: "no bound" is
+/// the parameter left out.
 fn day(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
-    match v.filter(|s| !s.is_empty()) {
+    match v {
         None => Ok(None),
         Some(s) => chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d")
             .map(|d| Some(d.format("%Y-%m-%d").to_string()))
@@ -53,6 +80,27 @@ pub fn to_csv(rows: &[crate::db::usage::Row]) -> String {
     out
 }
 
+/// API usage
+///
+/// Per day, company, application and operation; one page holds every row.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/usage",
+    tag = "reports",
+    operation_id = "usageReport",
+    params(Params),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The rows.", content(
+            (ListJson<UsageJson> = "application/json"),
+            (String = "text/csv", example = "date,company_id,application_id,operation,count\n"),
+        )),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn usage(
     req: HttpRequest,
     state: State,
@@ -85,11 +133,17 @@ pub async fn usage(
             ))
             .body(to_csv(&rows)));
     }
-    let items: Vec<serde_json::Value> = rows
+    let items = rows
         .into_iter()
-        .map(|(date, company_id, application_id, operation, count)| {
-            serde_json::json!({ "date": date, "company_id": company_id, "application_id": application_id, "operation": operation, "count": count })
-        })
+        .map(
+            |(date, company_id, application_id, operation, count)| UsageJson {
+                date,
+                company_id,
+                application_id,
+                operation,
+                count,
+            },
+        )
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items, "next_cursor": null })))
+    Ok(HttpResponse::Ok().json(ListJson::new(items, None)))
 }

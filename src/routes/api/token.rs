@@ -5,21 +5,56 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use base64::Engine;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::services::applications::{self, Grant, GrantError};
 use crate::web::{Edge, State};
 
-#[derive(Deserialize, Default)]
-struct TokenRequest {
+/// The client-credentials grant (RFC 6749 §4.4), as a form or JSON. `client_id` and
+/// `client_secret` may instead come by HTTP Basic.
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = TokenRequest)]
+pub struct TokenRequest {
     #[serde(default)]
+    #[schema(
+        required = true,
+        pattern = "^client_credentials$",
+        example = "client_credentials"
+    )]
     grant_type: String,
     #[serde(default)]
+    #[schema(example = "cli_abcdefghijklmnop")]
     client_id: String,
     #[serde(default)]
     client_secret: String,
+    /// Space-separated subset of the known scopes; all of them when absent.
+    #[schema(nullable = false, example = "companies:read omie:proxy")]
     scope: Option<String>,
+}
+
+/// An application's bearer token.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ApplicationToken)]
+pub struct Issued {
+    access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    token_type: &'static str,
+    /// Seconds until the token expires.
+    #[schema(example = 3600)]
+    expires_in: u64,
+    /// The scopes granted, space-separated.
+    #[schema(example = "companies:read omie_credentials:read omie:proxy")]
+    scope: String,
+}
+
+/// An RFC 6749 §5.2 error.
+#[derive(Serialize, ToSchema)]
+pub struct OAuthError {
+    #[schema(example = "invalid_client")]
+    error: String,
+    error_description: String,
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> HttpResponse {
@@ -31,7 +66,10 @@ fn error(status: StatusCode, code: &str, description: &str) -> HttpResponse {
             "Basic realm=\"omie-tenant-manager\"",
         ));
     }
-    r.json(json!({ "error": code, "error_description": description }))
+    r.json(OAuthError {
+        error: code.to_string(),
+        error_description: description.to_string(),
+    })
 }
 
 /// Client id and secret from `Authorization: Basic` (each form-urlencoded, §2.3.1).
@@ -109,6 +147,32 @@ fn refusal(e: GrantError) -> HttpResponse {
     }
 }
 
+/// Get an application token
+///
+/// OAuth 2.0 client credentials (RFC 6749 §4.4). Errors follow §5.2; repeated bad
+/// secrets are throttled (429 with `Retry-After`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/token",
+    tag = "auth",
+    operation_id = "issueApplicationToken",
+    request_body(content(
+        (TokenRequest = "application/x-www-form-urlencoded"),
+        (TokenRequest = "application/json"),
+    )),
+    security((), ("basicClient" = [])),
+    responses(
+        (status = 200, description = "The token.", body = Issued,
+            headers(("Cache-Control" = String, description = "`no-store`."))),
+        (status = 400, description = "`invalid_request`, `unsupported_grant_type` or `invalid_scope`.", body = OAuthError),
+        (status = 401, description = "`invalid_client`: unknown client or wrong secret.", body = OAuthError,
+            headers(("WWW-Authenticate" = String, description = "`Basic realm=\"omie-tenant-manager\"`."))),
+        (status = 413, response = super::openapi::PayloadTooLarge),
+        (status = 429, description = "Too many failed attempts for this client.", body = OAuthError,
+            headers(("Retry-After" = String, description = "Seconds to wait."))),
+        (status = 500, description = "`server_error`.", body = OAuthError),
+    )
+)]
 pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpResponse {
     let t = match parse(&req, &body) {
         Ok(t) => t,
@@ -137,8 +201,17 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
         Ok(Ok((token, scope))) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
-            .json(json!({ "access_token": token, "token_type": "Bearer", "expires_in": ttl, "scope": scope })),
+            .json(Issued {
+                access_token: token,
+                token_type: "Bearer",
+                expires_in: ttl,
+                scope,
+            }),
         Ok(Err(e)) => refusal(e),
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "try again later"),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "try again later",
+        ),
     }
 }

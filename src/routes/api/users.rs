@@ -1,9 +1,13 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ListJson, page_limit};
+use super::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed,
+};
+use super::{ListJson, no_null, page_limit};
 use crate::db::users::User;
-use crate::domain::Role;
+use crate::domain::{Role, UserStatus};
 use crate::error::AppError;
 use crate::services::users::{self, Added, NewMember, UserPatch};
 use crate::time;
@@ -11,15 +15,26 @@ use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::ApiError;
 
-#[derive(Serialize)]
+/// A person.
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserJson {
+    #[schema(example = "usr_abcdefghijklmnop")]
     id: String,
+    /// Null for the owner and staff.
+    #[schema(example = "cmp_abcdefghijklmnop")]
     company_id: Option<String>,
+    #[schema(example = "Joana Lima")]
     name: String,
+    #[schema(example = "joana@padaria.com.br")]
     email: String,
+    #[schema(value_type = Role)]
     role: String,
+    #[schema(value_type = UserStatus)]
     status: String,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     last_login_at: Option<String>,
 }
 
@@ -38,12 +53,34 @@ impl From<User> for UserJson {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Page size, 1 to 200 (a value outside answers 422).
+    #[param(minimum = 1, maximum = 200, default = 50)]
     limit: Option<usize>,
+    /// `next_cursor` of the previous page; empty or absent for the first page.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
 }
 
+/// List a company's people
+#[utoipa::path(
+    get,
+    path = "/api/v1/companies/{id}/users",
+    tag = "users",
+    operation_id = "listCompanyUsers",
+    params(("id" = String, Path, description = "Company id."), ListParams),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "A page of people, by name.", body = ListJson<UserJson>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn list(
     app: State,
     who: Acting,
@@ -59,14 +96,45 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListJson::from(page.map(UserJson::from))))
 }
 
-#[derive(Deserialize)]
+/// A person to add to a company.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewCompanyUser, example = json!({
+    "email": "joana@padaria.com.br", "name": "Joana Lima", "role": "company_user"
+}))]
 pub struct CreateBody {
+    #[schema(example = "joana@padaria.com.br")]
     email: String,
+    /// Required with a `password`; with an invitation the person may give it.
     #[serde(default)]
+    #[schema(example = "Joana Lima")]
     name: String,
-    #[serde(default)]
+    /// `company_admin` or `company_user` (the default).
+    #[serde(default, deserialize_with = "no_null")]
+    #[schema(
+        nullable = false,
+        pattern = "^company_(admin|user)$",
+        example = "company_user"
+    )]
     role: Option<String>,
+    /// With a password the person is created active (201); without one an invitation is
+    /// e-mailed (202).
+    #[serde(default, deserialize_with = "no_null")]
+    #[schema(nullable = false, min_length = 12)]
     password: Option<String>,
+}
+
+/// An invitation e-mailed to the person.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Invitation)]
+pub struct InvitationJson {
+    #[schema(example = "inv_abcdefghijklmnop")]
+    invitation_id: String,
+    email: String,
+    #[schema(value_type = Role)]
+    role: String,
+    /// The link stops working then (72 hours).
+    #[schema(format = DateTime)]
+    expires_at: String,
 }
 
 fn company_role(role: Option<&str>) -> Result<Role, AppError> {
@@ -78,7 +146,37 @@ fn company_role(role: Option<&str>) -> Result<Role, AppError> {
     }
 }
 
+/// Add a person to a company
+///
 /// With a `password`, an active user; without one, an invitation is e-mailed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/companies/{id}/users",
+    tag = "users",
+    operation_id = "createCompanyUser",
+    params(("id" = String, Path, description = "Company id.")),
+    request_body = CreateBody,
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 201, description = "Created, active.", body = UserJson,
+            headers(("Location" = String, description = "URL of the new person.")),
+            links(
+                ("GetUser" = (operation_id = "getUser", parameters(("id" = "$response.body#/id")))),
+                ("UpdateUser" = (operation_id = "updateUser", parameters(("id" = "$response.body#/id")))),
+                ("DisableUser" = (operation_id = "disableUser", parameters(("id" = "$response.body#/id")))),
+                ("ApproveUser" = (operation_id = "approveUser", parameters(("id" = "$response.body#/id")))),
+            )
+        ),
+        (status = 202, description = "Invitation e-mailed.", body = InvitationJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn create(
     app: State,
     who: Acting,
@@ -103,15 +201,29 @@ pub async fn create(
         Added::User(u) => HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/users/{}", u.id)))
             .json(UserJson::from(u)),
-        Added::Invitation(inv) => HttpResponse::Accepted().json(serde_json::json!({
-            "invitation_id": inv.id,
-            "email": inv.email,
-            "role": inv.role,
-            "expires_at": time::db_to_rfc3339(&inv.expires_at),
-        })),
+        Added::Invitation(inv) => HttpResponse::Accepted().json(InvitationJson {
+            invitation_id: inv.id,
+            email: inv.email,
+            role: inv.role,
+            expires_at: time::db_to_rfc3339(&inv.expires_at),
+        }),
     })
 }
 
+/// Read a person
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "getUser",
+    params(("id" = String, Path, description = "User id.")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The person.", body = UserJson),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    )
+)]
 pub async fn get(app: State, who: Acting, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (who.actor(), id.into_inner());
     let u = app
@@ -120,10 +232,19 @@ pub async fn get(app: State, who: Acting, id: web::Path<String>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
 }
 
-#[derive(Deserialize)]
+/// What to change; all optional.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = UserPatch, example = json!({"role": "company_admin"}))]
 pub struct PatchBody {
+    #[serde(default, deserialize_with = "no_null")]
+    #[schema(nullable = false)]
     name: Option<String>,
+    #[serde(default, deserialize_with = "no_null")]
+    #[schema(value_type = Role, required = false)]
     role: Option<String>,
+    /// `active` or `disabled`.
+    #[serde(default, deserialize_with = "no_null")]
+    #[schema(nullable = false, pattern = "^(active|disabled)$")]
     status: Option<String>,
 }
 
@@ -152,6 +273,27 @@ impl PatchBody {
     }
 }
 
+/// Change a person
+///
+/// Their name, role (within what the caller may give) or status.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "updateUser",
+    params(("id" = String, Path, description = "User id.")),
+    request_body = PatchBody,
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "The changed person.", body = UserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn update(
     app: State,
     who: Acting,
@@ -165,7 +307,25 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
 }
 
-/// DELETE disables: the account and its history stay.
+/// Disable a person
+///
+/// The account and its history stay; open sessions and tokens end at once. Nobody can
+/// disable their own account (422).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "disableUser",
+    params(("id" = String, Path, description = "User id.")),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 204, description = "Disabled."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn disable(
     app: State,
     who: Acting,
@@ -177,19 +337,56 @@ pub async fn disable(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize, Default)]
+/// The role to give; the one asked for at sign-up when absent. The body is optional
+/// (none, or `null`, approves with that role).
+#[derive(Deserialize, Default, ToSchema)]
+#[schema(as = Approval)]
 pub struct ApproveBody {
+    #[serde(default, deserialize_with = "no_null")]
+    #[schema(
+        nullable = false,
+        pattern = "^company_(admin|user)$",
+        example = "company_user"
+    )]
     role: Option<String>,
 }
 
+/// Approve a pending person
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/approve",
+    tag = "users",
+    operation_id = "approveUser",
+    params(("id" = String, Path, description = "User id.")),
+    request_body(content = Option<ApproveBody>),
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Approved (or already active).", body = UserJson),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 422, response = ValidationFailed),
+    )
+)]
 pub async fn approve(
     app: State,
     who: Acting,
     id: web::Path<String>,
-    body: Option<web::Json<ApproveBody>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id) = (who.actor(), id.into_inner());
-    let role = match body.and_then(|b| b.into_inner().role) {
+    // The body is optional, but one that is there must be an approval: reading a bad
+    // one as "no body" would approve with a role the caller did not ask for.
+    let body: ApproveBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ApproveBody::default()
+    } else {
+        serde_json::from_slice::<Option<ApproveBody>>(&body)
+            .map_err(|e| AppError::BadRequest(e.to_string()))?
+            .unwrap_or_default()
+    };
+    let role = match body.role {
         None => None,
         Some(r) => Some(company_role(Some(&r))?),
     };
