@@ -227,7 +227,7 @@ fn backup_now(settings: Settings) -> anyhow::Result<()> {
     drop(conn);
     let done = backup::execute(&opened.pool, &opened.keys, &settings, lock, &row.id)
         .map_err(|e| anyhow!("{e:?}"))?;
-    if done.status != "succeeded" {
+    if done.status != crate::domain::BackupStatus::Succeeded {
         bail!(
             "backup failed ({}): {}",
             done.error_code.unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! `demo`: realistic fake data for trying the product and for benchmarks. Everything is
 //! written through the same store functions and audit chain as real data.
 
+use crate::domain::CompanyStatus;
 use std::collections::HashSet;
 use std::time::Instant;
 
@@ -186,8 +187,8 @@ pub fn fill(
                     company_id: None,
                     name: "Dono da Demonstração",
                     email: "dono@demo.example.com.br",
-                    role: "owner",
-                    status: "active",
+                    role: crate::domain::Role::Owner,
+                    status: crate::domain::UserStatus::Active,
                     password_hash: Some(&owner_hash),
                 },
                 &time::now_db(),
@@ -216,11 +217,11 @@ pub fn fill(
             };
             companies::insert(tx, &id, &fields, &at)?;
             let status = match rng.below(100) {
-                0..=89 => "active",
-                90..=96 => "suspended",
-                _ => "archived",
+                0..=89 => CompanyStatus::Active,
+                90..=96 => CompanyStatus::Suspended,
+                _ => CompanyStatus::Archived,
             };
-            if status != "active" {
+            if status != CompanyStatus::Active {
                 companies::set_status(tx, &id, status, &at)?;
             }
             let entry = audit::NewEntry {
@@ -244,8 +245,12 @@ pub fn fill(
                         company_id: Some(&id),
                         name: &contact,
                         email: &email,
-                        role: if i % 20 == 0 { "company_admin" } else { "company_user" },
-                        status: "active",
+                        role: if i % 20 == 0 {
+                            crate::domain::Role::CompanyAdmin
+                        } else {
+                            crate::domain::Role::CompanyUser
+                        },
+                        status: crate::domain::UserStatus::Active,
                         password_hash: Some(&shared_hash),
                     },
                     &at,

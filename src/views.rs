@@ -2,7 +2,6 @@
 
 use crate::db::audit::Entry;
 use crate::db::companies::Company;
-use crate::domain::CompanyStatus;
 use crate::domain::cnpj_format;
 use crate::domain::phone_format;
 use crate::time;
@@ -31,10 +30,8 @@ impl From<&Company> for CompanyView {
             contact_name: c.contact_name.clone(),
             email: c.email.clone(),
             phone: phone_format(&c.phone),
-            status: c.status.clone(),
-            status_label: CompanyStatus::parse(&c.status)
-                .map(CompanyStatus::label)
-                .unwrap_or(""),
+            status: c.status.as_str().to_string(),
+            status_label: c.status.label(),
             created: time::db_to_br(&c.created_at),
             updated: time::db_to_br(&c.updated_at),
         }
@@ -207,15 +204,6 @@ pub fn user_status_label(u: &crate::db::users::User) -> &'static str {
     if u.rejected_at.is_some() {
         "Recusado"
     } else {
-        crate::domain::UserStatus::parse(&u.status)
-            .map(crate::domain::UserStatus::label)
-            .unwrap_or("")
+        u.status.label()
     }
-}
-
-/// A role in words.
-pub fn role_label(role: &str) -> &'static str {
-    crate::domain::Role::parse(role)
-        .map(crate::domain::Role::label)
-        .unwrap_or("")
 }

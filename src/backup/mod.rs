@@ -247,7 +247,7 @@ fn execute_inner(
     let duration_ms = started.elapsed().as_millis() as i64;
     let outcome = match &made {
         Ok(m) => backups::Outcome {
-            status: "succeeded",
+            status: crate::domain::BackupStatus::Succeeded,
             file_name: Some(&m.file_name),
             size_bytes: Some(m.size as i64),
             db_bytes: Some(m.db_bytes as i64),

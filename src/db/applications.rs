@@ -1,5 +1,6 @@
 //! SQL for applications, their secrets, links and tokens.
 
+use crate::domain::ApplicationStatus;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 #[derive(Clone, Debug)]
@@ -8,7 +9,7 @@ pub struct Application {
     pub name: String,
     pub description: String,
     pub client_id: String,
-    pub status: String,
+    pub status: ApplicationStatus,
     pub created_at: String,
     pub last_used_at: Option<String>,
 }

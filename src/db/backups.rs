@@ -1,12 +1,13 @@
 //! SQL for the backup history.
 
+use crate::domain::BackupStatus;
 use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Clone, Debug)]
 pub struct Backup {
     pub id: String,
     pub kind: String,
-    pub status: String,
+    pub status: BackupStatus,
     pub phase: String,
     pub started_at: String,
     pub finished_at: Option<String>,
@@ -78,7 +79,7 @@ pub fn set_phase(conn: &Connection, id: &str, phase: &str) -> rusqlite::Result<(
 
 /// What a finished run recorded.
 pub struct Outcome<'a> {
-    pub status: &'a str,
+    pub status: BackupStatus,
     pub file_name: Option<&'a str>,
     pub size_bytes: Option<i64>,
     pub db_bytes: Option<i64>,
@@ -95,7 +96,7 @@ pub struct Outcome<'a> {
 impl<'a> Outcome<'a> {
     pub fn failed(code: &'a str, error: &'a str) -> Self {
         Self {
-            status: "failed",
+            status: BackupStatus::Failed,
             file_name: None,
             size_bytes: None,
             db_bytes: None,

@@ -1,5 +1,6 @@
 //! SQL for the `companies` table.
 
+use crate::domain::CompanyStatus;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::domain::{cnpj, fold};
@@ -13,7 +14,7 @@ pub struct Company {
     pub contact_name: String,
     pub email: String,
     pub phone: String,
-    pub status: String,
+    pub status: CompanyStatus,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -110,7 +111,12 @@ pub fn backfill_search_text(conn: &mut Connection) -> rusqlite::Result<usize> {
     Ok(rows.len())
 }
 
-pub fn set_status(conn: &Connection, id: &str, status: &str, now: &str) -> rusqlite::Result<()> {
+pub fn set_status(
+    conn: &Connection,
+    id: &str,
+    status: CompanyStatus,
+    now: &str,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE companies SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, status, now],
@@ -357,7 +363,7 @@ fn match_count_upto(conn: &Connection, m: &str, cap: i64) -> rusqlite::Result<i6
 }
 
 /// (status, count) for the overview page.
-pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
+pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(CompanyStatus, i64)>> {
     let mut stmt = conn.prepare_cached("SELECT status, COUNT(*) FROM companies GROUP BY status")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     rows.collect()
@@ -486,7 +492,7 @@ mod tests {
         insert(&c, "a", &fields("A", "11222333000181"), "t").unwrap();
         insert(&c, "b", &fields("B", "00000000000191"), "t").unwrap();
         insert(&c, "z", &fields("Z", "33000167000101"), "t").unwrap();
-        set_status(&c, "z", "archived", "t").unwrap();
+        set_status(&c, "z", CompanyStatus::Archived, "t").unwrap();
         let (page, more) = list(&c, &ListFilter::default(), 1).unwrap();
         assert_eq!((page[0].id.as_str(), more), ("a", true));
         let next = ListFilter {

@@ -1,5 +1,6 @@
 //! SQL for requests to register a company that does not exist yet.
 
+use crate::domain::RequestStatus;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 #[derive(Clone, Debug)]
@@ -9,7 +10,7 @@ pub struct Request {
     pub requester_name: String,
     pub requester_email: String,
     pub password_hash: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub reason: String,
     pub created_at: String,
 }

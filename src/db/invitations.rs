@@ -1,5 +1,6 @@
 //! SQL for invitations.
 
+use crate::domain::Role;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 #[derive(Clone, Debug)]
@@ -7,7 +8,7 @@ pub struct Invitation {
     pub id: String,
     pub email: String,
     pub company_id: Option<String>,
-    pub role: String,
+    pub role: Role,
     pub invited_by: String,
     pub created_at: String,
     pub expires_at: String,

@@ -1,5 +1,6 @@
 //! SQL for the `users` table.
 
+use crate::domain::{Role, UserStatus};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 #[derive(Clone, Debug)]
@@ -8,8 +9,8 @@ pub struct User {
     pub company_id: Option<String>,
     pub name: String,
     pub email: String,
-    pub role: String,
-    pub status: String,
+    pub role: Role,
+    pub status: UserStatus,
     pub password_hash: Option<String>,
     pub failed_attempts: i64,
     pub locked_until: Option<String>,
@@ -47,8 +48,8 @@ pub struct NewUser<'a> {
     pub company_id: Option<&'a str>,
     pub name: &'a str,
     pub email: &'a str,
-    pub role: &'a str,
-    pub status: &'a str,
+    pub role: Role,
+    pub status: UserStatus,
     pub password_hash: Option<&'a str>,
 }
 

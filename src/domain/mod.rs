@@ -11,4 +11,7 @@ pub use cnpj::{Cnpj, format_cnpj as cnpj_format, normalize as cnpj_normalize};
 pub use email::Email;
 pub use password::Password;
 pub use phone::{Phone, format_phone as phone_format};
-pub use text::{CompanyStatus, Role, UserStatus, fold, required_text};
+pub use text::{
+    ApplicationStatus, BackupStatus, CompanyStatus, RequestStatus, Role, UserStatus, fold,
+    required_text,
+};

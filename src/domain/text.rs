@@ -56,6 +56,25 @@ macro_rules! string_enum {
                 match s { $($s => Some($name::$variant),)+ _ => None }
             }
         }
+
+        // Stored as its text; a value the program does not know is a read error, not
+        // a silent default.
+        impl rusqlite::types::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(self.as_str().into())
+            }
+        }
+
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+                let s = v.as_str()?;
+                Self::parse(s).ok_or_else(|| {
+                    rusqlite::types::FromSqlError::Other(
+                        format!("unknown {} {s:?}", stringify!($name)).into(),
+                    )
+                })
+            }
+        }
     };
 }
 
@@ -70,6 +89,23 @@ string_enum!(Role {
     Staff => "staff" / "Equipe",
     CompanyAdmin => "company_admin" / "Administrador da empresa",
     CompanyUser => "company_user" / "Usuário da empresa",
+});
+
+string_enum!(BackupStatus {
+    Running => "running" / "Em andamento",
+    Succeeded => "succeeded" / "Concluído",
+    Failed => "failed" / "Falhou",
+});
+
+string_enum!(ApplicationStatus {
+    Active => "active" / "Ativa",
+    Revoked => "revoked" / "Revogada",
+});
+
+string_enum!(RequestStatus {
+    Pending => "pending" / "Aguardando decisão",
+    Accepted => "accepted" / "Aceito",
+    Refused => "refused" / "Recusado",
 });
 
 string_enum!(UserStatus {

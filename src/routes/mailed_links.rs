@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::services::mailed_links;
 use crate::web::error::PageError;
@@ -175,7 +174,7 @@ async fn invite_page(
         .run(move |conn, _| mailed_links::open_invitation(conn, &t))
         .await?
         .ok_or(PageError(AppError::NotFound))?;
-    let role = Role::parse(&inv.role).map(Role::label).unwrap_or("");
+    let role = inv.role.label();
     render(&InvitePage {
         ctx,
         token,

@@ -184,14 +184,14 @@ pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpRespons
         })
         .await?;
     let row = |(u, _): (crate::db::users::User, Option<String>)| PersonRow {
-        role_label: crate::views::role_label(&u.role),
+        role_label: u.role.label(),
         status_label: crate::views::user_status_label(&u),
         is_me: u.id == me,
         id: u.id,
         name: u.name,
         email: u.email,
-        role: u.role,
-        status: u.status,
+        role: u.role.as_str().to_string(),
+        status: u.status.as_str().to_string(),
     };
     render(&PeoplePage {
         ctx: ctx.with_nav("people"),

@@ -6,7 +6,6 @@ use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::services::mailed_links::{self, NewPassword};
 use crate::services::profile::{self, SessionInfo};
@@ -58,7 +57,7 @@ async fn page(
         base: base_of(who),
         name: u.name.clone(),
         email: u.email.clone(),
-        role: Role::parse(&u.role).map(Role::label).unwrap_or(""),
+        role: u.role.label(),
         sessions,
         errors,
     })

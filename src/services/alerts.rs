@@ -64,10 +64,12 @@ pub fn conditions(
     let last = backups::last_finished(conn)?;
     out.push(Condition {
         kind: "backup_failed",
-        active: last.as_ref().is_some_and(|b| b.status == "failed"),
+        active: last
+            .as_ref()
+            .is_some_and(|b| b.status == crate::domain::BackupStatus::Failed),
         detail: last
             .as_ref()
-            .filter(|b| b.status == "failed")
+            .filter(|b| b.status == crate::domain::BackupStatus::Failed)
             .map(|b| b.error.clone().unwrap_or_default())
             .unwrap_or_default(),
     });

@@ -77,7 +77,7 @@ pub fn create(
             name: name.clone(),
             description: description.clone(),
             client_id: new_id("cli"),
-            status: "active".into(),
+            status: crate::domain::ApplicationStatus::Active,
             created_at: now.clone(),
             last_used_at: None,
         };
@@ -136,7 +136,7 @@ pub fn rotate_secret(
 ) -> Result<(Application, String), AppError> {
     db::write(conn, |tx| {
         let app = get(tx, actor, id)?;
-        if app.status != "active" {
+        if app.status != crate::domain::ApplicationStatus::Active {
             return Err(AppError::field("status", "Esta aplicação foi revogada."));
         }
         if store::active_secret_count(tx, id)? >= 2 {
@@ -207,7 +207,7 @@ pub fn link(
     db::write(conn, |tx| {
         let app = get(tx, actor, app_id)?;
         let c = companies::get(tx, company_id)?
-            .filter(|c| c.status != "archived")
+            .filter(|c| c.status != crate::domain::CompanyStatus::Archived)
             .ok_or(AppError::NotFound)?;
         let now = time::now_db();
         store::upsert_link(tx, &app.id, &c.id, &scopes, &actor.label(), &now)?;
@@ -330,7 +330,7 @@ pub fn issue_token(
     let internal = |_| GrantError::InvalidRequest("temporary failure, try again");
     let found = store::by_client_id(conn, g.client_id)
         .map_err(internal)?
-        .filter(|a| a.status == "active")
+        .filter(|a| a.status == crate::domain::ApplicationStatus::Active)
         .map(|a| {
             store::active_secret_by_hash(conn, &a.id, &sha256_hex(g.client_secret.as_bytes()))
                 .map(|s| s.map(|s| (a, s)))

@@ -45,8 +45,8 @@ pub struct Principal {
 
 impl Principal {
     fn from_user(user: users::User) -> Option<Self> {
-        let role = Role::parse(&user.role)?;
-        (user.status == UserStatus::Active.as_str()).then_some(Self { user, role })
+        let role = Some(user.role)?;
+        (user.status == UserStatus::Active).then_some(Self { user, role })
     }
 
     pub fn actor(&self, ip: &str) -> Actor {
@@ -207,7 +207,7 @@ fn record_login(
 
 /// Why someone whose password is right may still not enter, if anything.
 fn inactive_reason(conn: &Connection, u: &users::User) -> Result<Option<Inactive>, AppError> {
-    let why = match UserStatus::parse(&u.status) {
+    let why = match Some(u.status) {
         Some(UserStatus::Active) if !super::users::company_allows_sign_in(conn, u)? => {
             Some(Inactive::CompanyInactive)
         }

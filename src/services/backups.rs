@@ -81,7 +81,7 @@ pub fn download(
     let b = backups::get(conn, id)?.ok_or(AppError::NotFound)?;
     let name = b
         .file_name
-        .filter(|_| b.status == "succeeded" && b.pruned_at.is_none())
+        .filter(|_| b.status == crate::domain::BackupStatus::Succeeded && b.pruned_at.is_none())
         .ok_or(AppError::NotFound)?;
     let path = backup::dir(settings).join(&name);
     let file = std::fs::File::open(&path).map_err(|_| AppError::NotFound)?;

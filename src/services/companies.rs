@@ -128,8 +128,8 @@ fn visible(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppErr
         // Applications see active companies they are linked to; a link without the
         // scope is "forbidden", anything else "not found".
         return match super::applications::scope_on(conn, app, &c.id, "companies:read")? {
-            Some(true) if c.status == CompanyStatus::Active.as_str() => Ok(c),
-            Some(false) if c.status == CompanyStatus::Active.as_str() => Err(AppError::Forbidden),
+            Some(true) if c.status == CompanyStatus::Active => Ok(c),
+            Some(false) if c.status == CompanyStatus::Active => Err(AppError::Forbidden),
             _ => Err(AppError::NotFound),
         };
     }
@@ -207,7 +207,7 @@ pub fn update_in(
     if !may_edit_all && !is_own_admin {
         return Err(AppError::Forbidden);
     }
-    if before.status == CompanyStatus::Archived.as_str() {
+    if before.status == CompanyStatus::Archived {
         return Err(AppError::field(
             "status",
             "Esta empresa está arquivada e não pode ser alterada. Reative-a antes de editar.",
@@ -292,7 +292,7 @@ pub fn set_status_in(
     if !actor.is_platform() {
         return Err(AppError::Forbidden);
     }
-    if before.status == status.as_str() {
+    if before.status == status {
         return Ok(before);
     }
     let action = match status {
@@ -301,7 +301,7 @@ pub fn set_status_in(
         CompanyStatus::Archived => "company.archive",
     };
     let now = time::now_db();
-    store::set_status(tx, id, status.as_str(), &now)?;
+    store::set_status(tx, id, status, &now)?;
     let mut entry = actor.entry(action, "company", Some(id));
     entry.company_id = Some(id.to_string());
     entry.details = json!({ "status": { "from": before.status, "to": status.as_str() } });
@@ -376,7 +376,9 @@ fn list_rows(
     let c = store::get(conn, own)?;
     Ok((
         c.into_iter()
-            .filter(|c| filter.after.is_none() && c.status != "archived")
+            .filter(|c| {
+                filter.after.is_none() && c.status != crate::domain::CompanyStatus::Archived
+            })
             .collect(),
         false,
     ))

@@ -81,7 +81,7 @@ pub fn request_reset(
         let Some(u) = user_store::by_email(tx, email.as_str())? else {
             return Ok(());
         };
-        if u.status != UserStatus::Active.as_str() {
+        if u.status != UserStatus::Active {
             return Ok(());
         }
         let now = time::now_db();
@@ -108,7 +108,7 @@ pub fn send_reset(
 ) -> Result<User, AppError> {
     db::write(conn, |tx| {
         let u = super::users::changeable(tx, actor, user_id)?;
-        if u.status != UserStatus::Active.as_str() {
+        if u.status != UserStatus::Active {
             return Err(AppError::field(
                 "status",
                 "Só contas ativas podem trocar a senha.",
@@ -242,10 +242,7 @@ fn queue_invitation(
             .unwrap_or_default(),
         None => String::new(),
     };
-    let role = Role::parse(&inv.role)
-        .map(Role::label)
-        .unwrap_or("")
-        .to_lowercase();
+    let role = inv.role.label().to_lowercase();
     let m = InvitationMessage {
         inviter: inviter_label(actor),
         company,
@@ -278,7 +275,7 @@ pub fn invite(
         let now = time::now_db();
         if let Some(c) = company_id {
             companies::get(tx, c)?
-                .filter(|c| c.status != "archived")
+                .filter(|c| c.status != crate::domain::CompanyStatus::Archived)
                 .ok_or(AppError::NotFound)?;
         }
         if user_store::by_email(tx, email.as_str())?.is_some() {
@@ -298,7 +295,7 @@ pub fn invite(
             id: new_id("inv"),
             email: email.as_str().to_string(),
             company_id: company_id.map(str::to_string),
-            role: role.as_str().to_string(),
+            role,
             invited_by: inviter_label(actor),
             created_at: now.clone(),
             expires_at: time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS)),
@@ -317,7 +314,7 @@ pub fn invite(
 
 fn manageable_invitation(tx: &Connection, actor: &Actor, id: &str) -> Result<Invitation, AppError> {
     let inv = invitations::get(tx, id)?.ok_or(AppError::NotFound)?;
-    let role = Role::parse(&inv.role).ok_or(AppError::NotFound)?;
+    let role = Some(inv.role).ok_or(AppError::NotFound)?;
     may_invite(actor, role, inv.company_id.as_deref()).map_err(|_| AppError::NotFound)?;
     if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
         return Err(AppError::field(
@@ -435,8 +432,8 @@ pub fn accept(
                 company_id: inv.company_id.as_deref(),
                 name: &name,
                 email: &inv.email,
-                role: &inv.role,
-                status: UserStatus::Active.as_str(),
+                role: inv.role,
+                status: UserStatus::Active,
                 password_hash: Some(&hashed),
             },
             &now,

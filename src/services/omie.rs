@@ -50,8 +50,10 @@ fn may_handle(
     let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
     if let Some(app) = actor.application_id() {
         return match super::applications::scope_on(conn, app, &c.id, "omie_credentials:read")? {
-            Some(true) if c.status == "active" => Ok(c),
-            Some(false) if c.status == "active" => Err(AppError::Forbidden),
+            Some(true) if c.status == crate::domain::CompanyStatus::Active => Ok(c),
+            Some(false) if c.status == crate::domain::CompanyStatus::Active => {
+                Err(AppError::Forbidden)
+            }
             _ => Err(AppError::NotFound),
         };
     }
@@ -109,7 +111,7 @@ pub fn set(
     let (key, secret) = validate_shape(app_key, app_secret)?;
     db::write(conn, |tx| {
         let c = may_change(tx, actor, company_id)?;
-        if c.status == "archived" {
+        if c.status == crate::domain::CompanyStatus::Archived {
             return Err(AppError::NotFound);
         }
         let now = time::now_db();
@@ -444,7 +446,9 @@ pub fn proxy_keys(
     let allowed = if let Some(app) = actor.application_id() {
         match super::applications::scope_on(conn, app, &c.id, "omie:proxy")? {
             Some(true) => true,
-            Some(false) if c.status == "active" => return Err(AppError::Forbidden),
+            Some(false) if c.status == crate::domain::CompanyStatus::Active => {
+                return Err(AppError::Forbidden);
+            }
             _ => return Err(AppError::NotFound),
         }
     } else if actor.is_platform() {
@@ -454,7 +458,7 @@ pub fn proxy_keys(
     } else {
         return Err(AppError::NotFound);
     };
-    if !allowed || c.status != "active" {
+    if !allowed || c.status != crate::domain::CompanyStatus::Active {
         return Err(AppError::NotFound);
     }
     let s = store::get(conn, &c.id)?.ok_or_else(|| {

@@ -6,6 +6,7 @@ use rusqlite::Connection;
 use super::Actor;
 use crate::db::audit::Entry;
 use crate::db::{backups, companies, users};
+use crate::domain::CompanyStatus;
 use crate::error::AppError;
 use crate::time;
 
@@ -22,10 +23,10 @@ pub struct Overview {
 pub fn overview(conn: &Connection, actor: &Actor) -> Result<Overview, AppError> {
     actor.platform_only()?;
     let counts = companies::count_by_status(conn)?;
-    let count = |s: &str| {
+    let count = |s: CompanyStatus| {
         counts
             .iter()
-            .find(|(k, _)| k == s)
+            .find(|(k, _)| *k == s)
             .map(|(_, n)| *n)
             .unwrap_or(0)
     };
@@ -38,9 +39,9 @@ pub fn overview(conn: &Connection, actor: &Actor) -> Result<Overview, AppError> 
         (at, stale)
     });
     Ok(Overview {
-        active: count("active"),
-        suspended: count("suspended"),
-        archived: count("archived"),
+        active: count(CompanyStatus::Active),
+        suspended: count(CompanyStatus::Suspended),
+        archived: count(CompanyStatus::Archived),
         users: users::count(conn)?,
         recent,
         last_backup,

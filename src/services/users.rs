@@ -129,8 +129,8 @@ pub fn signup(
                         company_id: Some(&c.id),
                         name: &name,
                         email: email.as_str(),
-                        role: Role::CompanyUser.as_str(),
-                        status: UserStatus::Pending.as_str(),
+                        role: Role::CompanyUser,
+                        status: UserStatus::Pending,
                         password_hash: Some(&hash),
                     },
                     &now,
@@ -157,7 +157,7 @@ pub fn signup(
                         requester_name: name.clone(),
                         requester_email: email.as_str().to_string(),
                         password_hash: hash.clone(),
-                        status: "pending".into(),
+                        status: crate::domain::RequestStatus::Pending,
                         reason: String::new(),
                         created_at: now.clone(),
                     },
@@ -200,7 +200,7 @@ pub fn signup(
 /// manages its own company's users. Anything else is "not found".
 fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
     let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
-    if u.status == UserStatus::Anonymized.as_str() {
+    if u.status == UserStatus::Anonymized {
         return Err(AppError::NotFound);
     }
     let allowed = actor.is_platform()
@@ -211,7 +211,7 @@ fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppErr
     }
     // Platform accounts are the owner's to manage (DESIGN.md §5): staff may see them but
     // not change them.
-    let target_platform = Role::parse(&u.role).is_some_and(Role::is_platform);
+    let target_platform = Some(u.role).is_some_and(Role::is_platform);
     let is_self = actor.is_user(&u.id);
     if target_platform && !is_self && actor.role() != Some(Role::Owner) {
         return Err(AppError::Forbidden);
@@ -223,7 +223,7 @@ fn manageable(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppErr
 pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<User, AppError> {
     let u = store::get(conn, id)?.ok_or(AppError::NotFound)?;
     let is_self = actor.is_user(&u.id);
-    if is_self || (actor.is_platform() && u.status != UserStatus::Anonymized.as_str()) {
+    if is_self || (actor.is_platform() && u.status != UserStatus::Anonymized) {
         return Ok(u);
     }
     manageable(conn, actor, id)
@@ -272,7 +272,7 @@ pub fn approve(
 ) -> Result<User, AppError> {
     db::write(conn, |tx| {
         let u = manageable(tx, actor, id)?;
-        if u.status != UserStatus::Pending.as_str() {
+        if u.status != UserStatus::Pending {
             return Err(AppError::field(
                 "status",
                 "Este cadastro não está aguardando aprovação.",
@@ -288,8 +288,7 @@ pub fn approve(
         store::set_status(tx, id, UserStatus::Active.as_str(), None, "", &now)?;
         let mut entry = actor.entry("user.approve", "user", Some(id));
         entry.company_id = u.company_id.clone();
-        entry.details =
-            json!({ "email": u.email, "role": role.map(Role::as_str).unwrap_or(&u.role) });
+        entry.details = json!({ "email": u.email, "role": role.unwrap_or(u.role).as_str() });
         audit::append(tx, &keys.audit, &now, &entry)?;
         email::queue(tx, &keys.ring, &decided_mail(&u, true, "", base_url)?, &now)?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
@@ -308,7 +307,7 @@ pub fn reject(
     let reason: String = reason.trim().chars().take(500).collect();
     db::write(conn, |tx| {
         let u = manageable(tx, actor, id)?;
-        if u.status != UserStatus::Pending.as_str() {
+        if u.status != UserStatus::Pending {
             return Err(AppError::field(
                 "status",
                 "Este cadastro não está aguardando aprovação.",
@@ -376,7 +375,7 @@ pub fn set_enabled_in(
             "Você não pode desativar a sua própria conta.",
         ));
     }
-    if u.role == Role::Owner.as_str() && actor.role() != Some(Role::Owner) {
+    if u.role == Role::Owner && actor.role() != Some(Role::Owner) {
         return Err(AppError::Forbidden);
     }
     let target = if enabled {
@@ -384,10 +383,10 @@ pub fn set_enabled_in(
     } else {
         UserStatus::Disabled
     };
-    if u.status == target.as_str() && u.rejected_at.is_none() {
+    if u.status == target && u.rejected_at.is_none() {
         return Ok(u);
     }
-    if u.status == UserStatus::Pending.as_str() {
+    if u.status == UserStatus::Pending {
         return Err(AppError::field(
             "status",
             "Aprove ou recuse este cadastro primeiro.",
@@ -435,7 +434,7 @@ pub fn change_role_in(
     role: Role,
 ) -> Result<User, AppError> {
     let u = manageable(tx, actor, id)?;
-    let current = Role::parse(&u.role).ok_or(AppError::NotFound)?;
+    let current = Some(u.role).ok_or(AppError::NotFound)?;
     if current == role {
         return Ok(u);
     }
@@ -508,7 +507,7 @@ pub fn accept_request(
         let now = time::now_db();
         let actor_id = actor.user_id().unwrap_or_default().to_string();
         let req = requests::get(tx, id)?
-            .filter(|r| r.status == "pending")
+            .filter(|r| r.status == crate::domain::RequestStatus::Pending)
             .ok_or(AppError::NotFound)?;
         // One transaction: the company, the person and the decision stand or fall together.
         let company = super::companies::create_in(
@@ -540,8 +539,8 @@ pub fn accept_request(
                 company_id: Some(&company.id),
                 name: &req.requester_name,
                 email: &req.requester_email,
-                role: Role::CompanyAdmin.as_str(),
-                status: UserStatus::Active.as_str(),
+                role: Role::CompanyAdmin,
+                status: UserStatus::Active,
                 password_hash: Some(&req.password_hash),
             },
             &now,
@@ -568,7 +567,7 @@ pub fn refuse_request(
     let reason: String = reason.trim().chars().take(500).collect();
     db::write(conn, |tx| {
         let req = requests::get(tx, id)?
-            .filter(|r| r.status == "pending")
+            .filter(|r| r.status == crate::domain::RequestStatus::Pending)
             .ok_or(AppError::NotFound)?;
         let now = time::now_db();
         let actor_id = actor.user_id().unwrap_or_default().to_string();
@@ -597,8 +596,7 @@ pub fn company_allows_sign_in(conn: &Connection, u: &User) -> Result<bool, AppEr
     match &u.company_id {
         None => Ok(true),
         Some(cid) => {
-            Ok(companies::get(conn, cid)?
-                .is_some_and(|c| c.status == CompanyStatus::Active.as_str()))
+            Ok(companies::get(conn, cid)?.is_some_and(|c| c.status == CompanyStatus::Active))
         }
     }
 }
@@ -708,7 +706,7 @@ fn create_with_password(
     let keys = &app.keys;
     db::write(&mut *app.pool.get()?, |tx| {
         companies::get(tx, company_id)?
-            .filter(|c| c.status != "archived")
+            .filter(|c| c.status != crate::domain::CompanyStatus::Archived)
             .ok_or(AppError::NotFound)?;
         if store::by_email(tx, email.as_str())?.is_some() {
             return Err(AppError::Conflict(vec![FieldError::new(
@@ -725,8 +723,8 @@ fn create_with_password(
                 company_id: Some(company_id),
                 name: &name,
                 email: email.as_str(),
-                role: role.as_str(),
-                status: UserStatus::Active.as_str(),
+                role,
+                status: UserStatus::Active,
                 password_hash: Some(&hash),
             },
             &now,

@@ -31,7 +31,7 @@ impl From<&Application> for AppRow {
             id: a.id.clone(),
             name: a.name.clone(),
             client_id: a.client_id.clone(),
-            status: a.status.clone(),
+            status: a.status.as_str().to_string(),
             last_used: a
                 .last_used_at
                 .as_deref()

@@ -1,6 +1,7 @@
 //! `/admin/backups`: "Fazer backup agora", progress, history, download, schedule
 //! settings, and the recovery kit for the master key.
 
+use crate::domain::BackupStatus;
 use actix_files::NamedFile;
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, mime, web};
@@ -58,11 +59,12 @@ fn error_br(code: &str) -> &'static str {
 
 impl From<&Backup> for Row {
     fn from(b: &Backup) -> Self {
-        let (status, status_class) = match b.status.as_str() {
-            "succeeded" => ("Concluído", "ok"),
-            "running" => ("Em andamento", "pending"),
-            _ => ("Falhou", "error"),
+        let status_class = match b.status {
+            BackupStatus::Succeeded => "ok",
+            BackupStatus::Running => "pending",
+            BackupStatus::Failed => "error",
         };
+        let status = b.status.label();
         let (copy, copy_failed) = match (b.remote_status.as_deref(), &b.remote, &b.file_name) {
             (Some("copied"), Some(r), Some(n)) => {
                 (format!("Copiado para {}", remote::target(r, n)), false)
@@ -106,7 +108,9 @@ impl From<&Backup> for Row {
             status,
             status_class,
             error,
-            downloadable: b.status == "succeeded" && b.pruned_at.is_none() && b.file_name.is_some(),
+            downloadable: b.status == crate::domain::BackupStatus::Succeeded
+                && b.pruned_at.is_none()
+                && b.file_name.is_some(),
         }
     }
 }

@@ -202,12 +202,12 @@ pub struct InvitationRow {
 impl From<crate::db::users::User> for PersonRow {
     fn from(u: crate::db::users::User) -> Self {
         Self {
-            role: crate::views::role_label(&u.role),
+            role: u.role.label(),
             status_label: crate::views::user_status_label(&u),
             id: u.id,
             name: u.name,
             email: u.email,
-            status: u.status,
+            status: u.status.as_str().to_string(),
         }
     }
 }
@@ -217,9 +217,7 @@ impl From<&crate::db::invitations::Invitation> for InvitationRow {
         Self {
             id: i.id.clone(),
             email: i.email.clone(),
-            role: crate::domain::Role::parse(&i.role)
-                .map(crate::domain::Role::label)
-                .unwrap_or(""),
+            role: i.role.label(),
             expires: crate::time::db_to_br(&i.expires_at),
             expired: i.expires_at < crate::time::now_db(),
         }

@@ -71,7 +71,7 @@ struct UsersPage {
 
 impl UserRow {
     fn new((u, company): (User, Option<String>)) -> Self {
-        let role = Role::parse(&u.role);
+        let role = Some(u.role);
         Self {
             status_label: crate::views::user_status_label(&u),
             role_label: role.map(Role::label).unwrap_or(""),
@@ -87,8 +87,8 @@ impl UserRow {
             email: u.email,
             company_id: u.company_id.unwrap_or_default(),
             company: company.unwrap_or_default(),
-            role: u.role,
-            status: u.status,
+            role: u.role.as_str().to_string(),
+            status: u.status.as_str().to_string(),
         }
     }
 }

@@ -29,9 +29,7 @@ pub struct ApplicationJson {
     /// The scopes an application can be given; each link grants a subset.
     #[schema(example = json!(["companies:read", "omie_credentials:read", "omie:proxy"]))]
     scopes: Vec<&'static str>,
-    /// `active` or `revoked`.
-    #[schema(example = "active")]
-    status: String,
+    status: crate::domain::ApplicationStatus,
     #[schema(format = DateTime)]
     created_at: String,
     #[schema(format = DateTime)]
@@ -46,7 +44,7 @@ impl From<&Application> for ApplicationJson {
             description: a.description.clone(),
             client_id: a.client_id.clone(),
             scopes: uc::SCOPES.to_vec(),
-            status: a.status.clone(),
+            status: a.status,
             created_at: time::db_to_rfc3339(&a.created_at),
             last_used_at: a.last_used_at.as_deref().map(time::db_to_rfc3339),
         }

@@ -8,6 +8,7 @@ use super::ListJson;
 use super::openapi::{BadRequest, Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed};
 use crate::backup::remote;
 use crate::db::backups::Backup;
+use crate::domain::BackupStatus;
 use crate::services::backups as uc;
 use crate::time;
 use crate::web::State;
@@ -24,8 +25,7 @@ pub struct BackupJson {
     #[schema(pattern = "^(manual|scheduled)$", example = "manual")]
     kind: String,
     /// `running`, `succeeded` or `failed`.
-    #[schema(pattern = "^(running|succeeded|failed)$", example = "succeeded")]
-    status: String,
+    status: BackupStatus,
     /// What a running backup is doing (start, snapshot, check, encrypt, verify, copy);
     /// `done` when finished.
     #[schema(example = "done")]
@@ -61,7 +61,7 @@ impl From<&Backup> for BackupJson {
         Self {
             id: b.id.clone(),
             kind: b.kind.clone(),
-            status: b.status.clone(),
+            status: b.status,
             phase: b.phase.clone(),
             started_at: time::db_to_rfc3339(&b.started_at),
             finished_at: b.finished_at.as_deref().map(time::db_to_rfc3339),

@@ -43,8 +43,7 @@ pub struct CompanyJson {
     #[schema(example = "+5511912345678")]
     phone: String,
     /// A new company starts `active`.
-    #[schema(value_type = CompanyStatus)]
-    status: String,
+    status: CompanyStatus,
     #[schema(format = DateTime, example = "2026-11-28T10:00:00-03:00")]
     created_at: String,
     #[schema(format = DateTime, example = "2026-11-28T10:00:00-03:00")]

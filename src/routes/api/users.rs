@@ -28,10 +28,8 @@ pub struct UserJson {
     name: String,
     #[schema(example = "joana@padaria.com.br")]
     email: String,
-    #[schema(value_type = Role)]
-    role: String,
-    #[schema(value_type = UserStatus)]
-    status: String,
+    role: Role,
+    status: UserStatus,
     #[schema(format = DateTime)]
     created_at: String,
     #[schema(format = DateTime)]
@@ -130,8 +128,7 @@ pub struct InvitationJson {
     #[schema(example = "inv_abcdefghijklmnop")]
     invitation_id: String,
     email: String,
-    #[schema(value_type = Role)]
-    role: String,
+    role: Role,
     /// The link stops working then (72 hours).
     #[schema(format = DateTime)]
     expires_at: String,
