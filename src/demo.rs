@@ -1,6 +1,7 @@
 //! `demo`: realistic fake data for trying the product and for benchmarks. Everything is
 //! written through the same store functions and audit chain as real data.
 
+use crate::domain::Action;
 use crate::domain::CompanyStatus;
 use std::collections::HashSet;
 use std::time::Instant;
@@ -227,7 +228,7 @@ pub fn fill(
             let entry = audit::NewEntry {
                 actor_type: "system",
                 actor_label: "demo".into(),
-                action: "company.create",
+                action: Action::CompanyCreate.as_str(),
                 entity_type: "company",
                 entity_id: Some(id.clone()),
                 company_id: Some(id.clone()),

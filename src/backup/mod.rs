@@ -11,6 +11,7 @@ pub mod remote;
 pub mod restore;
 pub mod schedule;
 
+use crate::domain::Action;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -123,12 +124,12 @@ pub fn begin(
         // Holding the lock proves nothing else runs: a row still "running" is a dead run.
         let dead = backups::fail_interrupted(tx, &now)?;
         if dead > 0 {
-            let mut entry = Actor::system().entry("backup.interrupted", "backup", None);
+            let mut entry = Actor::system().entry(Action::BackupInterrupted, "backup", None);
             entry.details = json!({ "runs": dead });
             audit::append(tx, &keys.audit, &now, &entry)?;
         }
         backups::insert_running(tx, &id, kind, by.as_deref(), &now)?;
-        let mut entry = actor.entry("backup.start", "backup", Some(&id));
+        let mut entry = actor.entry(Action::BackupStart, "backup", Some(&id));
         entry.details = json!({ "kind": kind });
         audit::append(tx, &keys.audit, &now, &entry)?;
         backups::get(tx, &id)?.ok_or(AppError::NotFound)
@@ -143,7 +144,7 @@ pub fn fail_interrupted(conn: &mut Connection, keys: &Keys) -> Result<usize, App
         let now = time::now_db();
         let n = backups::fail_interrupted(tx, &now)?;
         if n > 0 {
-            let mut entry = Actor::system().entry("backup.interrupted", "backup", None);
+            let mut entry = Actor::system().entry(Action::BackupInterrupted, "backup", None);
             entry.details = json!({ "runs": n });
             audit::append(tx, &keys.audit, &now, &entry)?;
         }
@@ -209,7 +210,7 @@ fn record(
     db::write(conn, |tx| {
         let now = time::now_db();
         backups::finish(tx, id, outcome, &now)?;
-        let mut entry = Actor::system().entry("backup.finish", "backup", Some(id));
+        let mut entry = Actor::system().entry(Action::BackupFinish, "backup", Some(id));
         entry.details = json!({
             "status": outcome.status,
             "size_bytes": outcome.size_bytes,
@@ -533,7 +534,7 @@ pub fn prune(
         for id in &removed {
             backups::mark_pruned(tx, id, &now)?;
         }
-        let mut entry = Actor::system().entry("backup.prune", "backup", None);
+        let mut entry = Actor::system().entry(Action::BackupPrune, "backup", None);
         entry.details = json!({ "removed": removed, "retention_days": policy.retention_days });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())

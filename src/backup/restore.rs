@@ -4,6 +4,7 @@
 //! and integrity checked and its row counts compared; then the live database (if any)
 //! is moved aside, never deleted, and the restored one takes its place.
 
+use crate::domain::Action;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -172,7 +173,7 @@ fn prepare(
             ip: "command line".into(),
             ..crate::services::Actor::system()
         };
-        let mut entry = actor.entry("backup.restore", "backup", None);
+        let mut entry = actor.entry(Action::BackupRestore, "backup", None);
         entry.details = serde_json::json!({ "backup_made_at": manifest.created_at });
         crate::db::audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())

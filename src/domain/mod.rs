@@ -1,12 +1,14 @@
 //! Values that can only be built valid. Each `parse` takes raw input from the edge and
 //! returns the value or a Portuguese message that tells the person what to fix.
 
+mod action;
 pub mod cnpj;
 mod email;
 mod password;
 mod phone;
 mod text;
 
+pub use action::{Action, ActionGroup};
 pub use cnpj::{Cnpj, format_cnpj as cnpj_format, normalize as cnpj_normalize};
 pub use email::Email;
 pub use password::Password;

@@ -2,6 +2,7 @@
 //! recomputed from the stored state; a mail goes out only when one starts or clears,
 //! in the same transaction that records the change, so a restart repeats nothing.
 
+use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
 use serde_json::json;
@@ -166,9 +167,9 @@ pub fn evaluate(
                 email::queue(tx, &keys.ring, &msg.to_outgoing(to, subject.clone())?, &now)?;
             }
             let action = if c.active {
-                "alert.raise"
+                Action::AlertRaise
             } else {
-                "alert.clear"
+                Action::AlertClear
             };
             let mut entry = Actor::system().entry(action, "alert", Some(c.kind));
             entry.details = json!({ "recipients": recipients.len() });
@@ -221,7 +222,11 @@ pub fn job_failed(
                 &now,
             )?;
         }
-        let action = if gave_up { "job.dead" } else { "job.panic" };
+        let action = if gave_up {
+            Action::JobDead
+        } else {
+            Action::JobPanic
+        };
         let mut entry = Actor::system().entry(action, "job", Some(job));
         entry.details = json!({ "panic": panic, "recipients": recipients.len() });
         audit::append(tx, &keys.audit, &now, &entry)?;

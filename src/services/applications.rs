@@ -1,6 +1,7 @@
 //! Applications: create, rotate and revoke secrets, link to companies with scopes, and
 //! the OAuth 2.0 client-credentials grant (RFC 6749 §4.4).
 
+use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
 use serde_json::json;
@@ -83,7 +84,7 @@ pub fn create(
         };
         store::insert(tx, &app, &now)?;
         let secret = new_secret(tx, &app.id, &now)?;
-        let mut entry = actor.entry("application.create", "application", Some(&app.id));
+        let mut entry = actor.entry(Action::ApplicationCreate, "application", Some(&app.id));
         entry.details = json!({ "name": app.name, "client_id": app.client_id });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok((app, secret))
@@ -120,7 +121,7 @@ pub fn update(
             .unwrap_or(app.description.clone());
         let now = time::now_db();
         store::update(tx, id, &name, &description, &now)?;
-        let mut entry = actor.entry("application.update", "application", Some(id));
+        let mut entry = actor.entry(Action::ApplicationUpdate, "application", Some(id));
         entry.details = json!({ "name": name });
         audit::append(tx, &keys.audit, &now, &entry)?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
@@ -151,7 +152,7 @@ pub fn rotate_secret(
             tx,
             &keys.audit,
             &now,
-            &actor.entry("application.secret_rotate", "application", Some(id)),
+            &actor.entry(Action::ApplicationSecretRotate, "application", Some(id)),
         )?;
         Ok((app, secret))
     })
@@ -171,7 +172,7 @@ pub fn revoke_secret(
         if store::revoke_secret(tx, id, secret_id, &now)? == 0 {
             return Err(AppError::NotFound);
         }
-        let mut entry = actor.entry("application.secret_revoke", "application", Some(id));
+        let mut entry = actor.entry(Action::ApplicationSecretRevoke, "application", Some(id));
         entry.details = json!({ "secret_id": secret_id });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
@@ -188,7 +189,7 @@ pub fn revoke(conn: &mut Connection, keys: &Keys, actor: &Actor, id: &str) -> Re
             tx,
             &keys.audit,
             &now,
-            &actor.entry("application.revoke", "application", Some(id)),
+            &actor.entry(Action::ApplicationRevoke, "application", Some(id)),
         )?;
         Ok(())
     })
@@ -211,7 +212,7 @@ pub fn link(
             .ok_or(AppError::NotFound)?;
         let now = time::now_db();
         store::upsert_link(tx, &app.id, &c.id, &scopes, &actor.label(), &now)?;
-        let mut entry = actor.entry("application.link", "application", Some(&app.id));
+        let mut entry = actor.entry(Action::ApplicationLink, "application", Some(&app.id));
         entry.company_id = Some(c.id.clone());
         entry.details = json!({ "scopes": scopes, "client_id": app.client_id });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -255,7 +256,7 @@ pub fn unlink(
         if store::delete_link(tx, app_id, company_id)? == 0 {
             return Err(AppError::NotFound);
         }
-        let mut entry = actor.entry("application.unlink", "application", Some(app_id));
+        let mut entry = actor.entry(Action::ApplicationUnlink, "application", Some(app_id));
         entry.company_id = Some(company_id.to_string());
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
@@ -366,7 +367,7 @@ pub fn issue_token(
             },
             ip: g.ip.to_string(),
         };
-        let mut entry = actor.entry("application.token_issue", "application", Some(&app.id));
+        let mut entry = actor.entry(Action::ApplicationTokenIssue, "application", Some(&app.id));
         entry.details = json!({ "scope": scope });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
@@ -407,7 +408,11 @@ pub fn revoke_own_token(
     db::write(conn, |tx| {
         let now = time::now_db();
         store::revoke_token(tx, &sha256_hex(raw.as_bytes()), &now)?;
-        let entry = actor.entry("application.logout", "application", actor.application_id());
+        let entry = actor.entry(
+            Action::ApplicationLogout,
+            "application",
+            actor.application_id(),
+        );
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })

@@ -1,5 +1,6 @@
 //! Sign-in, sessions and API tokens.
 
+use crate::domain::Action;
 use std::sync::OnceLock;
 
 use chrono::Duration;
@@ -142,7 +143,7 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
                         kind: ActorKind::System,
                         ip: input.ip.to_string(),
                     }
-                    .entry("auth.login_refused", "user", Some(&u.id));
+                    .entry(Action::AuthLoginRefused, "user", Some(&u.id));
                     entry.actor_label = u.email.clone();
                     entry.company_id = u.company_id.clone();
                     entry.details = json!({ "status": u.status });
@@ -162,7 +163,7 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
                     kind: ActorKind::System,
                     ip: input.ip.to_string(),
                 }
-                .entry("auth.login_failed", "user", None);
+                .entry(Action::AuthLoginFailed, "user", None);
                 if let Some(u) = &user {
                     let locked = (failures >= FREE_FAILURES).then(|| {
                         time::to_db(
@@ -198,7 +199,9 @@ fn record_login(
     now: &str,
 ) -> Result<(), AppError> {
     users::record_login(tx, &p.user.id, now)?;
-    let mut entry = p.actor(ip).entry("auth.login", "user", Some(&p.user.id));
+    let mut entry = p
+        .actor(ip)
+        .entry(Action::AuthLogin, "user", Some(&p.user.id));
     entry.company_id = p.user.company_id.clone();
     entry.details = json!({ "via": via });
     audit::append(tx, &keys.audit, now, &entry)?;
@@ -249,7 +252,9 @@ pub fn end_session(
         sessions::delete(tx, id_hash)?;
         if let Some(p) = users::get(tx, &s.user_id)?.and_then(Principal::from_user) {
             let now = time::now_db();
-            let mut entry = p.actor(ip).entry("auth.logout", "user", Some(&p.user.id));
+            let mut entry = p
+                .actor(ip)
+                .entry(Action::AuthLogout, "user", Some(&p.user.id));
             entry.company_id = p.user.company_id.clone();
             audit::append(tx, &keys.audit, &now, &entry)?;
         }
@@ -306,7 +311,9 @@ pub fn revoke_token(
     db::write(conn, |tx| {
         let now = time::now_db();
         tokens::revoke(tx, &sha256_hex(token.as_bytes()), &now)?;
-        let mut entry = p.actor(ip).entry("auth.logout", "user", Some(&p.user.id));
+        let mut entry = p
+            .actor(ip)
+            .entry(Action::AuthLogout, "user", Some(&p.user.id));
         entry.company_id = p.user.company_id.clone();
         entry.details = json!({ "via": "api" });
         audit::append(tx, &keys.audit, &now, &entry)?;

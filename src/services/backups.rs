@@ -1,6 +1,7 @@
 //! Backup use cases for the dashboard and the API: start one, read the history,
 //! download a file, change the schedule, and see the recovery kit.
 
+use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -91,7 +92,7 @@ pub fn download(
         .len();
     db::write(conn, |tx| {
         let now = time::now_db();
-        let mut entry = actor.entry("backup.download", "backup", Some(id));
+        let mut entry = actor.entry(Action::BackupDownload, "backup", Some(id));
         entry.details = json!({ "file": name });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
@@ -168,7 +169,7 @@ pub fn update_policy(
             }
         }
         let new = Policy::load(tx, settings)?;
-        let mut entry = actor.entry("backup.settings_update", "settings", Some("backup"));
+        let mut entry = actor.entry(Action::BackupSettingsUpdate, "settings", Some("backup"));
         // The remote may be an rclone connection string: record only that it changed.
         entry.details = json!({
             "times": new.times_text,
@@ -204,7 +205,11 @@ pub fn recovery_kit(app: &App, actor: &Actor, password: &str) -> Result<Recovery
     if !matches {
         db::write(conn, |tx| {
             let now = time::now_db();
-            let entry = actor.entry("backup.recovery_kit_denied", "settings", Some("master_key"));
+            let entry = actor.entry(
+                Action::BackupRecoveryKitDenied,
+                "settings",
+                Some("master_key"),
+            );
             audit::append(tx, &keys.audit, &now, &entry)?;
             Ok(())
         })?;
@@ -217,7 +222,7 @@ pub fn recovery_kit(app: &App, actor: &Actor, password: &str) -> Result<Recovery
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("read master key")))?;
     db::write(conn, |tx| {
         let now = time::now_db();
-        let entry = actor.entry("backup.recovery_kit", "settings", Some("master_key"));
+        let entry = actor.entry(Action::BackupRecoveryKit, "settings", Some("master_key"));
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })?;

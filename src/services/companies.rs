@@ -1,5 +1,6 @@
 //! Company use cases: create, edit, change status, read, list.
 
+use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
 
@@ -176,7 +177,7 @@ pub fn create_in(
             e.into()
         }
     })?;
-    let mut entry = actor.entry("company.create", "company", Some(&id));
+    let mut entry = actor.entry(Action::CompanyCreate, "company", Some(&id));
     entry.company_id = Some(id.clone());
     entry.details = json!({ "fields": fields_json(&fields) });
     audit::append(tx, &keys.audit, &now, &entry)?;
@@ -262,7 +263,7 @@ pub fn update_in(
             e.into()
         }
     })?;
-    let mut entry = actor.entry("company.update", "company", Some(id));
+    let mut entry = actor.entry(Action::CompanyUpdate, "company", Some(id));
     entry.company_id = Some(id.to_string());
     entry.details = json!({ "changed": changed });
     audit::append(tx, &keys.audit, &now, &entry)?;
@@ -296,9 +297,9 @@ pub fn set_status_in(
         return Ok(before);
     }
     let action = match status {
-        CompanyStatus::Active => "company.reactivate",
-        CompanyStatus::Suspended => "company.suspend",
-        CompanyStatus::Archived => "company.archive",
+        CompanyStatus::Active => Action::CompanyReactivate,
+        CompanyStatus::Suspended => Action::CompanySuspend,
+        CompanyStatus::Archived => Action::CompanyArchive,
     };
     let now = time::now_db();
     store::set_status(tx, id, status, &now)?;

@@ -1,6 +1,7 @@
 //! E-mail use cases that are actions of their own (the rest queue mail as part of
 //! another change).
 
+use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -40,7 +41,7 @@ pub fn send_test(
     db::write(conn, |tx| {
         let now = time::now_db();
         let id = email::queue(tx, &keys.ring, &mail, &now)?;
-        let mut entry = actor.entry("email.test", "email", Some(&id.to_string()));
+        let mut entry = actor.entry(Action::EmailTest, "email", Some(&id.to_string()));
         entry.details = json!({ "to": to.as_str() });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
@@ -79,7 +80,7 @@ pub fn retry_dead(
     let n = db::write(conn, |tx| {
         let now = time::now_db();
         let n = outbox::retry_dead(tx, &now)?;
-        let mut entry = actor.entry("email.retry", "email", None);
+        let mut entry = actor.entry(Action::EmailRetry, "email", None);
         entry.details = json!({ "messages": n });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(n)

@@ -1,5 +1,6 @@
 //! Master key rotation.
 
+use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -36,7 +37,7 @@ pub fn rotate(conn: &mut Connection, keys: &Keys) -> Result<(u32, usize), AppErr
             ip: "command line".into(),
             ..Actor::system()
         }
-        .entry("key.rotate", "master_key", Some(&id.to_string()));
+        .entry(Action::KeyRotate, "master_key", Some(&id.to_string()));
         entry.details = json!({ "key_id": id, "resealed": n });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(n)

@@ -1,5 +1,6 @@
 //! Single-use links sent by e-mail: password resets (1 hour) and invitations (72 hours).
 
+use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
 use serde_json::json;
@@ -90,7 +91,7 @@ pub fn request_reset(
             ip: ip.to_string(),
             ..Actor::system()
         }
-        .entry("user.password_reset_requested", "user", Some(&u.id));
+        .entry(Action::UserPasswordResetRequested, "user", Some(&u.id));
         entry.actor_label = u.email.clone();
         entry.company_id = u.company_id.clone();
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -116,7 +117,7 @@ pub fn send_reset(
         }
         let now = time::now_db();
         queue_reset(tx, keys, &u, base_url, &now)?;
-        let mut entry = actor.entry("user.password_reset_sent", "user", Some(&u.id));
+        let mut entry = actor.entry(Action::UserPasswordResetSent, "user", Some(&u.id));
         entry.company_id = u.company_id.clone();
         entry.details = json!({ "email": u.email });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -158,7 +159,7 @@ pub fn complete_reset(
             ip: ip.to_string(),
             ..Actor::system()
         }
-        .entry("user.password_reset", "user", Some(&u.id));
+        .entry(Action::UserPasswordReset, "user", Some(&u.id));
         entry.actor_label = u.email.clone();
         entry.company_id = u.company_id.clone();
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -193,7 +194,7 @@ pub fn change_password(
         let now = time::now_db();
         user_store::set_password(tx, &u.id, &hashed, &now)?;
         end_all_access(tx, &u.id, current_session, &now)?;
-        let mut entry = actor.entry("user.password_change", "user", Some(&u.id));
+        let mut entry = actor.entry(Action::UserPasswordChange, "user", Some(&u.id));
         entry.company_id = u.company_id.clone();
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
@@ -304,7 +305,7 @@ pub fn invite(
         };
         invitations::insert(tx, &inv, &hash(&token))?;
         queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
-        let mut entry = actor.entry("invitation.create", "invitation", Some(&inv.id));
+        let mut entry = actor.entry(Action::InvitationCreate, "invitation", Some(&inv.id));
         entry.company_id = inv.company_id.clone();
         entry.details = json!({ "email": inv.email, "role": inv.role });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -340,7 +341,7 @@ pub fn resend(
         inv.expires_at = time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS));
         invitations::renew(tx, id, &hash(&token), &inv.expires_at)?;
         queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
-        let mut entry = actor.entry("invitation.resend", "invitation", Some(id));
+        let mut entry = actor.entry(Action::InvitationResend, "invitation", Some(id));
         entry.company_id = inv.company_id.clone();
         entry.details = json!({ "email": inv.email });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -358,7 +359,7 @@ pub fn revoke(
         let inv = manageable_invitation(tx, actor, id)?;
         let now = time::now_db();
         invitations::revoke(tx, id, &now)?;
-        let mut entry = actor.entry("invitation.revoke", "invitation", Some(id));
+        let mut entry = actor.entry(Action::InvitationRevoke, "invitation", Some(id));
         entry.company_id = inv.company_id.clone();
         entry.details = json!({ "email": inv.email });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -442,7 +443,7 @@ pub fn accept(
             ip: ip.to_string(),
             ..Actor::system()
         }
-        .entry("invitation.accept", "user", Some(&id));
+        .entry(Action::InvitationAccept, "user", Some(&id));
         entry.actor_label = inv.email.clone();
         entry.company_id = inv.company_id.clone();
         entry.details = json!({ "invitation_id": inv.id, "role": inv.role, "name": name });

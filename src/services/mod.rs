@@ -30,7 +30,7 @@ use serde_json::Value;
 use crate::crypto::random_bytes;
 use crate::db::audit::NewEntry;
 use crate::db::omie_credentials;
-use crate::domain::Role;
+use crate::domain::{Action, Role};
 use crate::keyring::Keyring;
 
 /// The keyring that seals secrets, and one key per purpose. The purpose keys are
@@ -194,7 +194,7 @@ impl Actor {
     /// An audit entry for this actor; the caller fills in what happened.
     pub fn entry(
         &self,
-        action: &'static str,
+        action: Action,
         entity_type: &'static str,
         entity_id: Option<&str>,
     ) -> NewEntry {
@@ -208,7 +208,7 @@ impl Actor {
             actor_type,
             actor_id,
             actor_label,
-            action,
+            action: action.as_str(),
             entity_type,
             entity_id: entity_id.map(str::to_string),
             company_id: None,

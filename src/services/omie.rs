@@ -1,5 +1,6 @@
 //! A company's Omie credentials: set, read masked, reveal (audited), test against Omie.
 
+use crate::domain::Action;
 use std::sync::Arc;
 
 use super::app::App;
@@ -134,7 +135,7 @@ pub fn set(
             },
         )?;
         store::add_history(tx, company_id, &now, &actor.label(), &mask(&key))?;
-        let mut entry = actor.entry("omie_credentials.update", "company", Some(company_id));
+        let mut entry = actor.entry(Action::OmieCredentialsUpdate, "company", Some(company_id));
         entry.company_id = Some(company_id.to_string());
         // Never the values: only which key, masked.
         entry.details = json!({ "app_key": mask(&key), "rotated": rotated });
@@ -190,7 +191,7 @@ pub fn read(
         db::write(conn, |tx| {
             let now = time::now_db();
             crate::db::applications::mark_credentials_read(tx, app, company_id, &now)?;
-            let mut entry = actor.entry("omie_credentials.read", "company", Some(company_id));
+            let mut entry = actor.entry(Action::OmieCredentialsRead, "company", Some(company_id));
             entry.company_id = Some(company_id.to_string());
             audit::append(tx, &keys.audit, &now, &entry)?;
             Ok(())
@@ -208,7 +209,7 @@ pub fn read(
     if reveal {
         db::write(conn, |tx| {
             let now = time::now_db();
-            let mut entry = actor.entry("omie_credentials.reveal", "company", Some(company_id));
+            let mut entry = actor.entry(Action::OmieCredentialsReveal, "company", Some(company_id));
             entry.company_id = Some(company_id.to_string());
             audit::append(tx, &keys.audit, &now, &entry)?;
             Ok(())
@@ -395,7 +396,11 @@ pub fn record_test(
             &o.message,
             &input.fingerprint,
         )?;
-        let mut entry = actor.entry("omie_credentials.test", "company", Some(&input.company_id));
+        let mut entry = actor.entry(
+            Action::OmieCredentialsTest,
+            "company",
+            Some(&input.company_id),
+        );
         entry.company_id = Some(input.company_id.clone());
         entry.details = json!({ "ok": o.ok, "cnpj_matches": o.cnpj_matches, "cached": o.cached });
         audit::append(tx, &keys.audit, &o.checked_at, &entry)?;

@@ -1,5 +1,6 @@
 //! A person's own account: sessions, ending the others.
 
+use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -51,7 +52,7 @@ pub fn end_other_sessions(
         let now = time::now_db();
         let n = sessions::delete_for_user(tx, &id, Some(current))?;
         crate::db::tokens::revoke_for_user(tx, &id, &now)?;
-        let mut entry = actor.entry("user.sessions_ended", "user", Some(&id));
+        let mut entry = actor.entry(Action::UserSessionsEnded, "user", Some(&id));
         entry.company_id = actor.company_id().map(str::to_string);
         entry.details = json!({ "sessions": n });
         audit::append(tx, &keys.audit, &now, &entry)?;

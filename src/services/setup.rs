@@ -1,5 +1,6 @@
 //! First start: the one-time setup link and creating the owner account.
 
+use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -20,7 +21,7 @@ pub fn ensure_link(conn: &mut Connection, keys: &Keys) -> Result<Option<String>,
         let token = new_token();
         let now = time::now_db();
         setup::replace(tx, &sha256_hex(token.as_bytes()), &now)?;
-        let entry = Actor::system().entry("setup.link_issue", "setup", None);
+        let entry = Actor::system().entry(Action::SetupLinkIssue, "setup", None);
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(Some(token))
     })
@@ -105,7 +106,7 @@ pub fn create_owner(
             },
             &now,
         )?;
-        let mut entry = actor.entry("user.create", "user", Some(&id));
+        let mut entry = actor.entry(Action::UserCreate, "user", Some(&id));
         entry.details = json!({ "role": "owner", "email": email.as_str(), "name": name,
                                 "via": if token.is_some() { "setup_link" } else { "command_line" } });
         audit::append(tx, &keys.audit, &now, &entry)?;

@@ -1,5 +1,6 @@
 //! People: sign-up, approval, refusal, enabling and disabling, roles, lists.
 
+use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -109,7 +110,7 @@ pub fn signup(
             )?;
             email::queue(tx, &keys.ring, &m, &now)?;
             // The typed address only: the visitor learns nothing, the trail keeps it.
-            let mut entry = actor.entry("user.signup_repeat", "user", None);
+            let mut entry = actor.entry(Action::UserSignupRepeat, "user", None);
             entry.actor_label = email.as_str().to_string();
             entry.details = json!({ "email": email.as_str() });
             audit::append(tx, &keys.audit, &now, &entry)?;
@@ -135,7 +136,7 @@ pub fn signup(
                     },
                     &now,
                 )?;
-                let mut entry = actor.entry("user.signup", "user", Some(&id));
+                let mut entry = actor.entry(Action::UserSignup, "user", Some(&id));
                 entry.actor_label = email.as_str().to_string();
                 entry.company_id = Some(c.id.clone());
                 entry.details =
@@ -162,7 +163,8 @@ pub fn signup(
                         created_at: now.clone(),
                     },
                 )?;
-                let mut entry = actor.entry("company_request.create", "company_request", Some(&id));
+                let mut entry =
+                    actor.entry(Action::CompanyRequestCreate, "company_request", Some(&id));
                 entry.actor_label = email.as_str().to_string();
                 entry.details =
                     json!({ "name": name, "email": email.as_str(), "cnpj": cnpj.as_str() });
@@ -286,7 +288,7 @@ pub fn approve(
             store::set_role(tx, id, r.as_str(), &now)?;
         }
         store::set_status(tx, id, UserStatus::Active.as_str(), None, "", &now)?;
-        let mut entry = actor.entry("user.approve", "user", Some(id));
+        let mut entry = actor.entry(Action::UserApprove, "user", Some(id));
         entry.company_id = u.company_id.clone();
         entry.details = json!({ "email": u.email, "role": role.unwrap_or(u.role).as_str() });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -322,7 +324,7 @@ pub fn reject(
             &reason,
             &now,
         )?;
-        let mut entry = actor.entry("user.reject", "user", Some(id));
+        let mut entry = actor.entry(Action::UserReject, "user", Some(id));
         entry.company_id = u.company_id.clone();
         entry.details = json!({ "email": u.email, "reason": reason });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -399,9 +401,9 @@ pub fn set_enabled_in(
     }
     let mut entry = actor.entry(
         if enabled {
-            "user.enable"
+            Action::UserEnable
         } else {
-            "user.disable"
+            Action::UserDisable
         },
         "user",
         Some(id),
@@ -457,7 +459,7 @@ pub fn change_role_in(
     }
     let now = time::now_db();
     store::set_role(tx, id, role.as_str(), &now)?;
-    let mut entry = actor.entry("user.role_change", "user", Some(id));
+    let mut entry = actor.entry(Action::UserRoleChange, "user", Some(id));
     entry.company_id = u.company_id.clone();
     entry.details =
         json!({ "email": u.email, "role": { "from": current.as_str(), "to": role.as_str() } });
@@ -545,7 +547,7 @@ pub fn accept_request(
             },
             &now,
         )?;
-        let mut entry = actor.entry("company_request.accept", "company_request", Some(id));
+        let mut entry = actor.entry(Action::CompanyRequestAccept, "company_request", Some(id));
         entry.company_id = Some(company.id.clone());
         entry.details = json!({ "cnpj": req.cnpj, "user_id": uid, "email": req.requester_email });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -572,7 +574,7 @@ pub fn refuse_request(
         let now = time::now_db();
         let actor_id = actor.user_id().unwrap_or_default().to_string();
         requests::decide(tx, id, "refused", &reason, &actor_id, &now)?;
-        let mut entry = actor.entry("company_request.refuse", "company_request", Some(id));
+        let mut entry = actor.entry(Action::CompanyRequestRefuse, "company_request", Some(id));
         entry.details = json!({ "cnpj": req.cnpj, "email": req.requester_email, "reason": reason });
         audit::append(tx, &keys.audit, &now, &entry)?;
         let m = SignupDecided {
@@ -729,7 +731,7 @@ fn create_with_password(
             },
             &now,
         )?;
-        let mut entry = actor.entry("user.create", "user", Some(&id));
+        let mut entry = actor.entry(Action::UserCreate, "user", Some(&id));
         entry.company_id = Some(company_id.to_string());
         entry.details = json!({ "email": email.as_str(), "name": name, "role": role.as_str() });
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -764,7 +766,7 @@ pub fn rename_in(
     }
     let now = time::now_db();
     store::set_name(tx, id, &name, &now)?;
-    let mut entry = actor.entry("user.update", "user", Some(id));
+    let mut entry = actor.entry(Action::UserUpdate, "user", Some(id));
     entry.company_id = u.company_id.clone();
     entry.details = json!({ "changed": { "name": { "from": u.name, "to": name } } });
     audit::append(tx, &keys.audit, &now, &entry)?;

@@ -5,9 +5,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::audit::Filter;
+use crate::domain::Action;
 use crate::services::audit;
 use crate::time;
-use crate::views::{AUDIT_ACTIONS, AuditView, action_label};
+use crate::views::AuditView;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -93,9 +94,9 @@ pub async fn list(
     render(&AuditPage {
         ctx: ctx.with_nav("audit"),
         q,
-        actions: AUDIT_ACTIONS
+        actions: Action::ALL
             .iter()
-            .map(|a| (*a, action_label(a)))
+            .map(|a| (a.as_str(), a.label()))
             .collect(),
         rows: rows.iter().map(AuditView::from).collect(),
         next_url,
