@@ -12,7 +12,9 @@ use crate::error::{AppError, FieldError};
 use crate::services::auth::{self, LoginInput};
 use crate::services::{Actor, setup};
 use crate::web::error::PageError;
-use crate::web::page::{Ctx, Flash, Form, redirect, redirect_with, render, render_status};
+use crate::web::page::{
+    Ctx, Flash, Form, form_outcome, redirect, redirect_with, render, render_status,
+};
 use crate::web::session_store;
 use crate::web::{CSRF_COOKIE, Edge, SESSION_COOKIE, State, user_agent};
 
@@ -69,58 +71,54 @@ pub async fn login(
             auth::sign_in_page(app, &input, old_session.as_deref())
         })
         .await;
-    match result {
-        Ok(p) => {
-            // A new session id (the middleware saves the session under a new key), and a
-            // new CSRF cookie, at every sign-in; each kind of person has one home.
-            session_store::sign_in(&session, &p.user.id, &ip, &ua)?;
-            let home = if p.role.is_platform() {
-                "/admin"
-            } else {
-                "/portal"
-            };
-            let mut resp = redirect_with(&state, home, Flash::success("Você entrou."));
-            let _ = resp.add_cookie(&state.cookie(
-                CSRF_COOKIE,
-                crate::crypto::new_token(),
-                SameSite::Strict,
-            ));
-            Ok(resp)
-        }
-        Err(AppError::InvalidCredentials) => render_status(
+    let p = match result {
+        Ok(p) => p,
+        Err(e) => return refused(ctx, email, e),
+    };
+    // A new session id (the middleware saves the session under a new key), and a new
+    // CSRF cookie, at every sign-in; each kind of person has one home.
+    session_store::sign_in(&session, &p.user.id, &ip, &ua)?;
+    let home = if p.role.is_platform() {
+        "/admin"
+    } else {
+        "/portal"
+    };
+    let mut resp = redirect_with(&state, home, Flash::success("Você entrou."));
+    let csrf = state.cookie(CSRF_COOKIE, crate::crypto::new_token(), SameSite::Strict);
+    let _ = resp.add_cookie(&csrf);
+    Ok(resp)
+}
+
+/// The sign-in page again, saying in Portuguese why the sign-in was refused.
+fn refused(ctx: Ctx, email: String, e: AppError) -> Result<HttpResponse, PageError> {
+    let (status, error) = match &e {
+        AppError::InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
-            &LoginPage {
-                ctx,
-                email,
-                error: Some("E-mail ou senha incorretos. Confira e tente de novo.".into()),
-            },
+            "E-mail ou senha incorretos. Confira e tente de novo.".to_string(),
         ),
-        Err(AppError::Throttled { retry_after_secs }) => {
-            let mut resp = render_status(
-                StatusCode::TOO_MANY_REQUESTS,
-                &LoginPage {
-                    ctx,
-                    email,
-                    error: Some(format!(
-                        "Muitas tentativas sem sucesso. Por segurança, aguarde {retry_after_secs} segundos antes de tentar de novo."
-                    )),
-                },
-            )?;
-            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            Ok(resp)
-        }
-        Err(AppError::AccountInactive(why)) => render_status(
-            StatusCode::FORBIDDEN,
-            &LoginPage {
-                ctx,
-                email,
-                error: Some(why.message_pt()),
-            },
+        AppError::Throttled { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Muitas tentativas sem sucesso. Por segurança, aguarde {retry_after_secs} segundos antes de tentar de novo."
+            ),
         ),
-        Err(e) => Err(e.into()),
+        AppError::AccountInactive(why) => (StatusCode::FORBIDDEN, why.message_pt()),
+        _ => return Err(e.into()),
+    };
+    let mut resp = render_status(
+        status,
+        &LoginPage {
+            ctx,
+            email,
+            error: Some(error),
+        },
+    )?;
+    if let AppError::Throttled { retry_after_secs } = e
+        && let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
+    Ok(resp)
 }
 
 #[derive(Deserialize)]
@@ -211,8 +209,7 @@ pub async fn setup(
     token: web::Path<String>,
     Form(form): Form<SetupForm>,
 ) -> Result<HttpResponse, PageError> {
-    let ip = state.client_ip(&req);
-    let t = token.clone();
+    let (ip, t) = (state.client_ip(&req), token.clone());
     let (name, email) = (form.name.clone(), form.email.clone());
     let result = state
         .blocking(move |app| {
@@ -226,33 +223,22 @@ pub async fn setup(
                 ip,
                 ..Actor::system()
             };
-            setup::create_owner(
-                &app.pool,
-                &app.keys,
-                &actor,
-                Some(&t),
-                &input,
-                app.settings.bcrypt_cost,
-            )
+            let (keys, cost) = (&app.keys, app.settings.bcrypt_cost);
+            setup::create_owner(&app.pool, keys, &actor, Some(&t), &input, cost)
         })
         .await;
-    match result {
-        Ok(_) => Ok(redirect_with(
-            &state,
-            "/login",
-            Flash::success("Conta do proprietário criada. Entre com seu e-mail e senha."),
-        )),
-        Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SetupPage {
-                ctx,
-                token: token.into_inner(),
-                name,
-                email,
-                errors,
-            },
-        ),
-        Err(AppError::NotFound) => Err(PageError(AppError::NotFound)),
-        Err(e) => Err(e.into()),
-    }
+    let done = |_| {
+        let m = Flash::success("Conta do proprietário criada. Entre com seu e-mail e senha.");
+        redirect_with(&state, "/login", m)
+    };
+    form_outcome(result, done, |errors| {
+        let token = token.into_inner();
+        render(&SetupPage {
+            ctx,
+            token,
+            name,
+            email,
+            errors,
+        })
+    })
 }
