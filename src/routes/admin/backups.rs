@@ -125,7 +125,8 @@ struct Page {
     last_good: Option<(String, String)>,
     alerts: Vec<(String, String)>,
     rows: Vec<Row>,
-    next: Option<String>,
+    /// The older rows' page, when there are more.
+    next_url: Option<String>,
     times: SettingView,
     retention: SettingView,
     remote: SettingView,
@@ -173,7 +174,10 @@ impl Page {
                 .map(|a| (alert_br(&a.kind).to_string(), a.detail.clone()))
                 .collect(),
             rows: rows.iter().map(Row::from).collect(),
-            next,
+            next_url: next.map(|cursor| {
+                let qs = serde_urlencoded::to_string([("cursor", cursor)]);
+                format!("/admin/backups?{}", qs.unwrap_or_default())
+            }),
             times: setting(p.times_text.clone(), backup::SETTING_TIMES),
             retention: setting(p.retention_days.to_string(), backup::SETTING_RETENTION),
             remote: setting(p.remote.clone().unwrap_or_default(), backup::SETTING_REMOTE),

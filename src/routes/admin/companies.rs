@@ -35,7 +35,8 @@ struct ListPage {
     statuses: &'static [CompanyStatus],
     rows: Vec<CompanyView>,
     next_url: Option<String>,
-    is_first_page: bool,
+    /// The first page with the same search, or "" when this is the first page.
+    first_url: String,
 }
 
 pub async fn list(
@@ -64,6 +65,13 @@ pub async fn list(
         ]);
         format!("/admin/companies?{}", qs.unwrap_or_default())
     });
+    let first_url = if query.cursor.is_empty() {
+        String::new()
+    } else {
+        let status = status.map(|s| s.as_str()).unwrap_or("");
+        let qs = serde_urlencoded::to_string([("q", query.q.as_str()), ("status", status)]);
+        format!("/admin/companies?{}", qs.unwrap_or_default())
+    };
     render(&ListPage {
         ctx: ctx.with_nav("companies"),
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -71,7 +79,7 @@ pub async fn list(
         statuses: CompanyStatus::ALL,
         rows: page.items.iter().map(CompanyView::from).collect(),
         next_url,
-        is_first_page: query.cursor.is_empty(),
+        first_url,
     })
 }
 
