@@ -19,7 +19,9 @@ use crate::views::CompanyView;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, redirect_outcome, redirect_with, render, render_status};
+use crate::web::page::{
+    Ctx, Flash, Form, Nav, redirect_outcome, redirect_with, render, render_status,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::routes::table::register(cfg, |r| {
@@ -109,7 +111,7 @@ async fn home_page(
         phone: view.phone.clone(),
     });
     Ok(Home {
-        ctx: ctx.with_nav("portal"),
+        ctx: ctx.with_nav(Nav::Company),
         c: view,
         is_admin: is_admin(who),
         errors,
@@ -194,7 +196,7 @@ pub async fn people(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpRespons
         status: u.status,
     };
     render(&PeoplePage {
-        ctx: ctx.with_nav("people"),
+        ctx: ctx.with_nav(Nav::People),
         rows: rows.into_iter().map(row).collect(),
         invitations: invitations.iter().map(InvitationRow::from).collect(),
     })
@@ -252,7 +254,13 @@ fn actor(who: &SignedIn) -> Actor {
 }
 
 pub async fn omie(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    omie_pages::show(&state, ctx.with_nav("omie"), actor(&who), omie_place(&who)).await
+    omie_pages::show(
+        &state,
+        ctx.with_nav(Nav::Omie),
+        actor(&who),
+        omie_place(&who),
+    )
+    .await
 }
 
 pub async fn omie_save(
@@ -265,7 +273,7 @@ pub async fn omie_save(
     omie_pages::save(
         &req,
         &state,
-        ctx.with_nav("omie"),
+        ctx.with_nav(Nav::Omie),
         actor(&who),
         omie_place(&who),
         f,
@@ -281,7 +289,7 @@ pub async fn omie_reveal(
     _f: Form<Empty>,
 ) -> Result<HttpResponse, PageError> {
     let a = who.actor();
-    omie_pages::reveal(&state, ctx.with_nav("omie"), a, omie_place(&who)).await
+    omie_pages::reveal(&state, ctx.with_nav(Nav::Omie), a, omie_place(&who)).await
 }
 
 pub async fn omie_test(
@@ -334,7 +342,7 @@ pub async fn applications(
         })
         .collect();
     render(&AppsPage {
-        ctx: ctx.with_nav("applications"),
+        ctx: ctx.with_nav(Nav::Applications),
         links,
     })
 }
@@ -389,7 +397,7 @@ pub async fn history(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpRespon
         .run(move |conn, _| crate::services::audit::list(conn, &a, Default::default(), 200))
         .await?;
     render(&HistoryPage {
-        ctx: ctx.with_nav("history"),
+        ctx: ctx.with_nav(Nav::History),
         rows: rows.iter().map(crate::views::AuditView::from).collect(),
     })
 }

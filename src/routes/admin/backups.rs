@@ -15,7 +15,7 @@ use crate::time;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Form, redirect_outcome, render};
+use crate::web::page::{Ctx, Form, Nav, redirect_outcome, render};
 
 pub struct Row {
     pub id: String,
@@ -201,7 +201,7 @@ pub async fn show(
             Ok((summary, uc::list(conn, &actor, cursor.as_deref(), 30)?))
         })
         .await?;
-    let ctx = ctx.with_nav("backups");
+    let ctx = ctx.with_nav(Nav::Backups);
     render(&Page::new(ctx, &state.settings, &summary, list))
 }
 
@@ -314,7 +314,7 @@ pub async fn kit_form(ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError
     }
     let _ = who;
     render(&KitPage {
-        ctx: ctx.with_nav("backups"),
+        ctx: ctx.with_nav(Nav::Backups),
         error: String::new(),
         kit: None,
         made: String::new(),
@@ -334,7 +334,7 @@ pub async fn kit_show(
     who: SignedIn,
     Form(f): Form<KitForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (actor, ctx) = (who.actor(), ctx.with_nav("backups"));
+    let (actor, ctx) = (who.actor(), ctx.with_nav(Nav::Backups));
     let r = state
         .blocking(move |app| uc::recovery_kit(app, &actor, &f.password))
         .await;
