@@ -12,7 +12,7 @@ use crate::services::profile::{self, SessionInfo};
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, redirect_with, render, render_status};
+use crate::web::page::{Ctx, Flash, Form, Nav, redirect_with, render, render_status};
 
 #[derive(Template)]
 #[template(path = "profile.html")]
@@ -53,7 +53,7 @@ async fn page(
         .await?;
     let u = &who.principal.user;
     Ok(ProfilePage {
-        ctx: ctx.with_nav("profile"),
+        ctx: ctx.with_nav(Nav::Profile),
         base: base_of(who),
         name: u.name.clone(),
         email: u.email.clone(),

@@ -10,7 +10,7 @@ use crate::routes::api::reports::to_csv;
 use crate::services::{Actor, usage};
 use crate::web::State;
 use crate::web::error::PageError;
-use crate::web::page::{Ctx, render};
+use crate::web::page::{Ctx, Nav, render};
 
 #[derive(Deserialize, Default, Clone)]
 pub struct UsageQuery {
@@ -112,7 +112,7 @@ pub async fn page(
     .unwrap_or_default();
     let total = rows.iter().map(|r| r.4).sum();
     render(&UsagePage {
-        ctx: ctx.with_nav("usage"),
+        ctx: ctx.with_nav(Nav::Usage),
         base,
         q,
         show_company_filter,

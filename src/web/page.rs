@@ -46,16 +46,121 @@ pub struct Ctx {
     /// Sign-ups waiting for the owner's decision (the navigation's badge).
     pub pending: i64,
     pub is_company_admin: bool,
-    /// Which area's navigation to show: "admin" or "portal".
-    pub area: &'static str,
-    /// Which navigation entry is current.
-    pub nav: &'static str,
+    /// Which area's navigation to show.
+    pub menu: Menu,
+    /// Which page of the navigation this is.
+    pub nav: Nav,
+}
+
+/// Which navigation a page shows: the signed-in person's area, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Menu {
+    /// Nobody signed in (sign-in, sign-up, mailed links).
+    None,
+    Admin,
+    Portal,
+}
+
+/// The page a handler renders, as the navigation knows it. An enum rather than a
+/// string, so a misspelt name is a compile error instead of a menu with no current entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nav {
+    /// A page of no menu entry (the default until a handler says which it is).
+    None,
+    // /admin
+    Overview,
+    Companies,
+    Users,
+    Settings,
+    Audit,
+    Backups,
+    // /portal
+    Company,
+    People,
+    Omie,
+    History,
+    // Both areas
+    Applications,
+    Usage,
+    /// "Minha conta", reached from the name in the top bar.
+    Profile,
+}
+
+/// One link of the navigation, ready for layout.html.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MenuEntry {
+    pub nav: Nav,
+    pub href: &'static str,
+    pub label: &'static str,
+    /// This page's own entry (layout.html marks it with aria-current="page").
+    pub current: bool,
+    /// Sign-ups waiting for a decision, shown as a badge when above 0.
+    pub badge: i64,
 }
 
 impl Ctx {
-    pub fn with_nav(mut self, nav: &'static str) -> Self {
+    pub fn with_nav(mut self, nav: Nav) -> Self {
         self.nav = nav;
         self
+    }
+
+    /// The entries of this area's navigation that this person may open, in order.
+    pub fn menu_entries(&self) -> Vec<MenuEntry> {
+        let entry = |nav, href, label| MenuEntry {
+            nav,
+            href,
+            label,
+            current: self.nav == nav,
+            badge: 0,
+        };
+        let pending = |e: MenuEntry| MenuEntry {
+            badge: self.pending,
+            ..e
+        };
+        match self.menu {
+            Menu::None => Vec::new(),
+            Menu::Admin => {
+                let mut v = vec![
+                    entry(Nav::Overview, "/admin", "Visão geral"),
+                    entry(Nav::Companies, "/admin/companies", "Empresas"),
+                    pending(entry(Nav::Users, "/admin/users", "Usuários")),
+                    entry(Nav::Applications, "/admin/applications", "Aplicações"),
+                    entry(Nav::Usage, "/admin/usage", "Uso da API"),
+                    entry(Nav::Audit, "/admin/audit", "Auditoria"),
+                    entry(Nav::Backups, "/admin/backups", "Backups"),
+                ];
+                if self.is_owner {
+                    v.push(entry(Nav::Settings, "/admin/settings", "Configurações"));
+                }
+                v
+            }
+            Menu::Portal => {
+                let mut v = vec![entry(Nav::Company, "/portal", "Minha empresa")];
+                if self.is_company_admin {
+                    v.extend([
+                        pending(entry(Nav::People, "/portal/users", "Pessoas")),
+                        entry(Nav::Omie, "/portal/omie", "Credenciais do Omie"),
+                        entry(Nav::Applications, "/portal/applications", "Aplicações"),
+                        entry(Nav::Usage, "/portal/usage", "Uso da API"),
+                        entry(Nav::History, "/portal/history", "Histórico"),
+                    ]);
+                }
+                v
+            }
+        }
+    }
+
+    /// Whether this is "Minha conta", whose link is the name in the top bar.
+    pub fn is_profile(&self) -> bool {
+        self.nav == Nav::Profile
+    }
+
+    /// "Minha conta" of this area.
+    pub fn profile_href(&self) -> &'static str {
+        match self.menu {
+            Menu::Portal => "/portal/profile",
+            _ => "/admin/profile",
+        }
     }
 }
 
@@ -97,12 +202,12 @@ impl FromRequest for Ctx {
                 is_company_admin: signed_in
                     .as_ref()
                     .is_some_and(|s| s.principal.role == crate::domain::Role::CompanyAdmin),
-                area: match &signed_in {
-                    Some(s) if s.principal.role.is_platform() => "admin",
-                    Some(_) => "portal",
-                    None => "",
+                menu: match &signed_in {
+                    Some(s) if s.principal.role.is_platform() => Menu::Admin,
+                    Some(_) => Menu::Portal,
+                    None => Menu::None,
                 },
-                nav: "",
+                nav: Nav::None,
             })
         })();
         std::future::ready(out)
@@ -223,5 +328,98 @@ pub fn redirect_outcome(
             ),
         )),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use askama::Template;
+
+    fn ctx(menu: Menu, nav: Nav) -> Ctx {
+        Ctx {
+            csrf: String::new(),
+            flash: None,
+            user_name: Some("Ana <Dona>".into()),
+            is_owner: menu == Menu::Admin,
+            pending: 2,
+            is_company_admin: menu == Menu::Portal,
+            menu,
+            nav,
+        }
+    }
+
+    #[test]
+    fn each_page_of_a_menu_marks_exactly_its_own_entry() {
+        let admin = [
+            Nav::Overview,
+            Nav::Companies,
+            Nav::Users,
+            Nav::Applications,
+            Nav::Usage,
+            Nav::Audit,
+            Nav::Backups,
+            Nav::Settings,
+        ];
+        let portal = [
+            Nav::Company,
+            Nav::People,
+            Nav::Omie,
+            Nav::Applications,
+            Nav::Usage,
+            Nav::History,
+        ];
+        for (menu, navs) in [(Menu::Admin, &admin[..]), (Menu::Portal, &portal[..])] {
+            for &nav in navs {
+                let entries = ctx(menu, nav).menu_entries();
+                let current: Vec<_> = entries.iter().filter(|e| e.current).collect();
+                assert_eq!(current.len(), 1, "{menu:?} {nav:?}");
+                assert_eq!(current[0].nav, nav);
+            }
+            for nav in [Nav::None, Nav::Profile] {
+                assert!(!ctx(menu, nav).menu_entries().iter().any(|e| e.current));
+            }
+        }
+    }
+
+    #[test]
+    fn the_menu_shows_only_what_the_person_may_open() {
+        let hrefs = |c: &Ctx| c.menu_entries().iter().map(|e| e.href).collect::<Vec<_>>();
+        let mut staff = ctx(Menu::Admin, Nav::Overview);
+        assert!(hrefs(&staff).contains(&"/admin/settings"));
+        staff.is_owner = false;
+        assert!(!hrefs(&staff).contains(&"/admin/settings"));
+        let mut user = ctx(Menu::Portal, Nav::Company);
+        assert_eq!(hrefs(&user).len(), 6);
+        user.is_company_admin = false;
+        assert_eq!(hrefs(&user), ["/portal"]);
+        assert!(hrefs(&ctx(Menu::None, Nav::None)).is_empty());
+    }
+
+    #[derive(Template)]
+    #[template(path = "layout.html")]
+    struct Layout {
+        ctx: Ctx,
+    }
+
+    #[test]
+    fn the_layout_marks_the_current_entry_and_escapes_the_name() {
+        let html = Layout {
+            ctx: ctx(Menu::Portal, Nav::Omie),
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains(r#"<a href="/portal/omie" aria-current="page">"#));
+        assert_eq!(html.matches("aria-current").count(), 1);
+        assert!(html.contains(r#"href="/portal/profile">Ana &#60;Dona&#62;</a>"#));
+        let html = Layout {
+            ctx: ctx(Menu::Admin, Nav::Profile),
+        }
+        .render()
+        .unwrap();
+        assert!(html.contains(r#"href="/admin/profile" aria-current="page">"#));
+        assert!(
+            html.contains(r#"<span class="badge" title="Pedidos aguardando aprovação">2</span>"#)
+        );
     }
 }

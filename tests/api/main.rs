@@ -1,6 +1,7 @@
 //! Black-box tests: the real binary over HTTP. One test binary, so linking happens once.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod accessibility;
 mod applications;
 mod audit;
 mod auth;

@@ -15,7 +15,7 @@ use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, FormPairs, redirect_outcome, redirect_with, render};
+use crate::web::page::{Ctx, Flash, Form, FormPairs, Nav, redirect_outcome, redirect_with, render};
 
 pub struct AppRow {
     pub id: String,
@@ -52,7 +52,7 @@ pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
     let actor = who.actor();
     let apps = state.run(move |conn, _| uc::list(conn, &actor)).await?;
     render(&ListPage {
-        ctx: ctx.with_nav("applications"),
+        ctx: ctx.with_nav(Nav::Applications),
         rows: apps.iter().map(AppRow::from).collect(),
     })
 }
@@ -87,7 +87,7 @@ pub async fn create(
         .await
     {
         Ok((app, secret)) => render(&SecretPage {
-            ctx: ctx.with_nav("applications"),
+            ctx: ctx.with_nav(Nav::Applications),
             app: AppRow::from(&app),
             secret,
         }),
@@ -176,7 +176,7 @@ pub async fn show(
         })
         .await?;
     render(&ShowPage {
-        ctx: ctx.with_nav("applications"),
+        ctx: ctx.with_nav(Nav::Applications),
         description: app.description.clone(),
         app: AppRow::from(&app),
         secrets: secrets.into_iter().map(SecretRow::new).collect(),
@@ -233,7 +233,7 @@ pub async fn rotate(
         .run(move |conn, app| uc::rotate_secret(conn, &app.keys, &actor, &id))
         .await?;
     render(&SecretPage {
-        ctx: ctx.with_nav("applications"),
+        ctx: ctx.with_nav(Nav::Applications),
         app: AppRow::from(&app),
         secret,
     })

@@ -12,7 +12,7 @@ use crate::views::AuditView;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Query, render};
+use crate::web::page::{Ctx, Nav, Query, render};
 
 const PAGE_SIZE: usize = 100;
 
@@ -92,7 +92,7 @@ pub async fn list(
         .filter(|_| more)
         .map(|last| q.url_before(last.id));
     render(&AuditPage {
-        ctx: ctx.with_nav("audit"),
+        ctx: ctx.with_nav(Nav::Audit),
         q,
         actions: Action::ALL
             .iter()

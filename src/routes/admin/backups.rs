@@ -16,7 +16,7 @@ use crate::time;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Form, redirect_outcome, render};
+use crate::web::page::{Ctx, Form, Nav, redirect_outcome, render};
 
 pub struct Row {
     pub id: String,
@@ -129,7 +129,8 @@ struct Page {
     last_good: Option<(String, String)>,
     alerts: Vec<(String, String)>,
     rows: Vec<Row>,
-    next: Option<String>,
+    /// The older rows' page, when there are more.
+    next_url: Option<String>,
     times: SettingView,
     retention: SettingView,
     remote: SettingView,
@@ -177,7 +178,10 @@ impl Page {
                 .map(|a| (alert_br(&a.kind).to_string(), a.detail.clone()))
                 .collect(),
             rows: rows.iter().map(Row::from).collect(),
-            next,
+            next_url: next.map(|cursor| {
+                let qs = serde_urlencoded::to_string([("cursor", cursor)]);
+                format!("/admin/backups?{}", qs.unwrap_or_default())
+            }),
             times: setting(p.times_text.clone(), backup::SETTING_TIMES),
             retention: setting(p.retention_days.to_string(), backup::SETTING_RETENTION),
             remote: setting(p.remote.clone().unwrap_or_default(), backup::SETTING_REMOTE),
@@ -201,7 +205,7 @@ pub async fn show(
             Ok((summary, uc::list(conn, &actor, cursor.as_deref(), 30)?))
         })
         .await?;
-    let ctx = ctx.with_nav("backups");
+    let ctx = ctx.with_nav(Nav::Backups);
     render(&Page::new(ctx, &state.settings, &summary, list))
 }
 
@@ -314,7 +318,7 @@ pub async fn kit_form(ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError
     }
     let _ = who;
     render(&KitPage {
-        ctx: ctx.with_nav("backups"),
+        ctx: ctx.with_nav(Nav::Backups),
         error: String::new(),
         kit: None,
         made: String::new(),
@@ -334,7 +338,7 @@ pub async fn kit_show(
     who: SignedIn,
     Form(f): Form<KitForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (actor, ctx) = (who.actor(), ctx.with_nav("backups"));
+    let (actor, ctx) = (who.actor(), ctx.with_nav(Nav::Backups));
     let r = state
         .blocking(move |app| uc::recovery_kit(app, &actor, &f.password))
         .await;

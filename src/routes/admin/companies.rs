@@ -12,7 +12,7 @@ use crate::views::{AuditView, CompanyView};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
-use crate::web::page::{Ctx, Flash, Form, Query, redirect_with, render, render_status};
+use crate::web::page::{Ctx, Flash, Form, Nav, Query, redirect_with, render, render_status};
 
 const PAGE_SIZE: usize = 50;
 
@@ -35,7 +35,8 @@ struct ListPage {
     statuses: &'static [CompanyStatus],
     rows: Vec<CompanyView>,
     next_url: Option<String>,
-    is_first_page: bool,
+    /// The first page with the same search, or "" when this is the first page.
+    first_url: String,
 }
 
 pub async fn list(
@@ -64,14 +65,21 @@ pub async fn list(
         ]);
         format!("/admin/companies?{}", qs.unwrap_or_default())
     });
+    let first_url = if query.cursor.is_empty() {
+        String::new()
+    } else {
+        let status = status.map(|s| s.as_str()).unwrap_or("");
+        let qs = serde_urlencoded::to_string([("q", query.q.as_str()), ("status", status)]);
+        format!("/admin/companies?{}", qs.unwrap_or_default())
+    };
     render(&ListPage {
-        ctx: ctx.with_nav("companies"),
+        ctx: ctx.with_nav(Nav::Companies),
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
         q: query.q,
         statuses: CompanyStatus::ALL,
         rows: page.items.iter().map(CompanyView::from).collect(),
         next_url,
-        is_first_page: query.cursor.is_empty(),
+        first_url,
     })
 }
 
@@ -123,7 +131,7 @@ impl FormValues {
 
 pub async fn new_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
     render(&FormPage {
-        ctx: ctx.with_nav("companies"),
+        ctx: ctx.with_nav(Nav::Companies),
         id: None,
         v: FormValues::default(),
         errors: vec![],
@@ -140,7 +148,7 @@ fn form_errors(
         AppError::Validation(errors) | AppError::Conflict(errors) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &FormPage {
-                ctx: ctx.with_nav("companies"),
+                ctx: ctx.with_nav(Nav::Companies),
                 id,
                 v,
                 errors,
@@ -235,7 +243,7 @@ pub async fn show(
         .run(move |conn, _| uc::detail(conn, &actor, &id))
         .await?;
     render(&ShowPage {
-        ctx: ctx.with_nav("companies"),
+        ctx: ctx.with_nav(Nav::Companies),
         c: CompanyView::from(&d.company),
         history: d.history.iter().map(AuditView::from).collect(),
         people: d
@@ -265,7 +273,7 @@ pub async fn edit_form(
         phone: view.phone,
     };
     render(&FormPage {
-        ctx: ctx.with_nav("companies"),
+        ctx: ctx.with_nav(Nav::Companies),
         id: Some(c.id),
         v,
         errors: vec![],
@@ -343,7 +351,7 @@ pub async fn omie(
 ) -> Result<HttpResponse, PageError> {
     crate::routes::omie_pages::show(
         &state,
-        ctx.with_nav("companies"),
+        ctx.with_nav(Nav::Companies),
         who.actor(),
         omie_place(&id),
     )
@@ -361,7 +369,7 @@ pub async fn omie_save(
     crate::routes::omie_pages::save(
         &req,
         &state,
-        ctx.with_nav("companies"),
+        ctx.with_nav(Nav::Companies),
         who.actor(),
         omie_place(&id),
         f,
@@ -378,7 +386,7 @@ pub async fn omie_reveal(
 ) -> Result<HttpResponse, PageError> {
     crate::routes::omie_pages::reveal(
         &state,
-        ctx.with_nav("companies"),
+        ctx.with_nav(Nav::Companies),
         who.actor(),
         omie_place(&id),
     )

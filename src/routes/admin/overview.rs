@@ -7,7 +7,7 @@ use crate::views::AuditView;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, render};
+use crate::web::page::{Ctx, Nav, render};
 
 #[derive(Template)]
 #[template(path = "admin/overview.html")]
@@ -28,7 +28,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         .run(move |conn, _| overview::overview(conn, &actor))
         .await?;
     render(&Overview {
-        ctx: ctx.with_nav("overview"),
+        ctx: ctx.with_nav(Nav::Overview),
         active: o.active,
         suspended: o.suspended,
         archived: o.archived,

@@ -12,7 +12,7 @@ use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, redirect_outcome, redirect_with, render};
+use crate::web::page::{Ctx, Flash, Form, Nav, redirect_outcome, redirect_with, render};
 
 struct QueueRow {
     created: String,
@@ -95,7 +95,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         .await?;
     let me = who.principal.user.email.clone();
     render(&SettingsPage::new(
-        ctx.with_nav("settings"),
+        ctx.with_nav(Nav::Settings),
         &state.settings,
         q,
         me,

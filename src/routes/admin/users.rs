@@ -15,7 +15,7 @@ use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
-use crate::web::page::{Ctx, Form, Query, render};
+use crate::web::page::{Ctx, Form, Nav, Query, render};
 
 const PAGE_SIZE: usize = 50;
 
@@ -142,7 +142,7 @@ pub async fn list(
         .run(move |conn, _| uc::directory(conn, &actor, &dq))
         .await?;
     render(&UsersPage {
-        ctx: ctx.with_nav("users"),
+        ctx: ctx.with_nav(Nav::Users),
         next_url: d.people.next_cursor.as_deref().map(|c| q.url_from(c)),
         q,
         roles: Role::ALL,

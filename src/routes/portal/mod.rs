@@ -1,0 +1,67 @@
+//! The client portal, `/portal`, for company users: one module per area of the portal,
+//! as the URLs are. The scope is wrapped by the company-user guard; the company always
+//! comes from the signed-in person, never from the URL, and the use cases decide what
+//! each role may do (DESIGN.md §5).
+
+mod applications;
+mod company;
+mod history;
+mod omie;
+mod people;
+mod usage;
+
+use actix_web::web;
+
+use crate::domain::Role;
+use crate::routes::people::{self as shared, Portal};
+use crate::routes::profile;
+use crate::services::Actor;
+use crate::web::guard::SignedIn;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    crate::routes::table::register(cfg, |r| {
+        r.get("", company::home)
+            .get("/", company::home)
+            .post("/company", company::update)
+            .get("/users", people::list)
+            .post("/users/{id}/approve", shared::approve::<Portal>)
+            .post("/users/{id}/disable", shared::disable::<Portal>)
+            .post("/users/{id}/enable", shared::enable::<Portal>)
+            .post("/users/{id}/role", shared::change_role::<Portal>)
+            .post("/users/{id}/send-reset", shared::send_reset::<Portal>)
+            .post("/invitations", people::invite)
+            .post(
+                "/invitations/{id}/resend",
+                shared::resend_invitation::<Portal>,
+            )
+            .post(
+                "/invitations/{id}/revoke",
+                shared::revoke_invitation::<Portal>,
+            )
+            .get("/omie", omie::show)
+            .post("/omie", omie::save)
+            .post("/omie/reveal", omie::reveal)
+            .post("/omie/test", omie::test)
+            .get("/applications", applications::list)
+            .get("/usage", usage::page)
+            .get("/history", history::page)
+            .get("/usage.csv", usage::csv)
+            .post("/applications/{app_id}/unlink", applications::unlink)
+            .get("/profile", profile::show)
+            .post("/profile/password", profile::change_password)
+            .post("/profile/sessions/end-others", profile::end_others);
+    });
+}
+
+/// The signed-in person's company: the only one any portal page shows or changes.
+fn company_id(who: &SignedIn) -> String {
+    who.principal.user.company_id.clone().unwrap_or_default()
+}
+
+fn is_admin(who: &SignedIn) -> bool {
+    who.principal.role == Role::CompanyAdmin
+}
+
+fn actor(who: &SignedIn) -> Actor {
+    who.actor()
+}

@@ -1,0 +1,102 @@
+//! `/portal/users` (the company's people and open invitations) and
+//! `POST /portal/invitations`; the actions on one person or invitation are shared with
+//! the dashboard (`routes::people`).
+
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::company_id;
+use crate::db::users::ListFilter;
+use crate::domain::Role;
+use crate::routes::admin::companies::InvitationRow;
+use crate::services::{mailed_links, users};
+use crate::web::State;
+use crate::web::error::PageError;
+use crate::web::guard::SignedIn;
+use crate::web::page::{Ctx, Form, Nav, redirect_outcome, render};
+
+struct PersonRow {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+    role_label: &'static str,
+    status: String,
+    status_label: &'static str,
+    is_me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/users.html")]
+struct PeoplePage {
+    ctx: Ctx,
+    rows: Vec<PersonRow>,
+    invitations: Vec<InvitationRow>,
+}
+
+pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    let actor = who.actor();
+    let cid = company_id(&who);
+    let me = who.principal.user.id.clone();
+    let (rows, invitations) = state
+        .run(move |conn, _| {
+            let (rows, _) = users::list(conn, &actor, ListFilter::default(), 500)?;
+            Ok((rows, mailed_links::list_open(conn, &actor, Some(&cid))?))
+        })
+        .await?;
+    let row = |(u, _): (crate::db::users::User, Option<String>)| PersonRow {
+        role_label: u.role.label(),
+        status_label: crate::views::user_status_label(&u),
+        is_me: u.id == me,
+        id: u.id,
+        name: u.name,
+        email: u.email,
+        role: u.role.as_str().to_string(),
+        status: u.status.as_str().to_string(),
+    };
+    render(&PeoplePage {
+        ctx: ctx.with_nav(Nav::People),
+        rows: rows.into_iter().map(row).collect(),
+        invitations: invitations.iter().map(InvitationRow::from).collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn invite(
+    _req: HttpRequest,
+    state: State,
+    who: SignedIn,
+    Form(f): Form<InviteForm>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.actor();
+    let role = Role::parse(&f.role)
+        .filter(|r| !r.is_platform())
+        .unwrap_or(Role::CompanyUser);
+    let cid = company_id(&who);
+    let result = state
+        .run(move |conn, app| {
+            let inv = mailed_links::invite(
+                conn,
+                &app.keys,
+                &actor,
+                &f.email,
+                role,
+                Some(&cid),
+                &app.settings.base_url,
+            )?;
+            Ok(format!(
+                "Convite enviado para {}. O link vale por 72 horas.",
+                inv.email
+            ))
+        })
+        .await;
+    redirect_outcome(&state, "/portal/users", result)
+}

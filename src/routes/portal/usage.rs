@@ -1,0 +1,28 @@
+//! `/portal/usage` and its CSV, through the page shared with the dashboard
+//! (`routes::usage_pages`).
+
+use actix_web::{HttpResponse, web};
+
+use super::actor;
+use crate::web::State;
+use crate::web::error::PageError;
+use crate::web::guard::SignedIn;
+use crate::web::page::Ctx;
+
+pub async fn page(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    q: web::Query<crate::routes::usage_pages::UsageQuery>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::usage_pages::page(&state, ctx, actor(&who), "/portal/usage", q.into_inner())
+        .await
+}
+
+pub async fn csv(
+    state: State,
+    who: SignedIn,
+    q: web::Query<crate::routes::usage_pages::UsageQuery>,
+) -> Result<HttpResponse, PageError> {
+    crate::routes::usage_pages::csv(&state, actor(&who), q.into_inner()).await
+}
