@@ -50,7 +50,14 @@ pub struct SqliteSessionStore {
     pool: Pool,
     idle_secs: u64,
     absolute_hours: u64,
+    /// When this worker last wrote each session's last-seen time: most requests then
+    /// need no trip to the database at all after the load (a restart forgets it, and
+    /// the next request simply writes once).
+    touched: std::sync::Mutex<HashMap<String, std::time::Instant>>,
 }
+
+/// Bounds `touched`: past this many sessions it starts again empty.
+const MAX_TOUCHED: usize = 50_000;
 
 impl SqliteSessionStore {
     pub fn new(pool: Pool, idle_secs: u64, absolute_hours: u64) -> Self {
@@ -58,6 +65,23 @@ impl SqliteSessionStore {
             pool,
             idle_secs,
             absolute_hours,
+            touched: Default::default(),
+        }
+    }
+
+    /// True when this worker wrote `row`'s last-seen time less than a touch interval ago.
+    fn recently_touched(&self, row: &str) -> bool {
+        let every = std::time::Duration::from_millis(self.touch_every_ms().max(0) as u64);
+        let mut t = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        if t.len() > MAX_TOUCHED {
+            t.clear();
+        }
+        match t.get(row) {
+            Some(at) if at.elapsed() < every => true,
+            _ => {
+                t.insert(row.to_string(), std::time::Instant::now());
+                false
+            }
         }
     }
 
@@ -197,6 +221,9 @@ impl SessionStore for SqliteSessionStore {
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &CookieDuration) -> anyhow::Result<()> {
         let row = row_of(key);
+        if self.recently_touched(&row) {
+            return Ok(());
+        }
         let every = self.touch_every_ms();
         db::run(&self.pool, move |conn| {
             // A read first: the write (and its fsync) only when a quarter of the idle
@@ -398,8 +425,17 @@ mod tests {
             recent,
             "30 s ago is within a quarter: no write"
         );
+        // Within the interval this worker does not even ask the database.
         let older = time::to_db(time::now() - Duration::seconds(61));
         sessions::touch(&conn, &row, &older).unwrap();
+        store.update_ttl(&key, &ttl).await.unwrap();
+        assert_eq!(
+            seen(&conn),
+            older,
+            "no trip to the database within the interval"
+        );
+        // Another worker, or this one after a restart, knows only what the row says.
+        store.touched.lock().unwrap().clear();
         store.update_ttl(&key, &ttl).await.unwrap();
         assert_ne!(seen(&conn), older, "written again after a minute");
     }
