@@ -211,7 +211,7 @@ pub fn fill(
             let fields = companies::Fields {
                 legal_name: legal,
                 trade_name: trade,
-                cnpj: c.as_str().to_string(),
+                cnpj: c.clone(),
                 contact_name: contact.clone(),
                 email: email.clone(),
                 phone,

@@ -1,6 +1,6 @@
 //! SQL for the `companies` table.
 
-use crate::domain::CompanyStatus;
+use crate::domain::{Cnpj, CompanyStatus};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::domain::{cnpj, fold};
@@ -10,7 +10,7 @@ pub struct Company {
     pub id: String,
     pub legal_name: String,
     pub trade_name: String,
-    pub cnpj: String,
+    pub cnpj: Cnpj,
     pub contact_name: String,
     pub email: String,
     pub phone: String,
@@ -24,7 +24,7 @@ pub struct Company {
 pub struct Fields {
     pub legal_name: String,
     pub trade_name: String,
-    pub cnpj: String,
+    pub cnpj: Cnpj,
     pub contact_name: String,
     pub email: String,
     pub phone: String,
@@ -393,7 +393,7 @@ mod tests {
         Fields {
             legal_name: name.into(),
             trade_name: String::new(),
-            cnpj: cnpj.into(),
+            cnpj: Cnpj::parse(cnpj).unwrap(),
             contact_name: String::new(),
             email: String::new(),
             phone: String::new(),

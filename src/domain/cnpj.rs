@@ -102,6 +102,35 @@ pub fn format_cnpj(s: &str) -> String {
     )
 }
 
+// Stored as its 14 normalized characters; a stored value that is not a valid CNPJ is a
+// read error, so a row can only hold a real one.
+impl rusqlite::types::ToSql for Cnpj {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.0.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Cnpj {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        Cnpj::parse(s).map_err(|m| rusqlite::types::FromSqlError::Other(m.into()))
+    }
+}
+
+/// Read as its normalized text wherever a `&str` is wanted (masks, search, SQL).
+impl std::ops::Deref for Cnpj {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl serde::Serialize for Cnpj {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 impl fmt::Display for Cnpj {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.formatted())

@@ -55,11 +55,12 @@ fn validate(input: &CompanyInput, base: Option<&Company>) -> Result<Fields, AppE
             errors.push(FieldError::new("trade_name", m));
             String::new()
         });
-    let cnpj = match Cnpj::parse(&pick(&input.cnpj, base.map(|b| &b.cnpj))) {
-        Ok(c) => c.as_str().to_string(),
+    let old_cnpj = base.map(|b| b.cnpj.as_str().to_string());
+    let cnpj = match Cnpj::parse(&pick(&input.cnpj, old_cnpj.as_ref())) {
+        Ok(c) => Some(c),
         Err(m) => {
             errors.push(FieldError::new("cnpj", m));
-            String::new()
+            None
         }
     };
     let contact_name = optional_text(
@@ -94,7 +95,7 @@ fn validate(input: &CompanyInput, base: Option<&Company>) -> Result<Fields, AppE
             }
         }
     };
-    if errors.is_empty() {
+    if let (true, Some(cnpj)) = (errors.is_empty(), cnpj) {
         Ok(Fields {
             legal_name,
             trade_name,
@@ -221,7 +222,7 @@ pub fn update_in(
         let cnpj_changes = input
             .cnpj
             .as_deref()
-            .is_some_and(|c| crate::domain::cnpj_normalize(c) != before.cnpj);
+            .is_some_and(|c| crate::domain::cnpj_normalize(c) != *before.cnpj);
         if changes(&input.legal_name, &before.legal_name)
             || changes(&input.trade_name, &before.trade_name)
             || cnpj_changes

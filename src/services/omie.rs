@@ -273,7 +273,7 @@ pub fn test_input(
     let (app_key, app_secret) = open_pair(keys, &s)?;
     Ok(TestInput {
         company_id: c.id,
-        company_cnpj: c.cnpj,
+        company_cnpj: c.cnpj.as_str().to_string(),
         app_key,
         app_secret,
         fingerprint: s.fingerprint,

@@ -59,7 +59,7 @@ impl From<Company> for CompanyJson {
             id: c.id,
             legal_name: c.legal_name,
             trade_name: c.trade_name,
-            cnpj: c.cnpj,
+            cnpj: c.cnpj.as_str().to_string(),
             contact_name: c.contact_name,
             email: c.email,
             phone: c.phone,
