@@ -160,6 +160,8 @@ async fn duplicate_and_invalid_cnpjs_of_both_formats_are_refused() {
             .await;
         assert_eq!(st, 201, "{c}");
         assert_eq!(c["cnpj_formatted"], cnpj);
+        // The contract's `cnpj` is the normalized value, the mask only in cnpj_formatted.
+        assert_eq!(c["cnpj"], dup.to_uppercase());
         assert_eq!(c["status"], "active");
         let (st, p) = api
             .post(
