@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::usage::Filter;
-use crate::routes::api::reports::to_csv;
+use crate::routes::api::reports::csv_response;
 use crate::services::{Actor, usage};
 use crate::web::State;
 use crate::web::error::PageError;
@@ -125,11 +125,5 @@ pub async fn page(
 
 pub async fn csv(state: &State, actor: Actor, q: UsageQuery) -> Result<HttpResponse, PageError> {
     let rows = rows(state, actor, &q).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            "attachment; filename=\"uso-da-api.csv\"",
-        ))
-        .body(to_csv(&rows)))
+    Ok(csv_response(&rows))
 }

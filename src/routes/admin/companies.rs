@@ -56,31 +56,34 @@ pub async fn list(
     let page = app
         .run(move |conn, app| uc::list(app, conn, &actor, &q))
         .await?;
-    let next_url = page.next_cursor.as_deref().map(|cursor| {
-        let status = status.map(|s| s.as_str()).unwrap_or("");
-        let qs = serde_urlencoded::to_string([
-            ("q", query.q.as_str()),
-            ("status", status),
-            ("cursor", cursor),
-        ]);
-        format!("/admin/companies?{}", qs.unwrap_or_default())
-    });
-    let first_url = if query.cursor.is_empty() {
-        String::new()
-    } else {
-        let status = status.map(|s| s.as_str()).unwrap_or("");
-        let qs = serde_urlencoded::to_string([("q", query.q.as_str()), ("status", status)]);
-        format!("/admin/companies?{}", qs.unwrap_or_default())
-    };
     render(&ListPage {
         ctx: ctx.with_nav(Nav::Companies),
+        next_url: page.next_cursor.as_deref().map(|c| query.url(Some(c))),
+        first_url: if query.cursor.is_empty() {
+            String::new()
+        } else {
+            query.url(None)
+        },
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
         q: query.q,
         statuses: CompanyStatus::ALL,
         rows: page.items.iter().map(CompanyView::from).collect(),
-        next_url,
-        first_url,
     })
+}
+
+impl ListParams {
+    /// The same search and filter, from `cursor` on (or from the first page).
+    fn url(&self, cursor: Option<&str>) -> String {
+        let status = CompanyStatus::parse(&self.status)
+            .map(|s| s.as_str())
+            .unwrap_or("");
+        let mut pairs = vec![("q", self.q.as_str()), ("status", status)];
+        pairs.extend(cursor.map(|c| ("cursor", c)));
+        format!(
+            "/admin/companies?{}",
+            serde_urlencoded::to_string(pairs).unwrap_or_default()
+        )
+    }
 }
 
 /// The create/edit form with what was typed and a message per invalid field.

@@ -107,43 +107,56 @@ pub async fn usage(
     who: Acting,
     p: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = p.into_inner();
-    let filter = Filter {
-        from: day("from", p.from)?,
-        to: day("to", p.to)?,
-        company_id: p.company_id.filter(|s| !s.is_empty()),
-        application_id: p.application_id.filter(|s| !s.is_empty()),
-    };
-    let wants_csv = p.format.as_deref() == Some("csv")
-        || req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("text/csv"));
-    let actor = who.actor();
+    let (p, actor) = (p.into_inner(), who.actor());
+    let wants_csv = p.format.as_deref() == Some("csv") || accepts_csv(&req);
+    let filter = p.filter()?;
     let rows = state
         .run(move |conn, app| usage::report(conn, &app.meter, &actor, filter))
         .await?;
     if wants_csv {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"uso-da-api.csv\"",
-            ))
-            .body(to_csv(&rows)));
+        return Ok(csv_response(&rows));
     }
-    let items = rows
-        .into_iter()
-        .map(
-            |(date, company_id, application_id, operation, count)| UsageJson {
-                date,
-                company_id,
-                application_id,
-                operation,
-                count,
-            },
-        )
-        .collect();
+    let items = rows.into_iter().map(UsageJson::from).collect();
     Ok(HttpResponse::Ok().json(ListJson::new(items, None)))
+}
+
+impl Params {
+    fn filter(&self) -> Result<Filter, AppError> {
+        Ok(Filter {
+            from: day("from", self.from.clone())?,
+            to: day("to", self.to.clone())?,
+            company_id: self.company_id.clone().filter(|s| !s.is_empty()),
+            application_id: self.application_id.clone().filter(|s| !s.is_empty()),
+        })
+    }
+}
+
+fn accepts_csv(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/csv"))
+}
+
+/// The usage rows as a CSV download (the dashboard's link and `format=csv` alike).
+pub fn csv_response(rows: &[crate::db::usage::Row]) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"uso-da-api.csv\"",
+        ))
+        .body(to_csv(rows))
+}
+
+impl From<crate::db::usage::Row> for UsageJson {
+    fn from((date, company_id, application_id, operation, count): crate::db::usage::Row) -> Self {
+        Self {
+            date,
+            company_id,
+            application_id,
+            operation,
+            count,
+        }
+    }
 }
