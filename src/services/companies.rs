@@ -464,3 +464,46 @@ pub fn detail(conn: &Connection, actor: &Actor, id: &str) -> Result<Detail, AppE
         invitations,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::services::ActorKind;
+
+    /// A linked company whose row cannot be read (here a stored CNPJ that is not one)
+    /// must make an application's list fail, not quietly leave the company out.
+    #[test]
+    fn an_unreadable_row_fails_the_application_list_instead_of_vanishing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        db::migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO companies (id, legal_name, cnpj, created_at, updated_at)
+               VALUES ('cmp_a', 'A', '11222333000181', 't', 't');
+             INSERT INTO applications (id, name, client_id, created_at, updated_at)
+               VALUES ('app_a', 'Robô', 'cli_a', 't', 't');
+             INSERT INTO application_links (application_id, company_id, scopes, granted_by, granted_at)
+               VALUES ('app_a', 'cmp_a', 'companies:read', 'dono', 't');",
+        )
+        .unwrap();
+        let actor = Actor {
+            kind: ActorKind::Application {
+                id: "app_a".into(),
+                client_id: "cli_a".into(),
+            },
+            ip: "127.0.0.1".into(),
+        };
+        let filter = ListFilter::default();
+        let (rows, _) = list_rows(&conn, &actor, &filter, 50).unwrap();
+        assert_eq!(rows.len(), 1, "the linked company is listed");
+        conn.execute("UPDATE companies SET cnpj = '11222333000182'", [])
+            .unwrap();
+        assert!(
+            matches!(
+                list_rows(&conn, &actor, &filter, 50),
+                Err(AppError::Internal(_))
+            ),
+            "a read error is an error"
+        );
+    }
+}
