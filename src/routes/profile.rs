@@ -84,38 +84,29 @@ pub async fn change_password(
     who: SignedIn,
     Form(f): Form<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.actor();
-    let session = who.session.clone();
+    let (actor, session) = (who.actor(), who.session.clone());
     let result = state
         .blocking(move |app| {
             let np = NewPassword {
                 password: &f.password,
                 confirm: &f.password_confirm,
             };
-            mailed_links::change_password(
-                &app.pool,
-                &app.keys,
-                &actor,
-                Some(&session),
-                &f.current_password,
-                np,
-                app.settings.bcrypt_cost,
-            )
+            let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
+            let current = &f.current_password;
+            mailed_links::change_password(pool, keys, &actor, Some(&session), current, np, cost)
         })
         .await;
     match result {
-        Ok(()) => Ok(redirect_with(
-            &state,
-            base_of(&who),
-            Flash::success(
-                "Senha alterada. As outras sessões abertas com a senha antiga foram encerradas.",
-            ),
-        )),
         Err(AppError::Validation(errors)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page(&state, ctx, &who, errors).await?,
         ),
-        Err(e) => Err(e.into()),
+        r => {
+            r?;
+            let m =
+                "Senha alterada. As outras sessões abertas com a senha antiga foram encerradas.";
+            Ok(redirect_with(&state, base_of(&who), Flash::success(m)))
+        }
     }
 }
 

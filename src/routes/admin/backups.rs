@@ -342,30 +342,34 @@ pub async fn kit_show(
     let r = state
         .blocking(move |app| uc::recovery_kit(app, &actor, &f.password))
         .await;
-    match r {
-        Ok(kit) => {
-            let made = time::db_to_br(&kit.made_at);
-            render(&KitPage {
-                ctx,
-                error: String::new(),
-                kit: Some(kit),
-                made,
-            })
+    let error = match r {
+        Ok(kit) => return render(&KitPage::shown(ctx, kit)),
+        Err(AppError::Validation(e)) => e.first().map(|e| e.message.clone()).unwrap_or_default(),
+        Err(AppError::Throttled { retry_after_secs }) => {
+            format!("Muitas tentativas com a senha errada. Aguarde {retry_after_secs} segundos.")
         }
-        Err(AppError::Validation(e)) => render(&KitPage {
+        Err(e) => return Err(e.into()),
+    };
+    render(&KitPage::refused(ctx, error))
+}
+
+impl KitPage {
+    fn shown(ctx: Ctx, kit: uc::RecoveryKit) -> Self {
+        let made = time::db_to_br(&kit.made_at);
+        Self {
             ctx,
-            error: e.first().map(|e| e.message.clone()).unwrap_or_default(),
+            error: String::new(),
+            kit: Some(kit),
+            made,
+        }
+    }
+
+    fn refused(ctx: Ctx, error: String) -> Self {
+        Self {
+            ctx,
+            error,
             kit: None,
             made: String::new(),
-        }),
-        Err(AppError::Throttled { retry_after_secs }) => render(&KitPage {
-            ctx,
-            error: format!(
-                "Muitas tentativas com a senha errada. Aguarde {retry_after_secs} segundos."
-            ),
-            kit: None,
-            made: String::new(),
-        }),
-        Err(e) => Err(e.into()),
+        }
     }
 }

@@ -120,32 +120,33 @@ pub async fn list(
     who: Acting,
     params: web::Query<Params>,
 ) -> Result<HttpResponse, ApiError> {
-    let p = params.into_inner();
-    let before = match p.cursor.filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => Some(
-            c.parse::<i64>()
-                .map_err(|_| AppError::field("cursor", "invalid cursor"))?,
-        ),
-    };
-    let filter = Filter {
-        company_id: p.company_id.filter(|s| !s.is_empty()),
-        actor: p.actor.filter(|s| !s.is_empty()),
-        action: p.action.filter(|s| !s.is_empty()),
-        from: instant("from", p.from)?,
-        to: instant("to", p.to)?,
-        before,
-    };
+    let (p, actor) = (params.into_inner(), who.actor());
     let limit = page_limit(p.limit)?;
-    let actor = who.actor();
+    let filter = p.filter()?;
     let (rows, more) = state
         .run(move |conn, _| audit::list(conn, &actor, filter, limit))
         .await?;
-    let next_cursor = if more {
-        rows.last().map(|e| e.id.to_string())
-    } else {
-        None
-    };
+    let next_cursor = rows.last().filter(|_| more).map(|e| e.id.to_string());
     let items = rows.into_iter().map(EntryJson::from).collect();
     Ok(HttpResponse::Ok().json(ListJson::new(items, next_cursor)))
+}
+
+impl Params {
+    fn filter(self) -> Result<Filter, AppError> {
+        let before = match self.cursor.filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => Some(
+                c.parse::<i64>()
+                    .map_err(|_| AppError::field("cursor", "invalid cursor"))?,
+            ),
+        };
+        Ok(Filter {
+            company_id: self.company_id.filter(|s| !s.is_empty()),
+            actor: self.actor.filter(|s| !s.is_empty()),
+            action: self.action.filter(|s| !s.is_empty()),
+            from: instant("from", self.from)?,
+            to: instant("to", self.to)?,
+            before,
+        })
+    }
 }

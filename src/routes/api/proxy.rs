@@ -84,26 +84,32 @@ pub async fn forward(
         call: body.call,
         param: body.param,
     };
-    let result = omie::forward(&app, &who, c).await?;
-    Ok(match result {
+    Ok(match omie::forward(&app, &who, c).await? {
         Ok(a) => {
             let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::BAD_GATEWAY);
             HttpResponse::build(status)
                 .insert_header(("X-Omie-Cache", if a.cached { "hit" } else { "miss" }))
                 .json(a.body)
         }
-        Err(Refusal::Busy(secs)) => problem(
+        Err(r) => refusal(r),
+    })
+}
+
+/// Why a call was not forwarded, as problem+json with when to retry.
+fn refusal(r: Refusal) -> HttpResponse {
+    match r {
+        Refusal::Busy(secs) => problem(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many requests",
             "Omie's limits for these keys and method (240/min, 4 at once, 1 for writes) or for the server (960/min) are reached; retry later.",
             Some(secs),
         ),
-        Err(Refusal::Blocked(secs)) => problem(
+        Refusal::Blocked(secs) => problem(
             StatusCode::from_u16(425).unwrap_or(StatusCode::TOO_MANY_REQUESTS),
             "Blocked by Omie",
             "Omie blocked these keys for misuse; no calls are sent until the block ends.",
             Some(secs),
         ),
-        Err(Refusal::Unavailable(d)) => problem(StatusCode::BAD_GATEWAY, "Bad gateway", &d, None),
-    })
+        Refusal::Unavailable(d) => problem(StatusCode::BAD_GATEWAY, "Bad gateway", &d, None),
+    }
 }
