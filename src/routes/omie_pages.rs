@@ -1,9 +1,8 @@
 //! The Omie credentials page, shared by the dashboard (`/admin/companies/{id}/omie`)
 //! and the portal (`/portal/omie`): the same use cases decide who may do what.
 
-use crate::web::Edge;
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -118,18 +117,14 @@ pub struct CredentialsForm {
     app_secret: String,
 }
 
+/// Saves the credentials; `actor` comes from `Acting`, so it carries the client's IP.
 pub async fn save(
-    req: &HttpRequest,
     state: &State,
     ctx: Ctx,
     actor: Actor,
     place: Place,
     form: CredentialsForm,
 ) -> Result<HttpResponse, PageError> {
-    let actor = Actor {
-        ip: state.client_ip(req),
-        ..actor
-    };
     let (a, cid) = (actor.clone(), place.company_id.clone());
     let typed_key = form.app_key.clone();
     let result = state
@@ -152,31 +147,24 @@ pub async fn save(
     }
 }
 
-pub async fn test(
-    req: &HttpRequest,
-    state: &State,
-    actor: Actor,
-    place: Place,
-) -> Result<HttpResponse, PageError> {
-    let actor = Actor {
-        ip: state.client_ip(req),
-        ..actor
-    };
+/// A test's outcome in words: green only when Omie answered and the CNPJ matches.
+fn test_flash(o: &omie::TestOutcome) -> Flash {
+    let mut msg = o.message.clone();
+    if o.cached {
+        msg.push_str(
+            " (Resultado do teste feito há menos de 1 minuto: o Omie não aceita repetir a mesma consulta em seguida.)",
+        );
+    }
+    if o.ok && o.cnpj_matches != Some(false) {
+        Flash::success(msg)
+    } else {
+        Flash::error(msg)
+    }
+}
+
+pub async fn test(state: &State, actor: Actor, place: Place) -> Result<HttpResponse, PageError> {
     match omie::test(state.omie_test_deps(), &actor, &place.company_id).await {
-        Ok(o) => {
-            let mut msg = o.message.clone();
-            if o.cached {
-                msg.push_str(
-                    " (Resultado do teste feito há menos de 1 minuto: o Omie não aceita repetir a mesma consulta em seguida.)",
-                );
-            }
-            let flash = if o.ok && o.cnpj_matches != Some(false) {
-                Flash::success(msg)
-            } else {
-                Flash::error(msg)
-            };
-            Ok(redirect_with(state, &place.base, flash))
-        }
+        Ok(o) => Ok(redirect_with(state, &place.base, test_flash(&o))),
         Err(AppError::Validation(e)) => Ok(redirect_with(
             state,
             &place.base,

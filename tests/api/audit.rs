@@ -143,3 +143,64 @@ async fn audit_verify_catches_a_changed_deleted_or_inserted_row() {
     );
     assert_eq!(code, Some(1), "{err}");
 }
+
+/// Every row a signed-in person's action writes says where the person acted from,
+/// pages included (the page handlers used to build some actors without the address).
+#[tokio::test]
+async fn every_row_of_a_persons_action_carries_the_client_address() {
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let r = b
+        .submit(
+            "/admin/companies/new",
+            "/admin/companies",
+            &[
+                ("legal_name", "Com Endereço Ltda"),
+                ("cnpj", "11222333000181"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let company = r.location.unwrap();
+    let r = b
+        .submit(
+            &company,
+            &format!("{company}/status"),
+            &[("status", "suspended")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = b.submit("/admin/backups", "/admin/backups", &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let r = b
+        .submit(
+            "/admin/settings",
+            "/admin/settings/test-email",
+            &[("to", "x@example.com.br")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT action, ip FROM audit_log WHERE actor_type = 'user'")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for action in [
+        "company.create",
+        "company.suspend",
+        "backup.start",
+        "email.test",
+    ] {
+        assert!(
+            rows.iter().any(|(a, _)| a == action),
+            "{action} in {rows:?}"
+        );
+    }
+    let without: Vec<_> = rows.iter().filter(|(_, ip)| ip != "127.0.0.1").collect();
+    assert!(without.is_empty(), "rows without the address: {without:?}");
+}

@@ -1,7 +1,7 @@
 //! `/admin/companies`: list and search, create, show with history, edit, change status.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -362,7 +362,6 @@ pub async fn omie(
 }
 
 pub async fn omie_save(
-    req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: Acting,
@@ -370,7 +369,6 @@ pub async fn omie_save(
     Form(f): Form<crate::routes::omie_pages::CredentialsForm>,
 ) -> Result<HttpResponse, PageError> {
     crate::routes::omie_pages::save(
-        &req,
         &state,
         ctx.with_nav(Nav::Companies),
         who.actor(),
@@ -397,11 +395,10 @@ pub async fn omie_reveal(
 }
 
 pub async fn omie_test(
-    req: HttpRequest,
     state: State,
     who: Acting,
     id: web::Path<String>,
     _f: Form<crate::routes::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
-    crate::routes::omie_pages::test(&req, &state, who.actor(), omie_place(&id)).await
+    crate::routes::omie_pages::test(&state, who.actor(), omie_place(&id)).await
 }

@@ -30,14 +30,12 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
 }
 
 pub async fn save(
-    req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: SignedIn,
     Form(f): Form<CredentialsForm>,
 ) -> Result<HttpResponse, PageError> {
     omie_pages::save(
-        &req,
         &state,
         ctx.with_nav(Nav::Omie),
         actor(&who),
@@ -58,11 +56,6 @@ pub async fn reveal(
     omie_pages::reveal(&state, ctx.with_nav(Nav::Omie), a, omie_place(&who)).await
 }
 
-pub async fn test(
-    req: HttpRequest,
-    state: State,
-    who: SignedIn,
-    _f: Form<Empty>,
-) -> Result<HttpResponse, PageError> {
-    omie_pages::test(&req, &state, actor(&who), omie_place(&who)).await
+pub async fn test(state: State, who: SignedIn, _f: Form<Empty>) -> Result<HttpResponse, PageError> {
+    omie_pages::test(&state, actor(&who), omie_place(&who)).await
 }
