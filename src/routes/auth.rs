@@ -59,17 +59,9 @@ pub async fn login(
 ) -> Result<HttpResponse, PageError> {
     let (ip, ua) = (state.client_ip(&req), user_agent(&req));
     let old_session = session_store::row(&session);
-    let email = form.email.clone();
-    let at = ip.clone();
+    let (email, at) = (form.email.clone(), ip.clone());
     let result = state
-        .blocking(move |app| {
-            let input = LoginInput {
-                email: &form.email,
-                password: &form.password,
-                ip: &at,
-            };
-            auth::sign_in_page(app, &input, old_session.as_deref())
-        })
+        .blocking(move |app| auth::sign_in_page(app, &form.input(&at), old_session.as_deref()))
         .await;
     let p = match result {
         Ok(p) => p,
@@ -213,18 +205,12 @@ pub async fn setup(
     let (name, email) = (form.name.clone(), form.email.clone());
     let result = state
         .blocking(move |app| {
-            let input = setup::OwnerInput {
-                name: &form.name,
-                email: &form.email,
-                password: &form.password,
-                password_confirm: Some(&form.password_confirm),
-            };
             let actor = Actor {
                 ip,
                 ..Actor::system()
             };
             let (keys, cost) = (&app.keys, app.settings.bcrypt_cost);
-            setup::create_owner(&app.pool, keys, &actor, Some(&t), &input, cost)
+            setup::create_owner(&app.pool, keys, &actor, Some(&t), &form.input(), cost)
         })
         .await;
     let done = |_| {
@@ -241,4 +227,25 @@ pub async fn setup(
             errors,
         })
     })
+}
+
+impl LoginForm {
+    fn input<'a>(&'a self, ip: &'a str) -> LoginInput<'a> {
+        LoginInput {
+            email: &self.email,
+            password: &self.password,
+            ip,
+        }
+    }
+}
+
+impl SetupForm {
+    fn input(&self) -> setup::OwnerInput<'_> {
+        setup::OwnerInput {
+            name: &self.name,
+            email: &self.email,
+            password: &self.password,
+            password_confirm: Some(&self.password_confirm),
+        }
+    }
 }

@@ -61,16 +61,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let (ip, f) = (state.client_ip(&req), v.clone());
     let result = state
-        .blocking(move |app| {
-            let input = SignupInput {
-                cnpj: &f.cnpj,
-                name: &f.name,
-                email: &f.email,
-                password: &f.password,
-                password_confirm: Some(&f.password_confirm),
-            };
-            sign_up(app, &ip, &input)
-        })
+        .blocking(move |app| sign_up(app, &ip, &f.input()))
         .await;
     // What was typed comes back, but never the password.
     let kept = SignupForm {
@@ -89,6 +80,18 @@ pub async fn submit(
     match result {
         Ok(_) => page(ctx, kept, vec![], true),
         r => form_outcome(r, |_| redirect("/signup"), |e| page(ctx, kept, e, false)),
+    }
+}
+
+impl SignupForm {
+    fn input(&self) -> SignupInput<'_> {
+        SignupInput {
+            cnpj: &self.cnpj,
+            name: &self.name,
+            email: &self.email,
+            password: &self.password,
+            password_confirm: Some(&self.password_confirm),
+        }
     }
 }
 

@@ -181,13 +181,7 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
     let (ip, ttl) = (app.client_ip(&req), app.settings.token_ttl_secs);
     let result = app
         .run(move |conn, app| {
-            let g = Grant {
-                grant_type: &t.grant_type,
-                client_id: &t.client_id,
-                client_secret: &t.client_secret,
-                scope: t.scope.as_deref(),
-                ip: &ip,
-            };
+            let g = t.grant(&ip);
             Ok(applications::issue_token(
                 conn,
                 &app.keys,
@@ -198,11 +192,11 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
         })
         .await;
     match result {
-        Ok(Ok((token, scope))) => HttpResponse::Ok()
+        Ok(Ok((access_token, scope))) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"))
             .json(Issued {
-                access_token: token,
+                access_token,
                 token_type: "Bearer",
                 expires_in: ttl,
                 scope,
@@ -213,5 +207,17 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
             "server_error",
             "try again later",
         ),
+    }
+}
+
+impl TokenRequest {
+    fn grant<'a>(&'a self, ip: &'a str) -> Grant<'a> {
+        Grant {
+            grant_type: &self.grant_type,
+            client_id: &self.client_id,
+            client_secret: &self.client_secret,
+            scope: self.scope.as_deref(),
+            ip,
+        }
     }
 }
