@@ -456,3 +456,40 @@ async fn password_hashing_holds_no_database_connection() {
         "readyz waited {ready_after:?} while four bcrypt hashes took {hashing_took:?}"
     );
 }
+
+/// Changing one's password runs bcrypt twice (the current one, then the new one); none
+/// of it may hold a database connection.
+#[tokio::test]
+async fn a_password_change_holds_no_database_connection() {
+    let s = Server::start_with(&[("OTM_BCRYPT_COST", "12"), ("OTM_DB_POOL_SIZE", "1")]);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let csrf = b.get("/admin/profile").await.csrf();
+    let started = std::time::Instant::now();
+    let change = b
+        .http
+        .post(s.url("/admin/profile/password"))
+        .header("Origin", &b.base)
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("current_password", OWNER_PASSWORD),
+            ("password", "outra senha bem comprida"),
+            ("password_confirm", "outra senha bem comprida"),
+        ])
+        .send();
+    let changing = tokio::spawn(async move { change.await.unwrap().status().as_u16() });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let asked = std::time::Instant::now();
+    let ready = reqwest::get(s.url("/readyz")).await.unwrap().status();
+    let ready_after = asked.elapsed();
+    let status = changing.await.unwrap();
+    let change_took = started.elapsed();
+    assert_eq!(ready, 200);
+    assert_eq!(status, 303, "the password was changed");
+    assert!(
+        ready_after * 4 < change_took,
+        "readyz waited {ready_after:?} while the change took {change_took:?}"
+    );
+}
