@@ -234,7 +234,7 @@ fn backup_now(settings: Settings) -> anyhow::Result<()> {
             done.error.unwrap_or_default()
         );
     }
-    if done.remote_status.as_deref() == Some("failed") {
+    if done.remote_status == Some(crate::domain::RemoteStatus::Failed) {
         eprintln!(
             "warning: the off-site copy failed, the local file is kept: {}",
             done.remote_error.unwrap_or_default()

@@ -12,6 +12,7 @@ pub mod restore;
 pub mod schedule;
 
 use crate::domain::Action;
+use crate::domain::RemoteStatus;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -239,8 +240,8 @@ fn execute_inner(
         (Ok(m), Some(remote)) => {
             let _ = pool.get().map(|c| backups::set_phase(&c, id, "copy"));
             match remote::copy(&m.path, remote) {
-                Ok(()) => (Some("copied"), None),
-                Err(e) => (Some("failed"), Some(e.to_string())),
+                Ok(()) => (Some(RemoteStatus::Copied), None),
+                Err(e) => (Some(RemoteStatus::Failed), Some(e.to_string())),
             }
         }
         _ => (None, None),
@@ -490,7 +491,7 @@ pub fn prune(
         // Released before rclone and the file system are asked anything.
         let conn = pool.get()?;
         let copy_failed = backups::last_copy_attempt(&conn)?
-            .is_some_and(|b| b.remote_status.as_deref() == Some("failed"));
+            .is_some_and(|b| b.remote_status == Some(RemoteStatus::Failed));
         let cutoff =
             time::to_db(time::now() - chrono::Duration::days(i64::from(policy.retention_days)));
         let keep = backups::last_good(&conn)?.map(|b| b.id);
@@ -505,7 +506,7 @@ pub fn prune(
         let Some(name) = &b.file_name else { continue };
         // The remote copy first: once the local file is gone, so is the remote one. A
         // file that cannot be removed stays listed, and the next prune tries again.
-        if let (Some(remote), Some("copied")) = (&b.remote, b.remote_status.as_deref())
+        if let (Some(remote), Some(RemoteStatus::Copied)) = (&b.remote, b.remote_status)
             && let Err(e) = remote::delete(remote, name)
         {
             tracing::warn!(backup = %b.id, error = %e, "old backup not removed from the remote");

@@ -1,6 +1,6 @@
 //! SQL for the backup history.
 
-use crate::domain::BackupStatus;
+use crate::domain::{BackupStatus, RemoteStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Clone, Debug)]
@@ -18,7 +18,7 @@ pub struct Backup {
     pub duration_ms: Option<i64>,
     pub verified: bool,
     pub remote: Option<String>,
-    pub remote_status: Option<String>,
+    pub remote_status: Option<RemoteStatus>,
     pub remote_error: Option<String>,
     pub error_code: Option<String>,
     pub error: Option<String>,
@@ -87,7 +87,7 @@ pub struct Outcome<'a> {
     pub duration_ms: i64,
     pub verified: bool,
     pub remote: Option<&'a str>,
-    pub remote_status: Option<&'a str>,
+    pub remote_status: Option<RemoteStatus>,
     pub remote_error: Option<&'a str>,
     pub error_code: Option<&'a str>,
     pub error: Option<&'a str>,

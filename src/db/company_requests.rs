@@ -73,7 +73,7 @@ pub fn pending_count(conn: &Connection) -> rusqlite::Result<i64> {
 pub fn decide(
     conn: &Connection,
     id: &str,
-    status: &str,
+    status: RequestStatus,
     reason: &str,
     by: &str,
     now: &str,

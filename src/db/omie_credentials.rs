@@ -1,5 +1,6 @@
 //! SQL for sealed Omie credentials and the sealed data keys.
 
+use crate::domain::ValidationStatus;
 use rusqlite::{Connection, OptionalExtension, params};
 
 #[derive(Clone, Debug)]
@@ -11,7 +12,7 @@ pub struct Stored {
     pub updated_at: String,
     pub updated_by: String,
     pub validated_at: Option<String>,
-    pub validation_status: Option<String>,
+    pub validation_status: Option<ValidationStatus>,
     pub validation_message: Option<String>,
     pub validated_fingerprint: Option<String>,
 }
@@ -85,7 +86,7 @@ pub fn record_validation(
     conn: &Connection,
     company_id: &str,
     at: &str,
-    status: &str,
+    status: ValidationStatus,
     message: &str,
     fingerprint: &str,
 ) -> rusqlite::Result<()> {

@@ -14,6 +14,6 @@ pub use email::Email;
 pub use password::Password;
 pub use phone::{Phone, format_phone as phone_format};
 pub use text::{
-    ApplicationStatus, BackupStatus, CompanyStatus, RequestStatus, Role, UserStatus, fold,
-    required_text,
+    ApplicationStatus, BackupStatus, CompanyStatus, RemoteStatus, RequestStatus, Role, UserStatus,
+    ValidationStatus, fold, required_text,
 };

@@ -97,6 +97,23 @@ string_enum!(BackupStatus {
     Failed => "failed" / "Falhou",
 });
 
+string_enum!(ValidationStatus {
+    Ok => "ok" / "OK",
+    Failed => "failed" / "Falhou",
+});
+
+impl ValidationStatus {
+    /// Omie accepted the keys at the last test.
+    pub fn passed(self) -> bool {
+        self == Self::Ok
+    }
+}
+
+string_enum!(RemoteStatus {
+    Copied => "copied" / "Copiado",
+    Failed => "failed" / "Falhou",
+});
+
 string_enum!(ApplicationStatus {
     Active => "active" / "Ativa",
     Revoked => "revoked" / "Revogada",

@@ -83,7 +83,7 @@ pub fn conditions(
         kind: "remote_failed",
         active: copy
             .as_ref()
-            .is_some_and(|b| b.remote_status.as_deref() == Some("failed")),
+            .is_some_and(|b| b.remote_status == Some(crate::domain::RemoteStatus::Failed)),
         detail: copy.and_then(|b| b.remote_error).unwrap_or_default(),
     });
     let limit = time::to_db(now - Duration::hours(STALE_AFTER_HOURS));

@@ -150,7 +150,7 @@ pub struct CredentialsView {
     pub app_key: String,
     pub app_secret: String,
     pub validated_at: Option<String>,
-    pub validation_status: Option<String>,
+    pub validation_status: Option<crate::domain::ValidationStatus>,
     pub validation_message: Option<String>,
     pub updated_at: String,
     pub updated_by: String,
@@ -387,7 +387,11 @@ pub fn record_test(
     o: &TestOutcome,
 ) -> Result<(), AppError> {
     db::write(conn, |tx| {
-        let status = if o.ok { "ok" } else { "failed" };
+        let status = if o.ok {
+            crate::domain::ValidationStatus::Ok
+        } else {
+            crate::domain::ValidationStatus::Failed
+        };
         store::record_validation(
             tx,
             &input.company_id,

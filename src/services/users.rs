@@ -524,7 +524,15 @@ pub fn accept_request(
                 ..Default::default()
             },
         )?;
-        if requests::decide(tx, id, "accepted", "", &actor_id, &now)? != 1 {
+        if requests::decide(
+            tx,
+            id,
+            crate::domain::RequestStatus::Accepted,
+            "",
+            &actor_id,
+            &now,
+        )? != 1
+        {
             return Err(AppError::NotFound);
         }
         if store::by_email(tx, &req.requester_email)?.is_some() {
@@ -573,7 +581,14 @@ pub fn refuse_request(
             .ok_or(AppError::NotFound)?;
         let now = time::now_db();
         let actor_id = actor.user_id().unwrap_or_default().to_string();
-        requests::decide(tx, id, "refused", &reason, &actor_id, &now)?;
+        requests::decide(
+            tx,
+            id,
+            crate::domain::RequestStatus::Refused,
+            &reason,
+            &actor_id,
+            &now,
+        )?;
         let mut entry = actor.entry(Action::CompanyRequestRefuse, "company_request", Some(id));
         entry.details = json!({ "cnpj": req.cnpj, "email": req.requester_email, "reason": reason });
         audit::append(tx, &keys.audit, &now, &entry)?;

@@ -1,7 +1,7 @@
 //! `/admin/backups`: "Fazer backup agora", progress, history, download, schedule
 //! settings, and the recovery kit for the master key.
 
-use crate::domain::BackupStatus;
+use crate::domain::{BackupStatus, RemoteStatus};
 use actix_files::NamedFile;
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, mime, web};
@@ -65,11 +65,11 @@ impl From<&Backup> for Row {
             BackupStatus::Failed => "error",
         };
         let status = b.status.label();
-        let (copy, copy_failed) = match (b.remote_status.as_deref(), &b.remote, &b.file_name) {
-            (Some("copied"), Some(r), Some(n)) => {
+        let (copy, copy_failed) = match (b.remote_status, &b.remote, &b.file_name) {
+            (Some(RemoteStatus::Copied), Some(r), Some(n)) => {
                 (format!("Copiado para {}", remote::target(r, n)), false)
             }
-            (Some("failed"), _, _) => (
+            (Some(RemoteStatus::Failed), _, _) => (
                 format!(
                     "Falhou ({}); o arquivo ficou no servidor",
                     b.remote_error.as_deref().unwrap_or("sem detalhe")

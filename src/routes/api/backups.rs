@@ -8,7 +8,7 @@ use super::ListJson;
 use super::openapi::{BadRequest, Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed};
 use crate::backup::remote;
 use crate::db::backups::Backup;
-use crate::domain::BackupStatus;
+use crate::domain::{BackupStatus, RemoteStatus};
 use crate::services::backups as uc;
 use crate::time;
 use crate::web::State;
@@ -43,8 +43,8 @@ pub struct BackupJson {
     verified: bool,
     /// Where the off-site copy went, when it succeeded.
     remote: Option<String>,
-    /// `copied` or `failed`; null when there is no off-site destination.
-    remote_status: Option<String>,
+    /// Null when there is no off-site destination.
+    remote_status: Option<RemoteStatus>,
     remote_error: Option<String>,
     /// Why the backup failed.
     error: Option<String>,
@@ -54,8 +54,8 @@ pub struct BackupJson {
 
 impl From<&Backup> for BackupJson {
     fn from(b: &Backup) -> Self {
-        let copied_to = match (&b.remote, &b.file_name, b.remote_status.as_deref()) {
-            (Some(r), Some(name), Some("copied")) => Some(remote::target(r, name)),
+        let copied_to = match (&b.remote, &b.file_name, b.remote_status) {
+            (Some(r), Some(name), Some(RemoteStatus::Copied)) => Some(remote::target(r, name)),
             _ => None,
         };
         Self {
@@ -70,7 +70,7 @@ impl From<&Backup> for BackupJson {
             duration_ms: b.duration_ms,
             verified: b.verified,
             remote: copied_to,
-            remote_status: b.remote_status.clone(),
+            remote_status: b.remote_status,
             remote_error: b.remote_error.clone(),
             error: b.error.clone(),
             file_name: b.file_name.clone().filter(|_| b.pruned_at.is_none()),

@@ -25,7 +25,7 @@ pub struct CredentialsJson {
     validated_at: Option<String>,
     /// `ok` or `failed`; null until tested.
     #[schema(example = "ok")]
-    validation_status: Option<String>,
+    validation_status: Option<crate::domain::ValidationStatus>,
     /// The last test's explanation, in Portuguese.
     validation_message: Option<String>,
     #[schema(format = DateTime)]
