@@ -12,7 +12,7 @@ use crate::services::{mailed_links, users};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
-use crate::web::page::{Flash, Form, redirect_outcome, redirect_with};
+use crate::web::page::{Form, redirect_outcome};
 
 /// Where each area goes back to after an action.
 pub trait Area {
@@ -41,22 +41,6 @@ impl Area for Portal {
     }
 }
 
-/// Back to `back` with the use case's message, or with what went wrong in words.
-pub fn outcome(
-    state: &State,
-    back: &str,
-    result: Result<String, AppError>,
-) -> Result<HttpResponse, PageError> {
-    match result {
-        Err(AppError::Forbidden) => Ok(redirect_with(
-            state,
-            back,
-            Flash::error("Sua conta não pode fazer isso; peça ao proprietário."),
-        )),
-        other => redirect_outcome(state, back, other),
-    }
-}
-
 #[derive(Deserialize)]
 pub struct RoleForm {
     #[serde(default)]
@@ -81,7 +65,7 @@ pub async fn approve<A: Area>(
                 u.name
             )
         });
-    outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, A::PEOPLE, r)
 }
 
 pub async fn disable<A: Area>(
@@ -100,7 +84,7 @@ pub async fn disable<A: Area>(
                 u.name
             )
         });
-    outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, A::PEOPLE, r)
 }
 
 pub async fn enable<A: Area>(
@@ -114,7 +98,7 @@ pub async fn enable<A: Area>(
         .run(move |conn, app| users::set_enabled(conn, &app.keys, &actor, &id, true))
         .await
         .map(|u| format!("Conta de {} reativada.", u.name));
-    outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, A::PEOPLE, r)
 }
 
 pub async fn change_role<A: Area>(
@@ -125,7 +109,7 @@ pub async fn change_role<A: Area>(
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
     let Some(role) = Role::parse(&f.role) else {
-        return outcome(
+        return redirect_outcome(
             &state,
             A::PEOPLE,
             Err(AppError::field("role", "Escolha um papel.")),
@@ -135,7 +119,7 @@ pub async fn change_role<A: Area>(
         .run(move |conn, app| users::change_role(conn, &app.keys, &actor, &id, role))
         .await
         .map(|u| format!("{} agora é {}.", u.name, role.label()));
-    outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, A::PEOPLE, r)
 }
 
 pub async fn send_reset<A: Area>(
@@ -151,7 +135,7 @@ pub async fn send_reset<A: Area>(
         })
         .await
         .map(|u| format!("Link para trocar a senha enviado para {}.", u.email));
-    outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, A::PEOPLE, r)
 }
 
 pub async fn resend_invitation<A: Area>(
@@ -173,7 +157,7 @@ pub async fn resend_invitation<A: Area>(
             i.email
         )
     };
-    outcome(&state, &back, r.map(m))
+    redirect_outcome(&state, &back, r.map(m))
 }
 
 pub async fn revoke_invitation<A: Area>(
@@ -193,5 +177,5 @@ pub async fn revoke_invitation<A: Area>(
             i.email
         )
     };
-    outcome(&state, &back, r.map(m))
+    redirect_outcome(&state, &back, r.map(m))
 }

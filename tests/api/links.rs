@@ -353,23 +353,18 @@ async fn staff_invitation_and_expiry() {
     );
     assert_eq!(b.get(&late).await.status, 404, "expired after 72 hours");
 
-    // Staff may not invite staff.
+    // Staff may not invite staff: the same 403 as every owner-only action.
     let staff = s.browser();
     staff.login("equipe@example.com.br", NEW_PASSWORD).await;
-    staff
+    let refused = staff
         .submit(
             "/admin/users",
             "/admin/invitations",
             &[("email", "outro@example.com.br"), ("role", "staff")],
         )
         .await;
-    assert!(
-        staff
-            .get("/admin/users")
-            .await
-            .body
-            .contains("Só o proprietário")
-    );
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Acesso negado"), "{}", refused.body);
     // Nor disable the owner: platform accounts are the owner's to manage.
     let owner_id: String = rusqlite::Connection::open(s.db_path())
         .unwrap()
@@ -377,19 +372,18 @@ async fn staff_invitation_and_expiry() {
             r.get(0)
         })
         .unwrap();
-    staff
+    let refused = staff
         .submit(
             "/admin/users",
             &format!("/admin/users/{owner_id}/disable"),
             &[],
         )
         .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
     assert!(
-        staff
-            .get("/admin/users")
-            .await
-            .body
-            .contains("Sua conta não pode fazer isso")
+        refused.body.contains("Sua conta não pode fazer isso"),
+        "{}",
+        refused.body
     );
     assert_eq!(
         owner.get("/admin").await.status,

@@ -1,15 +1,14 @@
 //! `/admin/invitations`: invite by e-mail, resend, revoke.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Deserialize;
 
 use crate::domain::Role;
-use crate::error::AppError;
 use crate::services::mailed_links;
 use crate::web::State;
+use crate::web::acting::Acting;
 use crate::web::error::PageError;
-use crate::web::guard::SignedIn;
-use crate::web::page::{Flash, Form, redirect_with};
+use crate::web::page::{Form, redirect_outcome};
 
 #[derive(Deserialize)]
 pub struct InviteForm {
@@ -28,26 +27,9 @@ fn back_to(company_id: Option<&str>) -> String {
     }
 }
 
-fn flash_for(result: Result<String, AppError>) -> Result<Flash, PageError> {
-    match result {
-        Ok(m) => Ok(Flash::success(m)),
-        Err(AppError::Validation(e)) | Err(AppError::Conflict(e)) => Ok(Flash::error(
-            e.iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join(" "),
-        )),
-        Err(AppError::Forbidden) => Ok(Flash::error(
-            "Só o proprietário pode convidar pessoas para a equipe.",
-        )),
-        Err(e) => Err(e.into()),
-    }
-}
-
 pub async fn create(
-    _req: HttpRequest,
     state: State,
-    who: SignedIn,
+    who: Acting,
     Form(f): Form<InviteForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
@@ -71,5 +53,6 @@ pub async fn create(
             ))
         })
         .await;
-    Ok(redirect_with(&state, &back, flash_for(result)?))
+    // Staff inviting staff is refused with the same 403 page as other owner-only actions.
+    redirect_outcome(&state, &back, result)
 }

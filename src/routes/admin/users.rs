@@ -9,13 +9,12 @@ use super::companies::InvitationRow;
 use crate::db::company_requests::Request;
 use crate::db::users::User;
 use crate::domain::{Role, UserStatus, cnpj_format};
-use crate::routes::people::outcome;
 use crate::services::users::{self as uc, DirectoryQuery};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
-use crate::web::page::{Ctx, Form, Nav, Query, render};
+use crate::web::page::{Ctx, Form, Nav, Query, redirect_outcome, render};
 
 const PAGE_SIZE: usize = 50;
 
@@ -185,7 +184,7 @@ pub async fn reject(
                 u.name
             )
         });
-    outcome(&state, "/admin/users", r)
+    redirect_outcome(&state, "/admin/users", r)
 }
 
 #[derive(Deserialize)]
@@ -212,7 +211,7 @@ pub async fn accept(
         .map(|_| {
             "Empresa cadastrada e acesso aprovado. A pessoa recebe um e-mail avisando.".into()
         });
-    outcome(&state, "/admin/users", r)
+    redirect_outcome(&state, "/admin/users", r)
 }
 
 /// Refuses a request for an unknown CNPJ.
@@ -230,5 +229,5 @@ pub async fn refuse(
         })
         .await
         .map(|_| "Pedido recusado. A pessoa recebe um e-mail com o motivo.".into());
-    outcome(&state, "/admin/users", r)
+    redirect_outcome(&state, "/admin/users", r)
 }
