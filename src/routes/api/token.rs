@@ -192,15 +192,7 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
         })
         .await;
     match result {
-        Ok(Ok((access_token, scope))) => HttpResponse::Ok()
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(Issued {
-                access_token,
-                token_type: "Bearer",
-                expires_in: ttl,
-                scope,
-            }),
+        Ok(Ok((access_token, scope))) => issued(access_token, scope, ttl),
         Ok(Err(e)) => refusal(e),
         Err(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -208,6 +200,19 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
             "try again later",
         ),
     }
+}
+
+/// RFC 6749 §5.1: the token, never cached.
+fn issued(access_token: String, scope: String, ttl: u64) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(Issued {
+            access_token,
+            token_type: "Bearer",
+            expires_in: ttl,
+            scope,
+        })
 }
 
 impl TokenRequest {

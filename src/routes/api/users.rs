@@ -183,28 +183,37 @@ pub async fn create(
     let (actor, cid, b) = (who.actor(), id.into_inner(), body.into_inner());
     let role = company_role(b.role.as_deref())?;
     let added = app
-        .blocking(move |app| {
-            let m = NewMember {
-                company_id: &cid,
-                name: &b.name,
-                email: &b.email,
-                role,
-                password: b.password.as_deref(),
-            };
-            users::add_to_company(app, &actor, &m)
-        })
+        .blocking(move |app| users::add_to_company(app, &actor, &b.member(&cid, role)))
         .await?;
     Ok(match added {
         Added::User(u) => HttpResponse::Created()
             .insert_header(("Location", format!("/api/v1/users/{}", u.id)))
             .json(UserJson::from(u)),
-        Added::Invitation(inv) => HttpResponse::Accepted().json(InvitationJson {
+        Added::Invitation(inv) => HttpResponse::Accepted().json(InvitationJson::from(inv)),
+    })
+}
+
+impl CreateBody {
+    fn member<'a>(&'a self, company_id: &'a str, role: Role) -> NewMember<'a> {
+        NewMember {
+            company_id,
+            name: &self.name,
+            email: &self.email,
+            role,
+            password: self.password.as_deref(),
+        }
+    }
+}
+
+impl From<crate::db::invitations::Invitation> for InvitationJson {
+    fn from(inv: crate::db::invitations::Invitation) -> Self {
+        Self {
             invitation_id: inv.id,
             email: inv.email,
             role: inv.role,
             expires_at: time::db_to_rfc3339(&inv.expires_at),
-        }),
-    })
+        }
+    }
 }
 
 /// Read a person

@@ -79,28 +79,32 @@ pub async fn update(
     who: SignedIn,
     Form(f): Form<ContactForm>,
 ) -> Result<HttpResponse, PageError> {
-    let actor = who.actor();
-    let cid = company_id(&who);
-    let input = companies::CompanyInput {
-        contact_name: Some(f.contact_name.clone()),
-        email: Some(f.email.clone()),
-        phone: Some(f.phone.clone()),
-        ..Default::default()
-    };
+    let (actor, cid, input) = (who.actor(), company_id(&who), f.input());
     match state
         .run(move |conn, app| companies::update(conn, &app.keys, &actor, &cid, &input))
         .await
     {
-        Ok(_) => Ok(redirect_with(
-            &state,
-            "/portal",
-            Flash::success("Dados de contato salvos."),
-        )),
+        // The home page again needs the company: an async render, not a closure.
         Err(AppError::Validation(errors)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &home_page(&state, ctx, &who, Some(f), errors).await?,
         ),
-        Err(AppError::Forbidden) => Err(PageError(AppError::Forbidden)),
-        Err(e) => Err(e.into()),
+        r => {
+            r?;
+            let m = Flash::success("Dados de contato salvos.");
+            Ok(redirect_with(&state, "/portal", m))
+        }
+    }
+}
+
+impl ContactForm {
+    /// The contact fields only: the rest of the company stays as it is.
+    fn input(&self) -> companies::CompanyInput {
+        companies::CompanyInput {
+            contact_name: Some(self.contact_name.clone()),
+            email: Some(self.email.clone()),
+            phone: Some(self.phone.clone()),
+            ..Default::default()
+        }
     }
 }
