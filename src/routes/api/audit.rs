@@ -59,6 +59,9 @@ impl From<Entry> for EntryJson {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A parameter the document does not name is refused (400), so a typo is not silently
+// a different query.
+#[serde(deny_unknown_fields)]
 pub struct Params {
     /// Only rows about this company.
     company_id: Option<String>,

@@ -71,6 +71,9 @@ impl From<Company> for CompanyJson {
 /// Filters and page of `GET /companies`.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A parameter the document does not name is refused (400), so a typo is not silently
+// a different query.
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Search by legal or trade name, e-mail or CNPJ (with or without its mask). No
     /// control characters: no name holds one.

@@ -50,6 +50,9 @@ impl From<CredentialsView> for CredentialsJson {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A parameter the document does not name is refused (400), so a typo is not silently
+// a different query.
+#[serde(deny_unknown_fields)]
 pub struct ReadParams {
     /// People only: show the values in clear (audited as `omie_credentials.reveal`).
     #[serde(default)]

@@ -18,6 +18,9 @@ use super::openapi::{BadRequest, Forbidden, Unauthorized, ValidationFailed};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A parameter the document does not name is refused (400), so a typo is not silently
+// a different query.
+#[serde(deny_unknown_fields)]
 pub struct Params {
     /// From this day (São Paulo), inclusive.
     #[param(format = Date, example = "2026-11-01")]

@@ -53,6 +53,9 @@ impl From<User> for UserJson {
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A parameter the document does not name is refused (400), so a typo is not silently
+// a different query.
+#[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Page size, 1 to 200 (a value outside answers 422).
     #[param(minimum = 1, maximum = 200, default = 50)]

@@ -6,6 +6,9 @@ use crate::domain::Cnpj;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+// A parameter the document does not name is refused (400), so a typo is not silently
+// a different query.
+#[serde(deny_unknown_fields)]
 pub struct Params {
     /// The CNPJ as typed, with or without mask. Required: an empty value is answered
     /// (`valid: false`, "Informe o CNPJ"), a missing one is a malformed request (400).
