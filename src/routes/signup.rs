@@ -1,7 +1,7 @@
 //! `/signup` and `POST /api/v1/signup`: a person asks for access.
 
 use crate::web::Edge;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
@@ -157,7 +157,7 @@ pub struct SignupAccepted {
 pub async fn api(
     req: HttpRequest,
     state: State,
-    body: web::Json<SignupBody>,
+    body: crate::routes::api::JsonBody<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (ip, b) = (state.client_ip(&req), body.into_inner());
     state

@@ -723,3 +723,27 @@ async fn archiving_revokes_links_and_tokens_and_reactivating_restores_none() {
         "tokens from before the archive stay revoked"
     );
 }
+
+/// A JSON body must be an object: serde would read a struct from an array too, so `[]`
+/// was a PATCH that changed nothing and `["x"]` an application named "x".
+#[tokio::test]
+async fn array_bodies_are_refused() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, app) = owner
+        .post("/api/v1/applications", json!({"name": "Robô"}))
+        .await;
+    let id = app["id"].as_str().unwrap();
+    let (st, p) = owner
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/applications/{id}"),
+            Some(json!([])),
+        )
+        .await;
+    assert_eq!(st, 400, "{p}");
+    let (st, p) = owner.post("/api/v1/applications", json!(["x"])).await;
+    assert_eq!(st, 400, "{p}");
+    assert_eq!(p["status"], 400);
+}

@@ -152,7 +152,7 @@ pub struct CreateBody {
 pub async fn create(
     state: State,
     who: Acting,
-    body: web::Json<CreateBody>,
+    body: crate::routes::api::JsonBody<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, b) = (who.actor(), body.into_inner());
     let (app, secret) = state
@@ -286,7 +286,7 @@ pub async fn update(
     state: State,
     who: Acting,
     id: web::Path<String>,
-    body: web::Json<PatchBody>,
+    body: crate::routes::api::JsonBody<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id, b) = (who.actor(), id.into_inner(), body.into_inner());
     let app = state
@@ -427,7 +427,7 @@ pub async fn link(
     state: State,
     who: Acting,
     path: web::Path<(String, String)>,
-    body: web::Json<LinkBody>,
+    body: crate::routes::api::JsonBody<LinkBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, (company_id, app_id), b) = (who.actor(), path.into_inner(), body.into_inner());
     let (cid, aid) = (company_id.clone(), app_id.clone());

@@ -1,4 +1,4 @@
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -54,7 +54,7 @@ pub struct TokenResponse {
 pub async fn login(
     req: HttpRequest,
     app: State,
-    body: web::Json<LoginBody>,
+    body: crate::routes::api::JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (ip, body) = (app.client_ip(&req), body.into_inner());
     let token = app

@@ -255,7 +255,7 @@ pub struct CreateSchema {
 pub async fn create(
     app: State,
     who: Acting,
-    body: web::Json<CompanyBody>,
+    body: crate::routes::api::JsonBody<CompanyBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, input) = (who.actor(), CompanyInput::from(body.into_inner()));
     let c = app
@@ -326,7 +326,7 @@ pub async fn update(
     app: State,
     who: Acting,
     id: web::Path<String>,
-    body: web::Json<PatchBody>,
+    body: crate::routes::api::JsonBody<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id, body) = (who.actor(), id.into_inner(), body.into_inner());
     let status = parse_status(body.status.as_deref())?;

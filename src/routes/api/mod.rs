@@ -81,6 +81,36 @@ fn bad_body(detail: String) -> error::Error {
     ApiError(AppError::BadRequest(detail)).into()
 }
 
+/// A JSON body that must be an object. serde reads a struct from an array too (`[]` is
+/// a PATCH that changes nothing, `["x"]` names an application), which the document
+/// forbids; every body of the API goes through here instead of `web::Json`.
+pub struct JsonBody<T>(pub T);
+
+impl<T> JsonBody<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for JsonBody<T> {
+    type Error = error::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        // The limits and the error answers of `JsonConfig` still apply.
+        let json = web::Json::<serde_json::Value>::from_request(req, payload);
+        Box::pin(async move {
+            let value = json.await?.into_inner();
+            if !value.is_object() {
+                return Err(bad_body("the body must be a JSON object".into()));
+            }
+            serde_json::from_value(value)
+                .map(JsonBody)
+                .map_err(|e| bad_body(e.to_string()))
+        })
+    }
+}
+
 /// One page of a list as JSON: `{items, next_cursor}`. Every list of the API answers
 /// with this one type, so every list reads the same way.
 #[derive(serde::Serialize, utoipa::ToSchema)]

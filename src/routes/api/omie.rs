@@ -135,7 +135,7 @@ pub async fn put(
     state: State,
     who: Acting,
     id: web::Path<String>,
-    body: web::Json<PutBody>,
+    body: crate::routes::api::JsonBody<PutBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id, b) = (who.actor(), id.into_inner(), body.into_inner());
     let view = state

@@ -75,7 +75,7 @@ pub async fn forward(
     app: State,
     who: Acting,
     path: web::Path<(String, String)>,
-    body: web::Json<OmieCall>,
+    body: crate::routes::api::JsonBody<OmieCall>,
 ) -> Result<HttpResponse, ApiError> {
     let ((company_id, endpoint), body) = (path.into_inner(), body.into_inner());
     let c = ProxyCall {

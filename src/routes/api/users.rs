@@ -181,7 +181,7 @@ pub async fn create(
     app: State,
     who: Acting,
     id: web::Path<String>,
-    body: web::Json<CreateBody>,
+    body: crate::routes::api::JsonBody<CreateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, cid, b) = (who.actor(), id.into_inner(), body.into_inner());
     let role = company_role(b.role.as_deref())?;
@@ -307,7 +307,7 @@ pub async fn update(
     app: State,
     who: Acting,
     id: web::Path<String>,
-    body: web::Json<PatchBody>,
+    body: crate::routes::api::JsonBody<PatchBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id, patch) = (who.actor(), id.into_inner(), body.into_inner().parse()?);
     let u = app
@@ -391,9 +391,13 @@ pub async fn approve(
     let body: ApproveBody = if body.iter().all(u8::is_ascii_whitespace) {
         ApproveBody::default()
     } else {
-        serde_json::from_slice::<Option<ApproveBody>>(&body)
-            .map_err(|e| AppError::BadRequest(e.to_string()))?
-            .unwrap_or_default()
+        let bad = |e: serde_json::Error| AppError::BadRequest(e.to_string());
+        match serde_json::from_slice::<serde_json::Value>(&body).map_err(bad)? {
+            serde_json::Value::Null => ApproveBody::default(),
+            // An object only: serde would read an array as an approval too.
+            v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(bad)?,
+            _ => return Err(AppError::BadRequest("the body must be a JSON object".into()).into()),
+        }
     };
     let role = match body.role {
         None => None,
