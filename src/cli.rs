@@ -170,14 +170,10 @@ fn admin_create(settings: Settings, email: &str, name: &str) -> anyhow::Result<(
         password,
         password_confirm: None,
     };
-    let actor = Actor {
-        ip: "command line".into(),
-        ..Actor::system()
-    };
     match setup::create_owner(
         &opened.pool,
         &opened.keys,
-        &actor,
+        "command line",
         None,
         &input,
         settings.bcrypt_cost,
@@ -213,10 +209,7 @@ fn audit_verify(settings: Settings) -> anyhow::Result<()> {
 fn backup_now(settings: Settings) -> anyhow::Result<()> {
     let opened = startup::open(&settings)?;
     let mut conn = opened.pool.get()?;
-    let actor = Actor {
-        ip: "command line".into(),
-        ..Actor::system()
-    };
+    let actor = Actor::system_at("command line");
     let (lock, row) = match backup::begin(&mut conn, &opened.keys, &settings, &actor, "manual") {
         Ok(v) => v,
         Err(crate::error::AppError::Conflict(_)) => {

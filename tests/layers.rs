@@ -86,6 +86,25 @@ fn the_lower_layers_are_free_of_the_web_framework() {
     );
 }
 
+/// DESIGN §3: handlers call one use case. They neither reach the store nor make up an
+/// actor (the `Acting` extractor, or the use case for visitors, says who acts, and from
+/// where).
+#[test]
+fn the_routes_reach_neither_the_store_nor_make_actors() {
+    let found = offences(
+        &["routes"],
+        &[
+            "crate::db",
+            "db::run",
+            "db::write",
+            "Actor {",
+            "Actor::system",
+            ".actor(\"",
+        ],
+    );
+    assert!(found.is_empty(), "in the routes:\n{}", found.join("\n"));
+}
+
 #[test]
 fn the_check_sees_an_offence_when_there_is_one() {
     // The routes do import web: a check that found nothing there would be blind.

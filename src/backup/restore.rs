@@ -169,10 +169,7 @@ fn prepare(
     // below covers this row too).
     db::write(&mut conn, |tx| {
         let now = time::now_db();
-        let actor = crate::services::Actor {
-            ip: "command line".into(),
-            ..crate::services::Actor::system()
-        };
+        let actor = crate::services::Actor::system_at("command line");
         let mut entry = actor.entry(Action::BackupRestore, "backup", None);
         entry.details = serde_json::json!({ "backup_made_at": manifest.created_at });
         crate::db::audit::append(tx, &keys.audit, &now, &entry)?;

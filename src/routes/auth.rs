@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::error::{AppError, FieldError};
 use crate::services::auth::{self, LoginInput};
-use crate::services::{Actor, setup};
+use crate::services::setup;
 use crate::web::error::PageError;
 use crate::web::page::{
     Ctx, Flash, Form, form_outcome, redirect, redirect_with, render, render_status,
@@ -205,12 +205,8 @@ pub async fn setup(
     let (name, email) = (form.name.clone(), form.email.clone());
     let result = state
         .blocking(move |app| {
-            let actor = Actor {
-                ip,
-                ..Actor::system()
-            };
             let (keys, cost) = (&app.keys, app.settings.bcrypt_cost);
-            setup::create_owner(&app.pool, keys, &actor, Some(&t), &form.input(), cost)
+            setup::create_owner(&app.pool, keys, &ip, Some(&t), &form.input(), cost)
         })
         .await;
     let done = |_| {

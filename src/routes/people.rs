@@ -151,7 +151,7 @@ pub async fn resend_invitation<A: Area>(
         })
         .await;
     let back = A::after_invitation(r.as_ref().ok().and_then(|i| i.company_id.as_deref()));
-    let m = |i: crate::db::invitations::Invitation| {
+    let m = |i: crate::services::mailed_links::Invitation| {
         format!(
             "Convite reenviado para {}, com um novo link válido por 72 horas.",
             i.email
@@ -171,7 +171,7 @@ pub async fn revoke_invitation<A: Area>(
         .run(move |conn, app| mailed_links::revoke(conn, &app.keys, &actor, &id))
         .await;
     let back = A::after_invitation(r.as_ref().ok().and_then(|i| i.company_id.as_deref()));
-    let m = |i: crate::db::invitations::Invitation| {
+    let m = |i: crate::services::mailed_links::Invitation| {
         format!(
             "Convite para {} cancelado: o link não funciona mais.",
             i.email

@@ -5,8 +5,8 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::usage::Filter;
 use crate::routes::api::reports::csv_response;
+use crate::services::usage::Filter;
 use crate::services::{Actor, usage};
 use crate::web::State;
 use crate::web::error::PageError;
@@ -60,7 +60,7 @@ async fn rows(
     state: &State,
     actor: Actor,
     q: &UsageQuery,
-) -> Result<Vec<crate::db::usage::Row>, PageError> {
+) -> Result<Vec<crate::services::usage::Row>, PageError> {
     let f = filter(q);
     Ok(state
         .run(move |conn, app| usage::report(conn, &app.meter, &actor, f))
@@ -68,7 +68,7 @@ async fn rows(
 }
 
 /// Totals per day, as bars 20 px wide in a 200 px tall chart.
-fn bars(rows: &[crate::db::usage::Row]) -> Vec<Bar> {
+fn bars(rows: &[crate::services::usage::Row]) -> Vec<Bar> {
     let mut per_day: Vec<(String, i64)> = Vec::new();
     for (date, _, _, _, n) in rows {
         match per_day.last_mut() {

@@ -1,6 +1,9 @@
 //! Applications: create, rotate and revoke secrets, link to companies with scopes, and
 //! the OAuth 2.0 client-credentials grant (RFC 6749 §4.4).
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::applications::{Application, LinkRow, SecretRow};
+
 use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
@@ -13,7 +16,7 @@ pub const APP_TOKEN_PREFIX: &str = "oat_";
 use super::throttle::Throttle;
 use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_id, new_token, sha256_hex};
-use crate::db::applications::{self as store, Application};
+use crate::db::applications::{self as store};
 use crate::db::{self, audit, companies};
 use crate::domain::required_text;
 use crate::error::AppError;

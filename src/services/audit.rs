@@ -1,9 +1,12 @@
 //! Reading and verifying the audit trail.
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::audit::{Entry, Filter};
+
 use rusqlite::Connection;
 
 use super::Actor;
-use crate::db::audit::{self as store, Entry, Filter, Verdict};
+use crate::db::audit::{self as store, Verdict};
 use crate::db::companies;
 use crate::domain::{Cnpj, Role};
 use crate::error::AppError;

@@ -139,11 +139,11 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
             if let Some(why) = inactive_reason(conn, &u)? {
                 db::write(conn, |tx| {
                     let now = time::now_db();
-                    let mut entry = Actor {
-                        kind: ActorKind::System,
-                        ip: input.ip.to_string(),
-                    }
-                    .entry(Action::AuthLoginRefused, "user", Some(&u.id));
+                    let mut entry = Actor::system_at(input.ip).entry(
+                        Action::AuthLoginRefused,
+                        "user",
+                        Some(&u.id),
+                    );
                     entry.actor_label = u.email.clone();
                     entry.company_id = u.company_id.clone();
                     entry.details = json!({ "status": u.status });
@@ -159,11 +159,8 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
             let conn = &mut *app.pool.get()?;
             db::write(conn, |tx| {
                 let now = time::now_db();
-                let mut entry = Actor {
-                    kind: ActorKind::System,
-                    ip: input.ip.to_string(),
-                }
-                .entry(Action::AuthLoginFailed, "user", None);
+                let mut entry =
+                    Actor::system_at(input.ip).entry(Action::AuthLoginFailed, "user", None);
                 if let Some(u) = &user {
                     let locked = (failures >= FREE_FAILURES).then(|| {
                         time::to_db(

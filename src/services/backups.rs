@@ -1,6 +1,9 @@
 //! Backup use cases for the dashboard and the API: start one, read the history,
 //! download a file, change the schedule, and see the recovery kit.
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::backups::Backup;
+
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;

@@ -1,5 +1,8 @@
 //! Company use cases: create, edit, change status, read, list.
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::companies::Company;
+
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -7,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::app::App;
 use super::{Actor, Keys, Page};
 use crate::crypto::new_id;
-use crate::db::companies::{self as store, Company, Fields, ListFilter};
+use crate::db::companies::{self as store, Fields, ListFilter};
 use crate::db::{self, audit};
 use crate::domain::{Cnpj, CompanyStatus, Email, Phone, Role, required_text};
 use crate::error::{AppError, FieldError};

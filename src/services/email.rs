@@ -1,6 +1,9 @@
 //! E-mail use cases that are actions of their own (the rest queue mail as part of
 //! another change).
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::outbox::Queued;
+
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;

@@ -33,11 +33,11 @@ pub fn rotate(conn: &mut Connection, keys: &Keys) -> Result<(u32, usize), AppErr
             n += 1;
         }
         let now = time::now_db();
-        let mut entry = Actor {
-            ip: "command line".into(),
-            ..Actor::system()
-        }
-        .entry(Action::KeyRotate, "master_key", Some(&id.to_string()));
+        let mut entry = Actor::system_at("command line").entry(
+            Action::KeyRotate,
+            "master_key",
+            Some(&id.to_string()),
+        );
         entry.details = json!({ "key_id": id, "resealed": n });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(n)

@@ -1,5 +1,8 @@
 //! Single-use links sent by e-mail: password resets (1 hour) and invitations (72 hours).
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::invitations::Invitation;
+
 use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
@@ -8,7 +11,7 @@ use serde_json::json;
 use super::throttle::Throttle;
 use super::{Actor, ActorKind, Keys, auth, users::end_all_access};
 use crate::crypto::{new_id, new_token, sha256_hex};
-use crate::db::invitations::{self, Invitation};
+use crate::db::invitations;
 use crate::db::users::{self as user_store, NewUser, User};
 use crate::db::{self, audit, companies, password_resets};
 use crate::domain::{Email, Password, Role, UserStatus, required_text};
@@ -87,11 +90,8 @@ pub fn request_reset(
         }
         let now = time::now_db();
         queue_reset(tx, keys, &u, base_url, &now)?;
-        let mut entry = Actor {
-            ip: ip.to_string(),
-            ..Actor::system()
-        }
-        .entry(Action::UserPasswordResetRequested, "user", Some(&u.id));
+        let mut entry =
+            Actor::system_at(ip).entry(Action::UserPasswordResetRequested, "user", Some(&u.id));
         entry.actor_label = u.email.clone();
         entry.company_id = u.company_id.clone();
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -155,11 +155,7 @@ pub fn complete_reset(
         user_store::set_password(tx, &user_id, &hashed, &now)?;
         end_all_access(tx, &user_id, None, &now)?;
         let u = user_store::get(tx, &user_id)?.ok_or(AppError::NotFound)?;
-        let mut entry = Actor {
-            ip: ip.to_string(),
-            ..Actor::system()
-        }
-        .entry(Action::UserPasswordReset, "user", Some(&u.id));
+        let mut entry = Actor::system_at(ip).entry(Action::UserPasswordReset, "user", Some(&u.id));
         entry.actor_label = u.email.clone();
         entry.company_id = u.company_id.clone();
         audit::append(tx, &keys.audit, &now, &entry)?;
@@ -439,11 +435,7 @@ pub fn accept(
             },
             &now,
         )?;
-        let mut entry = Actor {
-            ip: ip.to_string(),
-            ..Actor::system()
-        }
-        .entry(Action::InvitationAccept, "user", Some(&id));
+        let mut entry = Actor::system_at(ip).entry(Action::InvitationAccept, "user", Some(&id));
         entry.actor_label = inv.email.clone();
         entry.company_id = inv.company_id.clone();
         entry.details = json!({ "invitation_id": inv.id, "role": inv.role, "name": name });

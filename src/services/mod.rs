@@ -122,9 +122,15 @@ pub enum ActorKind {
 
 impl Actor {
     pub fn system() -> Self {
+        Self::system_at("")
+    }
+
+    /// The system acting on a request nobody signed in for (a sign-in, a sign-up, a
+    /// single-use link), or on the command line: from where it came.
+    pub fn system_at(ip: &str) -> Self {
         Self {
             kind: ActorKind::System,
-            ip: String::new(),
+            ip: ip.to_string(),
         }
     }
 

@@ -70,11 +70,13 @@ fn validate(input: &OwnerInput<'_>) -> Result<(String, Email, Password), AppErro
 pub fn create_owner(
     pool: &crate::db::Pool,
     keys: &Keys,
-    actor: &Actor,
+    ip: &str,
     token: Option<&str>,
     input: &OwnerInput<'_>,
     bcrypt_cost: u32,
 ) -> Result<users::User, AppError> {
+    // Nobody is signed in yet: the system acts, from where the request came.
+    let actor = &Actor::system_at(ip);
     let (name, email, password) = validate(input)?;
     // Hash before taking the write lock: bcrypt takes a quarter second on purpose.
     // No connection is held during bcrypt.

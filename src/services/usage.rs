@@ -1,6 +1,9 @@
 //! Usage metering: counted in memory per request (no database write on the hot path)
 //! and added to `api_usage` in batches — every few seconds, and before any report.
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::usage::{Filter, Row};
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -8,7 +11,7 @@ use chrono_tz::America::Sao_Paulo;
 use rusqlite::Connection;
 
 use super::Actor;
-use crate::db::usage::{self as store, Filter, Row};
+use crate::db::usage as store;
 use crate::domain::Role;
 use crate::error::AppError;
 

@@ -1,5 +1,9 @@
 //! People: sign-up, approval, refusal, enabling and disabling, roles, lists.
 
+/// The rows this use case answers with, for the interfaces.
+pub use crate::db::company_requests::Request;
+pub use crate::db::users::{ListFilter, User};
+
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
@@ -8,8 +12,8 @@ use super::app::App;
 use super::throttle::Throttle;
 use super::{Actor, Keys, auth};
 use crate::crypto::new_id;
-use crate::db::company_requests::{self as requests, Request};
-use crate::db::users::{self as store, ListFilter, NewUser, User};
+use crate::db::company_requests as requests;
+use crate::db::users::{self as store, NewUser};
 use crate::db::{self, audit, companies, sessions, tokens};
 use crate::domain::{Cnpj, CompanyStatus, Email, Password, Role, UserStatus, required_text};
 use crate::email::{self, SignupAgain, SignupDecided, SignupForOwner, SignupReceived};
@@ -92,10 +96,7 @@ pub fn signup(
     }
     // No connection is held during bcrypt.
     let hash = auth::hash_password(&password, bcrypt_cost)?;
-    let actor = Actor {
-        ip: ip.to_string(),
-        ..Actor::system()
-    };
+    let actor = Actor::system_at(ip);
     db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         if store::by_email(tx, email.as_str())?.is_some()
@@ -482,6 +483,19 @@ pub fn list(
         filter.company_id = actor.company_id().map(str::to_string);
     }
     Ok(store::list(conn, &filter, limit)?)
+}
+
+/// The navigation's badge: sign-ups waiting for this person's decision (all of them
+/// for the platform, the company's own for its admin, none for anyone else).
+pub fn pending_for(conn: &Connection, p: &super::auth::Principal) -> Result<i64, AppError> {
+    Ok(match (p.role, p.user.company_id.as_deref()) {
+        (r, _) if r.is_platform() => {
+            let (users, requests) = pending_counts(conn)?;
+            users + requests
+        }
+        (Role::CompanyAdmin, Some(c)) => store::pending_count_in_company(conn, c)?,
+        _ => 0,
+    })
 }
 
 /// (pending users, pending company requests), for the dashboard badge.

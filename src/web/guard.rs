@@ -78,17 +78,7 @@ async fn require(
             let Some(p) = auth::session_principal(conn, &user_id)? else {
                 return Ok(None);
             };
-            // The dashboard's badge: sign-ups waiting for a decision.
-            let pending = match (p.role, p.user.company_id.as_deref()) {
-                (r, _) if r.is_platform() => {
-                    let (users, requests) = users::pending_counts(conn)?;
-                    users + requests
-                }
-                (crate::domain::Role::CompanyAdmin, Some(c)) => {
-                    crate::db::users::pending_count_in_company(conn, c)?
-                }
-                _ => 0,
-            };
+            let pending = users::pending_for(conn, &p)?;
             Ok(Some((p, pending)))
         })
         .await;

@@ -5,11 +5,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::{applications::Application, applications::LinkRow};
 use crate::domain::cnpj_format;
 use crate::error::AppError;
 use crate::routes::auth::Empty;
 use crate::services::applications as uc;
+use crate::services::applications::{Application, LinkRow};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
@@ -144,7 +144,7 @@ struct ShowPage {
 }
 
 impl SecretRow {
-    fn new((id, hint, created, used, revoked): crate::db::applications::SecretRow) -> Self {
+    fn new((id, hint, created, used, revoked): crate::services::applications::SecretRow) -> Self {
         Self {
             id,
             hint,

@@ -4,9 +4,9 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::db::audit::Filter;
 use crate::domain::Action;
 use crate::services::audit;
+use crate::services::audit::Filter;
 use crate::time;
 use crate::views::AuditView;
 use crate::web::State;

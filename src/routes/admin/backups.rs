@@ -9,9 +9,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::backup::{self, remote};
-use crate::db::backups::Backup;
 use crate::error::AppError;
 use crate::services::backups as uc;
+use crate::services::backups::Backup;
 use crate::time;
 use crate::web::State;
 use crate::web::error::PageError;

@@ -210,8 +210,8 @@ pub struct InvitationRow {
     pub expired: bool,
 }
 
-impl From<crate::db::users::User> for PersonRow {
-    fn from(u: crate::db::users::User) -> Self {
+impl From<crate::services::users::User> for PersonRow {
+    fn from(u: crate::services::users::User) -> Self {
         Self {
             role: u.role.label(),
             status_label: crate::views::user_status_label(&u),
@@ -223,8 +223,8 @@ impl From<crate::db::users::User> for PersonRow {
     }
 }
 
-impl From<&crate::db::invitations::Invitation> for InvitationRow {
-    fn from(i: &crate::db::invitations::Invitation) -> Self {
+impl From<&crate::services::mailed_links::Invitation> for InvitationRow {
+    fn from(i: &crate::services::mailed_links::Invitation) -> Self {
         Self {
             id: i.id.clone(),
             email: i.email.clone(),

@@ -5,8 +5,8 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::config::Settings;
-use crate::db::outbox::Queued;
 use crate::services::email;
+use crate::services::email::Queued;
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;

@@ -6,9 +6,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::companies::InvitationRow;
-use crate::db::company_requests::Request;
-use crate::db::users::User;
 use crate::domain::{Role, UserStatus, cnpj_format};
+use crate::services::users::Request;
+use crate::services::users::User;
 use crate::services::users::{self as uc, DirectoryQuery};
 use crate::time;
 use crate::web::State;

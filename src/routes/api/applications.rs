@@ -6,8 +6,8 @@ use super::openapi::{
     BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed,
 };
 use super::{ListJson, no_null};
-use crate::db::applications::Application;
 use crate::services::applications as uc;
+use crate::services::applications::Application;
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;

@@ -4,9 +4,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::openapi::{BadRequest, Unauthorized, ValidationFailed};
 use super::{ListJson, page_limit};
-use crate::db::{audit::Entry, audit::Filter};
 use crate::error::AppError;
 use crate::services::audit;
+use crate::services::audit::{Entry, Filter};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;

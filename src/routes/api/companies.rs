@@ -3,9 +3,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ListJson, no_null, page_limit};
-use crate::db::companies::Company;
 use crate::domain::{CompanyStatus, cnpj_format};
 use crate::error::AppError;
+use crate::services::companies::Company;
 use crate::services::companies::{self as uc, CompanyInput, ListQuery};
 use crate::time;
 use crate::web::State;

@@ -6,9 +6,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::db::usage::Filter;
 use crate::error::AppError;
 use crate::services::usage;
+use crate::services::usage::Filter;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::ApiError;
@@ -69,7 +69,7 @@ pub fn csv_field(s: &str) -> String {
     }
 }
 
-pub fn to_csv(rows: &[crate::db::usage::Row]) -> String {
+pub fn to_csv(rows: &[crate::services::usage::Row]) -> String {
     let mut out = String::from("date,company_id,application_id,operation,count\n");
     for (date, company, app, op, n) in rows {
         out.push_str(&format!(
@@ -142,7 +142,7 @@ fn accepts_csv(req: &HttpRequest) -> bool {
 }
 
 /// The usage rows as a CSV download (the dashboard's link and `format=csv` alike).
-pub fn csv_response(rows: &[crate::db::usage::Row]) -> HttpResponse {
+pub fn csv_response(rows: &[crate::services::usage::Row]) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
@@ -152,8 +152,10 @@ pub fn csv_response(rows: &[crate::db::usage::Row]) -> HttpResponse {
         .body(to_csv(rows))
 }
 
-impl From<crate::db::usage::Row> for UsageJson {
-    fn from((date, company_id, application_id, operation, count): crate::db::usage::Row) -> Self {
+impl From<crate::services::usage::Row> for UsageJson {
+    fn from(
+        (date, company_id, application_id, operation, count): crate::services::usage::Row,
+    ) -> Self {
         Self {
             date,
             company_id,

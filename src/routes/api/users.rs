@@ -6,9 +6,9 @@ use super::openapi::{
     BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, ValidationFailed,
 };
 use super::{ListJson, no_null, page_limit};
-use crate::db::users::User;
 use crate::domain::{Role, UserStatus};
 use crate::error::AppError;
+use crate::services::users::User;
 use crate::services::users::{self, Added, NewMember, UserPatch};
 use crate::time;
 use crate::web::State;
@@ -208,8 +208,8 @@ impl CreateBody {
     }
 }
 
-impl From<crate::db::invitations::Invitation> for InvitationJson {
-    fn from(inv: crate::db::invitations::Invitation) -> Self {
+impl From<crate::services::mailed_links::Invitation> for InvitationJson {
+    fn from(inv: crate::services::mailed_links::Invitation) -> Self {
         Self {
             invitation_id: inv.id,
             email: inv.email,

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{actor, company_id};
+use super::company_id;
 use crate::routes::auth::Empty;
 use crate::web::State;
 use crate::web::error::PageError;
@@ -29,7 +29,7 @@ struct AppsPage {
 /// Which applications reach the company, with which scopes, and when each last read the
 /// Omie credentials; the company admin may cut a link.
 pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    let (a, cid) = (actor(&who), company_id(&who));
+    let (a, cid) = (who.actor(), company_id(&who));
     let links = state
         .run(move |conn, _| crate::services::applications::links_of_company(conn, &a, &cid))
         .await?;

@@ -3,7 +3,6 @@
 use actix_web::HttpResponse;
 use askama::Template;
 
-use super::actor;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -18,7 +17,7 @@ struct HistoryPage {
 
 /// The company's own history, including every credential read by an application.
 pub async fn page(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
-    let a = actor(&who);
+    let a = who.actor();
     let (rows, _) = state
         .run(move |conn, _| crate::services::audit::list(conn, &a, Default::default(), 200))
         .await?;

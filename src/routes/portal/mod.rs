@@ -15,7 +15,6 @@ use actix_web::web;
 use crate::domain::Role;
 use crate::routes::people::{self as shared, Portal};
 use crate::routes::profile;
-use crate::services::Actor;
 use crate::web::guard::SignedIn;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -60,8 +59,4 @@ fn company_id(who: &SignedIn) -> String {
 
 fn is_admin(who: &SignedIn) -> bool {
     who.principal.role == Role::CompanyAdmin
-}
-
-fn actor(who: &SignedIn) -> Actor {
-    who.actor()
 }

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse};
 
-use super::{actor, company_id};
+use super::company_id;
 use crate::routes::auth::Empty;
 use crate::routes::omie_pages::{self, CredentialsForm, Place};
 use crate::web::State;
@@ -23,7 +23,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
     omie_pages::show(
         &state,
         ctx.with_nav(Nav::Omie),
-        actor(&who),
+        who.actor(),
         omie_place(&who),
     )
     .await
@@ -38,7 +38,7 @@ pub async fn save(
     omie_pages::save(
         &state,
         ctx.with_nav(Nav::Omie),
-        actor(&who),
+        who.actor(),
         omie_place(&who),
         f,
     )
@@ -57,5 +57,5 @@ pub async fn reveal(
 }
 
 pub async fn test(state: State, who: SignedIn, _f: Form<Empty>) -> Result<HttpResponse, PageError> {
-    omie_pages::test(&state, actor(&who), omie_place(&who)).await
+    omie_pages::test(&state, who.actor(), omie_place(&who)).await
 }

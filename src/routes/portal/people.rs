@@ -7,9 +7,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::company_id;
-use crate::db::users::ListFilter;
 use crate::domain::Role;
 use crate::routes::admin::companies::InvitationRow;
+use crate::services::users::ListFilter;
 use crate::services::{mailed_links, users};
 use crate::web::State;
 use crate::web::error::PageError;
@@ -45,7 +45,7 @@ pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
             Ok((rows, mailed_links::list_open(conn, &actor, Some(&cid))?))
         })
         .await?;
-    let row = |(u, _): (crate::db::users::User, Option<String>)| PersonRow {
+    let row = |(u, _): (crate::services::users::User, Option<String>)| PersonRow {
         role_label: u.role.label(),
         status_label: crate::views::user_status_label(&u),
         is_me: u.id == me,

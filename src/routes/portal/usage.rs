@@ -3,7 +3,6 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::actor;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -15,7 +14,7 @@ pub async fn page(
     who: SignedIn,
     q: web::Query<crate::routes::usage_pages::UsageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    crate::routes::usage_pages::page(&state, ctx, actor(&who), "/portal/usage", q.into_inner())
+    crate::routes::usage_pages::page(&state, ctx, who.actor(), "/portal/usage", q.into_inner())
         .await
 }
 
@@ -24,5 +23,5 @@ pub async fn csv(
     who: SignedIn,
     q: web::Query<crate::routes::usage_pages::UsageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    crate::routes::usage_pages::csv(&state, actor(&who), q.into_inner()).await
+    crate::routes::usage_pages::csv(&state, who.actor(), q.into_inner()).await
 }
