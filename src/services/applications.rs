@@ -266,14 +266,42 @@ pub fn unlink(
     })
 }
 
-/// Whether an application holds `scope` on a company: `None` when not linked.
+/// Whether an application actor holds `scope` on a company: `None` when it is not
+/// linked to it (or is not an application). The scope must be both in the link and in
+/// the token the application presented (least privilege: token scope ∩ link scope).
 pub fn scope_on(
     conn: &Connection,
-    app_id: &str,
+    actor: &Actor,
     company_id: &str,
     scope: &str,
 ) -> Result<Option<bool>, AppError> {
-    Ok(store::link_scopes(conn, app_id, company_id)?.map(|s| s.split(' ').any(|x| x == scope)))
+    let Some(app_id) = actor.application_id() else {
+        return Ok(None);
+    };
+    Ok(store::link_scopes(conn, app_id, company_id)?
+        .map(|s| s.split(' ').any(|x| x == scope) && actor.token_grants(scope)))
+}
+
+/// The scopes a token is granted (RFC 6749 §3.3): those asked for, or every scope of
+/// the application when none is asked. An application may be given every known scope
+/// (each link then grants a subset per company), so asking for an unknown scope is
+/// `invalid_scope` (§5.2: "unknown, malformed, or exceeds the scope granted"), never
+/// silently dropped. Answers the known scopes, each once, in their usual order.
+pub fn granted_scope(requested: Option<&str>) -> Result<String, GrantError> {
+    let app_scopes = SCOPES;
+    let Some(asked) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(app_scopes.join(" "));
+    };
+    let parts: Vec<&str> = asked.split(' ').filter(|p| !p.is_empty()).collect();
+    if parts.iter().any(|p| !app_scopes.contains(p)) {
+        return Err(GrantError::InvalidScope);
+    }
+    Ok(app_scopes
+        .iter()
+        .filter(|s| parts.contains(s))
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// RFC 6749 §5.2 errors of the token endpoint.
@@ -314,16 +342,7 @@ pub fn issue_token(
             "client_id and client_secret are required",
         ));
     }
-    let scope = match g.scope.map(str::trim).filter(|s| !s.is_empty()) {
-        None => SCOPES.join(" "),
-        Some(s) => {
-            let parts: Vec<&str> = s.split(' ').filter(|p| !p.is_empty()).collect();
-            if parts.iter().any(|p| !SCOPES.contains(p)) {
-                return Err(GrantError::InvalidScope);
-            }
-            parts.join(" ")
-        }
-    };
+    let scope = granted_scope(g.scope)?;
     let (ck, ik) = (
         format!("client:{}", g.client_id),
         format!("client-ip:{}", g.ip),
@@ -367,6 +386,7 @@ pub fn issue_token(
             kind: ActorKind::Application {
                 id: app.id.clone(),
                 client_id: app.client_id.clone(),
+                scope: scope.clone(),
             },
             ip: g.ip.to_string(),
         };

@@ -129,10 +129,10 @@ fn fields_json(f: &Fields) -> Value {
 /// Loads a company the actor may see; anything else is "not found", so ids leak nothing.
 fn visible(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
     let c = store::get(conn, id)?.ok_or(AppError::NotFound)?;
-    if let Some(app) = actor.application_id() {
-        // Applications see active companies they are linked to; a link without the
-        // scope is "forbidden", anything else "not found".
-        return match super::applications::scope_on(conn, app, &c.id, "companies:read")? {
+    if actor.application_id().is_some() {
+        // Applications see active companies they are linked to; a link or a token
+        // without the scope is "forbidden", anything else "not found".
+        return match super::applications::scope_on(conn, actor, &c.id, "companies:read")? {
             Some(true) if c.status == CompanyStatus::Active => Ok(c),
             Some(false) if c.status == CompanyStatus::Active => Err(AppError::Forbidden),
             _ => Err(AppError::NotFound),
@@ -493,6 +493,7 @@ mod tests {
             kind: ActorKind::Application {
                 id: "app_a".into(),
                 client_id: "cli_a".into(),
+                scope: "companies:read".into(),
             },
             ip: "127.0.0.1".into(),
         };

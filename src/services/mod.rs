@@ -112,10 +112,12 @@ pub enum ActorKind {
         role: Role,
         company_id: Option<String>,
     },
-    /// An application with a client-credentials token.
+    /// An application with a client-credentials token, and the scopes granted to that
+    /// token at issue (space-separated; every check is token scope ∩ link scope).
     Application {
         id: String,
         client_id: String,
+        scope: String,
     },
     System,
 }
@@ -187,6 +189,15 @@ impl Actor {
         match &self.kind {
             ActorKind::Application { id, .. } => Some(id),
             _ => None,
+        }
+    }
+
+    /// Whether the actor's token carries `scope`: an application's token carries the
+    /// scopes granted when it was issued; people and the system are not limited by scopes.
+    pub fn token_grants(&self, scope: &str) -> bool {
+        match &self.kind {
+            ActorKind::Application { scope: granted, .. } => granted.split(' ').any(|s| s == scope),
+            _ => true,
         }
     }
 

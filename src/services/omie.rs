@@ -49,8 +49,8 @@ fn may_handle(
     company_id: &str,
 ) -> Result<companies::Company, AppError> {
     let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
-    if let Some(app) = actor.application_id() {
-        return match super::applications::scope_on(conn, app, &c.id, "omie_credentials:read")? {
+    if actor.application_id().is_some() {
+        return match super::applications::scope_on(conn, actor, &c.id, "omie_credentials:read")? {
             Some(true) if c.status == crate::domain::CompanyStatus::Active => Ok(c),
             Some(false) if c.status == crate::domain::CompanyStatus::Active => {
                 Err(AppError::Forbidden)
@@ -452,8 +452,8 @@ pub fn proxy_keys(
     company_id: &str,
 ) -> Result<(String, String, String), AppError> {
     let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
-    let allowed = if let Some(app) = actor.application_id() {
-        match super::applications::scope_on(conn, app, &c.id, "omie:proxy")? {
+    let allowed = if actor.application_id().is_some() {
+        match super::applications::scope_on(conn, actor, &c.id, "omie:proxy")? {
             Some(true) => true,
             Some(false) if c.status == crate::domain::CompanyStatus::Active => {
                 return Err(AppError::Forbidden);

@@ -190,14 +190,18 @@ impl FromRequest for ApiUser {
             let t = token.clone();
             let ip = state.client_ip(&req);
             if let Some(app_token) = t.strip_prefix(APP_TOKEN_PREFIX).map(str::to_string) {
-                let (id, client_id, _scope) = state
+                let (id, client_id, scope) = state
                     .run(move |conn, _| {
                         crate::services::applications::resolve_token(conn, &app_token)
                     })
                     .await?
                     .ok_or(ApiError(AppError::Unauthenticated))?;
                 let actor = Actor {
-                    kind: ActorKind::Application { id, client_id },
+                    kind: ActorKind::Application {
+                        id,
+                        client_id,
+                        scope,
+                    },
                     ip: ip.clone(),
                 };
                 return Ok(ApiUser {

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accessibility;
+mod app_hardening;
 mod applications;
 mod audit;
 mod auth;
