@@ -88,7 +88,10 @@ impl Application {
             pool: opened.pool,
             keys: opened.keys,
             throttle: Default::default(),
+            // Only Omie is called with this client, with a company's keys in the body:
+            // a redirect is never followed, so the keys go nowhere but OTM_OMIE_BASE_URL.
             http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(Duration::from_secs(10))
                 .timeout(Duration::from_secs(30))
                 .user_agent(concat!("omie-tenant-manager/", env!("CARGO_PKG_VERSION")))

@@ -321,6 +321,10 @@ pub async fn call_omie(http: &reqwest::Client, base_url: &str, input: &TestInput
         checked_at: checked_at.clone(),
         cached: false,
     };
+    if !super::proxy::same_origin(base_url, &url) {
+        return fail("O endereço do Omie configurado no servidor é inválido; as credenciais não foram enviadas.".into());
+    }
+    // The client follows no redirect (startup): the keys reach only OTM_OMIE_BASE_URL.
     let resp = match http.post(&url).json(&body).send().await {
         Ok(r) => r,
         Err(e) => {
@@ -330,6 +334,16 @@ pub async fn call_omie(http: &reqwest::Client, base_url: &str, input: &TestInput
         }
     };
     let status = resp.status();
+    if status.is_redirection() {
+        tracing::warn!(
+            status = status.as_u16(),
+            "Omie test call answered with a redirect; not followed"
+        );
+        return fail(format!(
+            "O Omie respondeu mandando para outro endereço (HTTP {}). Por segurança, as credenciais não foram enviadas para lá. Tente de novo mais tarde; se continuar, avise o suporte.",
+            status.as_u16()
+        ));
+    }
     let value: serde_json::Value = match resp.json().await {
         Ok(v) => v,
         Err(_) => {

@@ -19,6 +19,20 @@ pub const CACHE_TTL: Duration = Duration::from_secs(60);
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
 const DEFAULT_BLOCK: Duration = Duration::from_secs(30 * 60);
 
+/// Whether `url` is on the scheme, host and port of `base_url` (`OTM_OMIE_BASE_URL`):
+/// the company's keys are sent nowhere else.
+pub fn same_origin(base_url: &str, url: &str) -> bool {
+    match (reqwest::Url::parse(base_url), reqwest::Url::parse(url)) {
+        (Ok(b), Ok(u)) => {
+            b.scheme() == u.scheme()
+                && b.host_str() == u.host_str()
+                && b.port_or_known_default() == u.port_or_known_default()
+                && u.path().starts_with(b.path())
+        }
+        _ => false,
+    }
+}
+
 /// Omie's methods that only read; everything else is a write (one at a time).
 pub fn is_read(call: &str) -> bool {
     ["Listar", "Consultar", "Obter", "Pesquisar", "Status"]
@@ -233,12 +247,25 @@ impl Proxy {
         let body =
             json!({ "call": call, "app_key": app_key, "app_secret": app_secret, "param": param });
         let url = format!("{base_url}/{}/", endpoint.trim_end_matches('/'));
+        if !same_origin(base_url, &url) {
+            return Err(Refusal::Unavailable(
+                "the call would leave OTM_OMIE_BASE_URL; not sent".into(),
+            ));
+        }
+        // The client follows no redirect (startup), so the keys reach only this URL.
         let resp = http.post(&url).json(&body).send().await.map_err(|e| {
             // Never the body (it holds the keys), never the URL's query.
             tracing::warn!(error = %e.without_url(), call, "Omie proxy call failed");
             Refusal::Unavailable("Omie did not answer".into())
         })?;
         let status = resp.status().as_u16();
+        if resp.status().is_redirection() {
+            tracing::warn!(call, status, "Omie answered with a redirect; not followed");
+            return Err(Refusal::Unavailable(format!(
+                "Omie answered with a redirect (HTTP {status}); redirects are not followed, \
+                 so the company's keys are sent only to OTM_OMIE_BASE_URL"
+            )));
+        }
         let value: Value = resp.json().await.map_err(|_| {
             Refusal::Unavailable(format!("Omie answered HTTP {status} without JSON"))
         })?;
@@ -288,6 +315,27 @@ mod tests {
                 && !valid_endpoint("geral?x=1")
                 && !valid_endpoint("")
         );
+    }
+
+    #[test]
+    fn only_the_omie_base_url_is_the_same_origin() {
+        let base = "https://app.omie.com.br/api/v1";
+        assert!(same_origin(
+            base,
+            "https://app.omie.com.br/api/v1/geral/clientes/"
+        ));
+        assert!(same_origin(
+            base,
+            "https://app.omie.com.br:443/api/v1/geral/"
+        ));
+        assert!(!same_origin(base, "http://app.omie.com.br/api/v1/geral/"));
+        assert!(!same_origin(
+            base,
+            "https://app.omie.com.br.evil.example/api/v1/x/"
+        ));
+        assert!(!same_origin(base, "https://app.omie.com.br:8443/api/v1/x/"));
+        assert!(!same_origin(base, "https://app.omie.com.br/other/"));
+        assert!(!same_origin(base, "not a url"));
     }
 
     #[test]

@@ -221,3 +221,95 @@ async fn every_check_uses_token_scope_and_link_scope() {
     // on each link with it (4 × 4).
     assert_eq!(stub.requests.lock().unwrap().len(), 16);
 }
+
+/// Omie answering 307 or 308 towards another host: the proxy answers 502 problem+json,
+/// "Testar credenciais" (API and page) answers a failure, and the other host hears
+/// nothing, so the company's keys never leave `OTM_OMIE_BASE_URL`.
+#[tokio::test]
+async fn redirects_from_omie_are_never_followed() {
+    for status in [307u16, 308] {
+        let elsewhere = omie_stub::start(&[(&key_of(1), "11222333000181")]);
+        let stub = omie_stub::start_redirecting(status, &elsewhere.base);
+        let s = Server::start_with(&[("OTM_OMIE_BASE_URL", stub.base.as_str())]);
+        s.create_owner();
+        let owner = s.api(&s.token().await);
+        let cid = new_company(&owner, 1, "Loja").await;
+        owner
+            .send(
+                Method::PUT,
+                &format!("/api/v1/companies/{cid}/omie-credentials"),
+                Some(json!({"app_key": key_of(1), "app_secret": SECRET})),
+            )
+            .await;
+        let (app_id, client_id, secret) = new_app(&owner, "Robô").await;
+        owner
+            .send(
+                Method::PUT,
+                &format!("/api/v1/companies/{cid}/applications/{app_id}"),
+                Some(json!({"scopes": SCOPES})),
+            )
+            .await;
+        let (_, t) = grant(&s, &client_id, &secret, None).await;
+        let api = s.api(t["access_token"].as_str().unwrap());
+
+        let r = reqwest::Client::new()
+            .post(s.url(&format!("/api/v1/companies/{cid}/omie/geral/clientes")))
+            .bearer_auth(&api.token)
+            .json(&json!({"call": "ListarClientes", "param": [{}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 502, "HTTP {status}");
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "HTTP {status}"
+        );
+        let problem: Value = r.json().await.unwrap();
+        assert!(
+            problem["detail"].as_str().unwrap().contains("redirect"),
+            "{problem}"
+        );
+
+        let (st, v) = owner
+            .post(
+                &format!("/api/v1/companies/{cid}/omie-credentials/test"),
+                json!({}),
+            )
+            .await;
+        assert_eq!((st, &v["ok"]), (200, &json!(false)), "{v}");
+        assert!(
+            v["message"].as_str().unwrap().contains("outro endereço"),
+            "{v}"
+        );
+
+        let b = s.browser();
+        b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+            .await;
+        let page = b.get(&format!("/admin/companies/{cid}/omie")).await;
+        let after = b
+            .submit(
+                &format!("/admin/companies/{cid}/omie"),
+                &format!("/admin/companies/{cid}/omie/test"),
+                &[],
+            )
+            .await;
+        assert!(page.status == 200, "{}", page.body);
+        let shown = b.get(&format!("/admin/companies/{cid}/omie")).await.body;
+        assert!(
+            after.body.contains("outro endereço") || shown.contains("outro endereço"),
+            "{}\n{shown}",
+            after.body
+        );
+
+        assert_eq!(
+            stub.requests.lock().unwrap().len(),
+            2,
+            "Omie's address got the proxy call and the API test (the page's test is cached)"
+        );
+        assert!(
+            elsewhere.requests.lock().unwrap().is_empty(),
+            "HTTP {status}: the keys went to the redirect's host"
+        );
+    }
+}

@@ -144,3 +144,55 @@ fn answer_for(path: &str, value: &Value, accounts: &[(String, String)]) -> (u16,
         ),
     }
 }
+
+/// A stand-in that answers every call with `status` (a 307 or 308) and `Location:
+/// {location}{path}`, as a hijacked or misconfigured Omie would; it records what it
+/// was sent like [`start`].
+pub fn start_redirecting(status: u16, location: &str) -> OmieStub {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+    let requests: Log = Arc::new(Mutex::new(Vec::new()));
+    let (log, location) = (requests.clone(), location.to_string());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (log, location) = (log.clone(), location.clone());
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut request_line = String::new();
+                if reader.read_line(&mut request_line).is_err() {
+                    return;
+                }
+                let path = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_string();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0u8; length];
+                let _ = reader.read_exact(&mut body);
+                let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                log.lock().unwrap().push((path.clone(), value));
+                let to = format!("{location}{}", path.trim_start_matches("/api/v1"));
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            });
+        }
+    });
+    OmieStub {
+        base,
+        requests,
+        max_in_flight: Default::default(),
+    }
+}
