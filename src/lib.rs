@@ -9,6 +9,7 @@ pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+pub mod csv;
 pub mod db;
 pub mod demo;
 pub mod domain;

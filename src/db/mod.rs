@@ -78,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_session_state",
         include_str!("../../migrations/0012_session_state.sql"),
     ),
+    (
+        "0014_usage_refusals",
+        include_str!("../../migrations/0014_usage_refusals.sql"),
+    ),
 ];
 
 /// Per-connection settings.
@@ -246,5 +250,47 @@ mod tests {
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn usage_rows_of_made_up_ids_become_refusal_counters() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let at = MIGRATIONS
+            .iter()
+            .position(|(name, _)| *name == "0014_usage_refusals")
+            .unwrap();
+        for (_, sql) in &MIGRATIONS[..at] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO companies (id, legal_name, cnpj, created_at, updated_at)
+               VALUES ('cmp_a', 'A', '11222333000181', 't', 't');
+             INSERT INTO api_usage VALUES ('2026-11-28', 'app_a', 'cmp_a', 'companies.read', 3);
+             INSERT INTO api_usage VALUES ('2026-11-28', 'app_a', 'cmp_a', 'refused', 1);
+             INSERT INTO api_usage VALUES ('2026-11-28', 'app_a', '=HYPERLINK(\"x\")', 'refused', 2);
+             INSERT INTO api_usage VALUES ('2026-11-28', 'app_a', 'cmp_inventada', 'refused', 5);
+             INSERT INTO api_usage VALUES ('2026-11-29', 'app_a', 'cmp_inventada', 'refused', 1);",
+        )
+        .unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute_batch(MIGRATIONS[at].1).unwrap();
+        tx.commit().unwrap();
+        let all = |sql: &str| -> Vec<String> {
+            let mut st = conn.prepare(sql).unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        assert_eq!(
+            all("SELECT company_id || ' ' || operation || ' ' || count FROM api_usage ORDER BY 1"),
+            ["cmp_a companies.read 3", "cmp_a refused 1"]
+        );
+        assert_eq!(
+            all(
+                "SELECT date || ' ' || application_id || ' ' || count FROM api_refusals ORDER BY 1"
+            ),
+            ["2026-11-28 app_a 7", "2026-11-29 app_a 1"]
+        );
     }
 }

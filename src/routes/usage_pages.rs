@@ -32,6 +32,41 @@ struct Bar {
     count: i64,
 }
 
+/// A row as the page shows it: names, not ids (the ids stay in a tooltip).
+struct Line {
+    date: String,
+    /// `None` for the application's refusal counter (ids that are not its companies).
+    company: Option<(String, String)>,
+    application: String,
+    application_id: String,
+    operation: String,
+    count: i64,
+}
+
+impl From<&crate::services::usage::Row> for Line {
+    fn from(r: &crate::services::usage::Row) -> Self {
+        let date = chrono::NaiveDate::parse_from_str(&r.date, "%Y-%m-%d")
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_else(|_| r.date.clone());
+        Self {
+            date,
+            company: r.company_id.as_ref().map(|id| {
+                (
+                    r.company_name.clone().unwrap_or_else(|| id.clone()),
+                    id.clone(),
+                )
+            }),
+            application: r
+                .application_name
+                .clone()
+                .unwrap_or_else(|| r.application_id.clone()),
+            application_id: r.application_id.clone(),
+            operation: r.operation.clone(),
+            count: r.count,
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "usage.html")]
 struct UsagePage {
@@ -39,7 +74,7 @@ struct UsagePage {
     base: &'static str,
     q: UsageQuery,
     show_company_filter: bool,
-    rows: Vec<(String, String, String, String, i64)>,
+    rows: Vec<Line>,
     bars: Vec<Bar>,
     total: i64,
     csv_query: String,
@@ -70,10 +105,10 @@ async fn rows(
 /// Totals per day, as bars 20 px wide in a 200 px tall chart.
 fn bars(rows: &[crate::services::usage::Row]) -> Vec<Bar> {
     let mut per_day: Vec<(String, i64)> = Vec::new();
-    for (date, _, _, _, n) in rows {
+    for r in rows {
         match per_day.last_mut() {
-            Some((d, total)) if d == date => *total += n,
-            _ => per_day.push((date.clone(), *n)),
+            Some((d, total)) if *d == r.date => *total += r.count,
+            _ => per_day.push((r.date.clone(), r.count)),
         }
     }
     let max = per_day.iter().map(|(_, n)| *n).max().unwrap_or(1).max(1);
@@ -110,7 +145,8 @@ pub async fn page(
         ("application_id", &q.application_id),
     ])
     .unwrap_or_default();
-    let total = rows.iter().map(|r| r.4).sum();
+    let total = rows.iter().map(|r| r.count).sum();
+    let rows = rows.iter().map(Line::from).collect();
     render(&UsagePage {
         ctx: ctx.with_nav(Nav::Usage),
         base,

@@ -389,15 +389,11 @@ fn list_rows(
     ))
 }
 
-/// Reads one company (metered for applications: `companies.read`, or `refused`).
+/// Reads one company (metered for applications: `companies.read`, or `refused` — on
+/// the company when it is one of the application's, else without the id).
 pub fn read(app: &App, conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
     let c = visible(conn, actor, id);
-    let op = if c.is_ok() {
-        "companies.read"
-    } else {
-        "refused"
-    };
-    app.meter.record(actor, id, op);
+    app.meter.outcome(actor, id, "companies.read", &c);
     c
 }
 

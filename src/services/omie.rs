@@ -504,12 +504,8 @@ pub fn get(
 ) -> Result<CredentialsView, AppError> {
     let view =
         read(conn, &app.keys, actor, company_id, reveal).and_then(|v| v.ok_or(AppError::NotFound));
-    let op = if view.is_ok() {
-        "omie_credentials.read"
-    } else {
-        "refused"
-    };
-    app.meter.record(actor, company_id, op);
+    app.meter
+        .outcome(actor, company_id, "omie_credentials.read", &view);
     view
 }
 
@@ -535,7 +531,8 @@ pub struct ProxyCall {
 }
 
 /// Forwards an application's Omie call with the company's keys, within Omie's limits;
-/// every call is metered (`omie:{call}`, or `refused`).
+/// every call is metered (`omie:{call}`, or `refused`: on the company when it is one of
+/// the application's, else on the application's refusal counter without the id).
 pub async fn forward(
     app: &Arc<App>,
     actor: &Actor,
@@ -562,8 +559,11 @@ pub async fn forward(
     let keys = app
         .run(move |conn, app| proxy_keys(conn, &app.keys, &a, &cid))
         .await;
-    let (app_key, app_secret, key_id) =
-        keys.inspect_err(|_| app.meter.record(actor, &c.company_id, "refused"))?;
+    if keys.is_err() {
+        // Refused before Omie: on the company if it is one of the app's, else without the id.
+        app.meter.outcome(actor, &c.company_id, "refused", &keys);
+    }
+    let (app_key, app_secret, key_id) = keys?;
     let result = app
         .proxy
         .call(

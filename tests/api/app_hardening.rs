@@ -313,3 +313,231 @@ async fn redirects_from_omie_are_never_followed() {
         );
     }
 }
+
+fn count_rows(s: &Server, q: &str) -> i64 {
+    rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(q, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The usage report's rows, as the owner gets them from the API.
+async fn usage_items(owner: &Api) -> Vec<Value> {
+    let (st, v) = owner.get("/api/v1/reports/usage").await;
+    assert_eq!(st, 200, "{v}");
+    v["items"].as_array().unwrap().clone()
+}
+
+/// An application linked to nothing calls with a formula for a company id, and with a
+/// real company that is not its own: no usage row names either id, one refusal counter
+/// counts them all, and the page, the CSVs and the API never show the made-up id.
+#[tokio::test]
+async fn refused_calls_on_ids_not_its_own_never_reach_the_reports() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let other = new_company(&owner, 7, "Loja de outra").await;
+    let (app_id, client_id, secret) = new_app(&owner, "Robô sem vínculos").await;
+    let (_, t) = grant(&s, &client_id, &secret, None).await;
+    let api = s.api(t["access_token"].as_str().unwrap());
+    let made_up = "=HYPERLINK(%22http:%2F%2Fx%22)";
+    let mut calls = 0;
+    for id in [made_up, other.as_str()] {
+        for _ in 0..5 {
+            for path in [
+                format!("/api/v1/companies/{id}/omie-credentials"),
+                format!("/api/v1/companies/{id}"),
+            ] {
+                assert_eq!(api.get(&path).await.0, 404, "{path}");
+                calls += 1;
+            }
+            let (st, _) = api
+                .post(
+                    &format!("/api/v1/companies/{id}/omie/geral/clientes"),
+                    json!({"call": "ListarClientes", "param": [{}]}),
+                )
+                .await;
+            assert_eq!(st, 404);
+            calls += 1;
+        }
+    }
+    let items = usage_items(&owner).await;
+    assert_eq!(
+        items.len(),
+        1,
+        "one refusal counter and nothing else: {items:?}"
+    );
+    assert_eq!(
+        items[0],
+        json!({"date": items[0]["date"], "company_id": null, "application_id": app_id,
+               "operation": "refused", "count": calls})
+    );
+    assert_eq!(count_rows(&s, "SELECT COUNT(*) FROM api_usage"), 0);
+    // Filtering by a company leaves the counter out: it belongs to none.
+    let (_, by_company) = owner
+        .get(&format!("/api/v1/reports/usage?company_id={other}"))
+        .await;
+    assert_eq!(by_company["items"], json!([]));
+
+    let csv = reqwest::Client::new()
+        .get(s.url("/api/v1/reports/usage?format=csv"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let b = s.browser();
+    b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let page = b.get("/admin/usage").await.body;
+    let page_csv = b.get("/admin/usage.csv").await.body;
+    for text in [&csv, &page, &page_csv] {
+        assert!(
+            !text.contains("HYPERLINK") && !text.contains(&other),
+            "{text}"
+        );
+    }
+    assert!(page.contains("Fora das empresas da aplicação"), "{page}");
+    assert!(
+        page.contains("Robô sem vínculos"),
+        "the application by name: {page}"
+    );
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .contains(&format!(",{app_id},refused,{calls},,Robô sem vínculos")),
+        "{csv}"
+    );
+}
+
+/// A company and an application whose names start a formula, in the CSVs the product
+/// writes: the API's usage CSV and the dashboard's download (the portal's download is
+/// the same function).
+#[tokio::test]
+async fn csv_cells_never_start_a_formula() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let name = "=HYPERLINK(\"http://x\",\"y\")";
+    let cid = new_company(&owner, 9, name).await;
+    let (app_id, client_id, secret) = new_app(&owner, "@Robô -1 +1").await;
+    owner
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{cid}/applications/{app_id}"),
+            Some(json!({"scopes": ["companies:read"]})),
+        )
+        .await;
+    let (_, t) = grant(&s, &client_id, &secret, None).await;
+    let api = s.api(t["access_token"].as_str().unwrap());
+    assert_eq!(api.get(&format!("/api/v1/companies/{cid}")).await.0, 200);
+
+    let csv = reqwest::Client::new()
+        .get(s.url("/api/v1/reports/usage?format=csv"))
+        .bearer_auth(&owner.token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let b = s.browser();
+    b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let page_csv = b.get("/admin/usage.csv").await.body;
+    for text in [&csv, &page_csv] {
+        assert!(
+            text.starts_with(
+                "date,company_id,application_id,operation,count,company_name,application_name\n"
+            ),
+            "{text}"
+        );
+        let line = text.lines().nth(1).unwrap();
+        assert!(
+            line.ends_with(
+                ",companies.read,1,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'@Robô -1 +1"
+            ),
+            "{line}"
+        );
+        // No cell, quoted or not, starts with a formula character.
+        for cell in split_csv(line) {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "{cell:?} in {line}"
+            );
+        }
+    }
+}
+
+/// The cells of one CSV line (RFC 4180, no line breaks inside).
+fn split_csv(line: &str) -> Vec<String> {
+    let (mut cells, mut cur, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', false) if cur.is_empty() => quoted = true,
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', true) => quoted = false,
+            (',', false) => cells.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    cells.push(cur);
+    cells
+}
+
+/// 2,000 refused calls, each with a different made-up id, leave one usage row: the
+/// page, the API and the table stay the same size whatever the ids.
+#[tokio::test]
+async fn two_thousand_made_up_ids_leave_one_row() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, client_id, secret) = new_app(&owner, "Robô").await;
+    let (_, t) = grant(&s, &client_id, &secret, None).await;
+    let token = t["access_token"].as_str().unwrap().to_string();
+    let http = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for worker in 0..8 {
+        let (http, token, url) = (http.clone(), token.clone(), s.url("/api/v1/companies/"));
+        tasks.push(tokio::spawn(async move {
+            for i in 0..250 {
+                let r = http
+                    .get(format!(
+                        "{url}cmp_inventada_{worker}_{i}_{}",
+                        "x".repeat(200)
+                    ))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status().as_u16(), 404);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let items = usage_items(&owner).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["count"], 2000);
+    assert_eq!(count_rows(&s, "SELECT COUNT(*) FROM api_usage"), 0);
+    assert_eq!(count_rows(&s, "SELECT COUNT(*) FROM api_refusals"), 1);
+    let b = s.browser();
+    b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+    let page = b.get("/admin/usage").await.body;
+    assert_eq!(
+        page.matches("<tr>").count(),
+        2,
+        "a header and one row: {page}"
+    );
+    assert!(!page.contains("cmp_inventada"));
+}

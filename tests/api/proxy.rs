@@ -289,8 +289,9 @@ async fn usage_is_metered_and_reported() {
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
     let text = csv.text().await.unwrap();
     assert!(
-        text.starts_with("date,company_id,application_id,operation,count\n")
-            && text.contains(",omie:ListarClientes,2"),
+        text.starts_with(
+            "date,company_id,application_id,operation,count,company_name,application_name\n"
+        ) && text.contains(",omie:ListarClientes,2,Empresa A Ltda,Robô\n"),
         "{text}"
     );
     assert_eq!(

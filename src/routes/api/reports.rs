@@ -35,13 +35,16 @@ pub struct Params {
     format: Option<String>,
 }
 
-/// Calls of one day, company, application and operation.
+/// Calls of one day, company, application and operation. A row without `company_id`
+/// is the application's refusal counter: calls refused on ids that are not its
+/// companies, counted without the id (operation `refused`).
 #[derive(Serialize, ToSchema)]
 #[schema(as = UsageRow)]
 pub struct UsageJson {
     #[schema(format = Date, example = "2026-11-28")]
     date: String,
-    company_id: String,
+    /// `null` for the application's refusal counter.
+    company_id: Option<String>,
     application_id: String,
     /// Such as `omie:ListarClientes`, `omie_credentials.read` or `refused`.
     #[schema(example = "omie:ListarClientes")]
@@ -60,25 +63,25 @@ fn day(field: &str, v: Option<String>) -> Result<Option<String>, AppError> {
     }
 }
 
-/// One CSV field, quoted when needed.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
+/// The CSV's columns: the usage row's fields, then the names of the company and the
+/// application (empty for a refusal counter's company).
+pub const CSV_HEADER: &str =
+    "date,company_id,application_id,operation,count,company_name,application_name\n";
 
+/// The rows as CSV; every text cell through [`crate::csv::cell`], so none can start a
+/// formula.
 pub fn to_csv(rows: &[crate::services::usage::Row]) -> String {
-    let mut out = String::from("date,company_id,application_id,operation,count\n");
-    for (date, company, app, op, n) in rows {
-        out.push_str(&format!(
-            "{},{},{},{},{n}\n",
-            csv_field(date),
-            csv_field(company),
-            csv_field(app),
-            csv_field(op)
-        ));
+    let mut out = String::from(CSV_HEADER);
+    for r in rows {
+        out.push_str(&crate::csv::line(&[
+            r.date.as_str(),
+            r.company_id.as_deref().unwrap_or(""),
+            &r.application_id,
+            &r.operation,
+            &r.count.to_string(),
+            r.company_name.as_deref().unwrap_or(""),
+            r.application_name.as_deref().unwrap_or(""),
+        ]));
     }
     out
 }
@@ -96,7 +99,7 @@ pub fn to_csv(rows: &[crate::services::usage::Row]) -> String {
     responses(
         (status = 200, description = "The rows.", content(
             (ListJson<UsageJson> = "application/json"),
-            (String = "text/csv", example = "date,company_id,application_id,operation,count\n"),
+            (String = "text/csv", example = "date,company_id,application_id,operation,count,company_name,application_name\n"),
         )),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
@@ -153,15 +156,13 @@ pub fn csv_response(rows: &[crate::services::usage::Row]) -> HttpResponse {
 }
 
 impl From<crate::services::usage::Row> for UsageJson {
-    fn from(
-        (date, company_id, application_id, operation, count): crate::services::usage::Row,
-    ) -> Self {
+    fn from(r: crate::services::usage::Row) -> Self {
         Self {
-            date,
-            company_id,
-            application_id,
-            operation,
-            count,
+            date: r.date,
+            company_id: r.company_id,
+            application_id: r.application_id,
+            operation: r.operation,
+            count: r.count,
         }
     }
 }
