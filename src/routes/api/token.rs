@@ -28,7 +28,9 @@ pub struct TokenRequest {
     client_id: String,
     #[serde(default)]
     client_secret: String,
-    /// Space-separated subset of the known scopes; all of them when absent.
+    /// Space-separated subset of the known scopes; all of them when absent. The token
+    /// carries only these (each check is token scope ∩ link scope); an unknown scope is
+    /// `invalid_scope`.
     #[schema(nullable = false, example = "companies:read omie:proxy")]
     scope: Option<String>,
 }
@@ -44,7 +46,8 @@ pub struct Issued {
     /// Seconds until the token expires.
     #[schema(example = 3600)]
     expires_in: u64,
-    /// The scopes granted, space-separated.
+    /// The scopes granted to this token, space-separated: what was asked for (each
+    /// once, in the usual order), or every scope when nothing was asked.
     #[schema(example = "companies:read omie_credentials:read omie:proxy")]
     scope: String,
 }
