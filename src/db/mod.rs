@@ -9,6 +9,7 @@ pub mod companies;
 pub mod company_requests;
 pub mod invitations;
 pub mod keyset;
+pub mod known_clients;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
@@ -77,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0012_session_state",
         include_str!("../../migrations/0012_session_state.sql"),
+    ),
+    (
+        "0015_known_clients",
+        include_str!("../../migrations/0015_known_clients.sql"),
     ),
 ];
 

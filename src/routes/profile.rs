@@ -92,8 +92,9 @@ pub async fn change_password(
                 confirm: &f.password_confirm,
             };
             let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
-            let current = &f.current_password;
-            mailed_links::change_password(pool, keys, &actor, Some(&session), current, np, cost)
+            let (current, base) = (&f.current_password, &app.settings.base_url);
+            let keep = Some(session.as_str());
+            mailed_links::change_password(pool, keys, &actor, keep, current, np, cost, base)
         })
         .await;
     match result {

@@ -11,6 +11,7 @@ pub mod backups;
 pub mod companies;
 pub mod email;
 pub mod keys;
+pub mod known_clients;
 pub mod mailed_links;
 pub mod omie;
 pub mod overview;
