@@ -207,7 +207,9 @@ mod tests {
     fn a_known_client_skips_the_spent_account_budget_but_not_its_own() {
         let t = Throttle::default();
         let attacker = sign_in_keys("203.0.113.7", "Dona@x.com", &SignInClient::Unknown);
-        let refs = |k: &SignInKeys| k.keys.iter().map(String::as_str).collect::<Vec<_>>();
+        fn refs(k: &SignInKeys) -> Vec<&str> {
+            k.keys.iter().map(String::as_str).collect()
+        }
         for _ in 0..FREE_FAILURES {
             assert!(t.reserve(&refs(&attacker)).is_ok());
         }
