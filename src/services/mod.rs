@@ -17,6 +17,7 @@ pub mod omie;
 pub mod overview;
 pub mod profile;
 pub mod proxy;
+pub mod sessions;
 pub mod setup;
 pub mod throttle;
 pub mod usage;
