@@ -9,6 +9,7 @@ pub mod companies;
 pub mod company_requests;
 pub mod invitations;
 pub mod keyset;
+pub mod known_clients;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
@@ -81,6 +82,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0014_usage_refusals",
         include_str!("../../migrations/0014_usage_refusals.sql"),
+    ),
+    (
+        "0015_known_clients",
+        include_str!("../../migrations/0015_known_clients.sql"),
     ),
 ];
 

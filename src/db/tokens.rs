@@ -60,3 +60,18 @@ pub fn revoke_for_company(
         params![company_id, now],
     )
 }
+
+/// (token_hash, created_at, expires_at) of a person's live tokens, newest first.
+pub type Listed = (String, String, String);
+
+pub fn live_for_user(conn: &Connection, user_id: &str, now: &str) -> rusqlite::Result<Vec<Listed>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT token_hash, created_at, expires_at FROM api_tokens
+         WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2
+         ORDER BY created_at DESC",
+    )?;
+    let rows = stmt.query_map(params![user_id, now], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })?;
+    rows.collect()
+}

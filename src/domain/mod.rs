@@ -3,6 +3,7 @@
 
 mod action;
 pub mod cnpj;
+pub mod device;
 mod email;
 mod password;
 mod phone;

@@ -121,3 +121,19 @@ message!(AlertMessage, "alert", "email/alert.txt", "email/alert.html", {
     advice: String,
     link: String,
 });
+
+message!(NewSignInMessage, "new_sign_in", "email/new_sign_in.txt", "email/new_sign_in.html", {
+    name: String,
+    when: String,
+    device: String,
+    ip: String,
+    link: String,
+});
+
+message!(PasswordChangedMessage, "password_changed", "email/password_changed.txt", "email/password_changed.html", {
+    name: String,
+    when: String,
+    ip: String,
+    by_link: bool,
+    link: String,
+});

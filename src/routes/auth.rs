@@ -10,13 +10,14 @@ use serde::Deserialize;
 
 use crate::error::{AppError, FieldError};
 use crate::services::auth::{self, LoginInput};
+use crate::services::known_clients::well_formed_device;
 use crate::services::setup;
 use crate::web::error::PageError;
 use crate::web::page::{
     Ctx, Flash, Form, form_outcome, redirect, redirect_with, render, render_status,
 };
 use crate::web::session_store;
-use crate::web::{CSRF_COOKIE, Edge, SESSION_COOKIE, State, user_agent};
+use crate::web::{CSRF_COOKIE, DEVICE_COOKIE, Edge, SESSION_COOKIE, State, user_agent};
 
 pub async fn home(session: Session) -> HttpResponse {
     if session_store::user_id(&session).is_some() {
@@ -59,9 +60,18 @@ pub async fn login(
 ) -> Result<HttpResponse, PageError> {
     let (ip, ua) = (state.client_ip(&req), user_agent(&req));
     let old_session = session_store::row(&session);
-    let (email, at) = (form.email.clone(), ip.clone());
+    // The browser's device cookie, or a new one to set if this sign-in succeeds.
+    let device = req
+        .cookie(DEVICE_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| well_formed_device(v))
+        .unwrap_or_else(crate::crypto::new_token);
+    let (email, at, agent, dev) = (form.email.clone(), ip.clone(), ua.clone(), device.clone());
     let result = state
-        .blocking(move |app| auth::sign_in_page(app, &form.input(&at), old_session.as_deref()))
+        .blocking(move |app| {
+            let input = form.input(&at, &dev, &agent);
+            auth::sign_in_page(app, &input, old_session.as_deref())
+        })
         .await;
     let p = match result {
         Ok(p) => p,
@@ -78,6 +88,11 @@ pub async fn login(
     let mut resp = redirect_with(&state, home, Flash::success("Você entrou."));
     let csrf = state.cookie(CSRF_COOKIE, crate::crypto::new_token(), SameSite::Strict);
     let _ = resp.add_cookie(&csrf);
+    // The browser is now known for this account (`known_clients`): it keeps that for
+    // a year after its last sign-in.
+    let mut device = state.cookie(DEVICE_COOKIE, device, SameSite::Strict);
+    device.set_max_age(actix_web::cookie::time::Duration::days(400));
+    let _ = resp.add_cookie(&device);
     Ok(resp)
 }
 
@@ -226,11 +241,13 @@ pub async fn setup(
 }
 
 impl LoginForm {
-    fn input<'a>(&'a self, ip: &'a str) -> LoginInput<'a> {
+    fn input<'a>(&'a self, ip: &'a str, device: &'a str, user_agent: &'a str) -> LoginInput<'a> {
         LoginInput {
             email: &self.email,
             password: &self.password,
             ip,
+            device: Some(device),
+            user_agent,
         }
     }
 }

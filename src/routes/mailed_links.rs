@@ -130,7 +130,8 @@ pub async fn reset(
     let result = state
         .blocking(move |app| {
             let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
-            mailed_links::complete_reset(pool, keys, &ip, &t, f.new_password(), cost)
+            let (np, base) = (f.new_password(), &app.settings.base_url);
+            mailed_links::complete_reset(pool, keys, &ip, &t, np, cost, base)
         })
         .await;
     let done = |_| {

@@ -10,6 +10,7 @@ pub mod omie_pages;
 pub mod people;
 pub mod portal;
 pub mod profile;
+pub mod sessions;
 pub mod signup;
 pub mod table;
 pub mod usage_pages;

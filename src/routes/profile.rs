@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::error::{AppError, FieldError};
 use crate::services::mailed_links::{self, NewPassword};
-use crate::services::profile::{self, SessionInfo};
+use crate::services::profile::{self, Access};
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -22,7 +22,7 @@ struct ProfilePage {
     name: String,
     email: String,
     role: &'static str,
-    sessions: Vec<SessionInfo>,
+    access: Access,
     errors: Vec<FieldError>,
 }
 
@@ -32,7 +32,7 @@ impl ProfilePage {
     }
 }
 
-fn base_of(who: &SignedIn) -> &'static str {
+pub(crate) fn base_of(who: &SignedIn) -> &'static str {
     if who.principal.role.is_platform() {
         "/admin/profile"
     } else {
@@ -48,7 +48,7 @@ async fn page(
 ) -> Result<ProfilePage, PageError> {
     let actor = who.actor();
     let session = who.session.clone();
-    let sessions = state
+    let access = state
         .run(move |conn, _| profile::sessions(conn, &actor, &session))
         .await?;
     let u = &who.principal.user;
@@ -58,7 +58,7 @@ async fn page(
         name: u.name.clone(),
         email: u.email.clone(),
         role: u.role.label(),
-        sessions,
+        access,
         errors,
     })
 }
@@ -92,8 +92,9 @@ pub async fn change_password(
                 confirm: &f.password_confirm,
             };
             let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
-            let current = &f.current_password;
-            mailed_links::change_password(pool, keys, &actor, Some(&session), current, np, cost)
+            let (current, base) = (&f.current_password, &app.settings.base_url);
+            let keep = Some(session.as_str());
+            mailed_links::change_password(pool, keys, &actor, keep, current, np, cost, base)
         })
         .await;
     match result {

@@ -8,7 +8,8 @@ use rusqlite::Connection;
 use serde_json::json;
 
 use super::app::App;
-use super::throttle::{FREE_FAILURES, delay_for};
+use super::known_clients::{self, Client};
+use super::throttle::{FREE_FAILURES, SignInClient, delay_for, sign_in_keys};
 use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_token, sha256_hex};
 use crate::db::{self, audit, sessions, tokens, users};
@@ -67,14 +68,19 @@ pub struct LoginInput<'a> {
     pub email: &'a str,
     pub password: &'a str,
     pub ip: &'a str,
+    /// The browser's device cookie (pages), if any: see `known_clients`.
+    pub device: Option<&'a str>,
+    pub user_agent: &'a str,
 }
 
-fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
-}
-
-fn account_key(email: &str) -> String {
-    format!("acct:{}", email.trim().to_lowercase())
+impl LoginInput<'_> {
+    fn client(&self) -> Client<'_> {
+        Client {
+            ip: self.ip,
+            device: self.device,
+            user_agent: self.user_agent,
+        }
+    }
 }
 
 /// Sign-in on the sign-in page: checks the password, ends the browser's old session if
@@ -91,7 +97,17 @@ pub fn sign_in_page(
         end_session(conn, &app.keys, old, input.ip)?;
     }
     db::write(conn, |tx| {
-        record_login(tx, &app.keys, &p, input.ip, "page", &time::now_db())
+        let now = time::now_db();
+        record_login(tx, &app.keys, &p, input.ip, "page", &now)?;
+        known_clients::signed_in(
+            tx,
+            &app.keys,
+            &app.settings.base_url,
+            &p.user,
+            &input.client(),
+            &now,
+        )?;
+        Ok(())
     })?;
     Ok(p)
 }
@@ -100,27 +116,59 @@ pub fn sign_in_page(
 pub fn sign_in_api(app: &App, input: &LoginInput<'_>) -> Result<String, AppError> {
     let p = check_credentials(app, input)?;
     let conn = &mut *app.pool.get()?;
-    issue_token(conn, &app.keys, &p, input.ip, app.settings.token_ttl_secs)
+    let token = new_token();
+    db::write(conn, |tx| {
+        let now = time::now_db();
+        insert_token(
+            tx,
+            &app.keys,
+            &p,
+            &token,
+            input.ip,
+            app.settings.token_ttl_secs,
+        )?;
+        known_clients::signed_in(
+            tx,
+            &app.keys,
+            &app.settings.base_url,
+            &p.user,
+            &input.client(),
+            &now,
+        )?;
+        Ok(())
+    })?;
+    Ok(token)
 }
 
 /// Checks e-mail and password. Unknown e-mail and wrong password take the same time and
-/// give the same answer; repeated failures are throttled per account and per IP, and an
-/// account's failures outlive a restart (they are kept in its row). No connection is
-/// held during bcrypt (a quarter of a second at cost 12).
+/// give the same answer. Failures are counted before bcrypt, on the keys the sign-in
+/// policy names (`throttle::sign_in_keys`: the address, and the account unless the
+/// client is known for it); an account's failures outlive a restart (they are kept in
+/// its row). No connection is held during bcrypt (a quarter of a second at cost 12).
 pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal, AppError> {
-    let (ipk, acctk) = (ip_key(input.ip), account_key(input.email));
     let email = input.email.trim().to_lowercase();
-    let user = users::by_email(&*app.pool.get()?, &email)?;
+    let (user, client) = {
+        let conn = &*app.pool.get()?;
+        let user = users::by_email(conn, &email)?;
+        let client = match &user {
+            Some(u) => known_clients::classify(conn, &u.id, &input.client())?,
+            None => SignInClient::Unknown,
+        };
+        (user, client)
+    };
+    let policy = sign_in_keys(input.ip, &email, &client);
     if let Some(u) = &user
+        && let Some(acctk) = &policy.account
         && let Some(last) = u.last_failed_at.as_deref().and_then(time::parse_db)
     {
         let ago = (time::now() - last).to_std().unwrap_or_default();
         let failures = u32::try_from(u.failed_attempts).unwrap_or(0);
-        app.throttle.seed(&acctk, failures, ago);
+        app.throttle.seed(acctk, failures, ago);
     }
+    let keys: Vec<&str> = policy.keys.iter().map(String::as_str).collect();
     let failures = app
         .throttle
-        .reserve(&[&ipk, &acctk])
+        .reserve(&keys)
         .map_err(|retry_after_secs| AppError::Throttled { retry_after_secs })?;
     let hash = user
         .as_ref()
@@ -133,8 +181,9 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
     let keys = &app.keys;
     match verified {
         Some(u) => {
-            app.throttle.clear(&acctk);
-            app.throttle.clear(&ipk);
+            for k in &policy.keys {
+                app.throttle.clear(k);
+            }
             let conn = &mut *app.pool.get()?;
             if let Some(why) = inactive_reason(conn, &u)? {
                 db::write(conn, |tx| {
@@ -162,13 +211,22 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
                 let mut entry =
                     Actor::system_at(input.ip).entry(Action::AuthLoginFailed, "user", None);
                 if let Some(u) = &user {
-                    let locked = (failures >= FREE_FAILURES).then(|| {
-                        time::to_db(
-                            time::now()
-                                + Duration::from_std(delay_for(failures)).unwrap_or_default(),
-                        )
-                    });
-                    users::record_failure(tx, &u.id, i64::from(failures), locked.as_deref(), &now)?;
+                    // Only failures counted on the account are the account's to keep.
+                    if policy.account.is_some() {
+                        let locked = (failures >= FREE_FAILURES).then(|| {
+                            time::to_db(
+                                time::now()
+                                    + Duration::from_std(delay_for(failures)).unwrap_or_default(),
+                            )
+                        });
+                        users::record_failure(
+                            tx,
+                            &u.id,
+                            i64::from(failures),
+                            locked.as_deref(),
+                            &now,
+                        )?;
+                    }
                     entry.entity_id = Some(u.id.clone());
                     entry.company_id = u.company_id.clone();
                 }
@@ -259,29 +317,27 @@ pub fn end_session(
     })
 }
 
-/// Issues an opaque bearer token for a signed-in user.
-pub fn issue_token(
-    conn: &mut Connection,
+/// Stores `token` (its SHA-256) for `p` and records the sign-in, in the caller's
+/// transaction.
+fn insert_token(
+    tx: &Connection,
     keys: &Keys,
     p: &Principal,
+    token: &str,
     ip: &str,
     ttl_secs: u64,
-) -> Result<String, AppError> {
-    let token = new_token();
-    db::write(conn, |tx| {
-        let now_t = time::now();
-        let now = time::to_db(now_t);
-        let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
-        tokens::insert(
-            tx,
-            &sha256_hex(token.as_bytes()),
-            &p.user.id,
-            &now,
-            &expires,
-        )?;
-        record_login(tx, keys, p, ip, "api", &now)
-    })?;
-    Ok(token)
+) -> Result<(), AppError> {
+    let now_t = time::now();
+    let now = time::to_db(now_t);
+    let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
+    tokens::insert(
+        tx,
+        &sha256_hex(token.as_bytes()),
+        &p.user.id,
+        &now,
+        &expires,
+    )?;
+    record_login(tx, keys, p, ip, "api", &now)
 }
 
 pub fn resolve_token(conn: &Connection, token: &str) -> Result<Option<Principal>, AppError> {
@@ -323,6 +379,7 @@ pub fn purge_expired(conn: &Connection, idle_secs: u64) -> Result<usize, AppErro
     let now = time::now();
     let idle_cutoff = time::to_db(now - Duration::seconds(idle_secs as i64));
     let n = sessions::delete_expired(conn, &idle_cutoff, &time::to_db(now))?;
+    known_clients::purge(conn)?;
     Ok(n + tokens::delete_expired(conn, &time::to_db(now))?)
 }
 

@@ -15,7 +15,7 @@ use crate::db::invitations;
 use crate::db::users::{self as user_store, NewUser, User};
 use crate::db::{self, audit, companies, password_resets};
 use crate::domain::{Email, Password, Role, UserStatus, required_text};
-use crate::email::{self, InvitationMessage, PasswordResetMessage};
+use crate::email::{self, InvitationMessage, PasswordChangedMessage, PasswordResetMessage};
 use crate::error::{AppError, FieldError};
 use crate::time;
 
@@ -59,6 +59,32 @@ fn queue_reset(
         link: format!("{base_url}/password/reset/{token}"),
     }
     .to_outgoing(&u.email, "Troca de senha no Omie Tenant Manager".into())?;
+    email::queue(tx, &keys.ring, &m, now)?;
+    Ok(())
+}
+
+/// Tells the person their password changed (by themselves, or through a reset link),
+/// from where, and what to do if it was not them; in the caller's transaction.
+fn queue_password_changed(
+    tx: &Connection,
+    keys: &Keys,
+    u: &User,
+    ip: &str,
+    by_link: bool,
+    base_url: &str,
+    now: &str,
+) -> Result<(), AppError> {
+    let m = PasswordChangedMessage {
+        name: u.name.clone(),
+        when: time::db_to_br(now),
+        ip: ip.to_string(),
+        by_link,
+        link: format!("{base_url}/password/forgot"),
+    }
+    .to_outgoing(
+        &u.email,
+        "Sua senha do Omie Tenant Manager foi trocada".into(),
+    )?;
     email::queue(tx, &keys.ring, &m, now)?;
     Ok(())
 }
@@ -130,8 +156,8 @@ pub fn reset_link_is_usable(conn: &Connection, token: &str) -> Result<bool, AppE
     Ok(password_resets::live_user(conn, &hash(token), &time::now_db())?.is_some())
 }
 
-/// Sets a new password through a reset link: the link is spent, and every session and
-/// token of the person ends.
+/// Sets a new password through a reset link: the link is spent, every session and
+/// token of the person ends, and the person is told by e-mail.
 pub fn complete_reset(
     pool: &crate::db::Pool,
     keys: &Keys,
@@ -139,6 +165,7 @@ pub fn complete_reset(
     token: &str,
     np: NewPassword<'_>,
     cost: u32,
+    base_url: &str,
 ) -> Result<User, AppError> {
     if !reset_link_is_usable(&*pool.get()?, token)? {
         return Err(AppError::NotFound);
@@ -155,6 +182,7 @@ pub fn complete_reset(
         user_store::set_password(tx, &user_id, &hashed, &now)?;
         end_all_access(tx, &user_id, None, &now)?;
         let u = user_store::get(tx, &user_id)?.ok_or(AppError::NotFound)?;
+        queue_password_changed(tx, keys, &u, ip, true, base_url, &now)?;
         let mut entry = Actor::system_at(ip).entry(Action::UserPasswordReset, "user", Some(&u.id));
         entry.actor_label = u.email.clone();
         entry.company_id = u.company_id.clone();
@@ -163,8 +191,10 @@ pub fn complete_reset(
     })
 }
 
-/// A signed-in person changes their own password; every other session and token ends.
-/// `current_session` is the session to keep, by its row id (the SHA-256 of its key).
+/// A signed-in person changes their own password; every other session and token ends,
+/// and the person is told by e-mail. `current_session` is the session to keep, by its
+/// row id (the SHA-256 of its key).
+#[allow(clippy::too_many_arguments)]
 pub fn change_password(
     pool: &crate::db::Pool,
     keys: &Keys,
@@ -173,6 +203,7 @@ pub fn change_password(
     current: &str,
     np: NewPassword<'_>,
     cost: u32,
+    base_url: &str,
 ) -> Result<(), AppError> {
     let ActorKind::User { id, .. } = &actor.kind else {
         return Err(AppError::Forbidden);
@@ -190,6 +221,7 @@ pub fn change_password(
         let now = time::now_db();
         user_store::set_password(tx, &u.id, &hashed, &now)?;
         end_all_access(tx, &u.id, current_session, &now)?;
+        queue_password_changed(tx, keys, &u, &actor.ip, false, base_url, &now)?;
         let mut entry = actor.entry(Action::UserPasswordChange, "user", Some(&u.id));
         entry.company_id = u.company_id.clone();
         audit::append(tx, &keys.audit, &now, &entry)?;

@@ -9,34 +9,17 @@ use crate::db::{self, audit, sessions};
 use crate::error::AppError;
 use crate::time;
 
-pub struct SessionInfo {
-    pub created: String,
-    pub last_seen: String,
-    pub ip: String,
-    pub user_agent: String,
-    pub current: bool,
-}
+pub use super::sessions::Access;
 
 fn me(actor: &Actor) -> Result<&str, AppError> {
     actor.user_id().ok_or(AppError::Forbidden)
 }
 
-/// The person's sessions; `current` (the SHA-256 of this session's key) is marked.
-pub fn sessions(
-    conn: &Connection,
-    actor: &Actor,
-    current: &str,
-) -> Result<Vec<SessionInfo>, AppError> {
-    Ok(sessions::list_for_user(conn, me(actor)?)?
-        .into_iter()
-        .map(|(hash, created, seen, ip, ua)| SessionInfo {
-            created: time::db_to_br(&created),
-            last_seen: time::db_to_br(&seen),
-            ip,
-            user_agent: ua,
-            current: hash == current,
-        })
-        .collect())
+/// The person's sessions and API tokens; `current` (the SHA-256 of this session's key)
+/// is marked.
+pub fn sessions(conn: &Connection, actor: &Actor, current: &str) -> Result<Access, AppError> {
+    let id = me(actor)?;
+    Ok(super::sessions::list(conn, actor, id, Some(current))?.1)
 }
 
 /// Ends every session of the person but this one (`current`, the SHA-256 of its key),

@@ -1,4 +1,5 @@
-//! Growing delays after failed sign-ins, per account and per IP address.
+//! Growing delays after failed sign-ins, per account and per IP address, and the
+//! sign-in policy built on them ([`sign_in_keys`]).
 //!
 //! After [`FREE_FAILURES`] failures in a row, each further attempt must wait
 //! 4, 8, 16, ... seconds (doubling with each failure), capped at [`MAX_DELAY_SECS`]. The cap, and the
@@ -15,6 +16,57 @@ pub const MAX_DELAY_SECS: u64 = 15 * 60;
 const FORGET_AFTER_SECS: u64 = 60 * 60;
 /// Bounds memory under a flood of distinct keys.
 const MAX_KEYS: usize = 100_000;
+
+/// Who is trying a person's password, as far as the throttle is concerned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignInClient {
+    /// A browser whose device cookie (its SHA-256 here) signed in to this account before.
+    KnownDevice(String),
+    /// An address this account signed in from successfully in the last
+    /// `KNOWN_IP_DAYS` days (`services::known_clients`).
+    KnownIp,
+    /// Anyone else, including every client of an unknown e-mail.
+    Unknown,
+}
+
+/// The throttle keys a password attempt is counted on, and whether one of them is the
+/// account's (whose failures are also written to the person's row).
+#[derive(Debug, PartialEq, Eq)]
+pub struct SignInKeys {
+    pub keys: Vec<String>,
+    pub account: Option<String>,
+}
+
+/// The sign-in policy. Failures are counted *before* bcrypt on every key returned, and
+/// an attempt waits while any of its keys is in a delay:
+///
+/// - every attempt counts on its **address** (`ip:`), so a guessing client waits for
+///   its own mistakes, whichever accounts it tries;
+/// - an attempt from a client that is **not known** for the account also counts on the
+///   **account** (`acct:`): once its budget is spent, unknown clients wait, however
+///   many addresses the guessing comes from;
+/// - an attempt from a client **known** for the account (an address it signed in from
+///   recently) skips the account's budget: the owner's usual client is never refused
+///   because someone else guessed;
+/// - a browser with the account's **device cookie** counts on that device only, so the
+///   owner's browser gets in even from an address an attacker shares and exhausted.
+pub fn sign_in_keys(ip: &str, account: &str, client: &SignInClient) -> SignInKeys {
+    let acct = format!("acct:{}", account.trim().to_lowercase());
+    match client {
+        SignInClient::KnownDevice(hash) => SignInKeys {
+            keys: vec![format!("device:{hash}")],
+            account: None,
+        },
+        SignInClient::KnownIp => SignInKeys {
+            keys: vec![format!("ip:{ip}")],
+            account: None,
+        },
+        SignInClient::Unknown => SignInKeys {
+            keys: vec![format!("ip:{ip}"), acct.clone()],
+            account: Some(acct),
+        },
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 struct Record {
@@ -149,6 +201,32 @@ mod tests {
         t.clear("acct");
         t.clear("ip");
         assert_eq!(t.reserve(&["ip", "acct"]), Ok(1));
+    }
+
+    #[test]
+    fn a_known_client_skips_the_spent_account_budget_but_not_its_own() {
+        let t = Throttle::default();
+        let attacker = sign_in_keys("203.0.113.7", "Dona@x.com", &SignInClient::Unknown);
+        fn refs(k: &SignInKeys) -> Vec<&str> {
+            k.keys.iter().map(String::as_str).collect()
+        }
+        for _ in 0..FREE_FAILURES {
+            assert!(t.reserve(&refs(&attacker)).is_ok());
+        }
+        assert!(t.reserve(&refs(&attacker)).is_err(), "the attacker waits");
+        // Another unknown address waits too: the account's budget is spent.
+        let other = sign_in_keys("198.51.100.9", "dona@x.com", &SignInClient::Unknown);
+        assert!(t.reserve(&refs(&other)).is_err());
+        // The owner's usual address and browser do not.
+        let usual = sign_in_keys("192.0.2.1", "dona@x.com", &SignInClient::KnownIp);
+        assert!(t.reserve(&refs(&usual)).is_ok());
+        assert_eq!(usual.account, None);
+        let device = SignInClient::KnownDevice("abc".into());
+        let browser = sign_in_keys("203.0.113.7", "dona@x.com", &device);
+        assert!(
+            t.reserve(&refs(&browser)).is_ok(),
+            "even from the attacker's address"
+        );
     }
 
     #[test]

@@ -20,6 +20,9 @@ use actix_web::cookie::{Cookie, SameSite};
 pub const SESSION_COOKIE: &str = "otm_session";
 pub const CSRF_COOKIE: &str = "otm_csrf";
 pub const FLASH_COOKIE: &str = "otm_flash";
+/// Set at each successful page sign-in: 256 random bits naming the browser, which the
+/// sign-in throttle and the "new sign-in" e-mail know it by (`services::known_clients`).
+pub const DEVICE_COOKIE: &str = "otm_device";
 
 pub use crate::services::app::App;
 

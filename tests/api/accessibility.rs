@@ -161,6 +161,7 @@ async fn every_page_an_owner_a_company_admin_and_a_visitor_open_is_labelled() {
         )
         .await;
     assert_eq!(st, 201, "{u}");
+    let ana = u["id"].as_str().unwrap().to_string();
     let (st, a) = api
         .post(
             "/api/v1/applications",
@@ -188,7 +189,8 @@ async fn every_page_an_owner_a_company_admin_and_a_visitor_open_is_labelled() {
             .replace(
                 "/applications/{id}",
                 &format!("/applications/{application}"),
-            );
+            )
+            .replace("/users/{id}", &format!("/users/{ana}"));
         if path.contains('{') {
             continue;
         }
@@ -210,6 +212,7 @@ async fn every_page_an_owner_a_company_admin_and_a_visitor_open_is_labelled() {
         "/admin/companies/new",
         &format!("/admin/companies/{company}"),
         "/admin/users",
+        &format!("/admin/users/{ana}/sessions"),
         "/portal",
         "/portal/users",
         "/portal/profile",

@@ -138,7 +138,8 @@ async fn repeated_wrong_passwords_are_throttled_then_allowed_again() {
             .unwrap();
         assert_eq!(r.status(), 401, "attempt {i}");
     }
-    // Even the right password waits now: the delay is per account.
+    // Even the right password waits now at this address (and, for a client the
+    // account never signed in from, on this account).
     let r = c
         .post(s.url("/api/v1/auth/login"))
         .json(&json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))

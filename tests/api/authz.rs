@@ -232,6 +232,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/profile", "A A"),
     ("POST /admin/profile/password", "A A"),
     ("POST /admin/profile/sessions/end-others", "A A"),
+    ("POST /admin/profile/sessions/{session}/end", "A A"),
     // On company people; platform accounts are probed in `staff_is_refused_...`.
     ("GET /admin/users", "A A"),
     ("POST /admin/invitations", "A A"),
@@ -246,6 +247,11 @@ const RULES: &[(&str, &str)] = &[
     // Sign-up requests for an unknown CNPJ: the id is the request's.
     ("POST /admin/users/{id}/accept", "A A"),
     ("POST /admin/users/{id}/refuse", "A A"),
+    // A person's sessions: company people's here; staff on platform accounts is refused
+    // (`sessions::staff_may_not_end_a_platform_accounts_sessions`).
+    ("GET /admin/users/{id}/sessions", "A A"),
+    ("POST /admin/users/{id}/sessions/end-all", "A A"),
+    ("POST /admin/users/{id}/sessions/{session}/end", "A A"),
     ("GET /admin/backups", "A A"),
     ("POST /admin/backups", "A A"),
     // Staff may not manage settings or restores: forbidden, the same answer everywhere.
@@ -281,6 +287,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /portal/profile", "A A A"),
     ("POST /portal/profile/password", "A A A"),
     ("POST /portal/profile/sessions/end-others", "A A A"),
+    ("POST /portal/profile/sessions/{session}/end", "A A A"),
 ];
 
 /// Routes whose call changes something a later call relies on: they get an object made
@@ -307,6 +314,7 @@ fn fresh_object(key: &str) -> bool {
             | "POST /admin/users/{id}/disable"
             | "POST /admin/users/{id}/enable"
             | "POST /admin/users/{id}/role"
+            | "POST /admin/users/{id}/sessions/end-all"
             | "POST /admin/users/{id}/accept"
             | "POST /admin/users/{id}/refuse"
             | "POST /portal/users/{id}/approve"
@@ -697,6 +705,7 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             "endpoint" => "geral/clientes".into(),
             "file" => "app.css".into(),
             "token" => "link-que-nao-existe".into(),
+            "session" => "s-que-nao-existe".into(),
             other => panic!("{key}: no value for {{{other}}}"),
         };
         values.push((p, v));

@@ -19,6 +19,8 @@ mod omie_stub;
 mod platform;
 mod plumbing;
 mod proxy;
+mod sessions;
+mod sign_in_policy;
 mod smtp;
 mod tenancy;
 mod users;

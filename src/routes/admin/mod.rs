@@ -66,6 +66,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/users/{id}/send-reset", people::send_reset::<Admin>)
             .post("/users/{id}/accept", users::accept)
             .post("/users/{id}/refuse", users::refuse)
+            .get("/users/{id}/sessions", crate::routes::sessions::person)
+            .post(
+                "/users/{id}/sessions/end-all",
+                crate::routes::sessions::end_all_persons,
+            )
+            .post(
+                "/users/{id}/sessions/{session}/end",
+                crate::routes::sessions::end_persons,
+            )
+            .post(
+                "/profile/sessions/{session}/end",
+                crate::routes::sessions::end_own,
+            )
             .get("/backups", backups::show)
             .post("/backups", backups::start)
             .post("/backups/settings", backups::save_settings)

@@ -57,12 +57,15 @@ pub async fn login(
     body: crate::routes::api::JsonBody<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (ip, body) = (app.client_ip(&req), body.into_inner());
+    let ua = crate::web::user_agent(&req);
     let token = app
         .blocking(move |app| {
             let input = LoginInput {
                 email: &body.email,
                 password: &body.password,
                 ip: &ip,
+                device: None,
+                user_agent: &ua,
             };
             auth::sign_in_api(app, &input)
         })

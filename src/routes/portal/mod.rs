@@ -48,7 +48,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/applications/{app_id}/unlink", applications::unlink)
             .get("/profile", profile::show)
             .post("/profile/password", profile::change_password)
-            .post("/profile/sessions/end-others", profile::end_others);
+            .post("/profile/sessions/end-others", profile::end_others)
+            .post(
+                "/profile/sessions/{session}/end",
+                crate::routes::sessions::end_own,
+            );
     });
 }
 
