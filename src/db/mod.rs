@@ -78,6 +78,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_session_state",
         include_str!("../../migrations/0012_session_state.sql"),
     ),
+    (
+        "0016_invitation_sender",
+        include_str!("../../migrations/0016_invitation_sender.sql"),
+    ),
 ];
 
 /// Per-connection settings.
