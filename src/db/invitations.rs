@@ -17,6 +17,9 @@ pub struct Invitation {
     pub expires_at: String,
     pub accepted_at: Option<String>,
     pub revoked_at: Option<String>,
+    /// Not stored: set by the use case that lists open invitations when this one no
+    /// longer stands (its sender lost the right to invite, or its company its access).
+    pub fallen: bool,
 }
 
 const COLUMNS: &str = "id, email, company_id, role, invited_by, created_at, expires_at, accepted_at, \
@@ -34,6 +37,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
         accepted_at: r.get(7)?,
         revoked_at: r.get(8)?,
         invited_by_user_id: r.get(9)?,
+        fallen: false,
     })
 }
 
@@ -99,16 +103,19 @@ pub fn open_for_email(conn: &Connection, email: &str, now: &str) -> rusqlite::Re
     )
 }
 
-/// A new token and a new expiry (resend): the old link stops working.
-pub fn renew(
-    conn: &Connection,
-    id: &str,
-    token_hash: &str,
-    expires_at: &str,
-) -> rusqlite::Result<()> {
+/// A new token and a new expiry (resend): the old link stops working, and whoever
+/// resent it is its sender from now on.
+pub fn renew(conn: &Connection, inv: &Invitation, token_hash: &str) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE invitations SET token_hash = ?2, expires_at = ?3 WHERE id = ?1",
-        params![id, token_hash, expires_at],
+        "UPDATE invitations SET token_hash = ?2, expires_at = ?3, invited_by = ?4,
+         invited_by_user_id = ?5 WHERE id = ?1",
+        params![
+            inv.id,
+            token_hash,
+            inv.expires_at,
+            inv.invited_by,
+            inv.invited_by_user_id
+        ],
     )?;
     Ok(())
 }

@@ -425,6 +425,7 @@ pub fn invite(
             expires_at: time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS)),
             accepted_at: None,
             revoked_at: None,
+            fallen: false,
         };
         invitations::insert(tx, &inv, &hash(&token))?;
         queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
@@ -462,7 +463,10 @@ pub fn resend(
         let now = time::now_db();
         let token = new_token();
         inv.expires_at = time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS));
-        invitations::renew(tx, id, &hash(&token), &inv.expires_at)?;
+        // Whoever resends it answers for it now: it stands while they may invite.
+        inv.invited_by = inviter_label(actor);
+        inv.invited_by_user_id = actor.user_id().map(str::to_string);
+        invitations::renew(tx, &inv, &hash(&token))?;
         queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
         let mut entry = actor.entry(Action::InvitationResend, "invitation", Some(id));
         entry.company_id = inv.company_id.clone();
@@ -627,5 +631,9 @@ pub fn list_open(
     if !allowed {
         return Err(AppError::NotFound);
     }
-    Ok(invitations::open_for_company(conn, company_id)?)
+    let mut open = invitations::open_for_company(conn, company_id)?;
+    for inv in &mut open {
+        inv.fallen = invitation_refusal(conn, inv)?.is_some();
+    }
+    Ok(open)
 }

@@ -218,6 +218,12 @@ async fn acceptance_re_checks_the_sender() {
             [],
         )
         .unwrap();
+    // The open list says it no longer stands.
+    let open = open_on_company_page(&w).await;
+    assert!(
+        open.contains("novo@a.com.br") && open.contains("não vale mais"),
+        "{open}"
+    );
     let page = w.s.browser().get(&path).await;
     assert!(
         page.body.contains("quem o enviou não pode mais convidar"),
