@@ -272,7 +272,7 @@ pub fn invitation_refusal(
             .is_some_and(|c| c.status == crate::domain::CompanyStatus::Active);
         if !active {
             return Ok(Some(
-                "Este convite não vale mais: o acesso da empresa está suspenso. Nenhuma conta foi criada.",
+                "Este convite não vale mais: o acesso da empresa está suspenso ou foi encerrado. Nenhuma conta foi criada.",
             ));
         }
     }
@@ -310,12 +310,12 @@ pub fn revoke_fallen(
     if let Some(c) = company {
         open.extend(invitations::open_for_company(tx, Some(c))?);
     }
+    // Both lists may hold the same invitation: each is revoked (and audited) once.
+    open.sort_by(|a, b| a.id.cmp(&b.id));
+    open.dedup_by(|a, b| a.id == b.id);
     let mut revoked = 0;
     for inv in open {
-        if inv.revoked_at.is_some() || invitation_refusal(tx, &inv)?.is_none() {
-            continue;
-        }
-        if invitations::get(tx, &inv.id)?.is_some_and(|i| i.revoked_at.is_some()) {
+        if invitation_refusal(tx, &inv)?.is_none() {
             continue;
         }
         invitations::revoke(tx, &inv.id, now)?;
