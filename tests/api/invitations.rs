@@ -514,7 +514,21 @@ async fn invitation_forms_refuse_what_would_reach_a_header_or_a_redirect() {
         assert_eq!(r.status, 422, "{}", r.body);
         assert!(r.body.contains("quebras de linha"), "{}", r.body);
     }
+    // And the API's way to add a person: the address and the name are refused too.
+    for body in [
+        json!({"email": "x@a.com.br\r\nBcc: y@evil.example"}),
+        json!({"email": "x@a.com.br", "name": "X\r\nBcc: y@evil.example", "password": PW}),
+    ] {
+        let (st, p) = api
+            .post(&format!("/api/v1/companies/{cid}/users"), body)
+            .await;
+        assert_eq!(st, 422, "{p}");
+    }
     assert_eq!(count(&s, "SELECT COUNT(*) FROM invitations"), 0);
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM users WHERE email = 'x@a.com.br'"),
+        0
+    );
     assert_eq!(count(&s, "SELECT COUNT(*) FROM outbox"), 0);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(smtp.all().is_empty(), "no mail");
