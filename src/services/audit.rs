@@ -57,6 +57,22 @@ pub fn platform_team_label() -> String {
     format!("Equipe {}", vendor_name())
 }
 
+/// A "who did it" label (an e-mail, or "sistema") as `reader` may see it: to a client
+/// company's people, the platform's owner, staff and the system are "Equipe <vendor>".
+pub fn label_seen_by(conn: &Connection, reader: &Actor, label: &str) -> Result<String, AppError> {
+    if reader.is_platform() {
+        return Ok(label.to_string());
+    }
+    let by_platform = label.is_empty()
+        || label == "sistema"
+        || user_store::by_email(conn, label)?.is_some_and(|u| u.role.is_platform());
+    Ok(if by_platform {
+        platform_team_label()
+    } else {
+        label.to_string()
+    })
+}
+
 /// Tenants see the platform as the platform: rows by the owner, staff or the system
 /// name "Equipe <vendor>", with no person's id, e-mail or IP address. The company's own
 /// people (and applications) keep their names.

@@ -381,6 +381,17 @@ async fn tenants_see_the_platform_as_the_platform() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    let r = http
+        .put(w.s.url(&format!("/api/v1/companies/{}/omie-credentials", w.a)))
+        .header("X-Forwarded-For", staff_ip)
+        .bearer_auth(&token)
+        .json(
+            &json!({"app_key": "1724630275368", "app_secret": "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     let actor_ip: String = rusqlite::Connection::open(w.s.db_path())
         .unwrap()
         .query_row(
@@ -402,7 +413,19 @@ async fn tenants_see_the_platform_as_the_platform() {
     assert!(!history.contains(staff_ip), "{history}");
     assert!(!history.contains(OWNER_EMAIL), "{history}");
 
+    // Who stored the Omie credentials, on the portal's page and through the API.
+    let omie = ana.get("/portal/omie").await.body;
+    assert!(omie.contains(TEAM), "{omie}");
+    assert!(!omie.contains("equipe@example.com.br"), "{omie}");
     let api = login_api(&w.s, "ana@a.com.br", PW).await;
+    let (st, creds) = api
+        .get(&format!("/api/v1/companies/{}/omie-credentials", w.a))
+        .await;
+    assert_eq!(
+        (st, creds["updated_by"].as_str()),
+        (200, Some(TEAM)),
+        "{creds}"
+    );
     let (st, page) = api.get("/api/v1/audit").await;
     assert_eq!(st, 200, "{page}");
     let text = page.to_string();
