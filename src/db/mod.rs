@@ -87,6 +87,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0015_known_clients",
         include_str!("../../migrations/0015_known_clients.sql"),
     ),
+    (
+        "0016_invitation_sender",
+        include_str!("../../migrations/0016_invitation_sender.sql"),
+    ),
 ];
 
 /// Per-connection settings.

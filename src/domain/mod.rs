@@ -16,5 +16,5 @@ pub use password::Password;
 pub use phone::{Phone, format_phone as phone_format};
 pub use text::{
     ApplicationStatus, BackupStatus, CompanyStatus, RemoteStatus, RequestStatus, Role, UserStatus,
-    ValidationStatus, fold, required_text,
+    ValidationStatus, fold, is_entity_id, local_path, required_text, single_line,
 };

@@ -15,6 +15,42 @@ pub fn required_text(raw: &str, max: usize, empty_msg: &'static str) -> Result<S
     Ok(s.to_string())
 }
 
+/// A form value that may reach a mail header or a redirect: it must not carry a line
+/// break or any other control character (a CR/LF would split a header). Said in the
+/// words of the form, naming the field as the person sees it.
+pub fn single_line(raw: &str, label: &str) -> Result<(), String> {
+    if raw.chars().any(char::is_control) {
+        return Err(format!(
+            "O campo \"{label}\" não pode ter quebras de linha nem caracteres de controle."
+        ));
+    }
+    Ok(())
+}
+
+/// An id this program made (`cmp_…`, `usr_…`): a short prefix, `_`, and lower-case
+/// letters and digits. Anything else typed where an id goes (a URL, a line break) is not one.
+pub fn is_entity_id(raw: &str, prefix: &str) -> bool {
+    raw.strip_prefix(prefix)
+        .and_then(|r| r.strip_prefix('_'))
+        .is_some_and(|rest| {
+            (1..=64).contains(&rest.len())
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// A redirect target this program may send: a path on this same site (`/…`), never
+/// another host (`//host`, `/\host`, `https://…`), with no control character or
+/// backslash. `None` for anything else.
+pub fn local_path(raw: &str) -> Option<&str> {
+    let ok = raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.contains('\\')
+        && !raw.chars().any(|c| c.is_control() || c.is_whitespace());
+    ok.then_some(raw)
+}
+
 /// Lower case without accents, for search: "São João" and "sao joao" fold alike.
 pub fn fold(s: &str) -> String {
     s.chars()
@@ -135,5 +171,55 @@ string_enum!(UserStatus {
 impl Role {
     pub fn is_platform(self) -> bool {
         matches!(self, Role::Owner | Role::Staff)
+    }
+}
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    #[test]
+    fn single_line_refuses_line_breaks_and_controls() {
+        assert!(single_line("ana@x.com.br", "E-mail").is_ok());
+        for bad in ["a\r\nBcc: x@y.z", "a\nb", "a\rb", "a\u{0}b", "a\tb"] {
+            let m = single_line(bad, "E-mail").unwrap_err();
+            assert!(m.contains("\"E-mail\""), "{m}");
+        }
+    }
+
+    #[test]
+    fn entity_ids_are_only_what_the_program_makes() {
+        assert!(is_entity_id("cmp_abcdefghij234567", "cmp"));
+        for bad in [
+            "",
+            "cmp_",
+            "usr_abc",
+            "cmp_ABC",
+            "cmp_abc\r\n",
+            "cmp_abc/../x",
+            "https://evil.example",
+            "//evil.example",
+        ] {
+            assert!(!is_entity_id(bad, "cmp"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn local_paths_stay_on_this_site() {
+        for ok in ["/", "/admin/companies/cmp_x", "/portal/users?x=1"] {
+            assert_eq!(local_path(ok), Some(ok));
+        }
+        for bad in [
+            "",
+            "admin",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example/",
+            "/admin\r\nSet-Cookie: x=1",
+            "/a b",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
     }
 }

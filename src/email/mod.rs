@@ -40,6 +40,26 @@ pub fn queue(conn: &Connection, ring: &Keyring, m: &Outgoing, now: &str) -> Resu
     )?)
 }
 
+/// The last check before a value becomes a header: no line break or other control
+/// character in the address or the subject (the forms refuse them first; this keeps a
+/// value from anywhere else from splitting a header). Refused in the caller's
+/// transaction, so nothing it was writing is kept.
+pub fn header_safe(to: &str, subject: &str) -> Result<(), AppError> {
+    if to.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "email",
+            "O e-mail não pode ter quebras de linha nem caracteres de controle.",
+        ));
+    }
+    if subject.chars().any(char::is_control) {
+        return Err(AppError::field(
+            "name",
+            "O nome não pode ter quebras de linha nem caracteres de controle.",
+        ));
+    }
+    Ok(())
+}
+
 /// Declares a message: its data, its subject, and its two templates
 /// (`templates/email/<name>.txt` and `.html`), which see the data as `m`.
 macro_rules! message {
@@ -58,6 +78,7 @@ macro_rules! message {
             impl $name {
                 pub fn to_outgoing(&self, to: &str, subject: String) -> Result<Outgoing, AppError> {
                     let render = |e: askama::Error| AppError::Internal(anyhow::Error::new(e).context("render e-mail"));
+                    header_safe(to, &subject)?;
                     Ok(Outgoing {
                         kind: $kind,
                         to: to.to_string(),

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use crate::error::{AppError, FieldError};
 use crate::services::mailed_links;
 use crate::web::error::PageError;
-use crate::web::page::{Ctx, Flash, Form, form_outcome, redirect, redirect_with, render};
+use crate::web::page::{
+    Ctx, Flash, Form, form_outcome, redirect, redirect_with, render, render_status,
+};
 use crate::web::{Edge, State};
 
 #[derive(Template)]
@@ -35,19 +37,36 @@ pub struct ForgotForm {
     email: String,
 }
 
+/// How long after answering "Esqueci minha senha" the look-up and the write start.
+const RESET_WORK_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub async fn forgot(
     req: HttpRequest,
     state: State,
     ctx: Ctx,
     Form(f): Form<ForgotForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (ip, email) = (state.client_ip(&req), f.email.clone());
-    let result = state
-        .run(move |conn, app| {
-            let (keys, throttle, base) = (&app.keys, &app.throttle, &app.settings.base_url);
-            mailed_links::request_reset(conn, keys, throttle, &ip, &email, base)
-        })
-        .await;
+    let ip = state.client_ip(&req);
+    // The answer waits only for what is the same for every address; the look-up and the
+    // write run after it, so a known address is not answered later than an unknown one.
+    let result = mailed_links::accept_reset_request(&state.throttle, &f.email);
+    if let Ok(Some(email)) = &result {
+        let (app, email) = (state.clone(), email.clone());
+        actix_web::rt::spawn(async move {
+            // Started only once the answer has long left: a write running beside the
+            // answer would slow it on a busy machine, which is the difference to hide.
+            tokio::time::sleep(RESET_WORK_DELAY).await;
+            let sent = app
+                .run(move |conn, app| {
+                    let (keys, base) = (&app.keys, &app.settings.base_url);
+                    mailed_links::send_requested_reset(conn, keys, &ip, &email, base)
+                })
+                .await;
+            if let Err(e) = sent {
+                e.log();
+            }
+        });
+    }
     let page = |ctx, error: Option<String>, done| {
         let email = f.email.clone();
         render(&ForgotPage {
@@ -58,9 +77,9 @@ pub async fn forgot(
         })
     };
     match result {
-        Ok(()) => page(ctx, None, true),
-        r => form_outcome(
-            r,
+        Ok(_) => page(ctx, None, true),
+        Err(e) => form_outcome(
+            Err::<(), _>(e),
             |_| redirect("/password/forgot"),
             |e| page(ctx, e.first().map(|e| e.message.clone()), false),
         ),
@@ -154,6 +173,8 @@ struct InvitePage {
     role: &'static str,
     name: String,
     errors: Vec<FieldError>,
+    /// Why the invitation cannot be accepted any more; the page then shows no form.
+    refusal: Option<String>,
 }
 
 impl InvitePage {
@@ -171,20 +192,37 @@ async fn invite_page(
     errors: Vec<FieldError>,
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
-    let (inv, company) = state
+    let open = state
         .run(move |conn, _| mailed_links::open_invitation(conn, &t))
         .await?
         .ok_or(PageError(AppError::NotFound))?;
-    let role = inv.role.label();
-    render(&InvitePage {
-        ctx,
-        token,
-        email: inv.email,
-        company,
-        role,
-        name,
-        errors,
-    })
+    let role = open.invitation.role.label();
+    // An invitation that no longer stands says why, instead of a form that cannot work.
+    let refusal = open
+        .refusal
+        .or_else(|| crate::error::message_for(&errors, "invitation"))
+        .map(str::to_string);
+    // A cancelled invitation is gone (404), saying why; a refused acceptance is a 422.
+    let status = if open.revoked {
+        StatusCode::NOT_FOUND
+    } else if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &InvitePage {
+            ctx,
+            token,
+            email: open.invitation.email,
+            company: open.company,
+            role,
+            name,
+            errors,
+            refusal,
+        },
+    )
 }
 
 pub async fn invite_form(
@@ -212,9 +250,7 @@ pub async fn accept_invite(
     match result {
         // The form again needs the invitation again: an async page, not a closure.
         Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => {
-            let mut page = invite_page(&state, ctx, token.into_inner(), name, errors).await?;
-            *page.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            Ok(page)
+            invite_page(&state, ctx, token.into_inner(), name, errors).await
         }
         r => {
             r?;

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::Role;
-use crate::error::AppError;
+use crate::error::{AppError, FieldError};
 use crate::routes::auth::Empty;
 use crate::services::{mailed_links, users};
 use crate::web::State;
@@ -38,6 +38,52 @@ impl Area for Portal {
     const PEOPLE: &'static str = "/portal/users";
     fn after_invitation(_: Option<&str>) -> String {
         Self::PEOPLE.to_string()
+    }
+}
+
+/// An invitation form's fields, checked at the edge before anything is written: no
+/// field may carry a line break or control character (the address goes into a mail
+/// header, the company into the redirect), a role must be one the form offers, and a
+/// company must be an id. `Err` is a 422 page with the reasons in Portuguese.
+pub fn check_invite_form(
+    email: &str,
+    role: &str,
+    company_id: Option<&str>,
+) -> Result<(Role, Option<String>), PageError> {
+    let mut errors = Vec::new();
+    let fields = [
+        ("email", "E-mail", email),
+        ("role", "Papel", role),
+        ("company_id", "Empresa", company_id.unwrap_or("")),
+    ];
+    for (field, label, value) in fields {
+        if let Err(m) = crate::domain::single_line(value, label) {
+            errors.push(FieldError::new(field, m));
+        }
+    }
+    let role = match role.trim() {
+        "" => Some(Role::CompanyUser),
+        r => Role::parse(r),
+    };
+    if role.is_none() && errors.iter().all(|e| e.field != "role") {
+        errors.push(FieldError::new("role", "Escolha um papel da lista."));
+    }
+    let company_id = company_id
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
+    if let Some(c) = &company_id
+        && !crate::domain::is_entity_id(c, "cmp")
+        && errors.iter().all(|e| e.field != "company_id")
+    {
+        errors.push(FieldError::new(
+            "company_id",
+            "Empresa inválida: escolha a empresa pela página dela.",
+        ));
+    }
+    match role {
+        Some(r) if errors.is_empty() => Ok((r, company_id)),
+        _ => Err(PageError(AppError::Validation(errors))),
     }
 }
 

@@ -3,11 +3,14 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::audit::{Entry, Filter};
 
+use std::collections::HashMap;
+
 use rusqlite::Connection;
 
 use super::Actor;
 use crate::db::audit::{self as store, Verdict};
 use crate::db::companies;
+use crate::db::users as user_store;
 use crate::domain::{Cnpj, Role};
 use crate::error::AppError;
 
@@ -35,7 +38,84 @@ pub fn list(
                 .unwrap_or_else(|| cnpj.as_str().to_string()),
         );
     }
-    Ok(store::list(conn, &filter, limit)?)
+    let (mut rows, more) = store::list(conn, &filter, limit)?;
+    if !actor.is_platform() {
+        as_tenant_sees(conn, &mut rows)?;
+    }
+    Ok((rows, more))
+}
+
+/// The vendor's name as tenants read it. The one place to change it (a setting for the
+/// vendor's own name will replace this default).
+pub fn vendor_name() -> &'static str {
+    "Omie Tenant Manager"
+}
+
+/// How a client company's history names whatever the platform (its owner, its staff, or
+/// the system itself) did: "Equipe <vendor>".
+pub fn platform_team_label() -> String {
+    format!("Equipe {}", vendor_name())
+}
+
+/// A "who did it" label (an e-mail, or "sistema") as `reader` may see it: to a client
+/// company's people, the platform's owner, staff and the system are "Equipe <vendor>".
+pub fn label_seen_by(conn: &Connection, reader: &Actor, label: &str) -> Result<String, AppError> {
+    if reader.is_platform() {
+        return Ok(label.to_string());
+    }
+    let by_platform = label.is_empty()
+        || label == "sistema"
+        || user_store::by_email(conn, label)?.is_some_and(|u| u.role.is_platform());
+    Ok(if by_platform {
+        platform_team_label()
+    } else {
+        label.to_string()
+    })
+}
+
+/// Tenants see the platform as the platform: rows by the owner, staff or the system
+/// name "Equipe <vendor>", with no person's id, e-mail or IP address. The company's own
+/// people (and applications) keep their names.
+fn as_tenant_sees(conn: &Connection, rows: &mut [Entry]) -> Result<(), AppError> {
+    let mut platform_people: HashMap<String, bool> = HashMap::new();
+    let mut is_platform = |id: &str| -> Result<bool, AppError> {
+        if let Some(&p) = platform_people.get(id) {
+            return Ok(p);
+        }
+        let p = user_store::get(conn, id)?.is_some_and(|u| u.role.is_platform());
+        platform_people.insert(id.to_string(), p);
+        Ok(p)
+    };
+    for e in rows.iter_mut() {
+        let by_platform = match e.actor_type.as_str() {
+            "user" => match &e.actor_id {
+                Some(id) => is_platform(id)?,
+                None => false,
+            },
+            "system" => {
+                e.actor_label.is_empty()
+                    || e.actor_label == "sistema"
+                    || user_store::by_email(conn, &e.actor_label)?
+                        .is_some_and(|u| u.role.is_platform())
+            }
+            _ => false,
+        };
+        if !by_platform {
+            continue;
+        }
+        let team = platform_team_label();
+        if !e.actor_label.is_empty() && e.actor_label != "sistema" {
+            e.details = e.details.replace(&e.actor_label, &team);
+        }
+        if !e.ip.is_empty() {
+            e.details = e.details.replace(&e.ip, "");
+        }
+        e.actor_type = "system".to_string();
+        e.actor_id = None;
+        e.actor_label = team;
+        e.ip = String::new();
+    }
+    Ok(())
 }
 
 pub fn verify(conn: &Connection, audit_key: &[u8]) -> Result<Verdict, AppError> {

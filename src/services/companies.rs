@@ -320,6 +320,10 @@ pub fn set_status_in(
         entry.details["unlinked_applications"] = json!(unlinked);
     }
     audit::append(tx, &keys.audit, &now, &entry)?;
+    if status != CompanyStatus::Active {
+        // Nobody joins a company whose access is suspended or ended.
+        super::mailed_links::revoke_fallen(tx, keys, actor, None, Some(id), &now)?;
+    }
     store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 

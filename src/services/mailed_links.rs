@@ -89,24 +89,37 @@ fn queue_password_changed(
     Ok(())
 }
 
-/// "Esqueci minha senha". The answer is the same whether or not the address exists;
-/// a burst of requests for one address stops sending, so nobody can flood a mailbox.
-pub fn request_reset(
-    conn: &mut Connection,
-    keys: &Keys,
+/// "Esqueci minha senha", the part the visitor waits for. It does the same for every
+/// address, known or not: it checks the address's shape and counts the request against
+/// that address's budget (a burst for one address stops sending, so nobody can flood a
+/// mailbox), and nothing else. `Some` is the address to hand to
+/// [`send_requested_reset`] *after* answering, so neither the answer nor its timing says
+/// whether the address has an account.
+pub fn accept_reset_request(
     throttle: &Throttle,
-    ip: &str,
     email_raw: &str,
-    base_url: &str,
-) -> Result<(), AppError> {
+) -> Result<Option<Email>, AppError> {
     let Ok(email) = Email::parse(email_raw) else {
         return Err(AppError::field("email", "Informe um e-mail válido."));
     };
     let key = format!("reset:{}", email.as_str());
     if throttle.wait(&key).is_some() {
-        return Ok(());
+        return Ok(None);
     }
     throttle.fail(&key);
+    Ok(Some(email))
+}
+
+/// "Esqueci minha senha", the part nobody waits for: for a known, active address, a
+/// single-use link, its mail in the outbox and the audit row, in one transaction; for any
+/// other address, nothing.
+pub fn send_requested_reset(
+    conn: &mut Connection,
+    keys: &Keys,
+    ip: &str,
+    email: &Email,
+    base_url: &str,
+) -> Result<(), AppError> {
     db::write(conn, |tx| {
         let Some(u) = user_store::by_email(tx, email.as_str())? else {
             return Ok(());
@@ -256,6 +269,100 @@ fn inviter_label(actor: &Actor) -> String {
     }
 }
 
+/// How the invitation e-mail names who invited: a company's own admin by e-mail, the
+/// platform as its team (tenants see the platform as the platform).
+fn inviter_for_mail(actor: &Actor) -> String {
+    if actor.is_platform() {
+        super::audit::platform_team_label()
+    } else {
+        inviter_label(actor)
+    }
+}
+
+/// The acting person behind an invitation's sender account, as they are now.
+fn sender_as_actor(u: &User) -> Actor {
+    Actor {
+        kind: ActorKind::User {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            role: u.role,
+            company_id: u.company_id.clone(),
+        },
+        ip: String::new(),
+    }
+}
+
+/// Why an invitation no longer stands, in words for the person holding the link; `None`
+/// while it does. It stands while its company is active and its sender may still send it:
+/// an active account, with a role that may invite to that role and company.
+pub fn invitation_refusal(
+    conn: &Connection,
+    inv: &Invitation,
+) -> Result<Option<&'static str>, AppError> {
+    if let Some(c) = &inv.company_id {
+        let active = companies::get(conn, c)?
+            .is_some_and(|c| c.status == crate::domain::CompanyStatus::Active);
+        if !active {
+            return Ok(Some(
+                "Este convite não vale mais: o acesso da empresa está suspenso ou foi encerrado. Nenhuma conta foi criada.",
+            ));
+        }
+    }
+    if let Some(sender) = &inv.invited_by_user_id {
+        let entitled = match user_store::get(conn, sender)? {
+            Some(u) if u.status == UserStatus::Active => {
+                may_invite(&sender_as_actor(&u), inv.role, inv.company_id.as_deref()).is_ok()
+            }
+            _ => false,
+        };
+        if !entitled {
+            return Ok(Some(
+                "Este convite não vale mais: quem o enviou não pode mais convidar. Nenhuma conta foi criada. Peça um novo convite a quem administra o sistema na sua empresa.",
+            ));
+        }
+    }
+    Ok(None)
+}
+
+/// Revokes, in the caller's transaction, the open invitations that no longer stand after
+/// a change by `actor`: those `sender` sent (disabled, or a new role), or, with
+/// `company`, every one to that company (suspended or archived). One audit row each.
+pub fn revoke_fallen(
+    tx: &Connection,
+    keys: &Keys,
+    actor: &Actor,
+    sender: Option<&str>,
+    company: Option<&str>,
+    now: &str,
+) -> Result<usize, AppError> {
+    let mut open = Vec::new();
+    if let Some(u) = sender {
+        open.extend(invitations::open_sent_by(tx, u)?);
+    }
+    if let Some(c) = company {
+        open.extend(invitations::open_for_company(tx, Some(c))?);
+    }
+    // Both lists may hold the same invitation: each is revoked (and audited) once.
+    open.sort_by(|a, b| a.id.cmp(&b.id));
+    open.dedup_by(|a, b| a.id == b.id);
+    let mut revoked = 0;
+    for inv in open {
+        if invitation_refusal(tx, &inv)?.is_none() {
+            continue;
+        }
+        invitations::revoke(tx, &inv.id, now)?;
+        let mut entry = actor.entry(Action::InvitationRevoke, "invitation", Some(&inv.id));
+        entry.company_id = inv.company_id.clone();
+        entry.details = json!({
+            "email": inv.email,
+            "reason": if sender.is_some() { "sender_lost_right" } else { "company_inactive" },
+        });
+        audit::append(tx, &keys.audit, now, &entry)?;
+        revoked += 1;
+    }
+    Ok(revoked)
+}
+
 fn queue_invitation(
     tx: &Connection,
     keys: &Keys,
@@ -273,7 +380,7 @@ fn queue_invitation(
     };
     let role = inv.role.label().to_lowercase();
     let m = InvitationMessage {
-        inviter: inviter_label(actor),
+        inviter: inviter_for_mail(actor),
         company,
         role,
         link: format!("{base_url}/invite/{token}"),
@@ -307,17 +414,36 @@ pub fn invite(
                 .filter(|c| c.status != crate::domain::CompanyStatus::Archived)
                 .ok_or(AppError::NotFound)?;
         }
-        if user_store::by_email(tx, email.as_str())?.is_some() {
-            return Err(AppError::Conflict(vec![FieldError::new(
-                "email",
-                "Já existe uma conta com este e-mail.",
-            )]));
-        }
-        if invitations::open_for_email(tx, email.as_str(), &now)? {
-            return Err(AppError::Conflict(vec![FieldError::new(
-                "email",
-                "Já existe um convite em aberto para este e-mail. Reenvie-o se a pessoa não recebeu.",
-            )]));
+        // The platform sees every account and invitation anyway: it is told at once. A
+        // company admin is told only what its own company holds, so the answer is the same
+        // whether the address exists elsewhere; the mailbox owner learns it on the link.
+        if actor.is_platform() {
+            if user_store::by_email(tx, email.as_str())?.is_some() {
+                return Err(AppError::Conflict(vec![FieldError::new(
+                    "email",
+                    "Já existe uma conta com este e-mail.",
+                )]));
+            }
+            if invitations::open_for_email(tx, email.as_str(), &now)? {
+                return Err(AppError::Conflict(vec![FieldError::new(
+                    "email",
+                    "Já existe um convite em aberto para este e-mail. Reenvie-o se a pessoa não recebeu.",
+                )]));
+            }
+        } else {
+            let own = |u: &User| u.company_id.as_deref() == company_id;
+            if user_store::by_email(tx, email.as_str())?.is_some_and(|u| own(&u)) {
+                return Err(AppError::Conflict(vec![FieldError::new(
+                    "email",
+                    "Esta pessoa já faz parte da empresa.",
+                )]));
+            }
+            if invitations::open_for_email_in(tx, email.as_str(), company_id, &now)? {
+                return Err(AppError::Conflict(vec![FieldError::new(
+                    "email",
+                    "Já existe um convite em aberto para este e-mail. Reenvie-o se a pessoa não recebeu.",
+                )]));
+            }
         }
         let token = new_token();
         let inv = Invitation {
@@ -326,10 +452,12 @@ pub fn invite(
             company_id: company_id.map(str::to_string),
             role,
             invited_by: inviter_label(actor),
+            invited_by_user_id: actor.user_id().map(str::to_string),
             created_at: now.clone(),
             expires_at: time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS)),
             accepted_at: None,
             revoked_at: None,
+            fallen: false,
         };
         invitations::insert(tx, &inv, &hash(&token))?;
         queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
@@ -367,7 +495,10 @@ pub fn resend(
         let now = time::now_db();
         let token = new_token();
         inv.expires_at = time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS));
-        invitations::renew(tx, id, &hash(&token), &inv.expires_at)?;
+        // Whoever resends it answers for it now: it stands while they may invite.
+        inv.invited_by = inviter_label(actor);
+        inv.invited_by_user_id = actor.user_id().map(str::to_string);
+        invitations::renew(tx, &inv, &hash(&token))?;
         queue_invitation(tx, keys, actor, &inv, &token, base_url, &now)?;
         let mut entry = actor.entry(Action::InvitationResend, "invitation", Some(id));
         entry.company_id = inv.company_id.clone();
@@ -395,13 +526,46 @@ pub fn revoke(
     })
 }
 
-/// The open invitation behind a link, with its company's name.
-pub fn open_invitation(
+/// An open invitation behind a link, as its page shows it.
+pub struct OpenInvitation {
+    pub invitation: Invitation,
+    /// The company's name; empty for staff.
+    pub company: String,
+    /// Why it can no longer be accepted, for the person holding the link.
+    pub refusal: Option<&'static str>,
+    /// Cancelled: by whoever manages it, or because its sender lost the right to invite
+    /// or its company its access.
+    pub revoked: bool,
+}
+
+const REVOKED: &str = "Este convite foi cancelado e não vale mais: quem o enviou não pode mais convidar, a empresa não está ativa, ou ele foi cancelado. Nenhuma conta foi criada. Se precisar de acesso, peça um novo convite.";
+
+const ALREADY_HAS_ACCOUNT: &str = "Este e-mail já tem uma conta no Omie Tenant Manager, e um e-mail só pode ter uma conta. Nada foi alterado: entre com a sua senha (ou use \"Esqueci minha senha\") e, se precisar de acesso a outra empresa, fale com quem o convidou.";
+
+/// Why an open invitation cannot be accepted now: its sender lost the right, its company
+/// is not active, or its address already has an account (said only to whoever holds the
+/// link, that is the mailbox's owner).
+fn acceptance_refusal(
     conn: &Connection,
-    token: &str,
-) -> Result<Option<(Invitation, String)>, AppError> {
-    let Some(inv) = invitations::open_by_token(conn, &hash(token), &time::now_db())? else {
-        return Ok(None);
+    inv: &Invitation,
+) -> Result<Option<&'static str>, AppError> {
+    if let Some(r) = invitation_refusal(conn, inv)? {
+        return Ok(Some(r));
+    }
+    if user_store::by_email(conn, &inv.email)?.is_some() {
+        return Ok(Some(ALREADY_HAS_ACCOUNT));
+    }
+    Ok(None)
+}
+
+/// The open invitation behind a link, with its company's name.
+pub fn open_invitation(conn: &Connection, token: &str) -> Result<Option<OpenInvitation>, AppError> {
+    let (inv, revoked) = match invitations::open_by_token(conn, &hash(token), &time::now_db())? {
+        Some(inv) => (inv, false),
+        None => match invitations::revoked_by_token(conn, &hash(token))? {
+            Some(inv) => (inv, true),
+            None => return Ok(None),
+        },
     };
     let company = match &inv.company_id {
         Some(c) => companies::get(conn, c)?
@@ -409,7 +573,17 @@ pub fn open_invitation(
             .unwrap_or_default(),
         None => String::new(),
     };
-    Ok(Some((inv, company)))
+    let refusal = if revoked {
+        Some(REVOKED)
+    } else {
+        acceptance_refusal(conn, &inv)?
+    };
+    Ok(Some(OpenInvitation {
+        invitation: inv,
+        company,
+        refusal,
+        revoked,
+    }))
 }
 
 /// Accepting is an approval: the person is created active, with the invited role.
@@ -422,8 +596,9 @@ pub fn accept(
     np: NewPassword<'_>,
     cost: u32,
 ) -> Result<User, AppError> {
-    if open_invitation(&*pool.get()?, token)?.is_none() {
-        return Err(AppError::NotFound);
+    let open = open_invitation(&*pool.get()?, token)?.ok_or(AppError::NotFound)?;
+    if let Some(r) = open.refusal {
+        return Err(AppError::Conflict(vec![FieldError::new("invitation", r)]));
     }
     // No connection is held during bcrypt.
     let mut errors = Vec::new();
@@ -444,14 +619,13 @@ pub fn accept(
     db::write(&mut *pool.get()?, |tx| {
         let now = time::now_db();
         let inv = invitations::open_by_token(tx, &hash(token), &now)?.ok_or(AppError::NotFound)?;
+        // Checked again inside the transaction: the sender may have lost the right (or
+        // the company its access) while the password was being hashed.
+        if let Some(r) = acceptance_refusal(tx, &inv)? {
+            return Err(AppError::Conflict(vec![FieldError::new("invitation", r)]));
+        }
         if !invitations::accept(tx, &inv.id, &now)? {
             return Err(AppError::NotFound);
-        }
-        if user_store::by_email(tx, &inv.email)?.is_some() {
-            return Err(AppError::Conflict(vec![FieldError::new(
-                "email",
-                "Já existe uma conta com este e-mail.",
-            )]));
         }
         let id = new_id("usr");
         user_store::insert(
@@ -489,5 +663,9 @@ pub fn list_open(
     if !allowed {
         return Err(AppError::NotFound);
     }
-    Ok(invitations::open_for_company(conn, company_id)?)
+    let mut open = invitations::open_for_company(conn, company_id)?;
+    for inv in &mut open {
+        inv.fallen = invitation_refusal(conn, inv)?.is_some();
+    }
+    Ok(open)
 }

@@ -203,7 +203,7 @@ pub fn read(
             validation_status: s.validation_status,
             validation_message: s.validation_message,
             updated_at: time::db_to_rfc3339(&s.updated_at),
-            updated_by: s.updated_by,
+            updated_by: super::audit::label_seen_by(conn, actor, &s.updated_by)?,
         }));
     }
     if reveal {
@@ -222,7 +222,7 @@ pub fn read(
         validation_status: s.validation_status,
         validation_message: s.validation_message,
         updated_at: time::db_to_rfc3339(&s.updated_at),
-        updated_by: s.updated_by,
+        updated_by: super::audit::label_seen_by(conn, actor, &s.updated_by)?,
     }))
 }
 
@@ -233,7 +233,10 @@ pub fn history(
     company_id: &str,
 ) -> Result<Vec<(String, String, String)>, AppError> {
     may_handle(conn, actor, company_id)?;
-    Ok(store::history(conn, company_id)?)
+    store::history(conn, company_id)?
+        .into_iter()
+        .map(|(at, by, key)| Ok((at, super::audit::label_seen_by(conn, actor, &by)?, key)))
+        .collect()
 }
 
 /// The outcome of a test call, as shown and stored.

@@ -412,6 +412,10 @@ pub fn set_enabled_in(
     entry.company_id = u.company_id.clone();
     entry.details = json!({ "email": u.email });
     audit::append(tx, &keys.audit, &now, &entry)?;
+    if !enabled {
+        // Invitations die with their sender's right to invite.
+        super::mailed_links::revoke_fallen(tx, keys, actor, Some(id), None, &now)?;
+    }
     store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
@@ -465,6 +469,8 @@ pub fn change_role_in(
     entry.details =
         json!({ "email": u.email, "role": { "from": current.as_str(), "to": role.as_str() } });
     audit::append(tx, &keys.audit, &now, &entry)?;
+    // Invitations the new role could not have sent die with the old one.
+    super::mailed_links::revoke_fallen(tx, keys, actor, Some(id), None, &now)?;
     store::get(tx, id)?.ok_or(AppError::NotFound)
 }
 
@@ -650,6 +656,20 @@ pub struct NewMember<'a> {
 
 /// Adds a person to a company (the API's `POST /companies/{id}/users`).
 pub fn add_to_company(app: &App, actor: &Actor, m: &NewMember<'_>) -> Result<Added, AppError> {
+    // An address becomes an account only after its owner proves the mailbox: a company
+    // admin invites, and the person chooses the password. (The owner and staff, who see
+    // every account anyway, may still create one with a password.)
+    if m.password.is_some() && !actor.is_platform() {
+        let own_admin =
+            actor.role() == Some(Role::CompanyAdmin) && actor.company_id() == Some(m.company_id);
+        if !own_admin {
+            return Err(AppError::NotFound);
+        }
+        return Err(AppError::field(
+            "password",
+            "Company admins add people by invitation: omit password, and the person chooses one on the e-mailed link.",
+        ));
+    }
     match m.password {
         Some(pw) => create_with_password(app, actor, m.company_id, m.name, m.email, m.role, pw)
             .map(Added::User),

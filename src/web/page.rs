@@ -214,18 +214,28 @@ impl FromRequest for Ctx {
     }
 }
 
+/// Redirects stay on this site: a target that is not a plain local path (another host,
+/// a line break that would split the header) is never sent. Routes build their targets
+/// from checked ids, so this is the last line, not the check: it logs and goes home.
+fn local(location: &str) -> &str {
+    crate::domain::local_path(location).unwrap_or_else(|| {
+        tracing::warn!("refused a redirect to a non-local target");
+        "/"
+    })
+}
+
 /// 303 See Other to `location`, carrying a message for the next page.
 pub fn redirect_with(state: &State, location: &str, flash: Flash) -> HttpResponse {
     let value = URL_SAFE_NO_PAD.encode(format!("{}\n{}", flash.kind, flash.message));
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_string()))
+        .insert_header((header::LOCATION, local(location).to_string()))
         .cookie(state.cookie(FLASH_COOKIE, value, SameSite::Lax))
         .finish()
 }
 
 pub fn redirect(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location.to_string()))
+        .insert_header((header::LOCATION, local(location).to_string()))
         .finish()
 }
 

@@ -13,6 +13,7 @@ mod common;
 mod companies;
 mod durability;
 mod email;
+mod invitations;
 mod links;
 mod omie;
 mod omie_stub;

@@ -208,6 +208,9 @@ pub struct InvitationRow {
     pub role: &'static str,
     pub expires: String,
     pub expired: bool,
+    /// Its sender may no longer invite, or its company is not active: it cannot be
+    /// accepted.
+    pub fallen: bool,
 }
 
 impl From<crate::services::users::User> for PersonRow {
@@ -231,6 +234,7 @@ impl From<&crate::services::mailed_links::Invitation> for InvitationRow {
             role: i.role.label(),
             expires: crate::time::db_to_br(&i.expires_at),
             expired: i.expires_at < crate::time::now_db(),
+            fallen: i.fallen,
         }
     }
 }

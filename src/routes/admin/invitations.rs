@@ -3,7 +3,6 @@
 use actix_web::HttpResponse;
 use serde::Deserialize;
 
-use crate::domain::Role;
 use crate::services::mailed_links;
 use crate::web::State;
 use crate::web::acting::Acting;
@@ -33,8 +32,10 @@ pub async fn create(
     Form(f): Form<InviteForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let role = Role::parse(&f.role).unwrap_or(Role::CompanyUser);
-    let company_id = Some(f.company_id.trim().to_string()).filter(|c| !c.is_empty());
+    let (role, company_id) =
+        crate::routes::people::check_invite_form(&f.email, &f.role, Some(&f.company_id))?;
+    // Staff belong to no company: the page to go back to is the people page.
+    let company_id = company_id.filter(|_| !role.is_platform());
     let back = back_to(company_id.as_deref());
     let result = state
         .run(move |conn, app| {

@@ -23,8 +23,14 @@ pub struct EntryJson {
     /// `user`, `application` or `system`.
     #[schema(pattern = "^(user|application|system)$", example = "user")]
     actor_type: String,
+    /// Null for the system; for a client company's people, actions of the platform's
+    /// owner and staff show as the system.
     #[schema(example = "usr_abcdefghijklmnop")]
     actor_id: Option<String>,
+    /// Who acted, as shown: a person's e-mail, an application's client id, or, to a
+    /// client company, "Equipe <vendor>" for whatever the platform did.
+    #[schema(example = "ana@empresa.com.br")]
+    actor_label: String,
     /// Dotted, such as `company.create` or `auth.login_failed`.
     #[schema(example = "company.create")]
     action: String,
@@ -32,7 +38,8 @@ pub struct EntryJson {
     entity_type: String,
     entity_id: Option<String>,
     company_id: Option<String>,
-    /// The client's address; may be empty for system actions.
+    /// The client's address; empty for system actions, and to a client company for
+    /// whatever the platform did.
     #[schema(example = "203.0.113.7")]
     ip: String,
     /// What the action changed; never a secret.
@@ -47,6 +54,7 @@ impl From<Entry> for EntryJson {
             at: time::db_to_rfc3339(&e.at),
             actor_type: e.actor_type,
             actor_id: e.actor_id,
+            actor_label: e.actor_label,
             action: e.action,
             entity_type: e.entity_type,
             entity_id: e.entity_id,

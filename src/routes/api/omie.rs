@@ -30,7 +30,8 @@ pub struct CredentialsJson {
     validation_message: Option<String>,
     #[schema(format = DateTime)]
     updated_at: String,
-    /// Who stored them.
+    /// Who stored them: an e-mail, or, to a client company and its applications,
+    /// "Equipe <vendor>" when the platform's owner or staff did.
     updated_by: String,
 }
 

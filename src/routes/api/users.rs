@@ -117,8 +117,9 @@ pub struct CreateBody {
         example = "company_user"
     )]
     role: Option<String>,
-    /// With a password the person is created active (201); without one an invitation is
-    /// e-mailed (202).
+    /// Owner and staff only: with a password the person is created active (201). A
+    /// company admin may not send one (422): the address becomes an account only once
+    /// its owner accepts the e-mailed invitation and chooses the password.
     #[serde(default, deserialize_with = "no_null")]
     #[schema(nullable = false, min_length = 12)]
     password: Option<String>,
@@ -148,7 +149,15 @@ fn company_role(role: Option<&str>) -> Result<Role, AppError> {
 
 /// Add a person to a company
 ///
-/// With a `password`, an active user; without one, an invitation is e-mailed.
+/// Without a `password`, an invitation is e-mailed (202). To a company admin the answer
+/// is the same whether or not the address has an account elsewhere (or an invitation
+/// from another company): nothing tells which addresses exist, and nothing is created
+/// for the address until its owner accepts the link. An address that already has an
+/// account is told so on the link, and nothing changes. 409 only for what the caller's
+/// own company holds (a person of the company, an open invitation of the company); the
+/// owner and staff, who see every account, also get 409 for an address in use anywhere.
+///
+/// With a `password` (owner and staff only), an active user (201).
 #[utoipa::path(
     post,
     path = "/api/v1/companies/{id}/users",
@@ -167,7 +176,7 @@ fn company_role(role: Option<&str>) -> Result<Role, AppError> {
                 ("ApproveUser" = (operation_id = "approveUser", parameters(("id" = "$response.body#/id")))),
             )
         ),
-        (status = 202, description = "Invitation e-mailed.", body = InvitationJson),
+        (status = 202, description = "Invitation e-mailed; the same answer whether or not the address has an account elsewhere.", body = InvitationJson),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),

@@ -7,7 +7,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::company_id;
-use crate::domain::Role;
 use crate::routes::admin::companies::InvitationRow;
 use crate::services::users::ListFilter;
 use crate::services::{mailed_links, users};
@@ -77,9 +76,13 @@ pub async fn invite(
     Form(f): Form<InviteForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let role = Role::parse(&f.role)
-        .filter(|r| !r.is_platform())
-        .unwrap_or(Role::CompanyUser);
+    let (role, _) = crate::routes::people::check_invite_form(&f.email, &f.role, None)?;
+    if role.is_platform() {
+        return Err(PageError(crate::error::AppError::field(
+            "role",
+            "Escolha um papel da lista.",
+        )));
+    }
     let cid = company_id(&who);
     let result = state
         .run(move |conn, app| {
