@@ -9,6 +9,7 @@ pub mod companies;
 pub mod company_requests;
 pub mod invitations;
 pub mod keyset;
+pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
@@ -78,6 +79,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_session_state",
         include_str!("../../migrations/0012_session_state.sql"),
     ),
+    ("0013_mfa", include_str!("../../migrations/0013_mfa.sql")),
 ];
 
 /// Per-connection settings.

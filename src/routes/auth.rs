@@ -9,6 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::error::{AppError, FieldError};
+use crate::routes::mfa_pages;
 use crate::services::auth::{self, LoginInput};
 use crate::services::setup;
 use crate::web::error::PageError;
@@ -64,12 +65,20 @@ pub async fn login(
         .blocking(move |app| auth::sign_in_page(app, &form.input(&at), old_session.as_deref()))
         .await;
     let p = match result {
-        Ok(p) => p,
+        Ok(auth::PageSignIn::Done(p)) => p,
+        Ok(auth::PageSignIn::NeedsCode(p)) => {
+            // Not signed in yet: the code comes in a second step, within minutes.
+            let mut resp = redirect("/login/code");
+            let _ = resp.add_cookie(&mfa_pages::pending_cookie(&state, &p.user.id));
+            return Ok(resp);
+        }
         Err(e) => return refused(ctx, email, e),
     };
     // A new session id (the middleware saves the session under a new key), and a new
     // CSRF cookie, at every sign-in; each kind of person has one home.
     session_store::sign_in(&session, &p.user.id, &ip, &ua)?;
+    // The password was just typed: sensitive actions need no step-up for a while.
+    mfa_pages::mark_fresh(&session)?;
     let home = if p.role.is_platform() {
         "/admin"
     } else {
@@ -231,6 +240,7 @@ impl LoginForm {
             email: &self.email,
             password: &self.password,
             ip,
+            otp: None,
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod companies;
 pub mod email;
 pub mod keys;
 pub mod mailed_links;
+pub mod mfa;
 pub mod omie;
 pub mod overview;
 pub mod profile;

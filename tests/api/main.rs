@@ -13,6 +13,7 @@ mod companies;
 mod durability;
 mod email;
 mod links;
+mod mfa;
 mod omie;
 mod omie_stub;
 mod platform;

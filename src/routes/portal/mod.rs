@@ -48,7 +48,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/applications/{app_id}/unlink", applications::unlink)
             .get("/profile", profile::show)
             .post("/profile/password", profile::change_password)
-            .post("/profile/sessions/end-others", profile::end_others);
+            .post("/profile/sessions/end-others", profile::end_others)
+            .get("/profile/mfa", crate::routes::mfa_pages::show)
+            .post("/profile/mfa/start", crate::routes::mfa_pages::start)
+            .post("/profile/mfa/confirm", crate::routes::mfa_pages::confirm)
+            .post(
+                "/profile/mfa/recovery",
+                crate::routes::mfa_pages::regenerate,
+            )
+            .post("/profile/mfa/disable", crate::routes::mfa_pages::disable)
+            .get("/step-up", crate::routes::mfa_pages::step_up_form)
+            .post("/step-up", crate::routes::mfa_pages::step_up_submit);
     });
 }
 
