@@ -167,12 +167,15 @@ pub async fn start(state: State, ApiPerson(who): ApiPerson) -> Result<HttpRespon
 pub async fn confirm(
     state: State,
     ApiPerson(who): ApiPerson,
-    body: super::JsonBody<OtpBody>,
-) -> Result<HttpResponse, ApiError> {
-    let (actor, otp) = (who.actor(), body.into_inner().otp);
+    body: Result<super::JsonBody<OtpBody>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    // The body is read only after the caller is known to be a person (an application
+    // gets 404, not a complaint about the body).
+    let (actor, otp) = (who.actor(), body?.into_inner().otp);
     let codes = state
         .run(move |conn, app| mfa::confirm(conn, &app.keys, &app.settings.base_url, &actor, &otp))
-        .await?;
+        .await
+        .map_err(ApiError)?;
     Ok(HttpResponse::Ok().json(RecoveryCodesJson {
         recovery_codes: codes,
     }))
@@ -203,11 +206,14 @@ pub async fn confirm(
 pub async fn disable(
     state: State,
     ApiPerson(who): ApiPerson,
-    body: super::JsonBody<OtpBody>,
-) -> Result<HttpResponse, ApiError> {
-    let (actor, otp) = (who.actor(), body.into_inner().otp);
+    body: Result<super::JsonBody<OtpBody>, actix_web::Error>,
+) -> Result<HttpResponse, actix_web::Error> {
+    // The body is read only after the caller is known to be a person (an application
+    // gets 404, not a complaint about the body).
+    let (actor, otp) = (who.actor(), body?.into_inner().otp);
     state
         .run(move |conn, app| mfa::disable(conn, &app.keys, &app.settings, &actor, &otp))
-        .await?;
+        .await
+        .map_err(ApiError)?;
     Ok(HttpResponse::NoContent().finish())
 }
