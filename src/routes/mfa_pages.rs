@@ -368,7 +368,7 @@ async fn code_refused(
             "Código incorreto ou já usado. Digite o código que o aplicativo mostra agora."
                 .to_string(),
         ),
-        AppError::Validation(f) => (
+        AppError::Validation(f) | AppError::Conflict(f) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             f.first().map(|e| e.message.clone()).unwrap_or_default(),
         ),

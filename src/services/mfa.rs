@@ -444,10 +444,10 @@ pub fn confirm(
                 )]));
             }
             None => {
-                return Err(AppError::field(
-                    "otp",
+                return Err(AppError::Conflict(vec![crate::error::FieldError::new(
+                    "mfa",
                     "Comece a ativação primeiro: ainda não há um segredo para confirmar.",
-                ));
+                )]));
             }
         }
         match check_in(tx, keys, base_url, &user, code, &actor.ip, true, false)? {
@@ -478,10 +478,10 @@ pub fn regenerate_codes(
     let user = person(conn, actor)?;
     let result = db::write(conn, |tx| {
         if !store::enabled(tx, &user.id)? {
-            return Err(AppError::field(
-                "otp",
+            return Err(AppError::Conflict(vec![crate::error::FieldError::new(
+                "mfa",
                 "A verificação em duas etapas não está ativa nesta conta.",
-            ));
+            )]));
         }
         match check_in(tx, keys, base_url, &user, code, &actor.ip, false, false)? {
             Outcome::Ok(_) => {}
@@ -514,10 +514,10 @@ pub fn disable(
     let base_url = settings.base_url.as_str();
     let result = db::write(conn, |tx| {
         if !store::enabled(tx, &user.id)? {
-            return Err(AppError::field(
-                "otp",
+            return Err(AppError::Conflict(vec![crate::error::FieldError::new(
+                "mfa",
                 "A verificação em duas etapas não está ativa nesta conta.",
-            ));
+            )]));
         }
         match check_in(tx, keys, base_url, &user, code, &actor.ip, false, true)? {
             Outcome::Ok(_) => {}

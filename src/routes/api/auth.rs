@@ -19,7 +19,7 @@ pub struct LoginBody {
     password: String,
     /// The second factor's code (6 digits) or a recovery code, for a person who has one.
     #[serde(default, deserialize_with = "crate::routes::api::no_null")]
-    #[schema(example = "123456")]
+    #[schema(nullable = false, example = "123456")]
     otp: Option<String>,
 }
 

@@ -145,7 +145,8 @@ pub async fn start(state: State, ApiPerson(who): ApiPerson) -> Result<HttpRespon
 /// Confirm the second factor
 ///
 /// With a code from the app; the second factor counts from now on. Answers the ten
-/// single-use recovery codes, shown this once.
+/// single-use recovery codes, shown this once. 409 when no enrolment was started or the
+/// second factor is already on.
 #[utoipa::path(
     post,
     path = "/api/v1/me/mfa/confirm",
@@ -184,7 +185,7 @@ pub async fn confirm(
 /// Turn the second factor off
 ///
 /// With a current code (or a recovery code). Refused with 403 for a role that must use
-/// a second factor.
+/// a second factor; 409 when it is not on.
 #[utoipa::path(
     delete,
     path = "/api/v1/me/mfa",
@@ -198,8 +199,8 @@ pub async fn confirm(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
-        (status = 422, response = ValidationFailed),
         (status = 429, response = TooManyRequests),
     )
 )]
