@@ -224,6 +224,15 @@ async fn five_wrong_codes_lock_the_factor_for_15_minutes_and_mail_the_person() {
     s.create_owner();
     let api = s.api(&s.token().await);
     let (secret, _, t) = enrol(&api).await;
+    // The sealed secret survives a master key rotation.
+    let out = s.cli(&["key", "rotate"], None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (st, p) = login(&s, OWNER_EMAIL, OWNER_PASSWORD, Some(&code_at(&secret, t))).await;
+    assert_eq!(st, 200, "{p}");
     let wrong = wrong_code(&secret, t);
     for i in 1..=4 {
         let (st, p) = login(&s, OWNER_EMAIL, OWNER_PASSWORD, Some(&wrong)).await;
