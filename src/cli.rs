@@ -78,6 +78,12 @@ pub enum AdminCommand {
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// Remove a person's second factor (break-glass for a locked-out owner): ends all
+    /// their sessions and API tokens, audited, e-mails every owner
+    ResetMfa {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,6 +120,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     password_stdin: _,
                 },
         } => admin_create(settings, &email, &name),
+        Command::Admin {
+            command: AdminCommand::ResetMfa { email },
+        } => {
+            let opened = startup::open(&settings)?;
+            let mut conn = opened.pool.get()?;
+            match crate::services::mfa::reset(&mut conn, &opened.keys, &settings.base_url, &email) {
+                Ok(u) => {
+                    println!(
+                        "second factor removed for {} <{}>; their sessions and API tokens were ended",
+                        u.name, u.email
+                    );
+                    Ok(())
+                }
+                Err(crate::error::AppError::NotFound) => {
+                    bail!("no account with the e-mail {email}")
+                }
+                Err(e) => Err(anyhow!("{e:?}")),
+            }
+        }
         Command::Audit {
             command: AuditCommand::Verify,
         } => audit_verify(settings),

@@ -20,6 +20,11 @@ pub struct Settings {
     pub session_absolute_hours: u64,
     pub token_ttl_secs: u64,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Roles that must use a second factor (`OTM_MFA_REQUIRED`; empty for `none`). The
+    /// owner may add company admins on the settings page.
+    pub mfa_required: Vec<crate::domain::Role>,
+    /// How long a code given in a page session stays fresh for step-up (`OTM_STEP_UP_SECONDS`).
+    pub step_up_secs: u64,
     pub workers: usize,
     pub db_pool_size: u32,
     pub omie_base_url: String,
@@ -36,6 +41,25 @@ pub struct Settings {
     /// Names (as in [`KEYS`]) set by the config file or the environment: the dashboard
     /// cannot override those.
     pub explicit: Vec<&'static str>,
+}
+
+/// `OTM_MFA_REQUIRED`: role names separated by commas, or `none`.
+fn parse_roles(s: &str) -> anyhow::Result<Vec<crate::domain::Role>> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("none") || s.is_empty() {
+        return Ok(vec![]);
+    }
+    s.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            crate::domain::Role::parse(r).ok_or_else(|| {
+                anyhow!(
+                    "OTM_MFA_REQUIRED: {r:?} is not a role (owner, staff, company_admin, company_user) nor none"
+                )
+            })
+        })
+        .collect()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +136,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "trusted_proxies",
         "127.0.0.1,::1",
         "peers whose X-Forwarded-For is believed",
+    ),
+    (
+        "mfa_required",
+        "owner,staff",
+        "roles that must use a second factor (none turns it off)",
+    ),
+    (
+        "step_up_seconds",
+        "300",
+        "how long a second-factor code keeps sensitive actions open",
     ),
     ("workers", "0", "HTTP worker threads (0 = one per core)"),
     ("db_pool_size", "8", "database connections kept open"),
@@ -241,6 +275,12 @@ impl Settings {
                 "OTM_TOKEN_TTL_SECONDS",
             )?,
             trusted_proxies,
+            mfa_required: parse_roles(&get("mfa_required"))?,
+            step_up_secs: bounded(
+                parse(&get("step_up_seconds"), "OTM_STEP_UP_SECONDS")?,
+                1..=86_400,
+                "OTM_STEP_UP_SECONDS",
+            )?,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
             db_pool_size: bounded(
                 parse(&get("db_pool_size"), "OTM_DB_POOL_SIZE")?,

@@ -75,6 +75,18 @@ pub enum AppError {
     /// A request body over `limit` bytes.
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
+    /// The person has a second factor and gave no code.
+    #[error("second factor required")]
+    MfaRequired,
+    /// The code (TOTP or recovery code) is wrong, or was used already.
+    #[error("invalid second-factor code")]
+    InvalidOtp,
+    /// Five wrong codes in a row: the factor is locked for a while.
+    #[error("second factor locked")]
+    MfaLocked { retry_after_secs: u64 },
+    /// The person's role must use a second factor and they have none yet.
+    #[error("second factor enrolment required")]
+    MfaEnrollmentRequired,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -90,7 +102,12 @@ impl AppError {
             Self::Validation(_) => 422,
             Self::Conflict(_) => 409,
             Self::NotFound => 404,
-            Self::Unauthenticated | Self::InvalidCredentials => 401,
+            Self::Unauthenticated
+            | Self::InvalidCredentials
+            | Self::MfaRequired
+            | Self::InvalidOtp => 401,
+            Self::MfaEnrollmentRequired => 403,
+            Self::MfaLocked { .. } => 429,
             Self::Forbidden | Self::CsrfRejected | Self::AccountInactive(_) => 403,
             Self::Throttled { .. } => 429,
             Self::BadRequest(_) => 400,
@@ -122,7 +139,45 @@ impl AppError {
                     limit / 1024
                 ),
             ),
+            Self::MfaRequired => (
+                "Unauthorized",
+                "This account uses a second factor: send the code as `otp`.".into(),
+            ),
+            Self::InvalidOtp => (
+                "Unauthorized",
+                "The second-factor code is wrong or was already used.".into(),
+            ),
+            Self::MfaLocked { retry_after_secs } => (
+                "Too many requests",
+                format!("Too many wrong second-factor codes; try again in {retry_after_secs} s."),
+            ),
+            Self::MfaEnrollmentRequired => (
+                "Forbidden",
+                "This account must turn on a second factor first (POST /api/v1/me/mfa).".into(),
+            ),
             Self::Internal(_) => ("Internal error", "Something went wrong on our side.".into()),
+        }
+    }
+
+    /// A machine-readable `code` for the problem document, where clients must tell
+    /// answers of the same status apart.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::MfaRequired => Some("mfa_required"),
+            Self::InvalidOtp => Some("invalid_otp"),
+            Self::MfaLocked { .. } => Some("mfa_locked"),
+            Self::MfaEnrollmentRequired => Some("mfa_enrollment_required"),
+            _ => None,
+        }
+    }
+
+    /// Seconds to wait, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::Throttled { retry_after_secs } | Self::MfaLocked { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
         }
     }
 

@@ -82,6 +82,12 @@
     button.addEventListener("click", function () { window.print(); });
   });
 
+  // "Imprimir" buttons (recovery codes): the browser's print dialog.
+  document.querySelectorAll("button[data-print]").forEach(function (b) {
+    b.hidden = false;
+    b.addEventListener("click", function () { window.print(); });
+  });
+
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) {
       if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();

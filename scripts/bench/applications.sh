@@ -25,6 +25,7 @@ http { access_log off; client_body_temp_path $DIR/ng; proxy_temp_path $DIR/ng; f
 NGINX
 nginx -p "$DIR/ng" -c "$DIR/ng/nginx.conf"
 
+export OTM_MFA_REQUIRED=${OTM_MFA_REQUIRED:-none}
 export OTM_DATA_DIR=$DIR OTM_LOG=warn OTM_BCRYPT_COST=10 OTM_BIND=127.0.0.1:0 OTM_OMIE_BASE_URL=http://127.0.0.1:$OMIE_PORT/api/v1
 $BIN demo --companies "$N" > "$DIR/demo.txt"
 PASS=$(sed -n 's#^owner account: dono@demo.example.com.br / \([^ ]*\) .*#\1#p' "$DIR/demo.txt")

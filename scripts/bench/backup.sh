@@ -13,6 +13,7 @@ BIN=${CARGO_TARGET_DIR:-target}/release/omie-tenant-manager
 DIR=$(mktemp -d)
 NEW=$(mktemp -d)
 trap 'rm -rf "$DIR" "$NEW"' EXIT
+export OTM_MFA_REQUIRED=${OTM_MFA_REQUIRED:-none}
 export OTM_LOG=warn OTM_BCRYPT_COST=10
 
 ms() { echo $(( ($2 - $1) / 1000000 )); }

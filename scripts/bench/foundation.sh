@@ -14,6 +14,7 @@ cargo build --release --locked -q
 BIN=${CARGO_TARGET_DIR:-target}/release/omie-tenant-manager
 DIR=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
+export OTM_MFA_REQUIRED=${OTM_MFA_REQUIRED:-none}
 export OTM_DATA_DIR=$DIR OTM_LOG=warn OTM_BCRYPT_COST=10 OTM_BIND=127.0.0.1:0
 
 echo "binary size: $(stat -c %s $BIN) bytes ($(du -h $BIN | cut -f1))"

@@ -13,6 +13,7 @@ if [ -z "$BIN" ]; then
 fi
 DIR=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
+export OTM_MFA_REQUIRED=${OTM_MFA_REQUIRED:-none}
 export OTM_DATA_DIR=$DIR OTM_LOG=warn OTM_BCRYPT_COST=12 OTM_BIND=127.0.0.1:0
 $BIN demo --companies 1000 > "$DIR/demo.txt"
 PASS=$(sed -n 's#^owner account: dono@demo.example.com.br / \([^ ]*\) .*#\1#p' "$DIR/demo.txt")

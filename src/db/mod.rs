@@ -10,6 +10,7 @@ pub mod company_requests;
 pub mod invitations;
 pub mod keyset;
 pub mod known_clients;
+pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
@@ -79,6 +80,7 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0012_session_state",
         include_str!("../../migrations/0012_session_state.sql"),
     ),
+    ("0013_mfa", include_str!("../../migrations/0013_mfa.sql")),
     (
         "0014_usage_refusals",
         include_str!("../../migrations/0014_usage_refusals.sql"),

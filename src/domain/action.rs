@@ -130,6 +130,17 @@ actions! {
     JobDead => "job.dead" / "Tarefa de fundo parou de vez" / System,
     UserSessionsEnded => "user.sessions_ended" / "Outras sessões encerradas" / People,
     UserUpdate => "user.update" / "Dados da pessoa alterados" / People,
+    MfaEnrolStart => "mfa.enrol_start" / "Começou a ativar a verificação em duas etapas" / Access,
+    MfaEnable => "mfa.enable" / "Verificação em duas etapas ativada" / Access,
+    MfaDisable => "mfa.disable" / "Verificação em duas etapas desativada" / Access,
+    MfaRecoveryRegenerate => "mfa.recovery_regenerate" / "Novos códigos de recuperação gerados" / Access,
+    MfaRecoveryUsed => "mfa.recovery_used" / "Código de recuperação usado" / Access,
+    MfaCodeRejected => "mfa.code_rejected" / "Código de verificação recusado" / Access,
+    MfaLocked => "mfa.locked" / "Verificação em duas etapas bloqueada (5 códigos errados)" / Access,
+    MfaReset => "mfa.reset" / "Verificação em duas etapas removida pela linha de comando" / Access,
+    MfaPolicyUpdate => "mfa.policy_update" / "Exigência da verificação em duas etapas alterada" / System,
+    AuthStepUp => "auth.step_up" / "Identidade confirmada para uma ação sensível" / Access,
+    AuthStepUpFailed => "auth.step_up_failed" / "Confirmação de identidade recusada (senha errada)" / Access,
 }
 
 #[cfg(test)]

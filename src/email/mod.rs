@@ -135,6 +135,14 @@ message!(InvitationMessage, "invitation", "email/invitation.txt", "email/invitat
     expires: String,
 });
 
+message!(MfaNotice, "mfa", "email/mfa_notice.txt", "email/mfa_notice.html", {
+    name: String,
+    headline: String,
+    detail: String,
+    advice: String,
+    link: String,
+});
+
 message!(AlertMessage, "alert", "email/alert.txt", "email/alert.html", {
     raised: bool,
     what: String,

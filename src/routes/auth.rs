@@ -9,6 +9,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::error::{AppError, FieldError};
+use crate::routes::mfa_pages;
 use crate::services::auth::{self, LoginInput};
 use crate::services::known_clients::well_formed_device;
 use crate::services::setup;
@@ -60,12 +61,7 @@ pub async fn login(
 ) -> Result<HttpResponse, PageError> {
     let (ip, ua) = (state.client_ip(&req), user_agent(&req));
     let old_session = session_store::row(&session);
-    // The browser's device cookie, or a new one to set if this sign-in succeeds.
-    let device = req
-        .cookie(DEVICE_COOKIE)
-        .map(|c| c.value().to_string())
-        .filter(|v| well_formed_device(v))
-        .unwrap_or_else(crate::crypto::new_token);
+    let device = device_of(&req);
     let (email, at, agent, dev) = (form.email.clone(), ip.clone(), ua.clone(), device.clone());
     let result = state
         .blocking(move |app| {
@@ -74,22 +70,51 @@ pub async fn login(
         })
         .await;
     let p = match result {
-        Ok(p) => p,
+        Ok(auth::PageSignIn::Done(p)) => p,
+        Ok(auth::PageSignIn::NeedsCode(p)) => {
+            // Not signed in yet: the code comes in a second step, within minutes.
+            let mut resp = redirect("/login/code");
+            let _ = resp.add_cookie(&mfa_pages::pending_cookie(&state, &p.user.id));
+            return Ok(resp);
+        }
         Err(e) => return refused(ctx, email, e),
     };
-    // A new session id (the middleware saves the session under a new key), and a new
-    // CSRF cookie, at every sign-in; each kind of person has one home.
-    session_store::sign_in(&session, &p.user.id, &ip, &ua)?;
+    enter(&state, &session, &p, &ip, &ua, device)
+}
+
+/// The browser's device cookie when it has a well-formed one, or a new one to set if this
+/// sign-in succeeds (`known_clients`).
+pub(crate) fn device_of(req: &HttpRequest) -> String {
+    req.cookie(DEVICE_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| well_formed_device(v))
+        .unwrap_or_else(crate::crypto::new_token)
+}
+
+/// The answer to a complete sign-in (password, and the code when the person has a second
+/// factor): a new session id (the middleware saves the session under a new key), a new
+/// CSRF cookie, and the device cookie; each kind of person has one home.
+pub(crate) fn enter(
+    state: &State,
+    session: &Session,
+    p: &auth::Principal,
+    ip: &str,
+    ua: &str,
+    device: String,
+) -> Result<HttpResponse, PageError> {
+    session_store::sign_in(session, &p.user.id, ip, ua)?;
+    // The password (and code) were just typed: sensitive actions need no step-up for a while.
+    mfa_pages::mark_fresh(session)?;
     let home = if p.role.is_platform() {
         "/admin"
     } else {
         "/portal"
     };
-    let mut resp = redirect_with(&state, home, Flash::success("Você entrou."));
+    let mut resp = redirect_with(state, home, Flash::success("Você entrou."));
     let csrf = state.cookie(CSRF_COOKIE, crate::crypto::new_token(), SameSite::Strict);
     let _ = resp.add_cookie(&csrf);
-    // The browser is now known for this account (`known_clients`): it keeps that for
-    // a year after its last sign-in.
+    // The browser is now known for this account: it keeps that for a year after its
+    // last sign-in.
     let mut device = state.cookie(DEVICE_COOKIE, device, SameSite::Strict);
     device.set_max_age(actix_web::cookie::time::Duration::days(400));
     let _ = resp.add_cookie(&device);
@@ -248,6 +273,7 @@ impl LoginForm {
             ip,
             device: Some(device),
             user_agent,
+            otp: None,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod health;
 pub mod mailed_links;
+pub mod mfa_pages;
 pub mod omie_pages;
 pub mod people;
 pub mod portal;
@@ -32,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/", auth::home)
             .get("/login", auth::login_form)
             .post("/login", auth::login)
+            .get("/login/code", mfa_pages::login_code_form)
+            .post("/login/code", mfa_pages::login_code)
             .post("/logout", auth::logout)
             .get("/setup/{token}", auth::setup_form)
             .post("/setup/{token}", auth::setup)

@@ -71,6 +71,8 @@ pub struct LoginInput<'a> {
     /// The browser's device cookie (pages), if any: see `known_clients`.
     pub device: Option<&'a str>,
     pub user_agent: &'a str,
+    /// The second factor's code, for the API (the page asks it in a second step).
+    pub otp: Option<&'a str>,
 }
 
 impl LoginInput<'_> {
@@ -83,39 +85,108 @@ impl LoginInput<'_> {
     }
 }
 
-/// Sign-in on the sign-in page: checks the password, ends the browser's old session if
-/// any, and records the sign-in. The new session itself (with a new key) is saved by the
-/// session middleware once the handler has put the person in it.
+/// What the sign-in page's first step (e-mail and password) leads to.
+pub enum PageSignIn {
+    /// Signed in: the session may be made.
+    Done(Principal),
+    /// The password is right and the person has a second factor: ask the code. Nothing
+    /// is recorded as a sign-in yet.
+    NeedsCode(Principal),
+}
+
+/// Sign-in on the sign-in page: checks the password; without a second factor, ends the
+/// browser's old session if any and records the sign-in. The new session itself (with a
+/// new key) is saved by the session middleware once the handler has put the person in it.
 pub fn sign_in_page(
     app: &App,
     input: &LoginInput<'_>,
     old_session: Option<&str>,
-) -> Result<Principal, AppError> {
+) -> Result<PageSignIn, AppError> {
     let p = check_credentials(app, input)?;
     let conn = &mut *app.pool.get()?;
+    if super::mfa::enabled(conn, &p.user.id)? {
+        return Ok(PageSignIn::NeedsCode(p));
+    }
+    finish_page(
+        conn,
+        &app.keys,
+        &app.settings.base_url,
+        &p,
+        &input.client(),
+        old_session,
+    )?;
+    Ok(PageSignIn::Done(p))
+}
+
+fn finish_page(
+    conn: &mut Connection,
+    keys: &Keys,
+    base_url: &str,
+    p: &Principal,
+    client: &Client<'_>,
+    old_session: Option<&str>,
+) -> Result<(), AppError> {
     if let Some(old) = old_session {
-        end_session(conn, &app.keys, old, input.ip)?;
+        end_session(conn, keys, old, client.ip)?;
     }
     db::write(conn, |tx| {
         let now = time::now_db();
-        record_login(tx, &app.keys, &p, input.ip, "page", &now)?;
-        known_clients::signed_in(
-            tx,
-            &app.keys,
-            &app.settings.base_url,
-            &p.user,
-            &input.client(),
-            &now,
-        )?;
+        record_login(tx, keys, p, client.ip, "page", &now)?;
+        known_clients::signed_in(tx, keys, base_url, &p.user, client, &now)?;
         Ok(())
-    })?;
+    })
+}
+
+/// The sign-in page's second step: the code of the person whose password checked out a
+/// moment ago (the caller proves that with its short-lived pending state). The person is
+/// looked up again: disabled meanwhile means no entry.
+pub fn sign_in_page_code(
+    app: &App,
+    user_id: &str,
+    code: &str,
+    client: &Client<'_>,
+    old_session: Option<&str>,
+) -> Result<Principal, AppError> {
+    let conn = &mut *app.pool.get()?;
+    let p = session_principal(conn, user_id)?.ok_or(AppError::Unauthenticated)?;
+    super::mfa::verify(
+        conn,
+        &app.keys,
+        &app.settings.base_url,
+        &p.user,
+        code,
+        client.ip,
+    )?;
+    finish_page(
+        conn,
+        &app.keys,
+        &app.settings.base_url,
+        &p,
+        client,
+        old_session,
+    )?;
     Ok(p)
 }
 
-/// Sign-in through the API: checks the password and issues a bearer token.
+/// Sign-in through the API: checks the password, then the second factor when the
+/// person has one (`otp`: a TOTP code or a recovery code), and issues a bearer token.
 pub fn sign_in_api(app: &App, input: &LoginInput<'_>) -> Result<String, AppError> {
     let p = check_credentials(app, input)?;
     let conn = &mut *app.pool.get()?;
+    if super::mfa::enabled(conn, &p.user.id)? {
+        let code = input
+            .otp
+            .filter(|c| !c.trim().is_empty())
+            .ok_or(AppError::MfaRequired)?;
+        super::mfa::verify(
+            conn,
+            &app.keys,
+            &app.settings.base_url,
+            &p.user,
+            code,
+            input.ip,
+        )?;
+    }
     let token = new_token();
     db::write(conn, |tx| {
         let now = time::now_db();

@@ -28,6 +28,7 @@ pub fn rotate(conn: &mut Connection, keys: &Keys) -> Result<(u32, usize), AppErr
             store::reseal(tx, &company_id, &new_key, &new_secret)?;
             n += 2;
         }
+        n += super::mfa::reseal_all(tx, &reseal)?;
         for (name, sealed) in store::all_sealed_keys(tx)? {
             store::put_sealed_key(tx, &name, &reseal(&format!("data-key:{name}"), &sealed)?)?;
             n += 1;

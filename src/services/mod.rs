@@ -13,6 +13,7 @@ pub mod email;
 pub mod keys;
 pub mod known_clients;
 pub mod mailed_links;
+pub mod mfa;
 pub mod omie;
 pub mod overview;
 pub mod profile;

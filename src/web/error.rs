@@ -20,6 +20,8 @@ struct Problem<'a> {
     title: &'static str,
     status: u16,
     detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     errors: &'a [FieldError],
 }
@@ -43,16 +45,20 @@ impl ResponseError for ApiError {
             title,
             status: status.as_u16(),
             detail,
+            code: self.0.code(),
             errors: self.0.field_errors(),
         };
         let mut resp = HttpResponse::build(status);
         resp.content_type("application/problem+json");
-        if let AppError::Throttled { retry_after_secs } = self.0 {
-            resp.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+        if let Some(secs) = self.0.retry_after() {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         if matches!(
             self.0,
-            AppError::Unauthenticated | AppError::InvalidCredentials
+            AppError::Unauthenticated
+                | AppError::InvalidCredentials
+                | AppError::MfaRequired
+                | AppError::InvalidOtp
         ) {
             resp.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
@@ -133,6 +139,21 @@ impl ResponseError for PageError {
             ),
             AppError::InvalidCredentials => ("Acesso negado", "E-mail ou senha incorretos.".to_string()),
             AppError::AccountInactive(why) => ("Acesso negado", why.message_pt()),
+            AppError::MfaRequired | AppError::InvalidOtp => (
+                "Código incorreto",
+                "O código de verificação está errado ou já foi usado. Volte e tente de novo com o código atual do aplicativo.".to_string(),
+            ),
+            AppError::MfaLocked { retry_after_secs } => (
+                "Verificação bloqueada",
+                format!(
+                    "Foram digitados 5 códigos errados seguidos. Por segurança, a verificação em duas etapas ficou bloqueada: aguarde {} minuto(s) e tente de novo.",
+                    retry_after_secs.div_ceil(60)
+                ),
+            ),
+            AppError::MfaEnrollmentRequired => (
+                "Ative a verificação em duas etapas",
+                "Sua conta precisa da verificação em duas etapas. Ative-a em Minha conta.".to_string(),
+            ),
             AppError::Internal(_) => (
                 "Algo deu errado",
                 "Tivemos um problema do nosso lado. Tente de novo em instantes; se continuar, avise o suporte."
@@ -140,8 +161,8 @@ impl ResponseError for PageError {
             ),
         };
         let mut resp = ErrorPage::response(status_of(&self.0), title, message);
-        if let AppError::Throttled { retry_after_secs } = self.0
-            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        if let Some(secs) = self.0.retry_after()
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
         {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }

@@ -13,8 +13,8 @@ use futures_util::future::LocalBoxFuture;
 use super::{SESSION_COOKIE, State, session_store};
 use crate::error::AppError;
 use crate::services::auth::{self, Principal};
-use crate::services::users;
 use crate::services::{Actor, ActorKind};
+use crate::services::{mfa, users};
 use crate::web::error::{ApiError, PageError};
 
 /// The signed-in person of a page request, put in the request by the guard.
@@ -74,16 +74,17 @@ async fn require(
         return Ok(to_login(req, state.as_ref()));
     };
     let found = state
-        .run(move |conn, _| {
+        .run(move |conn, app| {
             let Some(p) = auth::session_principal(conn, &user_id)? else {
                 return Ok(None);
             };
             let pending = users::pending_for(conn, &p)?;
-            Ok(Some((p, pending)))
+            let must_enrol = mfa::must_enrol(conn, &app.settings, &p)?;
+            Ok(Some((p, pending, must_enrol)))
         })
         .await;
     match found {
-        Ok(Some((principal, pending))) => {
+        Ok(Some((principal, pending, must_enrol))) => {
             let admitted = match area {
                 Area::Admin => principal.role.is_platform(),
                 Area::Portal => !principal.role.is_platform(),
@@ -97,6 +98,19 @@ async fn require(
                 };
                 let resp = HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, home))
+                    .finish();
+                return Ok(req.into_response(resp));
+            }
+            // A role that must use a second factor, without one: only the enrolment
+            // page (and signing out) until it is on.
+            let enrol = if principal.role.is_platform() {
+                "/admin/profile/mfa"
+            } else {
+                "/portal/profile/mfa"
+            };
+            if must_enrol && !req.path().starts_with(enrol) {
+                let resp = HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, enrol))
                     .finish();
                 return Ok(req.into_response(resp));
             }
@@ -211,8 +225,20 @@ impl FromRequest for ApiUser {
                     ip,
                 });
             }
+            // Until a required second factor is on, a person's token opens only their
+            // own account, the enrolment and the sign-out.
+            let exempt = matches!(req.path(), "/api/v1/me" | "/api/v1/auth/logout")
+                || req.path().starts_with("/api/v1/me/mfa");
             let principal = state
-                .run(move |conn, _| auth::resolve_token(conn, &t))
+                .run(move |conn, app| {
+                    let Some(p) = auth::resolve_token(conn, &t)? else {
+                        return Ok(None);
+                    };
+                    if !exempt && mfa::must_enrol(conn, &app.settings, &p)? {
+                        return Err(AppError::MfaEnrollmentRequired);
+                    }
+                    Ok(Some(p))
+                })
                 .await?
                 .ok_or(ApiError(AppError::Unauthenticated))?;
             let actor = principal.actor(&ip);

@@ -124,6 +124,8 @@ const RULES: &[(&str, &str)] = &[
     ("GET /", "P"),
     ("GET /login", "P"),
     ("POST /login", "P"),
+    ("GET /login/code", "P"),
+    ("POST /login/code", "P"),
     ("POST /logout", "P"),
     ("GET /setup/{token}", "P"),
     ("POST /setup/{token}", "P"),
@@ -142,6 +144,11 @@ const RULES: &[(&str, &str)] = &[
     ("GET /api/v1/validate/cnpj", "P"),
     // API.             owner staff admA admB userA read creds proxy none
     ("POST /api/v1/auth/logout", "A A A A A A A A A"),
+    // One's own account and second factor: people only; an application has no "me".
+    ("GET /api/v1/me", "A A A A A 4 4 4 4"),
+    ("POST /api/v1/me/mfa", "A A A A A 4 4 4 4"),
+    ("DELETE /api/v1/me/mfa", "A A A A A 4 4 4 4"),
+    ("POST /api/v1/me/mfa/confirm", "A A A A A 4 4 4 4"),
     // Lists are scoped to the caller: never refused, only narrowed.
     ("GET /api/v1/companies", "A A A A A A A A A"),
     ("POST /api/v1/companies", "A A 3 3 3 3 3 3 3"),
@@ -233,6 +240,13 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/profile/password", "A A"),
     ("POST /admin/profile/sessions/end-others", "A A"),
     ("POST /admin/profile/sessions/{session}/end", "A A"),
+    ("GET /admin/profile/mfa", "A A"),
+    ("POST /admin/profile/mfa/start", "A A"),
+    ("POST /admin/profile/mfa/confirm", "A A"),
+    ("POST /admin/profile/mfa/recovery", "A A"),
+    ("POST /admin/profile/mfa/disable", "A A"),
+    ("GET /admin/step-up", "A A"),
+    ("POST /admin/step-up", "A A"),
     // On company people; platform accounts are probed in `staff_is_refused_...`.
     ("GET /admin/users", "A A"),
     ("POST /admin/invitations", "A A"),
@@ -262,6 +276,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/settings", "A 3"),
     ("POST /admin/settings/test-email", "A 3"),
     ("POST /admin/settings/retry-mail", "A 3"),
+    ("POST /admin/settings/mfa", "A 3"),
     // Portal.          admin A, admin B, user A (each on their own company)
     ("GET /portal", "A A A"),
     ("GET /portal/", "A A A"),
@@ -288,6 +303,13 @@ const RULES: &[(&str, &str)] = &[
     ("POST /portal/profile/password", "A A A"),
     ("POST /portal/profile/sessions/end-others", "A A A"),
     ("POST /portal/profile/sessions/{session}/end", "A A A"),
+    ("GET /portal/profile/mfa", "A A A"),
+    ("POST /portal/profile/mfa/start", "A A A"),
+    ("POST /portal/profile/mfa/confirm", "A A A"),
+    ("POST /portal/profile/mfa/recovery", "A A A"),
+    ("POST /portal/profile/mfa/disable", "A A A"),
+    ("GET /portal/step-up", "A A A"),
+    ("POST /portal/step-up", "A A A"),
 ];
 
 /// Routes whose call changes something a later call relies on: they get an object made

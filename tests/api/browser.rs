@@ -543,3 +543,59 @@ async fn a_browser_test_that_panics_leaves_no_chromium_behind() {
     assert!(left.is_empty(), "left running: {left:?}");
     assert!(!std::path::Path::new(&profile).exists(), "profile kept");
 }
+
+/// A fresh install that requires the second factor of owners: the owner made through
+/// the setup link is led to the enrolment page at the first sign-in, turns it on with a
+/// code computed from the secret the page shows, signs out, and signs in with a code.
+#[tokio::test]
+async fn the_owner_turns_on_the_second_factor_and_signs_in_with_a_code_in_chromium() {
+    let s = Server::start_with(&[("OTM_MFA_REQUIRED", "owner,staff")]);
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let token = s.setup_token.clone().unwrap();
+    d.goto(&s.url(&format!("/setup/{token}"))).await;
+    d.wait_for("Crie a conta do proprietário").await;
+    d.type_into("#name", "Dona Maria").await;
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.type_into("#password_confirm", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Conta do proprietário criada").await;
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+
+    // Led to the enrolment page, whatever page is asked for.
+    d.wait_for("exige a verificação em duas etapas").await;
+    d.goto(&s.url("/admin/companies")).await;
+    d.wait_for_url("/admin/profile/mfa").await;
+    d.click("main form[action$='/start'] button").await;
+    let page = d.wait_for("leia este QR code").await;
+    assert!(
+        page.contains("data:image/svg+xml;base64,"),
+        "QR code as an image"
+    );
+    let marker = "id=\"mfa-secret\">";
+    let start = page.find(marker).unwrap() + marker.len();
+    let secret = page[start..start + page[start..].find('<').unwrap()].to_string();
+    let t = crate::mfa::settle().await;
+    d.type_into("#otp", &crate::mfa::code_at(&secret, t - 30))
+        .await;
+    d.click("main form[action$='/confirm'] button").await;
+    let page = d.wait_for("Seus códigos de recuperação").await;
+    assert!(page.contains("download=\"codigos-de-recuperacao.txt\""));
+    d.wait_for("Códigos de recuperação restantes: <strong>10</strong>")
+        .await;
+
+    // Sign out, sign in again: the code is asked in a second step.
+    d.click("form.logout button").await;
+    d.wait_for("Você saiu").await;
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Código de verificação").await;
+    d.type_into("#otp", &crate::mfa::code_at(&secret, t)).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Visão geral").await;
+}

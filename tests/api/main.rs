@@ -15,6 +15,7 @@ mod durability;
 mod email;
 mod invitations;
 mod links;
+mod mfa;
 mod omie;
 mod omie_stub;
 mod platform;

@@ -227,7 +227,13 @@ pub async fn rotate(
     who: Acting,
     id: web::Path<String>,
     _f: Form<Empty>,
+    session: actix_session::Session,
+    person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
+    let back = format!("/admin/applications/{}", id.as_str());
+    if let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &person, &back) {
+        return Ok(r);
+    }
     let (actor, id) = (who.actor(), id.into_inner());
     let (app, secret) = state
         .run(move |conn, app| uc::rotate_secret(conn, &app.keys, &actor, &id))

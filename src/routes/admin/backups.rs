@@ -249,7 +249,14 @@ pub async fn download(
     state: State,
     who: SignedIn,
     id: web::Path<String>,
+    session: actix_session::Session,
 ) -> Result<HttpResponse, PageError> {
+    let here = format!("/admin/backups/{}/download", id.as_str());
+    if who.principal.role == crate::domain::Role::Owner
+        && let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &who, &here)
+    {
+        return Ok(r);
+    }
     let actor = who.actor();
     let id = id.into_inner();
     let file = state
@@ -303,6 +310,9 @@ pub async fn save_settings(
     redirect_outcome(&state, "/admin/backups", saved)
 }
 
+/// The recovery kit's page (where step-up sends the owner back to).
+const KIT: &str = "/admin/backups/recovery-kit";
+
 #[derive(Template)]
 #[template(path = "admin/recovery_kit.html")]
 struct KitPage {
@@ -312,11 +322,18 @@ struct KitPage {
     made: String,
 }
 
-pub async fn kit_form(ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+pub async fn kit_form(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    session: actix_session::Session,
+) -> Result<HttpResponse, PageError> {
     if !ctx.is_owner {
         return Err(AppError::Forbidden.into());
     }
-    let _ = who;
+    if let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &who, KIT) {
+        return Ok(r);
+    }
     render(&KitPage {
         ctx: ctx.with_nav(Nav::Backups),
         error: String::new(),
@@ -337,7 +354,13 @@ pub async fn kit_show(
     ctx: Ctx,
     who: SignedIn,
     Form(f): Form<KitForm>,
+    session: actix_session::Session,
 ) -> Result<HttpResponse, PageError> {
+    if ctx.is_owner
+        && let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &who, KIT)
+    {
+        return Ok(r);
+    }
     let (actor, ctx) = (who.actor(), ctx.with_nav(Nav::Backups));
     let r = state
         .blocking(move |app| uc::recovery_kit(app, &actor, &f.password))

@@ -388,7 +388,13 @@ pub async fn omie_reveal(
     who: Acting,
     id: web::Path<String>,
     _f: Form<crate::routes::auth::Empty>,
+    session: actix_session::Session,
+    person: crate::web::guard::SignedIn,
 ) -> Result<HttpResponse, PageError> {
+    let back = format!("/admin/companies/{}/omie", id.as_str());
+    if let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &person, &back) {
+        return Ok(r);
+    }
     crate::routes::omie_pages::reveal(
         &state,
         ctx.with_nav(Nav::Companies),

@@ -48,6 +48,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/profile/sessions/end-others",
                 crate::routes::profile::end_others,
             )
+            .get("/profile/mfa", crate::routes::mfa_pages::show)
+            .post("/profile/mfa/start", crate::routes::mfa_pages::start)
+            .post("/profile/mfa/confirm", crate::routes::mfa_pages::confirm)
+            .post(
+                "/profile/mfa/recovery",
+                crate::routes::mfa_pages::regenerate,
+            )
+            .post("/profile/mfa/disable", crate::routes::mfa_pages::disable)
+            .get("/step-up", crate::routes::mfa_pages::step_up_form)
+            .post("/step-up", crate::routes::mfa_pages::step_up_submit)
             .get("/users", users::list)
             .post("/invitations", invitations::create)
             .post(
@@ -87,6 +97,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/backups/{id}/download", backups::download)
             .get("/settings", settings::show)
             .post("/settings/test-email", settings::send_test)
-            .post("/settings/retry-mail", settings::retry_mail);
+            .post("/settings/retry-mail", settings::retry_mail)
+            .post("/settings/mfa", crate::routes::mfa_pages::save_policy);
     });
 }

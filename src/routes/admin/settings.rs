@@ -36,6 +36,10 @@ struct SettingsPage {
     default_to: String,
     /// Where alerts go, and whether that comes from OTM_ALERT_EMAILS.
     alert_to: (String, bool),
+    /// The second factor's policy: roles from `OTM_MFA_REQUIRED` (empty when `none`)
+    /// and whether the owner requires it of company admins.
+    mfa_roles: String,
+    mfa_company_admin: bool,
 }
 
 impl From<Queued> for QueueRow {
@@ -84,22 +88,29 @@ impl SettingsPage {
             rows: q.recent.into_iter().map(QueueRow::from).collect(),
             default_to,
             alert_to,
+            mfa_roles: settings
+                .mfa_required
+                .iter()
+                .map(|r| r.label())
+                .collect::<Vec<_>>()
+                .join(", "),
+            mfa_company_admin: false,
         }
     }
 }
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let q = state
-        .run(move |conn, _| email::queue_state(conn, &actor))
+    let (q, company_admin) = state
+        .run(move |conn, _| {
+            let q = email::queue_state(conn, &actor)?;
+            Ok((q, crate::services::mfa::company_admin_required(conn)?))
+        })
         .await?;
     let me = who.principal.user.email.clone();
-    render(&SettingsPage::new(
-        ctx.with_nav(Nav::Settings),
-        &state.settings,
-        q,
-        me,
-    ))
+    let mut page = SettingsPage::new(ctx.with_nav(Nav::Settings), &state.settings, q, me);
+    page.mfa_company_admin = company_admin;
+    render(&page)
 }
 
 #[derive(Deserialize)]

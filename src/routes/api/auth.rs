@@ -17,6 +17,10 @@ pub struct LoginBody {
     email: String,
     #[schema(example = "uma senha longa e boa")]
     password: String,
+    /// The second factor's code (6 digits) or a recovery code, for a person who has one.
+    #[serde(default, deserialize_with = "crate::routes::api::no_null")]
+    #[schema(nullable = false, example = "123456")]
+    otp: Option<String>,
 }
 
 /// A bearer token for a person.
@@ -35,7 +39,10 @@ pub struct TokenResponse {
 /// Sign in (people)
 ///
 /// Wrong e-mail or password, and an account that is not active, answer 401; repeated
-/// failures are throttled (429).
+/// failures are throttled (429). A person with a second factor also sends `otp`: without
+/// it the answer is 401 with `code: mfa_required`, with a wrong or used one 401 with
+/// `code: invalid_otp`; five wrong codes in a row lock the second factor for 15 minutes
+/// (429 with `Retry-After`).
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -66,6 +73,7 @@ pub async fn login(
                 ip: &ip,
                 device: None,
                 user_agent: &ua,
+                otp: body.otp.as_deref(),
             };
             auth::sign_in_api(app, &input)
         })

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod backups;
 pub mod companies;
+pub mod me;
 pub mod omie;
 pub mod openapi;
 pub mod proxy;
@@ -37,6 +38,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         r.post("/auth/login", auth::login)
             .post("/auth/logout", auth::logout)
             .post("/auth/token", token::token)
+            .get("/me", me::get)
+            .post("/me/mfa", me::start)
+            .delete("/me/mfa", me::disable)
+            .post("/me/mfa/confirm", me::confirm)
             .post("/signup", crate::routes::signup::api)
             .get("/companies", companies::list)
             .post("/companies", companies::create)

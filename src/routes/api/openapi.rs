@@ -17,7 +17,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    applications, audit, auth, backups, companies, omie, proxy, reports, token, users, validate,
+    applications, audit, auth, backups, companies, me, omie, proxy, reports, token, users, validate,
 };
 
 #[derive(OpenApi)]
@@ -39,6 +39,10 @@ use super::{
         auth::login,
         auth::logout,
         token::token,
+        me::get,
+        me::start,
+        me::confirm,
+        me::disable,
         crate::routes::signup::api,
         companies::list,
         companies::create,
@@ -88,6 +92,7 @@ use super::{
     tags(
         (name = "health", description = "Liveness and readiness probes."),
         (name = "auth", description = "Bearer tokens for people and applications."),
+        (name = "me", description = "The signed-in person's own account and second factor."),
         (name = "companies", description = "Client companies and their Omie credentials."),
         (name = "users", description = "People of a company."),
         (name = "applications", description = "Integrations that act for companies."),
@@ -117,6 +122,11 @@ pub struct Problem {
     pub status: u16,
     #[schema(example = "One or more fields are invalid.")]
     pub detail: String,
+    /// A machine-readable reason where the status alone does not tell: `mfa_required`,
+    /// `invalid_otp`, `mfa_locked`, `mfa_enrollment_required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "mfa_required")]
+    pub code: Option<String>,
     /// Per-field problems, for validation failures (422) and conflicts (409).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,

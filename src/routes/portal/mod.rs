@@ -52,7 +52,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post(
                 "/profile/sessions/{session}/end",
                 crate::routes::sessions::end_own,
-            );
+            )
+            .get("/profile/mfa", crate::routes::mfa_pages::show)
+            .post("/profile/mfa/start", crate::routes::mfa_pages::start)
+            .post("/profile/mfa/confirm", crate::routes::mfa_pages::confirm)
+            .post(
+                "/profile/mfa/recovery",
+                crate::routes::mfa_pages::regenerate,
+            )
+            .post("/profile/mfa/disable", crate::routes::mfa_pages::disable)
+            .get("/step-up", crate::routes::mfa_pages::step_up_form)
+            .post("/step-up", crate::routes::mfa_pages::step_up_submit);
     });
 }
 

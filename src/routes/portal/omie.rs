@@ -51,7 +51,11 @@ pub async fn reveal(
     ctx: Ctx,
     who: SignedIn,
     _f: Form<Empty>,
+    session: actix_session::Session,
 ) -> Result<HttpResponse, PageError> {
+    if let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &who, "/portal/omie") {
+        return Ok(r);
+    }
     let a = who.actor();
     omie_pages::reveal(&state, ctx.with_nav(Nav::Omie), a, omie_place(&who)).await
 }
