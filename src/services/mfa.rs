@@ -467,6 +467,14 @@ pub fn confirm(
     result.or_else(|o| into_result(o).map(|_| vec![]))
 }
 
+/// The answer to acting on a factor the person has not turned on.
+fn not_enabled() -> AppError {
+    AppError::Conflict(vec![crate::error::FieldError::new(
+        "mfa",
+        "A verificação em duas etapas não está ativa nesta conta.",
+    )])
+}
+
 /// New recovery codes (the old ones stop working), after a code.
 pub fn regenerate_codes(
     conn: &mut Connection,
@@ -478,10 +486,7 @@ pub fn regenerate_codes(
     let user = person(conn, actor)?;
     let result = db::write(conn, |tx| {
         if !store::enabled(tx, &user.id)? {
-            return Err(AppError::Conflict(vec![crate::error::FieldError::new(
-                "mfa",
-                "A verificação em duas etapas não está ativa nesta conta.",
-            )]));
+            return Err(not_enabled());
         }
         match check_in(tx, keys, base_url, &user, code, &actor.ip, false, false)? {
             Outcome::Ok(_) => {}
@@ -514,10 +519,7 @@ pub fn disable(
     let base_url = settings.base_url.as_str();
     let result = db::write(conn, |tx| {
         if !store::enabled(tx, &user.id)? {
-            return Err(AppError::Conflict(vec![crate::error::FieldError::new(
-                "mfa",
-                "A verificação em duas etapas não está ativa nesta conta.",
-            )]));
+            return Err(not_enabled());
         }
         match check_in(tx, keys, base_url, &user, code, &actor.ip, false, true)? {
             Outcome::Ok(_) => {}
