@@ -67,3 +67,75 @@ async fn a_stale_session_cannot_enrol_a_factor_to_get_past_step_up() {
         assert!(br.get(next).await.body.contains("mfa-secret"), "{required}");
     }
 }
+
+/// Tenants see the platform as "Equipe <vendor>"; the history's `actor` filter must not
+/// give back what the masking hides: a company admin probing `actor=` with pieces of an
+/// e-mail (or an id) would otherwise learn, row by row, who on the platform's team acted.
+#[tokio::test]
+async fn a_company_admin_cannot_find_the_platforms_people_through_the_history_filter() {
+    use serde_json::json;
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (st, c) = owner
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Padaria Pão Quente Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let cid = c["id"].as_str().unwrap();
+    let pw = "senha do administrador longa";
+    let (st, u) = owner
+        .post(
+            &format!("/api/v1/companies/{cid}/users"),
+            json!({"name": "Ana", "email": "ana@paoquente.com.br", "role": "company_admin", "password": pw}),
+        )
+        .await;
+    assert_eq!(st, 201, "{u}");
+    let (_, me) = owner.get("/api/v1/me").await;
+    let owner_id = me["id"].as_str().unwrap().to_string();
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ana@paoquente.com.br", "password": pw}))
+        .send()
+        .await
+        .unwrap();
+    let tok: serde_json::Value = r.json().await.unwrap();
+    let admin = s.api(tok["access_token"].as_str().unwrap());
+
+    // The history holds the owner's rows, masked.
+    let (st, all) = admin.get("/api/v1/audit").await;
+    assert_eq!(st, 200, "{all}");
+    let items = all["items"].as_array().unwrap();
+    assert!(
+        items
+            .iter()
+            .any(|e| e["actor_label"].as_str().unwrap().starts_with("Equipe")),
+        "{all}"
+    );
+    assert!(!all.to_string().contains(OWNER_EMAIL), "{all}");
+
+    // Probing the filter with the owner's e-mail, a piece of it, or the owner's id finds
+    // nothing; the team's label finds the team's rows.
+    let local = OWNER_EMAIL.split('@').next().unwrap();
+    for probe in [OWNER_EMAIL, local, &local[..3], owner_id.as_str()] {
+        let q = serde_urlencoded::to_string([("actor", probe)]).unwrap();
+        let (st, v) = admin.get(&format!("/api/v1/audit?{q}")).await;
+        assert_eq!(st, 200, "{v}");
+        let n = v["items"].as_array().unwrap().len();
+        assert_eq!(n, 0, "actor={probe} found {n} row(s): {v}");
+    }
+    let (_, v) = admin.get("/api/v1/audit?actor=equipe").await;
+    let found = v["items"].as_array().unwrap();
+    assert!(!found.is_empty(), "{v}");
+    assert!(
+        found
+            .iter()
+            .all(|e| e["actor_label"].as_str().unwrap().starts_with("Equipe")),
+        "{v}"
+    );
+    // The company's own people are still found by their e-mail.
+    let (_, v) = admin.get("/api/v1/audit?actor=ana%40paoquente").await;
+    assert!(!v["items"].as_array().unwrap().is_empty(), "{v}");
+}
