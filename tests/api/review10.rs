@@ -139,3 +139,52 @@ async fn a_company_admin_cannot_find_the_platforms_people_through_the_history_fi
     let (_, v) = admin.get("/api/v1/audit?actor=ana%40paoquente").await;
     assert!(!v["items"].as_array().unwrap().is_empty(), "{v}");
 }
+
+/// Revealing an Omie secret asks for a fresh identity; a new application's secret, once
+/// linked with `omie_credentials:read`, reads the same secret through the API. So a new
+/// application (a secret shown once, like a rotated one) needs step-up too, or a stale
+/// session gets every company's Omie secret without the password.
+#[tokio::test]
+async fn a_stale_session_cannot_mint_an_application_secret_to_read_omie_secrets() {
+    use serde_json::json;
+    let s = Server::start_with(&[("OTM_STEP_UP_SECONDS", "2")]);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let br = s.browser();
+    br.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    let csrf = br.get("/admin/applications").await.csrf();
+    let r = br
+        .post(
+            "/admin/applications",
+            &[("csrf_token", &csrf), ("name", "Robô do invasor")],
+        )
+        .await;
+    assert!(asks_step_up(&r), "{} {:?}", r.status, r.location);
+    let (_, apps) = api.get("/api/v1/applications").await;
+    assert_eq!(apps["items"].as_array().unwrap().len(), 0, "{apps}");
+    // After the password again, it is created and its secret shown.
+    let r = br
+        .submit(
+            "/admin/applications",
+            "/admin/step-up",
+            &[("answer", OWNER_PASSWORD), ("next", "/admin/applications")],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/admin/applications"));
+    let r = br
+        .submit(
+            "/admin/applications",
+            "/admin/applications",
+            &[("name", "Robô de notas")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{:?}", r.location);
+    let (_, apps) = api.get("/api/v1/applications").await;
+    assert_eq!(
+        apps["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        json!(apps)
+    );
+}
