@@ -156,7 +156,18 @@ pub struct Filter {
     pub to: Option<String>,
     /// Entries with an id below this one (newest first).
     pub before: Option<i64>,
+    /// Set when the reader is a client company, to the label it sees for the platform
+    /// (its owner, staff, or the system): `actor` then matches the platform's rows only
+    /// through that label, never through the e-mail or id the masking hides.
+    pub tenant_team: Option<String>,
 }
+
+/// Rows by the platform: its owner or staff, or the system (as a client company's
+/// history names them; `services::audit::as_tenant_sees`).
+const BY_PLATFORM: &str = "((actor_type = 'user' AND actor_id IN \
+    (SELECT id FROM users WHERE role IN ('owner', 'staff'))) \
+    OR (actor_type = 'system' AND (actor_label = '' OR actor_label = 'sistema' \
+    OR actor_label IN (SELECT email FROM users WHERE role IN ('owner', 'staff')))))";
 
 /// Newest first; returns up to `limit` entries and whether more exist.
 pub fn list(conn: &Connection, f: &Filter, limit: usize) -> rusqlite::Result<(Vec<Entry>, bool)> {
@@ -170,10 +181,21 @@ pub fn list(conn: &Connection, f: &Filter, limit: usize) -> rusqlite::Result<(Ve
         args.push(Box::new(a.clone()));
         let n = args.len();
         args.push(Box::new(format!("%{}%", escape_like(a))));
-        sql.push_str(&format!(
-            " AND (actor_id = ?{n} OR actor_label LIKE ?{} ESCAPE '\\')",
+        let by_actor = format!(
+            "(actor_id = ?{n} OR actor_label LIKE ?{} ESCAPE '\\')",
             args.len()
-        ));
+        );
+        match &f.tenant_team {
+            Some(team) => {
+                let team_matches = team.to_lowercase().contains(&a.to_lowercase());
+                args.push(Box::new(team_matches));
+                sql.push_str(&format!(
+                    " AND (CASE WHEN {BY_PLATFORM} THEN ?{} ELSE {by_actor} END)",
+                    args.len()
+                ));
+            }
+            None => sql.push_str(&format!(" AND {by_actor}")),
+        }
     }
     if let Some(a) = &f.action {
         if let Some(prefix) = a.strip_suffix(".*") {

@@ -342,9 +342,16 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
 
 pub async fn start(
     state: State,
+    session: Session,
     who: SignedIn,
     _f: Form<crate::routes::auth::Empty>,
 ) -> Result<HttpResponse, PageError> {
+    // A factor once on is what step-up asks for: turning one on needs a fresh identity
+    // (the password again), or a stale session could enrol its own authenticator and
+    // get past step-up without ever knowing the password.
+    if let Some(r) = step_up(&state, &session, &who, &base_of(&who)) {
+        return Ok(r);
+    }
     let actor = who.actor();
     state
         .run(move |conn, app| mfa::start(conn, &app.keys, &actor))
@@ -394,6 +401,11 @@ pub async fn confirm(
     who: SignedIn,
     Form(f): Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
+    // As for starting: the pending secret is on the page, so confirming needs a fresh
+    // identity too.
+    if let Some(r) = step_up(&state, &session, &who, &base_of(&who)) {
+        return Ok(r);
+    }
     let actor = who.actor();
     let r = state
         .run(move |conn, app| mfa::confirm(conn, &app.keys, &app.settings.base_url, &actor, &f.otp))

@@ -27,6 +27,8 @@ pub fn list(
             (Some(Role::CompanyAdmin), Some(c)) => filter.company_id = Some(c.to_string()),
             _ => return Err(AppError::Forbidden),
         }
+        // Filtering by who acted must not find what the masking hides.
+        filter.tenant_team = Some(platform_team_label());
     } else if let Some(cnpj) = filter
         .company_id
         .as_deref()

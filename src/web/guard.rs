@@ -102,13 +102,14 @@ async fn require(
                 return Ok(req.into_response(resp));
             }
             // A role that must use a second factor, without one: only the enrolment
-            // page (and signing out) until it is on.
-            let enrol = if principal.role.is_platform() {
-                "/admin/profile/mfa"
+            // page, the step-up it may ask for (the password again), and signing out,
+            // until it is on.
+            let (enrol, step_up) = if principal.role.is_platform() {
+                ("/admin/profile/mfa", "/admin/step-up")
             } else {
-                "/portal/profile/mfa"
+                ("/portal/profile/mfa", "/portal/step-up")
             };
-            if must_enrol && !req.path().starts_with(enrol) {
+            if must_enrol && !req.path().starts_with(enrol) && req.path() != step_up {
                 let resp = HttpResponse::SeeOther()
                     .insert_header((header::LOCATION, enrol))
                     .finish();

@@ -21,6 +21,7 @@ mod omie_stub;
 mod platform;
 mod plumbing;
 mod proxy;
+mod review10;
 mod sessions;
 mod sign_in_policy;
 mod smtp;

@@ -80,7 +80,16 @@ pub async fn create(
     ctx: Ctx,
     who: SignedIn,
     Form(f): Form<CreateForm>,
+    session: actix_session::Session,
 ) -> Result<HttpResponse, PageError> {
+    // A new application's secret is shown once, like a rotated one; linked with
+    // `omie_credentials:read` it reads the Omie secrets that revealing guards: the same
+    // fresh identity is asked.
+    if let Some(r) =
+        crate::routes::mfa_pages::step_up(&state, &session, &who, "/admin/applications")
+    {
+        return Ok(r);
+    }
     let actor = who.actor();
     match state
         .run(move |conn, app| uc::create(conn, &app.keys, &actor, &f.name, &f.description))

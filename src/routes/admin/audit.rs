@@ -58,6 +58,7 @@ pub fn filter_from(q: &AuditQuery) -> Filter {
             .and_then(|d| d.succ_opt())
             .and_then(time::br_day_start),
         before: q.before.parse().ok(),
+        tenant_team: None,
     }
 }
 

@@ -158,6 +158,7 @@ impl Params {
             from: instant("from", self.from)?,
             to: instant("to", self.to)?,
             before,
+            tenant_team: None,
         })
     }
 }
