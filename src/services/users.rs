@@ -276,10 +276,7 @@ pub fn approve(
     db::write(conn, |tx| {
         let u = manageable(tx, actor, id)?;
         if u.status != UserStatus::Pending {
-            return Err(AppError::field(
-                "status",
-                "Este cadastro não está aguardando aprovação.",
-            ));
+            return Err(not_pending());
         }
         let now = time::now_db();
         if let Some(r) = role {
@@ -298,6 +295,15 @@ pub fn approve(
     })
 }
 
+/// Approving or refusing someone who is no longer waiting conflicts with their state
+/// (409), whatever the request said.
+fn not_pending() -> AppError {
+    AppError::Conflict(vec![crate::error::FieldError::new(
+        "status",
+        "Este cadastro não está aguardando aprovação.",
+    )])
+}
+
 /// Refuses a pending user; the optional reason is e-mailed to them.
 pub fn reject(
     conn: &mut Connection,
@@ -311,10 +317,7 @@ pub fn reject(
     db::write(conn, |tx| {
         let u = manageable(tx, actor, id)?;
         if u.status != UserStatus::Pending {
-            return Err(AppError::field(
-                "status",
-                "Este cadastro não está aguardando aprovação.",
-            ));
+            return Err(not_pending());
         }
         let now = time::now_db();
         store::set_status(

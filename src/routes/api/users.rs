@@ -379,11 +379,12 @@ pub struct ApproveBody {
     request_body(content = Option<ApproveBody>),
     security(("bearerAuth" = [])),
     responses(
-        (status = 200, description = "Approved (or already active).", body = UserJson),
+        (status = 200, description = "Approved.", body = UserJson),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 413, response = PayloadTooLarge),
         (status = 422, response = ValidationFailed),
     )
