@@ -286,8 +286,8 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/privacidade/retencao", "A 3"),
     ("GET /admin/privacidade/incidentes", "A A"),
     ("POST /admin/privacidade/incidentes", "A A"),
-    // The id in the path is company A's, which is no incident: "not found" for both
-    // (`privacy::incidents_are_registered_with_their_anpd_deadline` follows a real one up).
+    // A made-up incident: "not found" for both (a real one is followed up in
+    // `privacy::incidents_are_registered_with_their_anpd_deadline`).
     ("POST /admin/privacidade/incidentes/{id}", "4 4"),
     // Portal.          admin A, admin B, user A (each on their own company)
     ("GET /portal", "A A A"),
@@ -735,6 +735,7 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             "id" if r.path.contains("/users/") => user.clone(),
             "id" | "app_id" if r.path.contains("/applications/") => app.clone(),
             "id" if r.path.contains("/backups/") => w.backup.clone(),
+            "id" if r.path.contains("/incidentes/") => "inc-que-nao-existe".into(),
             "secret_id" => secret.clone(),
             "endpoint" => "geral/clientes".into(),
             "file" => "app.css".into(),
