@@ -25,6 +25,8 @@ use crate::time;
 /// One processing activity as the notice and the record of processing show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Activity {
+    #[serde(skip)]
+    pub id: Purpose,
     pub name: &'static str,
     pub purpose: &'static str,
     pub data: Vec<&'static str>,
@@ -54,6 +56,7 @@ fn distinct<T: Ord + Clone>(it: impl Iterator<Item = T>) -> Vec<T> {
 fn activity(p: Purpose, days: &dyn Fn(Rule) -> u32) -> Activity {
     let cols: Vec<&Column> = inventory::for_purpose(p).collect();
     Activity {
+        id: p,
         name: p.activity(),
         purpose: p.label(),
         data: distinct(cols.iter().map(|c| c.class.label())),
@@ -179,13 +182,7 @@ pub fn record_csv(
             a.bases.join("; "),
             a.subjects.join("; "),
             a.data.join("; "),
-            sharing(
-                *Purpose::ALL
-                    .iter()
-                    .find(|p| p.activity() == a.name)
-                    .unwrap_or(&Purpose::Audit),
-            )
-            .to_string(),
+            sharing(a.id).to_string(),
             SECURITY.to_string(),
             a.retention.join("; "),
             notes,
