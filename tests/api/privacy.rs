@@ -213,6 +213,19 @@ async fn sign_up_and_invitation_acceptance_record_the_notice_version() {
         )
         .unwrap();
     assert_eq!((v.as_str(), ctx.as_str()), (version.as_str(), "invitation"));
+
+    // The record stays; its address is an access record, gone after 6 months.
+    let r = retention_run(&s, Utc::now() + Duration::days(200));
+    assert!(r["access_records"].as_u64().unwrap() > 0, "{r}");
+    let (v, ip): (String, String) = db(&s)
+        .query_row(
+            "SELECT n.notice_version, n.ip FROM notice_acceptances n
+             JOIN users u ON u.id = n.user_id WHERE u.email = 'novo@a.com.br'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((v.as_str(), ip.as_str()), (version.as_str(), ""));
 }
 
 /// The retention run as of a later moment: nothing of a fresh sign-up goes at once, the
@@ -227,6 +240,18 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
     sign_up_api(&s, "11.222.333/0001-81", "joana@padaria.com.br").await;
     sign_up_api(&s, "12.ABC.345/01DE-35", "rui@nova.com.br").await;
     smtp.wait_for("rui@nova.com.br", "Recebemos").await;
+    // A reset link, never used.
+    let b = s.browser();
+    let r = b
+        .submit(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", OWNER_EMAIL)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    smtp.wait_for(OWNER_EMAIL, "Troca de senha").await;
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM password_resets"), 1);
     let now = Utc::now();
 
     // Today: the sign-ups are fresh.
@@ -279,6 +304,7 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
 
     let r = retention_run(&s, now + Duration::days(20));
     assert_eq!(r["signups"], 2, "the pending user and the request: {r}");
+    assert_eq!(r["links"], 0, "{r}");
     assert_eq!(r["sent_mail"], 0, "sent mail is kept 30 days: {r}");
     assert!(
         r["sessions"].as_u64().unwrap() > 0,
@@ -298,6 +324,11 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
     let r = retention_run(&s, now + Duration::days(200));
     assert!(r["access_records"].as_u64().unwrap() > 0, "{r}");
     assert!(r["sent_mail"].as_u64().unwrap() >= 4, "{r}");
+    assert_eq!(
+        r["links"], 1,
+        "the reset link, 30 days after it expired: {r}"
+    );
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM password_resets"), 0);
     assert_eq!(count(&s, "SELECT COUNT(*) FROM known_clients"), 0);
     assert_eq!(
         count(&s, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
