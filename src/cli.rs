@@ -50,6 +50,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Apply the data inventory's retention periods (what the daily job does)
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// Manage the master key
     Key {
         #[command(subcommand)]
@@ -83,6 +88,17 @@ pub enum AdminCommand {
     ResetMfa {
         #[arg(long)]
         email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Remove what is past its retention period now, print the counts; `--now` applies
+    /// the periods as of another moment (RFC 3339, e.g. 2027-06-01T12:00:00Z), to check
+    /// what a later run will remove
+    Run {
+        #[arg(long, value_name = "RFC3339", value_parser = rfc3339)]
+        now: Option<chrono::DateTime<chrono::Utc>>,
     },
 }
 
@@ -143,6 +159,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             command: AuditCommand::Verify,
         } => audit_verify(settings),
         Command::Backup => backup_now(settings),
+        Command::Retention {
+            command: RetentionCommand::Run { now },
+        } => retention_run(settings, now),
         Command::Restore { file, force } => restore(settings, &file, force),
         Command::Key {
             command: KeyCommand::Rotate,
@@ -229,6 +248,30 @@ fn audit_verify(settings: Settings) -> anyhow::Result<()> {
         }
         Verdict::Broken { at_id, reason } => bail!("audit chain broken at row {at_id}: {reason}"),
     }
+}
+
+/// A bad `--now` is bad usage (exit 2), like any other argument clap refuses.
+fn rfc3339(t: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| format!("not an RFC 3339 time ({e})"))
+}
+
+fn retention_run(
+    settings: Settings,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> anyhow::Result<()> {
+    let now = now.unwrap_or_else(crate::time::now);
+    let opened = startup::open(&settings)?;
+    let mut conn = opened.pool.get()?;
+    let removed =
+        crate::services::retention::run(&mut conn, &opened.keys, now, settings.session_idle_secs)
+            .map_err(|e| anyhow!("{e:?}"))?;
+    println!(
+        "{}",
+        serde_json::to_string(&removed).map_err(|e| anyhow!("{e}"))?
+    );
+    Ok(())
 }
 
 fn backup_now(settings: Settings) -> anyhow::Result<()> {

@@ -59,6 +59,11 @@ pub fn parse_br_date(s: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// Today's date in São Paulo.
+pub fn today_br() -> NaiveDate {
+    now().with_timezone(&Sao_Paulo).date_naive()
+}
+
 /// "há 5 minutos", "há 3 horas", "há 2 dias": how long ago, for pages.
 pub fn ago_br(s: &str) -> String {
     let Some(t) = parse_db(s) else {

@@ -14,6 +14,8 @@ pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
+pub mod privacy;
+pub mod schema;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
@@ -92,6 +94,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0016_invitation_sender",
         include_str!("../../migrations/0016_invitation_sender.sql"),
+    ),
+    (
+        "0018_privacy_records",
+        include_str!("../../migrations/0018_privacy_records.sql"),
     ),
 ];
 

@@ -141,6 +141,10 @@ actions! {
     MfaPolicyUpdate => "mfa.policy_update" / "Exigência da verificação em duas etapas alterada" / System,
     AuthStepUp => "auth.step_up" / "Identidade confirmada para uma ação sensível" / Access,
     AuthStepUpFailed => "auth.step_up_failed" / "Confirmação de identidade recusada (senha errada)" / Access,
+    PrivacyRetentionRun => "privacy.retention_run" / "Dados vencidos apagados pela retenção" / System,
+    PrivacyRetentionUpdate => "privacy.retention_update" / "Prazo de retenção alterado" / System,
+    PrivacyIncidentCreate => "privacy.incident_create" / "Incidente de segurança registrado" / System,
+    PrivacyIncidentUpdate => "privacy.incident_update" / "Incidente de segurança atualizado" / System,
 }
 
 #[cfg(test)]

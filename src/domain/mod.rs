@@ -5,6 +5,8 @@ mod action;
 pub mod cnpj;
 pub mod device;
 mod email;
+pub mod holidays;
+pub mod inventory;
 mod password;
 mod phone;
 mod text;

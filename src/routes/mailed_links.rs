@@ -243,8 +243,8 @@ pub async fn accept_invite(
     let (ip, t, name) = (state.client_ip(&req), token.clone(), f.name.clone());
     let result = state
         .blocking(move |app| {
-            let (pool, keys, cost) = (&app.pool, &app.keys, app.settings.bcrypt_cost);
-            mailed_links::accept(pool, keys, &ip, &t, &f.name, f.new_password(), cost)
+            let (pool, keys, s) = (&app.pool, &app.keys, &app.settings);
+            mailed_links::accept(pool, keys, &ip, &t, &f.name, f.new_password(), s)
         })
         .await;
     match result {

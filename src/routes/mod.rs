@@ -10,6 +10,7 @@ pub mod mfa_pages;
 pub mod omie_pages;
 pub mod people;
 pub mod portal;
+pub mod privacy_pages;
 pub mod profile;
 pub mod sessions;
 pub mod signup;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/invite/{token}", mailed_links::accept_invite)
             .get("/signup", signup::form)
             .post("/signup", signup::submit)
+            .get("/privacidade", privacy_pages::notice)
             .get("/api/openapi.json", api::openapi::document);
     });
     cfg.service(table::scope("/api/v1", Area::Api, api::configure))

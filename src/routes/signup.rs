@@ -97,15 +97,7 @@ impl SignupForm {
 
 fn sign_up(app: &App, ip: &str, input: &SignupInput<'_>) -> Result<users::SignupOutcome, AppError> {
     let (s, keys, throttle) = (&app.settings, &app.keys, &app.throttle);
-    users::signup(
-        &app.pool,
-        keys,
-        throttle,
-        ip,
-        input,
-        s.bcrypt_cost,
-        &s.base_url,
-    )
+    users::signup(&app.pool, keys, throttle, ip, input, s)
 }
 
 /// A person asking for access to a company (registered or not yet).

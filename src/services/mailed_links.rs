@@ -594,8 +594,9 @@ pub fn accept(
     token: &str,
     name: &str,
     np: NewPassword<'_>,
-    cost: u32,
+    settings: &crate::config::Settings,
 ) -> Result<User, AppError> {
+    let cost = settings.bcrypt_cost;
     let open = open_invitation(&*pool.get()?, token)?.ok_or(AppError::NotFound)?;
     if let Some(r) = open.refusal {
         return Err(AppError::Conflict(vec![FieldError::new("invitation", r)]));
@@ -641,6 +642,7 @@ pub fn accept(
             },
             &now,
         )?;
+        super::privacy::record_acceptance(tx, settings, Some(&id), None, "invitation", ip, &now)?;
         let mut entry = Actor::system_at(ip).entry(Action::InvitationAccept, "user", Some(&id));
         entry.actor_label = inv.email.clone();
         entry.company_id = inv.company_id.clone();

@@ -75,9 +75,9 @@ pub fn signup(
     throttle: &Throttle,
     ip: &str,
     input: &SignupInput<'_>,
-    bcrypt_cost: u32,
-    base_url: &str,
+    settings: &crate::config::Settings,
 ) -> Result<SignupOutcome, AppError> {
+    let (bcrypt_cost, base_url) = (settings.bcrypt_cost, settings.base_url.as_str());
     let (cnpj, name, email, password) = validate_signup(input)?;
     // Each sign-up costs a bcrypt hash and sends mail: a burst from one address waits,
     // and a burst for one e-mail stops mailing it (silently, so nothing is revealed).
@@ -137,6 +137,16 @@ pub fn signup(
                     },
                     &now,
                 )?;
+                // The notice the form linked: which version this person accepted.
+                super::privacy::record_acceptance(
+                    tx,
+                    settings,
+                    Some(&id),
+                    None,
+                    "signup",
+                    ip,
+                    &now,
+                )?;
                 let mut entry = actor.entry(Action::UserSignup, "user", Some(&id));
                 entry.actor_label = email.as_str().to_string();
                 entry.company_id = Some(c.id.clone());
@@ -163,6 +173,15 @@ pub fn signup(
                         reason: String::new(),
                         created_at: now.clone(),
                     },
+                )?;
+                super::privacy::record_acceptance(
+                    tx,
+                    settings,
+                    None,
+                    Some(&id),
+                    "signup",
+                    ip,
+                    &now,
                 )?;
                 let mut entry =
                     actor.entry(Action::CompanyRequestCreate, "company_request", Some(&id));
@@ -578,6 +597,8 @@ pub fn accept_request(
             },
             &now,
         )?;
+        // The notice accepted at sign-up now belongs to the account.
+        crate::db::privacy::acceptances_follow_request(tx, id, &uid)?;
         let mut entry = actor.entry(Action::CompanyRequestAccept, "company_request", Some(id));
         entry.company_id = Some(company.id.clone());
         entry.details = json!({ "cnpj": req.cnpj, "user_id": uid, "email": req.requester_email });

@@ -137,6 +137,7 @@ const RULES: &[(&str, &str)] = &[
     ("POST /invite/{token}", "P"),
     ("GET /signup", "P"),
     ("POST /signup", "P"),
+    ("GET /privacidade", "P"),
     ("GET /api/openapi.json", "P"),
     ("POST /api/v1/auth/login", "P"),
     ("POST /api/v1/auth/token", "P"),
@@ -277,6 +278,17 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/settings/test-email", "A 3"),
     ("POST /admin/settings/retry-mail", "A 3"),
     ("POST /admin/settings/mfa", "A 3"),
+    // Privacy (issue 11): the record and the incidents are operations (owner and staff);
+    // the retention periods are a setting: staff see them, only the owner changes them.
+    ("GET /admin/privacidade/registro", "A A"),
+    ("GET /admin/privacidade/registro.csv", "A A"),
+    ("GET /admin/privacidade/retencao", "A A"),
+    ("POST /admin/privacidade/retencao", "A 3"),
+    ("GET /admin/privacidade/incidentes", "A A"),
+    ("POST /admin/privacidade/incidentes", "A A"),
+    // A made-up incident: "not found" for both (a real one is followed up in
+    // `privacy::incidents_are_registered_with_their_anpd_deadline`).
+    ("POST /admin/privacidade/incidentes/{id}", "4 4"),
     // Portal.          admin A, admin B, user A (each on their own company)
     ("GET /portal", "A A A"),
     ("GET /portal/", "A A A"),
@@ -723,6 +735,7 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             "id" if r.path.contains("/users/") => user.clone(),
             "id" | "app_id" if r.path.contains("/applications/") => app.clone(),
             "id" if r.path.contains("/backups/") => w.backup.clone(),
+            "id" if r.path.contains("/incidentes/") => "inc-que-nao-existe".into(),
             "secret_id" => secret.clone(),
             "endpoint" => "geral/clientes".into(),
             "file" => "app.css".into(),

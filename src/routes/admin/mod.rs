@@ -10,6 +10,7 @@ pub mod settings;
 pub mod users;
 
 use crate::routes::people::{self, Admin};
+use crate::routes::privacy_pages;
 use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -95,6 +96,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/backups/recovery-kit", backups::kit_form)
             .post("/backups/recovery-kit", backups::kit_show)
             .get("/backups/{id}/download", backups::download)
+            .get("/privacidade/registro", privacy_pages::record)
+            .get("/privacidade/registro.csv", privacy_pages::record_csv)
+            .get("/privacidade/retencao", privacy_pages::retention_show)
+            .post("/privacidade/retencao", privacy_pages::retention_save)
+            .get("/privacidade/incidentes", privacy_pages::incidents)
+            .post("/privacidade/incidentes", privacy_pages::incident_create)
+            .post(
+                "/privacidade/incidentes/{id}",
+                privacy_pages::incident_update,
+            )
             .get("/settings", settings::show)
             .post("/settings/test-email", settings::send_test)
             .post("/settings/retry-mail", settings::retry_mail)
