@@ -110,6 +110,16 @@ pub fn record_failure(
     Ok(())
 }
 
+/// When the person last signed in (`""` if never): what a pending sign-in is bound to.
+pub fn login_mark(conn: &Connection, id: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row(
+        "SELECT COALESCE(last_login_at, '') FROM users WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 pub fn record_login(conn: &Connection, id: &str, now: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE users SET failed_attempts = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",

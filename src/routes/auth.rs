@@ -74,7 +74,8 @@ pub async fn login(
         Ok(auth::PageSignIn::NeedsCode(p)) => {
             // Not signed in yet: the code comes in a second step, within minutes.
             let mut resp = redirect("/login/code");
-            let _ = resp.add_cookie(&mfa_pages::pending_cookie(&state, &p.user.id));
+            let mark = p.user.last_login_at.as_deref().unwrap_or_default();
+            let _ = resp.add_cookie(&mfa_pages::pending_cookie(&state, &p.user.id, mark));
             return Ok(resp);
         }
         Err(e) => return refused(ctx, email, e),

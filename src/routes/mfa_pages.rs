@@ -5,7 +5,8 @@
 //!
 //! The sign-in's pending state (the password checked out, the code not yet) is a
 //! short-lived cookie, `otm_mfa_pending`: the person's id and an expiry, MAC'd with a key
-//! of ours. It signs nobody in: the session is made only once the code is right.
+//! of ours together with when the person last signed in. It signs nobody in: the session
+//! is made only once the code is right, and that sign-in spends it (single use).
 
 use actix_session::Session;
 use actix_web::cookie::SameSite;
@@ -39,21 +40,28 @@ fn unix_now() -> i64 {
     crate::time::now().timestamp()
 }
 
-fn pending_mac(state: &State, user_id: &str, expires: &str) -> String {
+fn pending_mac(state: &State, user_id: &str, expires: &str, mark: &str) -> String {
     hmac_hex(
         &state.keys.csrf,
         &[
-            b"otm-mfa-pending-v1",
+            b"otm-mfa-pending-v2",
             user_id.as_bytes(),
             expires.as_bytes(),
+            mark.as_bytes(),
         ],
     )
 }
 
-/// The pending cookie for `user_id`, valid [`PENDING_SECS`].
-pub fn pending_cookie(state: &State, user_id: &str) -> actix_web::cookie::Cookie<'static> {
+/// The pending cookie for `user_id`, valid [`PENDING_SECS`] and bound to `mark`, when the
+/// person last signed in ([`auth::login_mark`]): the sign-in its code completes moves
+/// that mark on, so the cookie counts once.
+pub fn pending_cookie(
+    state: &State,
+    user_id: &str,
+    mark: &str,
+) -> actix_web::cookie::Cookie<'static> {
     let expires = (unix_now() + PENDING_SECS).to_string();
-    let mac = pending_mac(state, user_id, &expires);
+    let mac = pending_mac(state, user_id, &expires, mark);
     let mut c = state.cookie(
         PENDING_COOKIE,
         format!("{user_id}.{expires}.{mac}"),
@@ -63,16 +71,40 @@ pub fn pending_cookie(state: &State, user_id: &str) -> actix_web::cookie::Cookie
     c
 }
 
-/// The person a live, untampered pending cookie names.
-fn pending_user(req: &HttpRequest, state: &State) -> Option<String> {
+/// A live pending cookie's parts: the person it names, its expiry and its MAC (checked
+/// against the person's current mark with [`pending_valid`]).
+struct Pending {
+    user_id: String,
+    expires: String,
+    mac: String,
+}
+
+fn pending_parts(req: &HttpRequest) -> Option<Pending> {
     let c = req.cookie(PENDING_COOKIE)?;
     let mut parts = c.value().splitn(3, '.');
     let (user_id, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
-    let good = pending_mac(state, user_id, expires);
-    if !constant_time_eq(good.as_bytes(), mac.as_bytes()) {
-        return None;
-    }
-    (expires.parse::<i64>().ok()? > unix_now()).then(|| user_id.to_string())
+    (expires.parse::<i64>().ok()? > unix_now()).then(|| Pending {
+        user_id: user_id.to_string(),
+        expires: expires.to_string(),
+        mac: mac.to_string(),
+    })
+}
+
+/// Whether `p` is untampered and made for the person's sign-in marked `mark`.
+fn pending_valid(state: &State, p: &Pending, mark: &str) -> bool {
+    let good = pending_mac(state, &p.user_id, &p.expires, mark);
+    constant_time_eq(good.as_bytes(), p.mac.as_bytes())
+}
+
+/// The person a live, untampered, unspent pending cookie names.
+async fn pending_user(req: &HttpRequest, state: &State) -> Option<String> {
+    let p = pending_parts(req)?;
+    let uid = p.user_id.clone();
+    let mark = state
+        .run(move |conn, _| auth::login_mark(conn, &uid))
+        .await
+        .ok()??;
+    pending_valid(state, &p, &mark).then_some(p.user_id)
 }
 
 /// Marks the session's identity as just confirmed (sign-in or step-up).
@@ -143,7 +175,7 @@ pub async fn login_code_form(
     state: State,
     ctx: Ctx,
 ) -> Result<HttpResponse, PageError> {
-    if pending_user(&req, &state).is_none() {
+    if pending_user(&req, &state).await.is_none() {
         return Ok(redirect_with(
             &state,
             "/login",
@@ -166,7 +198,7 @@ pub async fn login_code(
     ctx: Ctx,
     Form(form): Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
-    let Some(user_id) = pending_user(&req, &state) else {
+    let Some(pending) = pending_parts(&req) else {
         let mut r = redirect_with(
             &state,
             "/login",
@@ -181,6 +213,7 @@ pub async fn login_code(
     let old_session = session_store::row(&session);
     let device = crate::routes::auth::device_of(&req);
     let (at, agent, dev) = (ip.clone(), ua.clone(), device.clone());
+    let st = state.clone();
     let result = state
         .blocking(move |app| {
             let client = Client {
@@ -188,7 +221,16 @@ pub async fn login_code(
                 device: Some(&dev),
                 user_agent: &agent,
             };
-            auth::sign_in_page_code(app, &user_id, &form.otp, &client, old_session.as_deref())
+            let ok = |mark: &str| pending_valid(&st, &pending, mark);
+            let user_id = pending.user_id.clone();
+            auth::sign_in_page_code(
+                app,
+                &user_id,
+                &form.otp,
+                &client,
+                old_session.as_deref(),
+                &ok,
+            )
         })
         .await;
     let p = match result {
@@ -226,7 +268,12 @@ pub async fn login_code(
             return Ok(r);
         }
         Err(AppError::Unauthenticated) => {
-            let mut r = redirect("/login");
+            // Tampered, already used (a sign-in since), or the person can no longer enter.
+            let mut r = redirect_with(
+                &state,
+                "/login",
+                Flash::error("Entre de novo com seu e-mail e senha."),
+            );
             let _ = r.add_cookie(&state.removal(PENDING_COOKIE));
             return Ok(r);
         }

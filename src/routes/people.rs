@@ -2,6 +2,7 @@
 //! `/admin/invitations`) and the portal (`/portal/users`, `/portal/invitations`): one
 //! route per action; the use case decides who may do it to whom.
 
+use actix_session::Session;
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
@@ -12,7 +13,33 @@ use crate::services::{mailed_links, users};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
+use crate::web::guard::SignedIn;
 use crate::web::page::{Form, redirect_outcome};
+
+/// Whether giving `role` grants platform (owner, staff) or company-admin rights. Such a
+/// grant (an invitation, an approval, a role change) asks for step-up first, like the
+/// other sensitive actions: otherwise a stale session (a browser left open, a stolen
+/// cookie) hands those rights to an address of the attacker's, who then passes every
+/// step-up with their own password or code. A plain company user needs none.
+pub fn grants_rights(role: Role) -> bool {
+    role.is_platform() || role == Role::CompanyAdmin
+}
+
+/// Step-up before granting `role`: `None` when no step-up is needed (not a granting
+/// role, or a fresh identity); otherwise the redirect to the step-up page, which leads
+/// back to `back` (the form's page), where the person submits again.
+pub fn step_up_to_grant(
+    state: &State,
+    session: &Session,
+    person: &SignedIn,
+    role: Role,
+    back: &str,
+) -> Option<HttpResponse> {
+    if !grants_rights(role) {
+        return None;
+    }
+    crate::routes::mfa_pages::step_up(state, session, person, back)
+}
 
 /// Where each area goes back to after an action.
 pub trait Area {
@@ -98,8 +125,16 @@ pub async fn approve<A: Area>(
     who: Acting,
     id: web::Path<String>,
     Form(f): Form<RoleForm>,
+    session: Session,
+    person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id, role) = (who.actor(), id.into_inner(), Role::parse(&f.role));
+    // Without a role the sign-up keeps its own, a company user's.
+    if let Some(r) = role
+        && let Some(resp) = step_up_to_grant(&state, &session, &person, r, A::PEOPLE)
+    {
+        return Ok(resp);
+    }
     let r = state
         .run(move |conn, app| {
             users::approve(conn, &app.keys, &actor, &id, role, &app.settings.base_url)
@@ -152,6 +187,8 @@ pub async fn change_role<A: Area>(
     who: Acting,
     id: web::Path<String>,
     Form(f): Form<RoleForm>,
+    session: Session,
+    person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
     let Some(role) = Role::parse(&f.role) else {
@@ -161,6 +198,9 @@ pub async fn change_role<A: Area>(
             Err(AppError::field("role", "Escolha um papel.")),
         );
     };
+    if let Some(r) = step_up_to_grant(&state, &session, &person, role, A::PEOPLE) {
+        return Ok(r);
+    }
     let r = state
         .run(move |conn, app| users::change_role(conn, &app.keys, &actor, &id, role))
         .await

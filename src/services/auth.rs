@@ -110,6 +110,7 @@ pub fn sign_in_page(
     finish_page(
         conn,
         &app.keys,
+        None,
         &app.settings.base_url,
         &p,
         &input.client(),
@@ -121,6 +122,7 @@ pub fn sign_in_page(
 fn finish_page(
     conn: &mut Connection,
     keys: &Keys,
+    mark: Option<&str>,
     base_url: &str,
     p: &Principal,
     client: &Client<'_>,
@@ -130,6 +132,13 @@ fn finish_page(
         end_session(conn, keys, old, client.ip)?;
     }
     db::write(conn, |tx| {
+        // A pending sign-in counts once: the sign-in it is bound to must still be the
+        // last, checked and replaced in this one (immediate) transaction.
+        if let Some(m) = mark
+            && users::login_mark(tx, &p.user.id)?.as_deref() != Some(m)
+        {
+            return Err(AppError::Unauthenticated);
+        }
         let now = time::now_db();
         record_login(tx, keys, p, client.ip, "page", &now)?;
         known_clients::signed_in(tx, keys, base_url, &p.user, client, &now)?;
@@ -139,16 +148,24 @@ fn finish_page(
 
 /// The sign-in page's second step: the code of the person whose password checked out a
 /// moment ago (the caller proves that with its short-lived pending state). The person is
-/// looked up again: disabled meanwhile means no entry.
+/// looked up again: disabled meanwhile means no entry. The pending state is bound to the
+/// person's last sign-in ([`login_mark`]): `pending_ok(mark)` tells whether it was made
+/// for this one, and a sign-in (this one or any other) spends it, so a captured pending
+/// cookie is refused once a code was accepted with it.
 pub fn sign_in_page_code(
     app: &App,
     user_id: &str,
     code: &str,
     client: &Client<'_>,
     old_session: Option<&str>,
+    pending_ok: &dyn Fn(&str) -> bool,
 ) -> Result<Principal, AppError> {
     let conn = &mut *app.pool.get()?;
     let p = session_principal(conn, user_id)?.ok_or(AppError::Unauthenticated)?;
+    let mark = p.user.last_login_at.clone().unwrap_or_default();
+    if !pending_ok(&mark) {
+        return Err(AppError::Unauthenticated);
+    }
     super::mfa::verify(
         conn,
         &app.keys,
@@ -160,12 +177,19 @@ pub fn sign_in_page_code(
     finish_page(
         conn,
         &app.keys,
+        Some(&mark),
         &app.settings.base_url,
         &p,
         client,
         old_session,
     )?;
     Ok(p)
+}
+
+/// What a pending sign-in of `user_id` is bound to: when they last signed in (`""` if
+/// never); `None` for no such person.
+pub fn login_mark(conn: &Connection, user_id: &str) -> Result<Option<String>, AppError> {
+    Ok(users::login_mark(conn, user_id)?)
 }
 
 /// Sign-in through the API: checks the password, then the second factor when the

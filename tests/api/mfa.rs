@@ -553,3 +553,88 @@ async fn sensitive_actions_ask_for_a_fresh_code_or_the_password_again() {
     let csrf = br.get("/admin/profile").await.csrf();
     assert_eq!(br.post(&reveal, &[("csrf_token", &csrf)]).await.status, 200);
 }
+
+/// A browser whose cookies the test can read (to play a thief who copied them).
+fn jar_browser(s: &Server) -> (Browser, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = s.url("");
+    (Browser { http, base }, jar)
+}
+
+/// The sign-in's pending cookie counts once: a copy taken between the password and the
+/// code is refused after the person's code was accepted with it, even with another good
+/// code (here a recovery code, which moves no TOTP step).
+#[tokio::test]
+async fn a_pending_sign_in_cookie_is_refused_once_a_code_was_accepted_with_it() {
+    use reqwest::cookie::CookieStore;
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let (secret, codes, t) = enrol(&api).await;
+    let url: reqwest::Url = s.url("/").parse().unwrap();
+
+    let (victim, vjar) = jar_browser(&s);
+    let csrf = victim.get("/login").await.csrf();
+    let r = victim
+        .post(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", OWNER_EMAIL),
+                ("password", OWNER_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/login/code"));
+    let copied = vjar.cookies(&url).unwrap().to_str().unwrap().to_string();
+    assert!(copied.contains("otm_mfa_pending="), "{copied}");
+    let r = victim
+        .submit(
+            "/login/code",
+            "/login/code",
+            &[("otp", &code_at(&secret, t))],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/admin"), "{}", r.body);
+
+    let (thief, tjar) = jar_browser(&s);
+    for c in copied.split("; ") {
+        tjar.add_cookie_str(&format!("{c}; Path=/"), &url);
+    }
+    let r = thief.get("/login/code").await;
+    assert_eq!(r.location.as_deref(), Some("/login"), "{}", r.status);
+    let r = thief
+        .submit("/login", "/login/code", &[("otp", &codes[0])])
+        .await;
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/login"),
+        "{} {}",
+        r.status,
+        r.body
+    );
+    assert_ne!(thief.get("/admin").await.status, 200);
+    // The recovery code was not spent on the refused attempt: the owner still has it.
+    let (victim2, _) = jar_browser(&s);
+    let csrf = victim2.get("/login").await.csrf();
+    let r = victim2
+        .post(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("email", OWNER_EMAIL),
+                ("password", OWNER_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/login/code"));
+    let r = victim2
+        .submit("/login/code", "/login/code", &[("otp", &codes[0])])
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/admin"), "{}", r.body);
+}

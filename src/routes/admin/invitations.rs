@@ -7,6 +7,7 @@ use crate::services::mailed_links;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
+use crate::web::guard::SignedIn;
 use crate::web::page::{Form, redirect_outcome};
 
 #[derive(Deserialize)]
@@ -30,6 +31,8 @@ pub async fn create(
     state: State,
     who: Acting,
     Form(f): Form<InviteForm>,
+    session: actix_session::Session,
+    person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let (role, company_id) =
@@ -37,6 +40,10 @@ pub async fn create(
     // Staff belong to no company: the page to go back to is the people page.
     let company_id = company_id.filter(|_| !role.is_platform());
     let back = back_to(company_id.as_deref());
+    if let Some(r) = crate::routes::people::step_up_to_grant(&state, &session, &person, role, &back)
+    {
+        return Ok(r);
+    }
     let result = state
         .run(move |conn, app| {
             let inv = mailed_links::invite(

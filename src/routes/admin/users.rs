@@ -200,7 +200,19 @@ pub async fn accept(
     who: Acting,
     id: web::Path<String>,
     Form(f): Form<AcceptForm>,
+    session: actix_session::Session,
+    person: crate::web::guard::SignedIn,
 ) -> Result<HttpResponse, PageError> {
+    // Accepting makes the requester their new company's admin.
+    if let Some(r) = crate::routes::people::step_up_to_grant(
+        &state,
+        &session,
+        &person,
+        Role::CompanyAdmin,
+        "/admin/users",
+    ) {
+        return Ok(r);
+    }
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
         .run(move |conn, app| {

@@ -74,6 +74,7 @@ pub async fn invite(
     state: State,
     who: SignedIn,
     Form(f): Form<InviteForm>,
+    session: actix_session::Session,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let (role, _) = crate::routes::people::check_invite_form(&f.email, &f.role, None)?;
@@ -82,6 +83,11 @@ pub async fn invite(
             "role",
             "Escolha um papel da lista.",
         )));
+    }
+    if let Some(r) =
+        crate::routes::people::step_up_to_grant(&state, &session, &who, role, "/portal/users")
+    {
+        return Ok(r);
     }
     let cid = company_id(&who);
     let result = state
