@@ -14,6 +14,7 @@ pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
+pub mod privacy;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
@@ -92,6 +93,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0016_invitation_sender",
         include_str!("../../migrations/0016_invitation_sender.sql"),
+    ),
+    (
+        "0019_privacy_requests",
+        include_str!("../../migrations/0019_privacy_requests.sql"),
     ),
 ];
 

@@ -141,6 +141,11 @@ actions! {
     MfaPolicyUpdate => "mfa.policy_update" / "Exigência da verificação em duas etapas alterada" / System,
     AuthStepUp => "auth.step_up" / "Identidade confirmada para uma ação sensível" / Access,
     AuthStepUpFailed => "auth.step_up_failed" / "Confirmação de identidade recusada (senha errada)" / Access,
+    PrivacyExport => "privacy.export" / "Dados pessoais exportados" / People,
+    PrivacyRequestOpen => "privacy.request_open" / "Pedido de titular (LGPD) aberto" / People,
+    PrivacyRequestResolve => "privacy.request_resolve" / "Pedido de titular (LGPD) respondido" / People,
+    PrivacyRequestReminder => "privacy.request_reminder" / "Lembrete de prazo de pedido LGPD enviado" / People,
+    AuditExport => "audit.export" / "Trilha de auditoria exportada" / System,
 }
 
 #[cfg(test)]

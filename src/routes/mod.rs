@@ -10,6 +10,7 @@ pub mod mfa_pages;
 pub mod omie_pages;
 pub mod people;
 pub mod portal;
+pub mod privacy_pages;
 pub mod profile;
 pub mod sessions;
 pub mod signup;

@@ -16,6 +16,7 @@ pub mod mailed_links;
 pub mod mfa;
 pub mod omie;
 pub mod overview;
+pub mod privacy;
 pub mod profile;
 pub mod proxy;
 pub mod sessions;
