@@ -20,6 +20,7 @@ mod omie;
 mod omie_stub;
 mod platform;
 mod plumbing;
+mod privacy;
 mod proxy;
 mod sessions;
 mod sign_in_policy;
