@@ -46,20 +46,26 @@ impl From<&Request> for RequestView {
         let open = r.status == S::Open;
         let now = time::now();
         let due = time::parse_db(&r.due_at).unwrap_or(now);
-        let secs = (due - now).num_seconds();
-        let days = secs.div_euclid(86_400);
-        let deadline = match (open, secs) {
-            (false, _) => String::new(),
-            (true, s) if s < 0 => {
-                let late = (-s).div_euclid(86_400);
-                if late == 0 {
-                    "prazo vencido hoje".to_string()
-                } else {
-                    format!("atrasado há {late} dia(s)")
-                }
+        let overdue = open && due < now;
+        // Days counted on São Paulo's calendar, as people count a deadline.
+        let day = |t: chrono::DateTime<chrono::Utc>| {
+            t.with_timezone(&chrono_tz::America::Sao_Paulo).date_naive()
+        };
+        let days = (day(due) - day(now)).num_days();
+        let deadline = if !open {
+            String::new()
+        } else if overdue {
+            match -days {
+                i64::MIN..=0 => "prazo vencido hoje".to_string(),
+                1 => "atrasado há 1 dia".to_string(),
+                n => format!("atrasado há {n} dias"),
             }
-            (true, _) if days == 0 => "vence hoje".to_string(),
-            (true, _) => format!("vence em {days} dia(s)"),
+        } else {
+            match days {
+                i64::MIN..=0 => "vence hoje".to_string(),
+                1 => "vence amanhã".to_string(),
+                n => format!("vence em {n} dias"),
+            }
         };
         Self {
             id: r.id.clone(),
@@ -77,7 +83,7 @@ impl From<&Request> for RequestView {
             created: time::db_to_br(&r.created_at),
             due: time::db_to_br(&r.due_at),
             deadline,
-            overdue: open && secs < 0,
+            overdue,
             resolved: r
                 .resolved_at
                 .as_deref()
@@ -248,4 +254,47 @@ pub async fn audit_csv(
         .run(move |conn, app| privacy::audit_csv(conn, &app.keys, &actor, anonymized))
         .await?;
     Ok(csv_download(csv, anonymized))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PrivacyStatus;
+
+    fn request(due_in_days: i64, status: PrivacyStatus) -> Request {
+        let now = time::now();
+        Request {
+            id: "prq_1".into(),
+            user_id: "usr_1".into(),
+            company_id: None,
+            kind: PrivacyKind::Erasure,
+            message: String::new(),
+            status,
+            created_at: time::to_db(now - chrono::Duration::days(15 - due_in_days)),
+            due_at: time::to_db(now + chrono::Duration::days(due_in_days)),
+            resolved_at: None,
+            resolved_by: None,
+            reason: String::new(),
+            user_name: "Bruno".into(),
+            user_email: "bruno@x.com.br".into(),
+        }
+    }
+
+    #[test]
+    fn deadlines_read_in_days_and_late_requests_stand_out() {
+        let v = RequestView::from(&request(15, PrivacyStatus::Open));
+        assert_eq!(
+            (v.deadline.as_str(), v.overdue),
+            ("vence em 15 dias", false)
+        );
+        let v = RequestView::from(&request(1, PrivacyStatus::Open));
+        assert_eq!(v.deadline, "vence amanhã");
+        let v = RequestView::from(&request(-3, PrivacyStatus::Open));
+        assert_eq!(
+            (v.deadline.as_str(), v.overdue),
+            ("atrasado há 3 dias", true)
+        );
+        let v = RequestView::from(&request(-3, PrivacyStatus::Done));
+        assert_eq!((v.deadline.as_str(), v.overdue), ("", false));
+    }
 }

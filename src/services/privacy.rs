@@ -16,7 +16,7 @@ use super::{Actor, Keys};
 use crate::crypto::{hmac_hex, new_id};
 use crate::db::{self, audit as audit_store, companies, privacy as store, sessions, tokens};
 use crate::db::{mfa as mfa_store, users as user_store};
-use crate::domain::{Action, PrivacyKind, PrivacyStatus, Role, required_text};
+use crate::domain::{Action, PrivacyKind, PrivacyStatus, Role};
 use crate::email::{self, PrivacyOpened, PrivacyReminder, PrivacyResolved};
 use crate::error::AppError;
 use crate::time;
@@ -411,6 +411,17 @@ pub fn request_json(r: &Request) -> Value {
 // ---------------------------------------------------------------------------------
 // Requests.
 
+/// Free text as people write it: trimmed, line breaks and tabs kept, other control
+/// characters (which no one types and which could confuse a mail or a terminal) dropped.
+fn free_text(s: &str) -> String {
+    s.trim()
+        .chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 fn profile_link(base_url: &str, role: Role) -> String {
     let area = if role.is_platform() {
         "admin"
@@ -436,22 +447,14 @@ pub fn open_request(
             "Escolha: access, correction, erasure, portability ou information.",
         )
     })?;
-    let message = message.trim();
+    let message = free_text(message);
     if message.chars().count() > MESSAGE_MAX {
         return Err(AppError::field(
             "message",
             format!("Use no máximo {MESSAGE_MAX} caracteres."),
         ));
     }
-    if message
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(AppError::field(
-            "message",
-            "Remova caracteres de controle do texto.",
-        ));
-    }
+    let message = message.as_str();
     let u = user_store::get(conn, &uid)?.ok_or(AppError::NotFound)?;
     let now_t = time::now();
     let (now, due) = (
@@ -535,22 +538,19 @@ pub fn resolve(
             ));
         }
     };
-    let reason = reason.trim();
-    let reason = if status == PrivacyStatus::Refused {
-        required_text(
-            reason,
-            MESSAGE_MAX,
-            "Diga o motivo da recusa: a pessoa vai recebê-lo.",
-        )
-        .map_err(|m| AppError::field("reason", m))?
-    } else if reason.chars().count() > MESSAGE_MAX || reason.chars().any(char::is_control) {
+    let reason = free_text(reason);
+    if reason.chars().count() > MESSAGE_MAX {
         return Err(AppError::field(
             "reason",
-            format!("Use no máximo {MESSAGE_MAX} caracteres, sem quebras de linha."),
+            format!("Use no máximo {MESSAGE_MAX} caracteres."),
         ));
-    } else {
-        reason.to_string()
-    };
+    }
+    if status == PrivacyStatus::Refused && reason.is_empty() {
+        return Err(AppError::field(
+            "reason",
+            "Diga o motivo da recusa: a pessoa vai recebê-lo.",
+        ));
+    }
     if r.status != PrivacyStatus::Open {
         return Err(AppError::Conflict(vec![crate::error::FieldError::new(
             "outcome",

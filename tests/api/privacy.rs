@@ -353,7 +353,7 @@ async fn a_request_is_opened_mailed_reminded_once_a_day_and_resolved() {
     let (st, q) = owner.get("/api/v1/privacy/requests").await;
     assert_eq!(st, 200);
     assert_eq!(q["items"][0]["id"], id.as_str());
-    assert_eq!(q["items"][0]["user_id"], bruno_id.as_str());
+    assert_eq!(q["items"][0]["requested_by"]["id"], bruno_id.as_str());
 
     // Refusing needs a reason.
     let path = format!("/api/v1/privacy/requests/{id}/resolve");

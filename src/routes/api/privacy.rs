@@ -60,9 +60,8 @@ pub struct RequestJson {
     id: String,
     kind: PrivacyKind,
     status: PrivacyStatus,
-    /// The person who asked.
-    #[schema(example = "usr_abcdefghijklmnop")]
-    user_id: String,
+    /// Who asked.
+    requested_by: RequesterJson,
     company_id: Option<String>,
     message: String,
     #[schema(format = DateTime)]
@@ -82,7 +81,11 @@ impl From<Request> for RequestJson {
             id: r.id,
             kind: r.kind,
             status: r.status,
-            user_id: r.user_id,
+            requested_by: RequesterJson {
+                id: r.user_id,
+                name: r.user_name,
+                email: r.user_email,
+            },
             company_id: r.company_id,
             message: r.message,
             created_at: time::db_to_rfc3339(&r.created_at),
@@ -91,6 +94,18 @@ impl From<Request> for RequestJson {
             reason: r.reason,
         }
     }
+}
+
+/// The person who opened a request.
+#[derive(Serialize, ToSchema)]
+#[schema(as = PrivacyRequester)]
+pub struct RequesterJson {
+    #[schema(example = "usr_abcdefghijklmnop")]
+    id: String,
+    #[schema(example = "Joana Lima")]
+    name: String,
+    #[schema(example = "joana@padaria.com.br")]
+    email: String,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -102,7 +117,7 @@ pub struct OpenBody {
     kind: String,
     /// What the person wants, in their words (up to 2,000 characters).
     #[serde(default, deserialize_with = "super::no_null")]
-    #[schema(max_length = 2000)]
+    #[schema(nullable = false, max_length = 2000)]
     message: Option<String>,
 }
 
@@ -114,7 +129,7 @@ pub struct ResolveBody {
     outcome: String,
     /// Required when refused; mailed to the person.
     #[serde(default, deserialize_with = "super::no_null")]
-    #[schema(max_length = 2000)]
+    #[schema(nullable = false, max_length = 2000)]
     reason: Option<String>,
 }
 
