@@ -14,7 +14,7 @@ pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
-pub mod privacy;
+pub mod privacy_requests;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::Stop;
 use crate::db;
 use crate::services::app::App;
-use crate::services::privacy;
+use crate::services::data_rights;
 
 pub async fn run(app: Arc<App>, mut stop: Stop) {
     let mut pause = Duration::from_secs(3);
@@ -20,7 +20,7 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         let a = app.clone();
         let days = app.settings.privacy_reminder_days;
         let r = db::run(&app.pool, move |conn| {
-            privacy::remind(conn, &a.keys, &a.settings.base_url, days)
+            data_rights::remind(conn, &a.keys, &a.settings.base_url, days)
         })
         .await;
         match r {

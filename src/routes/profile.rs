@@ -25,7 +25,7 @@ struct ProfilePage {
     access: Access,
     errors: Vec<FieldError>,
     /// The person's LGPD requests, and what they may ask for.
-    privacy: Vec<crate::routes::privacy_pages::RequestView>,
+    privacy: Vec<crate::routes::data_rights_pages::RequestView>,
     privacy_kinds: Vec<(&'static str, &'static str)>,
 }
 
@@ -54,7 +54,10 @@ async fn page(
     let (access, requests) = state
         .run(move |conn, _| {
             let access = profile::sessions(conn, &actor, &session)?;
-            Ok((access, crate::services::privacy::my_requests(conn, &actor)?))
+            Ok((
+                access,
+                crate::services::data_rights::my_requests(conn, &actor)?,
+            ))
         })
         .await?;
     let u = &who.principal.user;
@@ -68,9 +71,9 @@ async fn page(
         errors,
         privacy: requests
             .iter()
-            .map(crate::routes::privacy_pages::RequestView::from)
+            .map(crate::routes::data_rights_pages::RequestView::from)
             .collect(),
-        privacy_kinds: crate::routes::privacy_pages::kinds(),
+        privacy_kinds: crate::routes::data_rights_pages::kinds(),
     })
 }
 

@@ -14,7 +14,7 @@ use super::openapi::{
 };
 use crate::domain::{PrivacyKind, PrivacyStatus};
 use crate::error::AppError;
-use crate::services::privacy::{self, Request};
+use crate::services::data_rights::{self, Request};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
@@ -152,7 +152,7 @@ pub struct ResolveBody {
 pub async fn export(state: State, ApiPerson(who): ApiPerson) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();
     let doc = state
-        .run(move |conn, app| privacy::export(conn, &app.keys, &actor, None))
+        .run(move |conn, app| data_rights::export(conn, &app.keys, &actor, None))
         .await?;
     Ok(download_json(&doc, "meus-dados.json"))
 }
@@ -198,7 +198,7 @@ pub async fn open(
     let r = state
         .run(move |conn, app| {
             let msg = b.message.unwrap_or_default();
-            privacy::open_request(
+            data_rights::open_request(
                 conn,
                 &app.keys,
                 &app.settings.base_url,
@@ -230,7 +230,7 @@ pub async fn open(
 pub async fn list(state: State, who: Acting) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();
     let rows = state
-        .run(move |conn, _| privacy::list_requests(conn, &actor))
+        .run(move |conn, _| data_rights::list_requests(conn, &actor))
         .await?;
     let items = rows.into_iter().map(RequestJson::from).collect();
     Ok(HttpResponse::Ok().json(ListJson::new(items, None)))
@@ -274,7 +274,7 @@ pub async fn resolve(
         .run(move |conn, app| {
             let reason = b.reason.unwrap_or_default();
             let base = &app.settings.base_url;
-            privacy::resolve(conn, &app.keys, base, &actor, &id, &b.outcome, &reason)
+            data_rights::resolve(conn, &app.keys, base, &actor, &id, &b.outcome, &reason)
         })
         .await
         .map_err(ApiError)?;
@@ -327,7 +327,7 @@ pub async fn audit_export(
     }
     let anonymized = p.anonymized.unwrap_or(true);
     let csv = state
-        .run(move |conn, app| privacy::audit_csv(conn, &app.keys, &actor, anonymized))
+        .run(move |conn, app| data_rights::audit_csv(conn, &app.keys, &actor, anonymized))
         .await?;
     Ok(csv_download(csv, anonymized))
 }

@@ -3,7 +3,7 @@
 //! owners' daily reminder, and the audit trail as CSV with or without personal data.
 
 /// The rows this use case answers with, for the interfaces.
-pub use crate::db::privacy::Request;
+pub use crate::db::privacy_requests::Request;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 
 use super::{Actor, Keys};
 use crate::crypto::{hmac_hex, new_id};
-use crate::db::{self, audit as audit_store, companies, privacy as store, sessions, tokens};
+use crate::db::{
+    self, audit as audit_store, companies, privacy_requests as store, sessions, tokens,
+};
 use crate::db::{mfa as mfa_store, users as user_store};
 use crate::domain::{Action, PrivacyKind, PrivacyStatus, Role};
 use crate::email::{self, PrivacyOpened, PrivacyReminder, PrivacyResolved};

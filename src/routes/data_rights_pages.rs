@@ -10,7 +10,7 @@ use crate::domain::PrivacyKind;
 use crate::error::AppError;
 use crate::routes::api::privacy::{csv_download, download_json};
 use crate::routes::profile::base_of;
-use crate::services::privacy::{self, Request};
+use crate::services::data_rights::{self, Request};
 use crate::time;
 use crate::web::State;
 use crate::web::error::PageError;
@@ -106,7 +106,7 @@ pub fn kinds() -> Vec<(&'static str, &'static str)> {
 pub async fn export_own(state: State, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let doc = state
-        .run(move |conn, app| privacy::export(conn, &app.keys, &actor, None))
+        .run(move |conn, app| data_rights::export(conn, &app.keys, &actor, None))
         .await?;
     Ok(download_json(&doc, "meus-dados.json"))
 }
@@ -119,7 +119,7 @@ pub async fn export_person(
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
     let doc = state
-        .run(move |conn, app| privacy::export(conn, &app.keys, &actor, Some(&id)))
+        .run(move |conn, app| data_rights::export(conn, &app.keys, &actor, Some(&id)))
         .await?;
     Ok(download_json(&doc, "dados-da-pessoa.json"))
 }
@@ -143,7 +143,7 @@ pub async fn open(
     let r = state
         .run(move |conn, app| {
             let base = &app.settings.base_url;
-            privacy::open_request(conn, &app.keys, base, &actor, &f.kind, &f.message)
+            data_rights::open_request(conn, &app.keys, base, &actor, &f.kind, &f.message)
         })
         .await;
     match r {
@@ -179,7 +179,7 @@ struct QueuePage {
 pub async fn queue(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let rows = state
-        .run(move |conn, _| privacy::list_requests(conn, &actor))
+        .run(move |conn, _| data_rights::list_requests(conn, &actor))
         .await?;
     let (open, answered): (Vec<RequestView>, Vec<RequestView>) =
         rows.iter().map(RequestView::from).partition(|r| r.open);
@@ -210,7 +210,7 @@ pub async fn resolve(
     let r = state
         .run(move |conn, app| {
             let base = &app.settings.base_url;
-            privacy::resolve(conn, &app.keys, base, &actor, &id, &f.outcome, &f.reason)
+            data_rights::resolve(conn, &app.keys, base, &actor, &id, &f.outcome, &f.reason)
         })
         .await;
     let back = "/admin/privacidade";
@@ -251,7 +251,7 @@ pub async fn audit_csv(
     let anonymized = q.into_inner().anonymized.as_deref() != Some("false");
     let actor = who.actor();
     let csv = state
-        .run(move |conn, app| privacy::audit_csv(conn, &app.keys, &actor, anonymized))
+        .run(move |conn, app| data_rights::audit_csv(conn, &app.keys, &actor, anonymized))
         .await?;
     Ok(csv_download(csv, anonymized))
 }
