@@ -25,6 +25,9 @@ pub struct Settings {
     pub mfa_required: Vec<crate::domain::Role>,
     /// How long a code given in a page session stays fresh for step-up (`OTM_STEP_UP_SECONDS`).
     pub step_up_secs: u64,
+    /// Open LGPD requests due within this many days are mailed to the owners, once a
+    /// day each (`OTM_PRIVACY_REMINDER_DAYS`, 1 to 15).
+    pub privacy_reminder_days: u64,
     pub workers: usize,
     pub db_pool_size: u32,
     pub omie_base_url: String,
@@ -146,6 +149,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "step_up_seconds",
         "300",
         "how long a second-factor code keeps sensitive actions open",
+    ),
+    (
+        "privacy_reminder_days",
+        "3",
+        "days before an LGPD request's deadline when the owners are reminded daily",
     ),
     ("workers", "0", "HTTP worker threads (0 = one per core)"),
     ("db_pool_size", "8", "database connections kept open"),
@@ -280,6 +288,11 @@ impl Settings {
                 parse(&get("step_up_seconds"), "OTM_STEP_UP_SECONDS")?,
                 1..=86_400,
                 "OTM_STEP_UP_SECONDS",
+            )?,
+            privacy_reminder_days: bounded(
+                parse(&get("privacy_reminder_days"), "OTM_PRIVACY_REMINDER_DAYS")?,
+                1..=15,
+                "OTM_PRIVACY_REMINDER_DAYS",
             )?,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
             db_pool_size: bounded(

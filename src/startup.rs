@@ -181,6 +181,10 @@ fn start_jobs(app: Arc<app::App>) -> jobs::Supervisor {
     sup.start("retention", move |stop| {
         jobs::retention::run(a.clone(), stop)
     });
+    let a = app.clone();
+    sup.start("privacy-reminders", move |stop| {
+        jobs::privacy::run(a.clone(), stop)
+    });
     sup.start("housekeeping", move |stop| {
         jobs::housekeeping::run(app.clone(), stop)
     });

@@ -242,6 +242,32 @@ pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))
 }
 
+/// The entries where a person acted (by id, or by e-mail before they had an account) or
+/// was acted on, newest first, up to `limit`.
+pub fn about_person(
+    conn: &Connection,
+    user_id: &str,
+    email: &str,
+    limit: usize,
+) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM audit_log
+         WHERE actor_id = ?1 OR entity_id = ?1 OR (actor_label = ?2 COLLATE NOCASE AND ?2 <> '')
+         ORDER BY id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![user_id, email, limit as i64], from_row)?;
+    rows.collect()
+}
+
+/// Entries in id order from `after` on, `limit` at a time (exports walk the whole trail).
+pub fn batch_after(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after, limit as i64], from_row)?;
+    rows.collect()
+}
+
 /// Outcome of walking the chain.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {

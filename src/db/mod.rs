@@ -15,6 +15,7 @@ pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
 pub mod privacy;
+pub mod privacy_requests;
 pub mod schema;
 pub mod sessions;
 pub mod setup;
@@ -98,6 +99,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0018_privacy_records",
         include_str!("../../migrations/0018_privacy_records.sql"),
+    ),
+    (
+        "0019_privacy_requests",
+        include_str!("../../migrations/0019_privacy_requests.sql"),
     ),
 ];
 

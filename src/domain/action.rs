@@ -145,6 +145,11 @@ actions! {
     PrivacyRetentionUpdate => "privacy.retention_update" / "Prazo de retenção alterado" / System,
     PrivacyIncidentCreate => "privacy.incident_create" / "Incidente de segurança registrado" / System,
     PrivacyIncidentUpdate => "privacy.incident_update" / "Incidente de segurança atualizado" / System,
+    PrivacyExport => "privacy.export" / "Dados pessoais exportados" / People,
+    PrivacyRequestOpen => "privacy.request_open" / "Pedido de titular (LGPD) aberto" / People,
+    PrivacyRequestResolve => "privacy.request_resolve" / "Pedido de titular (LGPD) respondido" / People,
+    PrivacyRequestReminder => "privacy.request_reminder" / "Lembrete de prazo de pedido LGPD enviado" / People,
+    AuditExport => "audit.export" / "Trilha de auditoria exportada" / System,
 }
 
 #[cfg(test)]

@@ -394,6 +394,11 @@ const NOTICE_HOLD: Retention = LegalHold {
     reason: "prova do aviso de privacidade apresentado (LGPD, art. 8º, §2º e art. 7º, VI)",
     until: "Enquanto a conta existir e 5 anos depois",
 };
+/// Requests of data subjects prove that the rights were answered, and when.
+const RIGHTS_HOLD: Retention = LegalHold {
+    reason: "prova de que o pedido do titular foi atendido no prazo (LGPD, art. 18, art. 19 e art. 7º, VI)",
+    until: "5 anos depois da resposta",
+};
 const HASH_ONLY: Export = Not("guardado só como hash cifrado; não serve fora do sistema");
 const SEALED: Export = Not("segredo cifrado; mostrá-lo seria um risco à própria conta");
 const NOT_YOURS: Export = Not("registro interno do serviço, sem dado seu além do já exportado");
@@ -448,6 +453,9 @@ pub const PERSONAL: &[Column] = &[
     col("incidents", "measures", C::FreeText, S::AffectedPerson, B::LegalObligation, P::Compliance, INCIDENT_HOLD, NOT_YOURS, E::Hold),
     col("incidents", "communication", C::FreeText, S::AffectedPerson, B::LegalObligation, P::Compliance, INCIDENT_HOLD, NOT_YOURS, E::Hold),
     col("incidents", "created_by", C::Contact, S::AccountHolder, B::LegalObligation, P::Compliance, INCIDENT_HOLD, NOT_YOURS, E::Hold),
+    col("privacy_requests", "message", C::FreeText, S::AccountHolder, B::LegalObligation, P::Compliance, RIGHTS_HOLD, In("privacy_requests"), E::Hold),
+    col("privacy_requests", "reason", C::FreeText, S::AccountHolder, B::LegalObligation, P::Compliance, RIGHTS_HOLD, In("privacy_requests"), E::Hold),
+    col("privacy_requests", "resolved_by", C::Contact, S::AccountHolder, B::LegalObligation, P::Compliance, RIGHTS_HOLD, NOT_YOURS, E::Hold),
     // The company search index holds copies of the company's names (a MEI's name can be
     // a person's): it follows the companies table through triggers.
     col("companies", "search_text", C::Identification, S::CompanyContact, B::Contract, P::ClientRelationship, WhileCompany, Not("cópia para busca"), E::FollowsSource),
@@ -495,6 +503,7 @@ pub const NOT_PERSONAL: &[(&str, &[&str])] = &[
     ("mfa_recovery_codes", &["user_id", "used_at", "created_at"]),
     ("known_clients", &["user_id", "kind"]),
     ("notice_acceptances", &["id", "user_id", "request_id", "context"]),
+    ("privacy_requests", &["id", "user_id", "company_id", "kind", "status", "created_at", "due_at", "resolved_at", "reminded_on"]),
     ("incidents", &["id", "known_on", "risk", "anpd_notified_on", "subjects_notified_on", "created_at", "updated_at"]),
 ];
 

@@ -17,6 +17,7 @@ pub use email::Email;
 pub use password::Password;
 pub use phone::{Phone, format_phone as phone_format};
 pub use text::{
-    ApplicationStatus, BackupStatus, CompanyStatus, RemoteStatus, RequestStatus, Role, UserStatus,
-    ValidationStatus, fold, is_entity_id, local_path, required_text, single_line,
+    ApplicationStatus, BackupStatus, CompanyStatus, PrivacyKind, PrivacyStatus, RemoteStatus,
+    RequestStatus, Role, UserStatus, ValidationStatus, fold, is_entity_id, local_path,
+    required_text, single_line,
 };

@@ -127,6 +127,21 @@ string_enum!(Role {
     CompanyUser => "company_user" / "Usuário da empresa",
 });
 
+// What a person asks of the controller (LGPD Art. 18).
+string_enum!(PrivacyKind {
+    Access => "access" / "Acesso aos meus dados",
+    Correction => "correction" / "Correção de dados",
+    Erasure => "erasure" / "Eliminação dos meus dados",
+    Portability => "portability" / "Portabilidade",
+    Information => "information" / "Informação sobre compartilhamento",
+});
+
+string_enum!(PrivacyStatus {
+    Open => "open" / "Aberto",
+    Done => "done" / "Atendido",
+    Refused => "refused" / "Recusado",
+});
+
 string_enum!(BackupStatus {
     Running => "running" / "Em andamento",
     Succeeded => "succeeded" / "Concluído",

@@ -166,3 +166,25 @@ message!(PasswordChangedMessage, "password_changed", "email/password_changed.txt
     by_link: bool,
     link: String,
 });
+
+message!(PrivacyOpened, "privacy_opened", "email/privacy_opened.txt", "email/privacy_opened.html", {
+    name: String,
+    kind: String,
+    opened: String,
+    due: String,
+    link: String,
+});
+
+message!(PrivacyResolved, "privacy_resolved", "email/privacy_resolved.txt", "email/privacy_resolved.html", {
+    name: String,
+    kind: String,
+    opened: String,
+    done: bool,
+    reason: String,
+    link: String,
+});
+
+message!(PrivacyReminder, "privacy_reminder", "email/privacy_reminder.txt", "email/privacy_reminder.html", {
+    items: Vec<(String, String, String)>,
+    link: String,
+});

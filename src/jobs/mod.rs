@@ -5,6 +5,7 @@
 //! at its next pause and waits a bounded time for them.
 
 pub mod housekeeping;
+pub mod privacy;
 pub mod retention;
 
 use std::future::Future;

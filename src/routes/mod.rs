@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod data_rights_pages;
 pub mod health;
 pub mod mailed_links;
 pub mod mfa_pages;

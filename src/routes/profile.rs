@@ -24,6 +24,9 @@ struct ProfilePage {
     role: &'static str,
     access: Access,
     errors: Vec<FieldError>,
+    /// The person's LGPD requests, and what they may ask for.
+    privacy: Vec<crate::routes::data_rights_pages::RequestView>,
+    privacy_kinds: Vec<(&'static str, &'static str)>,
 }
 
 impl ProfilePage {
@@ -48,8 +51,14 @@ async fn page(
 ) -> Result<ProfilePage, PageError> {
     let actor = who.actor();
     let session = who.session.clone();
-    let access = state
-        .run(move |conn, _| profile::sessions(conn, &actor, &session))
+    let (access, requests) = state
+        .run(move |conn, _| {
+            let access = profile::sessions(conn, &actor, &session)?;
+            Ok((
+                access,
+                crate::services::data_rights::my_requests(conn, &actor)?,
+            ))
+        })
         .await?;
     let u = &who.principal.user;
     Ok(ProfilePage {
@@ -60,6 +69,11 @@ async fn page(
         role: u.role.label(),
         access,
         errors,
+        privacy: requests
+            .iter()
+            .map(crate::routes::data_rights_pages::RequestView::from)
+            .collect(),
+        privacy_kinds: crate::routes::data_rights_pages::kinds(),
     })
 }
 

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod backups;
 pub mod companies;
+pub mod data_rights;
 pub mod email;
 pub mod keys;
 pub mod known_clients;

@@ -74,6 +74,8 @@ pub enum Nav {
     Settings,
     Audit,
     Backups,
+    /// `/admin/privacidade`: LGPD requests.
+    Privacy,
     // /portal
     Company,
     People,
@@ -127,6 +129,7 @@ impl Ctx {
                     entry(Nav::Applications, "/admin/applications", "Aplicações"),
                     entry(Nav::Usage, "/admin/usage", "Uso da API"),
                     entry(Nav::Audit, "/admin/audit", "Auditoria"),
+                    entry(Nav::Privacy, "/admin/privacidade", "Privacidade"),
                     entry(Nav::Backups, "/admin/backups", "Backups"),
                 ];
                 if self.is_owner {
@@ -368,6 +371,7 @@ mod tests {
             Nav::Applications,
             Nav::Usage,
             Nav::Audit,
+            Nav::Privacy,
             Nav::Backups,
             Nav::Settings,
         ];

@@ -150,6 +150,14 @@ const RULES: &[(&str, &str)] = &[
     ("POST /api/v1/me/mfa", "A A A A A 4 4 4 4"),
     ("DELETE /api/v1/me/mfa", "A A A A A 4 4 4 4"),
     ("POST /api/v1/me/mfa/confirm", "A A A A A 4 4 4 4"),
+    // LGPD (§8.3): one's own data and requests; the queue is the platform's.
+    ("GET /api/v1/me/export", "A A A A A 4 4 4 4"),
+    ("POST /api/v1/me/privacy-requests", "A A A A A 4 4 4 4"),
+    ("GET /api/v1/privacy/requests", "A A 4 4 4 4 4 4 4"),
+    (
+        "POST /api/v1/privacy/requests/{id}/resolve",
+        "A A 4 4 4 4 4 4 4",
+    ),
     // Lists are scoped to the caller: never refused, only narrowed.
     ("GET /api/v1/companies", "A A A A A A A A A"),
     ("POST /api/v1/companies", "A A 3 3 3 3 3 3 3"),
@@ -207,6 +215,8 @@ const RULES: &[(&str, &str)] = &[
     // Usage and history: the platform's, or one's own company's for its admin.
     ("GET /api/v1/reports/usage", "A A A A 3 3 3 3 3"),
     ("GET /api/v1/audit", "A A A A 3 3 3 3 3"),
+    // Anonymized by default; the clear form is probed in `privacy::staff_...`.
+    ("GET /api/v1/audit/export", "A A A A 3 3 3 3 3"),
     // Backups are the platform's; restores (download, kit) are the owner's.
     ("GET /api/v1/backups", "A A 4 4 4 4 4 4 4"),
     ("POST /api/v1/backups", "A A 4 4 4 4 4 4 4"),
@@ -237,6 +247,13 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/usage", "A A"),
     ("GET /admin/usage.csv", "A A"),
     ("GET /admin/audit", "A A"),
+    ("GET /admin/audit.csv", "A A"),
+    ("GET /admin/privacidade", "A A"),
+    ("POST /admin/privacidade/{id}/resolve", "A A"),
+    // The owner exports anyone's data; staff may not.
+    ("GET /admin/users/{id}/export", "A 3"),
+    ("GET /admin/profile/export", "A A"),
+    ("POST /admin/profile/privacy-requests", "A A"),
     ("GET /admin/profile", "A A"),
     ("POST /admin/profile/password", "A A"),
     ("POST /admin/profile/sessions/end-others", "A A"),
@@ -312,6 +329,8 @@ const RULES: &[(&str, &str)] = &[
     ("GET /portal/usage.csv", "A A D"),
     ("GET /portal/history", "A A D"),
     ("GET /portal/profile", "A A A"),
+    ("GET /portal/profile/export", "A A A"),
+    ("POST /portal/profile/privacy-requests", "A A A"),
     ("POST /portal/profile/password", "A A A"),
     ("POST /portal/profile/sessions/end-others", "A A A"),
     ("POST /portal/profile/sessions/{session}/end", "A A A"),
@@ -514,6 +533,8 @@ struct World {
     app: String,
     app_secret: String,
     backup: String,
+    /// An LGPD request opened by the user of A.
+    privacy_request: String,
     callers: Vec<Caller>,
 }
 
@@ -616,6 +637,16 @@ async fn world() -> World {
         .unwrap()
         .to_string();
 
+    let user_a = s.api(&person_token(&s, Who::UserA).await.unwrap());
+    let (st, r) = user_a
+        .post(
+            "/api/v1/me/privacy-requests",
+            json!({"kind": "access", "message": "Quero ver meus dados."}),
+        )
+        .await;
+    assert_eq!(st, 201, "{r}");
+    let privacy_request = r["id"].as_str().unwrap().to_string();
+
     let mut callers = Vec::new();
     for who in EVERYONE {
         let (browser, csrf) = page_session(&s, who).await;
@@ -657,6 +688,7 @@ async fn world() -> World {
         app,
         app_secret,
         backup,
+        privacy_request,
         callers,
     }
 }
@@ -736,6 +768,9 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             "id" | "app_id" if r.path.contains("/applications/") => app.clone(),
             "id" if r.path.contains("/backups/") => w.backup.clone(),
             "id" if r.path.contains("/incidentes/") => "inc-que-nao-existe".into(),
+            "id" if r.path.contains("/privacidade/") || r.path.contains("/privacy/") => {
+                w.privacy_request.clone()
+            }
             "secret_id" => secret.clone(),
             "endpoint" => "geral/clientes".into(),
             "file" => "app.css".into(),
@@ -784,6 +819,8 @@ fn api_body(key: &str) -> Value {
             json!({"call": "ListarClientes", "param": [{"pagina": 1}]})
         }
         "POST /api/v1/applications" => json!({"name": ""}),
+        // Refused without a reason: 422, the request stays open.
+        "POST /api/v1/privacy/requests/{id}/resolve" => json!({"outcome": "refused"}),
         _ => json!({}),
     }
 }

@@ -599,3 +599,91 @@ async fn the_owner_turns_on_the_second_factor_and_signs_in_with_a_code_in_chromi
     d.click("main button[type=submit]").await;
     d.wait_for("Visão geral").await;
 }
+
+#[tokio::test]
+async fn a_company_user_downloads_their_data_asks_for_erasure_and_the_owner_answers() {
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let (st, c) = api
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Padaria Pão Quente Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let (st, u) = api
+        .post(
+            &format!("/api/v1/companies/{}/users", c["id"].as_str().unwrap()),
+            json!({"name": "Bruno Balconista", "email": "bruno@padaria.com.br",
+                   "role": "company_user", "password": "farinha fermento forno"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{u}");
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+
+    // The person signs in and goes to "Minha conta".
+    d.goto(&s.url("/login")).await;
+    d.type_into("#email", "bruno@padaria.com.br").await;
+    d.type_into("#password", "farinha fermento forno").await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Padaria Pão Quente Ltda").await;
+    d.goto(&s.url("/portal/profile")).await;
+    d.wait_for("Baixar meus dados").await;
+    // The link downloads the JSON with the browser's own session.
+    d.find("a[href='/portal/profile/export']").await;
+    let got = d
+        .cmd(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({
+                "script": "const done = arguments[0];
+                           const a = document.querySelector(\"a[href='/portal/profile/export']\");
+                           fetch(a.href).then(r => r.text()).then(done, e => done('erro: ' + e));",
+                "args": [],
+            })),
+        )
+        .await;
+    let doc: Value = serde_json::from_str(got.as_str().unwrap_or("")).unwrap_or(Value::Null);
+    assert_eq!(doc["person"]["email"], "bruno@padaria.com.br", "{got}");
+    assert!(doc["events"].as_array().is_some_and(|e| !e.is_empty()));
+
+    // An erasure request.
+    let kind = d.find("#privacy-kind").await;
+    d.cmd(
+        reqwest::Method::POST,
+        &format!("/element/{kind}/value"),
+        Some(json!({"text": "Eliminação"})),
+    )
+    .await;
+    d.type_into("#privacy-message", "Saí da empresa; apaguem meus dados.")
+        .await;
+    d.click("form[action='/portal/profile/privacy-requests'] button")
+        .await;
+    d.wait_for("Pedido registrado").await;
+    let page = d.wait_for("Eliminação dos meus dados").await;
+    assert!(page.contains("Aberto"), "the person sees it open");
+    d.click("header form.logout button").await;
+    d.wait_for("Você saiu").await;
+
+    // The owner answers it on /admin/privacidade.
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Visão geral").await;
+    d.click("a[href='/admin/privacidade']").await;
+    d.wait_for("Bruno Balconista").await;
+    assert!(d.source().await.contains("vence em 15 dias"));
+    d.click("form[action$='/resolve'] input[value=done]").await;
+    d.type_into("form[action$='/resolve'] textarea", "Dados apagados.")
+        .await;
+    d.click("form[action$='/resolve'] button").await;
+    d.wait_for("respondido (atendido)").await;
+    let page = d.wait_for("Pedidos respondidos").await;
+    assert!(page.contains("Nenhum pedido esperando resposta."));
+    let (_, q) = api.get("/api/v1/privacy/requests").await;
+    assert_eq!(q["items"][0]["status"], "done");
+    assert_eq!(q["items"][0]["kind"], "erasure");
+}

@@ -11,6 +11,7 @@ mod backups;
 mod browser;
 mod common;
 mod companies;
+mod data_rights;
 mod durability;
 mod email;
 mod grants;

@@ -43,6 +43,24 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/usage", overview::usage)
             .get("/usage.csv", overview::usage_csv)
             .get("/audit", audit::list)
+            .get("/audit.csv", crate::routes::data_rights_pages::audit_csv)
+            .get("/privacidade", crate::routes::data_rights_pages::queue)
+            .post(
+                "/privacidade/{id}/resolve",
+                crate::routes::data_rights_pages::resolve,
+            )
+            .get(
+                "/users/{id}/export",
+                crate::routes::data_rights_pages::export_person,
+            )
+            .get(
+                "/profile/export",
+                crate::routes::data_rights_pages::export_own,
+            )
+            .post(
+                "/profile/privacy-requests",
+                crate::routes::data_rights_pages::open,
+            )
             .get("/profile", crate::routes::profile::show)
             .post("/profile/password", crate::routes::profile::change_password)
             .post(

@@ -63,7 +63,7 @@ fn person(who: &ApiUser) -> Result<Principal, ApiError> {
 }
 
 /// A person's token (an application's answers 404 here, before any body is read).
-pub struct ApiPerson(ApiUser);
+pub struct ApiPerson(pub ApiUser);
 
 impl actix_web::FromRequest for ApiPerson {
     type Error = ApiError;

@@ -8,6 +8,7 @@ pub mod companies;
 pub mod me;
 pub mod omie;
 pub mod openapi;
+pub mod privacy;
 pub mod proxy;
 pub mod reports;
 pub mod token;
@@ -42,6 +43,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/me/mfa", me::start)
             .delete("/me/mfa", me::disable)
             .post("/me/mfa/confirm", me::confirm)
+            .get("/me/export", privacy::export)
+            .post("/me/privacy-requests", privacy::open)
+            .get("/privacy/requests", privacy::list)
+            .post("/privacy/requests/{id}/resolve", privacy::resolve)
             .post("/signup", crate::routes::signup::api)
             .get("/companies", companies::list)
             .post("/companies", companies::create)
@@ -75,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/companies/{id}/omie/{endpoint:.*}", proxy::forward)
             .get("/reports/usage", reports::usage)
             .get("/audit", audit::list)
+            .get("/audit/export", privacy::audit_export)
             .get("/backups", backups::list)
             .post("/backups", backups::create)
             .get("/backups/{id}", backups::get)

@@ -17,7 +17,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    applications, audit, auth, backups, companies, me, omie, proxy, reports, token, users, validate,
+    applications, audit, auth, backups, companies, me, omie, privacy, proxy, reports, token, users,
+    validate,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +44,11 @@ use super::{
         me::start,
         me::confirm,
         me::disable,
+        privacy::export,
+        privacy::open,
+        privacy::list,
+        privacy::resolve,
+        privacy::audit_export,
         crate::routes::signup::api,
         companies::list,
         companies::create,
@@ -98,6 +104,7 @@ use super::{
         (name = "applications", description = "Integrations that act for companies."),
         (name = "reports", description = "Usage and the audit trail."),
         (name = "backups", description = "Backups of the database."),
+        (name = "privacy", description = "Requests of data subjects (LGPD Art. 18), with deadlines."),
         (name = "validation", description = "Input helpers."),
         (name = "meta", description = "This document."),
     )

@@ -47,6 +47,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/usage.csv", usage::csv)
             .post("/applications/{app_id}/unlink", applications::unlink)
             .get("/profile", profile::show)
+            .get(
+                "/profile/export",
+                crate::routes::data_rights_pages::export_own,
+            )
+            .post(
+                "/profile/privacy-requests",
+                crate::routes::data_rights_pages::open,
+            )
             .post("/profile/password", profile::change_password)
             .post("/profile/sessions/end-others", profile::end_others)
             .post(
