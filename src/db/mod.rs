@@ -14,6 +14,7 @@ pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod password_resets;
+pub mod privacy;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
@@ -34,7 +35,7 @@ pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
 
 /// Plain SQL files, embedded in the binary, applied in order; `PRAGMA user_version`
 /// records how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
     (
         "0002_company_search_text",
@@ -93,6 +94,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0016_invitation_sender",
         include_str!("../../migrations/0016_invitation_sender.sql"),
     ),
+    (
+        "0017_audit_personal",
+        include_str!("../../migrations/0017_audit_personal.sql"),
+    ),
 ];
 
 /// Per-connection settings.
@@ -106,7 +111,8 @@ const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA busy_timeout = 5000;
      PRAGMA temp_store = MEMORY;
      PRAGMA cache_size = -8000;
-     PRAGMA mmap_size = 268435456;";
+     PRAGMA mmap_size = 268435456;
+     PRAGMA secure_delete = ON;";
 
 /// Opens (creating if needed) the database, switches it to WAL once, applies pending
 /// migrations, and returns a pool.

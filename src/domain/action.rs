@@ -141,6 +141,10 @@ actions! {
     MfaPolicyUpdate => "mfa.policy_update" / "Exigência da verificação em duas etapas alterada" / System,
     AuthStepUp => "auth.step_up" / "Identidade confirmada para uma ação sensível" / Access,
     AuthStepUpFailed => "auth.step_up_failed" / "Confirmação de identidade recusada (senha errada)" / Access,
+    PrivacyAnonymize => "privacy.anonymize" / "Pessoa anonimizada (dados pessoais apagados)" / People,
+    PrivacyAnonymizeCompany => "privacy.anonymize_company" / "Empresa anonimizada ao fim do contrato" / Companies,
+    PrivacyReapply => "privacy.reapply" / "Anonimização refeita após restaurar um backup" / System,
+    AuditRechain => "audit.rechain" / "Trilha de auditoria convertida para permitir anonimização" / System,
 }
 
 #[cfg(test)]

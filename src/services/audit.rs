@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 
 use super::Actor;
+use crate::crypto::hmac_hex;
 use crate::db::audit::{self as store, Verdict};
 use crate::db::companies;
 use crate::db::users as user_store;
-use crate::domain::{Cnpj, Role};
+use crate::domain::{Action, Cnpj, Role};
 use crate::error::AppError;
+use serde_json::json;
 
 /// Platform users read everything; a company admin reads only its own company's
 /// entries (it holds other people's e-mails and addresses, so company users read none).
@@ -120,4 +122,50 @@ fn as_tenant_sees(conn: &Connection, rows: &mut [Entry]) -> Result<(), AppError>
 
 pub fn verify(conn: &Connection, audit_key: &[u8]) -> Result<Verdict, AppError> {
     Ok(store::verify(conn, audit_key)?)
+}
+
+/// A stable pseudonym for a person (or any subject id), e.g. "Pessoa 7F3A9C": a keyed
+/// hash of the id, so the same person gets the same name across the trail, its exports
+/// and reports, and nobody without the audit key can tell who it is.
+pub fn pseudonym(audit_key: &[u8], subject_id: &str) -> String {
+    let h = hmac_hex(audit_key, &[b"pseudonym-v1", subject_id.as_bytes()]);
+    format!("Pessoa {}", h[..6].to_ascii_uppercase())
+}
+
+/// Brings a trail written before migration 0017 (personal data inside the hashed rows)
+/// to the current format: verifies the old chain with the old rule, rebuilds it with
+/// commitments to the personal parts, and records both facts in an `audit.rechain` row
+/// (the old verdict and the old head's hash, so the old chain stays checkable against
+/// any copy of it). A broken old chain is converted too (the server must run), and its
+/// break is recorded in that row for good. Idempotent; one transaction.
+pub fn upgrade(conn: &mut Connection, audit_key: &[u8]) -> Result<Option<Verdict>, AppError> {
+    if !store::needs_rechain(conn)? {
+        return Ok(None);
+    }
+    crate::db::write(conn, |tx| {
+        if !store::needs_rechain(tx)? {
+            return Ok(None);
+        }
+        let old = store::verify_legacy(tx, audit_key)?;
+        let (old_last_id, old_last_hash) = store::rechain(tx, audit_key)?;
+        let verdict = match &old {
+            Verdict::Intact { rows } => json!({ "legacy_verdict": "intact", "legacy_rows": rows }),
+            Verdict::Broken { at_id, reason } => {
+                tracing::error!(
+                    at_id,
+                    reason,
+                    "the audit chain was broken before conversion"
+                );
+                json!({ "legacy_verdict": "broken", "legacy_broken_at": at_id, "legacy_reason": reason })
+            }
+        };
+        let mut facts = verdict;
+        facts["legacy_last_id"] = json!(old_last_id);
+        facts["legacy_last_hash"] = json!(old_last_hash);
+        let mut entry = Actor::system().entry(Action::AuditRechain, "audit", None);
+        entry.facts = facts;
+        store::append(tx, audit_key, &crate::time::now_db(), &entry)?;
+        tracing::info!("audit trail converted to erasable personal parts");
+        Ok(Some(old))
+    })
 }

@@ -16,6 +16,7 @@ pub mod mailed_links;
 pub mod mfa;
 pub mod omie;
 pub mod overview;
+pub mod privacy;
 pub mod profile;
 pub mod proxy;
 pub mod sessions;
@@ -234,6 +235,7 @@ impl Actor {
             company_id: None,
             ip: self.ip.clone(),
             details: Value::Object(Default::default()),
+            facts: Value::Null,
         }
     }
 }

@@ -13,6 +13,7 @@ mod common;
 mod companies;
 mod durability;
 mod email;
+mod erasure;
 mod invitations;
 mod links;
 mod mfa;

@@ -17,7 +17,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    applications, audit, auth, backups, companies, me, omie, proxy, reports, token, users, validate,
+    applications, audit, auth, backups, companies, erasure, me, omie, proxy, reports, token, users,
+    validate,
 };
 
 #[derive(OpenApi)]
@@ -58,6 +59,8 @@ use super::{
         users::update,
         users::disable,
         users::approve,
+        erasure::anonymize_user,
+        erasure::anonymize_company,
         applications::list,
         applications::create,
         applications::get,
