@@ -596,7 +596,7 @@ pub fn rechain(conn: &Connection, key: &[u8]) -> rusqlite::Result<(i64, String)>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn db() -> Connection {
@@ -665,11 +665,9 @@ mod tests {
         ));
     }
 
-    /// A trail written by the code before migration 0017 (personal data hashed inside
-    /// the rows) migrates: its old chain is verified, it is re-chained, the conversion
-    /// is recorded, and erasing a person afterwards leaves it verifiable.
-    #[test]
-    fn a_trail_of_the_old_format_migrates_verifies_and_survives_erasure() {
+    /// A database at migration 0016 holding three audit rows as the old code wrote
+    /// them; returns it and the old head's hash.
+    pub(crate) fn legacy_trail(key: &[u8]) -> (Connection, String) {
         let mut c = Connection::open_in_memory().unwrap();
         let at = crate::db::MIGRATIONS
             .iter()
@@ -680,7 +678,6 @@ mod tests {
         }
         c.pragma_update(None, "user_version", at as i64).unwrap();
         // The old writer: every field, personal ones included, inside the HMAC.
-        let key = b"old-audit-key";
         let mut prev = GENESIS.to_string();
         for (i, (who, ip, details)) in [
             (
@@ -750,31 +747,30 @@ mod tests {
             prev = e.hash;
         }
         let old_head = prev;
+        (c, old_head)
+    }
+
+    /// A trail written by the code before migration 0017 (personal data hashed inside
+    /// the rows) migrates: its old chain is verified, it is re-chained, and erasing a
+    /// person afterwards leaves it verifiable.
+    #[test]
+    fn a_trail_of_the_old_format_migrates_verifies_and_survives_erasure() {
+        let key = b"old-audit-key";
+        let (mut c, old_head) = legacy_trail(key);
         crate::db::migrate(&mut c).unwrap();
         assert!(needs_rechain(&c).unwrap());
         assert_eq!(verify_legacy(&c, key).unwrap(), Verdict::Intact { rows: 3 });
         // Before the conversion, the new rule does not vouch for old rows.
         assert!(matches!(verify(&c, key).unwrap(), Verdict::Broken { .. }));
-
-        let old = crate::services::audit::upgrade(&mut c, key).unwrap();
-        assert_eq!(old, Some(Verdict::Intact { rows: 3 }));
+        assert_eq!(rechain(&c, key).unwrap(), (3, old_head));
         assert!(!needs_rechain(&c).unwrap());
-        assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 4 });
-        // The conversion is on record, with the old head, and runs once.
-        let (action, facts): (String, String) = c
-            .query_row(
-                "SELECT action, facts FROM audit_log WHERE id = 4",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
-        assert_eq!(action, "audit.rechain");
-        assert!(
-            facts.contains(&old_head) && facts.contains("intact"),
-            "{facts}"
-        );
-        assert_eq!(crate::services::audit::upgrade(&mut c, key).unwrap(), None);
-
+        assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 3 });
+        let entry = NewEntry {
+            actor_type: "system",
+            action: "audit.rechain",
+            ..Default::default()
+        };
+        append(&c, key, "2026-01-09T00:00:00.000000Z", &entry).unwrap();
         // Erasing Ana: her rows lose their personal part, the chain still verifies.
         let words = ["ana@padaria.com.br".to_string(), "Ana Souza".to_string()];
         let ids = rows_involving(

@@ -169,3 +169,46 @@ pub fn upgrade(conn: &mut Connection, audit_key: &[u8]) -> Result<Option<Verdict
         Ok(Some(old))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The start-up conversion of an old trail: verified with the old rule, re-chained,
+    /// recorded (old verdict and head) in an `audit.rechain` row, and run only once.
+    #[test]
+    fn an_old_trail_is_converted_once_and_the_conversion_is_on_record() {
+        let key = b"old-audit-key";
+        let (mut c, old_head) = crate::db::audit::tests::legacy_trail(key);
+        crate::db::migrate(&mut c).unwrap();
+        let old = upgrade(&mut c, key).unwrap();
+        assert_eq!(old, Some(Verdict::Intact { rows: 3 }));
+        assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 4 });
+        let (action, facts): (String, String) = c
+            .query_row(
+                "SELECT action, facts FROM audit_log WHERE id = 4",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(action, "audit.rechain");
+        assert!(
+            facts.contains(&old_head) && facts.contains("intact"),
+            "{facts}"
+        );
+        assert_eq!(upgrade(&mut c, key).unwrap(), None);
+        assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 4 });
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_per_person_and_keyed() {
+        let a = pseudonym(b"k", "usr_a");
+        assert_eq!(a, pseudonym(b"k", "usr_a"));
+        assert!(
+            a.starts_with("Pessoa ") && a.len() == "Pessoa ".len() + 6,
+            "{a}"
+        );
+        assert_ne!(a, pseudonym(b"k", "usr_b"));
+        assert_ne!(a, pseudonym(b"other", "usr_a"));
+    }
+}
