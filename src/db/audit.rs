@@ -668,7 +668,7 @@ pub(crate) mod tests {
     /// A database at migration 0016 holding three audit rows as the old code wrote
     /// them; returns it and the old head's hash.
     pub(crate) fn legacy_trail(key: &[u8]) -> (Connection, String) {
-        let mut c = Connection::open_in_memory().unwrap();
+        let c = Connection::open_in_memory().unwrap();
         let at = crate::db::MIGRATIONS
             .iter()
             .position(|(name, _)| *name == "0017_audit_personal")
