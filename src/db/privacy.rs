@@ -82,6 +82,20 @@ pub fn erase_mail(conn: &Connection, words: &[&str]) -> rusqlite::Result<usize> 
     Ok(n)
 }
 
+/// The sealed mail bodies (id, text body), to be opened and searched by the caller.
+pub fn sealed_mail(conn: &Connection) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut st = conn.prepare("SELECT id, text_body FROM outbox WHERE sealed = 1 ORDER BY id")?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn delete_mail(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+    Ok(())
+}
+
 /// A company at the end of its contract: archived, its contact erased, its Omie
 /// credentials (and their history) destroyed, its application links removed. CNPJ and
 /// legal name stay.
@@ -117,14 +131,14 @@ pub fn company_contact(
     .optional()
 }
 
-/// Whether a company still holds anything its anonymization removes.
-pub fn company_needs_erasure(conn: &Connection, company_id: &str) -> rusqlite::Result<bool> {
+/// Whether this database records the company's anonymization (an older backup does
+/// not). Only what the trail says counts: a company used again after its erasure keeps
+/// its new data.
+pub fn company_erasure_recorded(conn: &Connection, company_id: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM companies WHERE id = ?1
-                          AND (contact_name <> '' OR email <> '' OR phone <> '' OR status <> 'archived'))
-             OR EXISTS (SELECT 1 FROM users WHERE company_id = ?1 AND status <> 'anonymized')
-             OR EXISTS (SELECT 1 FROM omie_credentials WHERE company_id = ?1)
-             OR EXISTS (SELECT 1 FROM application_links WHERE company_id = ?1)",
+        "SELECT EXISTS (SELECT 1 FROM audit_log
+                         WHERE action IN ('privacy.anonymize_company', 'privacy.reapply')
+                           AND entity_type = 'company' AND entity_id = ?1)",
         [company_id],
         |r| r.get(0),
     )

@@ -166,6 +166,7 @@ fn erase_user_in(
     super::sessions::sign_out_everywhere(tx, keys, actor, u)?;
     super::mailed_links::revoke_fallen(tx, keys, actor, Some(&u.id), None, &now)?;
     store::erase_user(tx, &u.id, &u.email, &u.name, &alias, &alias_email, &now)?;
+    erase_sealed_mail(tx, keys, &[&u.email, &u.name])?;
     erase_trail(
         tx,
         keys,
@@ -200,6 +201,7 @@ fn erase_company_in(
         .collect();
     let refs: Vec<&str> = words.iter().map(String::as_str).collect();
     store::erase_mail(tx, &refs)?;
+    erase_sealed_mail(tx, keys, &refs)?;
     erase_trail(
         tx,
         keys,
@@ -209,8 +211,31 @@ fn erase_company_in(
         Some(id.to_string()),
         None,
         &words,
-        &format!("Contato de {}", pseudonym(&keys.audit, id)),
+        &pseudonym(&keys.audit, &format!("contact:{id}")),
     )
+}
+
+/// Mail whose sealed body mentions the words (a notice to the owners about the person,
+/// say): opened one by one under the keyring, and removed when it does.
+fn erase_sealed_mail(tx: &Connection, keys: &Keys, words: &[&str]) -> Result<(), AppError> {
+    let words: Vec<String> = words
+        .iter()
+        .filter(|w| w.chars().count() >= 3)
+        .map(|w| w.to_lowercase())
+        .collect();
+    if words.is_empty() {
+        return Ok(());
+    }
+    for (id, sealed) in store::sealed_mail(tx)? {
+        let Ok(text) = keys.ring.open_string(crate::email::BODY_AAD, &sealed) else {
+            continue;
+        };
+        let text = text.to_lowercase();
+        if words.iter().any(|w| text.contains(w.as_str())) {
+            store::delete_mail(tx, id)?;
+        }
+    }
+    Ok(())
 }
 
 /// Appends the erasing row (its facts: the subject's pseudonym, how many rows, and the
@@ -285,7 +310,7 @@ pub fn reapply(conn: &mut Connection, keys: &Keys, data_dir: &Path) -> anyhow::R
                 }
                 _ => {
                     if company_store::get(tx, &l.id)?.is_some()
-                        && store::company_needs_erasure(tx, &l.id)?
+                        && !store::company_erasure_recorded(tx, &l.id)?
                     {
                         erase_company_in(tx, keys, &actor, &l.id, Action::PrivacyReapply)?;
                         n += 1;

@@ -294,6 +294,7 @@ async fn an_erasure_survives_restoring_an_older_backup() {
     let owner = s.api(&s.token().await);
     let cid = company(&owner, 75, false).await;
     let (uid, _) = zuleica(&s, &owner, &cid).await;
+    let ended = company(&owner, 76, true).await;
     // An older copy of the database, made with SQLite's own backup (as a file copy
     // put back by hand would be), and a backup file made by the program.
     let copy_dir = tempfile::tempdir().unwrap();
@@ -306,6 +307,10 @@ async fn an_erasure_survives_restoring_an_older_backup() {
 
     let (st, _) = owner
         .post(&format!("/api/v1/users/{uid}/anonymize"), json!({}))
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = owner
+        .post(&format!("/api/v1/companies/{ended}/anonymize"), json!({}))
         .await;
     assert_eq!(st, 200);
     let ledger = std::fs::read_to_string(s.dir.path().join("erasures.ledger")).unwrap();
@@ -327,7 +332,10 @@ async fn an_erasure_survives_restoring_an_older_backup() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let left = found_in_files(&s.db_path(), &[NAME, EMAIL]);
+    let left = found_in_files(
+        &s.db_path(),
+        &[NAME, EMAIL, CONTACT, CONTACT_EMAIL, CONTACT_PHONE],
+    );
     assert!(left.is_empty(), "the restore brought back: {left:?}");
     s.restart();
     assert_eq!(login(&s, EMAIL).await.0, 401);
@@ -341,11 +349,19 @@ async fn an_erasure_survives_restoring_an_older_backup() {
     std::fs::copy(&copy, s.db_path()).unwrap();
     assert!(!found_in_files(&s.db_path(), &[EMAIL]).is_empty());
     s.restart();
-    let left = found_in_files(&s.db_path(), &[NAME, OLD_NAME, EMAIL]);
+    let left = found_in_files(
+        &s.db_path(),
+        &[NAME, OLD_NAME, EMAIL, CONTACT, CONTACT_EMAIL],
+    );
     assert!(left.is_empty(), "the start did not erase: {left:?}");
     assert_eq!(login(&s, EMAIL).await.0, 401);
     let owner = s.api(&s.token().await);
     let (_, trail) = owner.get("/api/v1/audit?action=privacy.reapply").await;
-    assert_eq!(trail["items"].as_array().unwrap().len(), 1, "{trail}");
+    assert_eq!(trail["items"].as_array().unwrap().len(), 2, "{trail}");
+    // Started again, nothing is re-applied twice.
+    s.restart();
+    let owner = s.api(&s.token().await);
+    let (_, trail) = owner.get("/api/v1/audit?action=privacy.reapply").await;
+    assert_eq!(trail["items"].as_array().unwrap().len(), 2, "{trail}");
     verify_ok(&s);
 }
