@@ -365,3 +365,61 @@ async fn an_erasure_survives_restoring_an_older_backup() {
     assert_eq!(trail["items"].as_array().unwrap().len(), 2, "{trail}");
     verify_ok(&s);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_pages_anonymize_after_a_fresh_confirmation_of_who_asks() {
+    let s = Server::start_with(&[("OTM_STEP_UP_SECONDS", "6")]);
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let cid = company(&owner, 77, true).await;
+    let uid = person(&owner, &cid, EMAIL, NAME, "company_user").await;
+    let other = person(
+        &owner,
+        &cid,
+        "outra.pessoa@example.com.br",
+        "Outra Pessoa",
+        "company_user",
+    )
+    .await;
+    let b = s.browser();
+    b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
+        .await;
+
+    // Just signed in: the person's page has the button, and it erases.
+    let page = format!("/admin/users/{uid}/sessions");
+    let p = b.get(&page).await;
+    assert!(p.body.contains("Anonimizar esta pessoa"), "{}", p.body);
+    let r = b
+        .submit(&page, &format!("/admin/users/{uid}/anonymize"), &[])
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/admin/users"), "{}", r.body);
+    let (_, trail) = owner.get("/api/v1/audit?action=privacy.anonymize").await;
+    assert_eq!(trail["items"].as_array().unwrap().len(), 1, "{trail}");
+
+    // Later, the same button first asks who is there, and erases nothing yet.
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let page = format!("/admin/users/{other}/sessions");
+    let r = b
+        .submit(&page, &format!("/admin/users/{other}/anonymize"), &[])
+        .await;
+    let to = r.location.unwrap_or_default();
+    assert!(to.starts_with("/admin/step-up?next="), "{to}");
+    let (_, u) = owner.get(&format!("/api/v1/users/{other}")).await;
+    assert_eq!(u["status"], "active");
+    // The company page offers the end of contract to the owner, with the same step-up.
+    let page = format!("/admin/companies/{cid}");
+    let p = b.get(&page).await;
+    assert!(p.body.contains("Anonimizar a empresa"), "{}", p.body);
+    let r = b
+        .submit(&page, &format!("/admin/companies/{cid}/anonymize"), &[])
+        .await;
+    assert!(
+        r.location
+            .unwrap_or_default()
+            .starts_with("/admin/step-up?next="),
+        "{}",
+        r.body
+    );
+    let (_, c) = owner.get(&format!("/api/v1/companies/{cid}")).await;
+    assert_eq!(c["contact_name"], CONTACT);
+}
