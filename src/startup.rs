@@ -41,7 +41,7 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
             .map_err(|e| anyhow::anyhow!("cannot convert the audit trail: {e:?}"))?;
         // Erasures a restored older backup does not show are applied again before
         // anything serves or reads the database.
-        crate::services::privacy::reapply(&mut conn, &keys, &settings.data_dir)?;
+        crate::services::erasure::reapply(&mut conn, &keys, &settings.data_dir)?;
     }
     Ok(Opened { pool, keys })
 }

@@ -180,7 +180,7 @@ fn prepare(
     })
     .map_err(|e| anyhow::anyhow!("cannot record the restore: {e:?}"))?;
     // Erasures made since the backup are applied again before the file goes live.
-    let n = crate::services::privacy::reapply(&mut conn, &keys, data_dir)?;
+    let n = crate::services::erasure::reapply(&mut conn, &keys, data_dir)?;
     if n > 0 {
         println!("re-applied {n} erasure(s) made after this backup");
     }

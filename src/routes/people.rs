@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::routes::auth::Empty;
-use crate::services::{mailed_links, privacy, users};
+use crate::services::{erasure, mailed_links, users};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
@@ -157,7 +157,7 @@ pub async fn anonymize<A: Area>(
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
         .run(move |conn, app| {
-            privacy::anonymize_user(conn, &app.keys, &app.settings.data_dir, &actor, &id)
+            erasure::anonymize_user(conn, &app.keys, &app.settings.data_dir, &actor, &id)
         })
         .await
         .map(|u| {

@@ -359,7 +359,7 @@ pub async fn anonymize(
     let (actor, id) = (who.actor(), id.into_inner());
     let c = state
         .run(move |conn, app| {
-            crate::services::privacy::anonymize_company(
+            crate::services::erasure::anonymize_company(
                 conn,
                 &app.keys,
                 &app.settings.data_dir,

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 
 use super::companies::CompanyJson;
 use super::users::UserJson;
-use crate::services::privacy;
+use crate::services::erasure;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::ApiError;
@@ -40,7 +40,7 @@ pub async fn anonymize_user(
     let (actor, id) = (who.actor(), id.into_inner());
     let u = app
         .run(move |conn, app| {
-            privacy::anonymize_user(conn, &app.keys, &app.settings.data_dir, &actor, &id)
+            erasure::anonymize_user(conn, &app.keys, &app.settings.data_dir, &actor, &id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
@@ -73,7 +73,7 @@ pub async fn anonymize_company(
     let (actor, id) = (who.actor(), id.into_inner());
     let c = app
         .run(move |conn, app| {
-            privacy::anonymize_company(conn, &app.keys, &app.settings.data_dir, &actor, &id)
+            erasure::anonymize_company(conn, &app.keys, &app.settings.data_dir, &actor, &id)
         })
         .await?;
     Ok(HttpResponse::Ok().json(CompanyJson::from(c)))

@@ -17,7 +17,7 @@ use super::audit::pseudonym;
 use super::{Actor, Keys};
 use crate::db::audit::{self as trail, Subject};
 use crate::db::companies::{self as company_store, Company};
-use crate::db::privacy as store;
+use crate::db::erasure as store;
 use crate::db::users::{self as user_store, User};
 use crate::db::{self};
 use crate::domain::{Action, Role, UserStatus};
