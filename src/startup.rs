@@ -34,6 +34,15 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     let ring = Arc::new(Keyring::load(&settings.master_key_file)?);
     let pool = db::open(&settings.db_path(), settings.db_pool_size)?;
     let keys = Keys::load(ring, &*pool.get()?)?;
+    {
+        let mut conn = pool.get()?;
+        // A trail from before migration 0017 is verified and re-chained once.
+        crate::services::audit::upgrade(&mut conn, &keys.audit)
+            .map_err(|e| anyhow::anyhow!("cannot convert the audit trail: {e:?}"))?;
+        // Erasures a restored older backup does not show are applied again before
+        // anything serves or reads the database.
+        crate::services::erasure::reapply(&mut conn, &keys, &settings.data_dir)?;
+    }
     Ok(Opened { pool, keys })
 }
 

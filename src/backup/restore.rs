@@ -67,7 +67,7 @@ pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Rest
     let manifest = archive::open(file, &identities, &tmp)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let r = check_restored(file, &tmp, &manifest)
-        .and_then(|()| prepare(&tmp, ring, &manifest))
+        .and_then(|()| prepare(&tmp, ring, &manifest, &settings.data_dir))
         .and_then(|verdict| swap(settings, &tmp, &live).map(|aside| (verdict, aside)));
     let (verdict, replaced) = match r {
         Ok(v) => v,
@@ -161,10 +161,13 @@ fn prepare(
     db_file: &Path,
     ring: std::sync::Arc<Keyring>,
     manifest: &archive::Manifest,
+    data_dir: &Path,
 ) -> anyhow::Result<Verdict> {
     let pool = db::open(db_file, 1)?;
     let mut conn = pool.get()?;
     let keys = Keys::load(ring, &conn)?;
+    crate::services::audit::upgrade(&mut conn, &keys.audit)
+        .map_err(|e| anyhow::anyhow!("cannot convert the audit trail: {e:?}"))?;
     // The restored database says it was restored, and from when (the chain check
     // below covers this row too).
     db::write(&mut conn, |tx| {
@@ -176,6 +179,11 @@ fn prepare(
         Ok(())
     })
     .map_err(|e| anyhow::anyhow!("cannot record the restore: {e:?}"))?;
+    // Erasures made since the backup are applied again before the file goes live.
+    let n = crate::services::erasure::reapply(&mut conn, &keys, data_dir)?;
+    if n > 0 {
+        println!("re-applied {n} erasure(s) made after this backup");
+    }
     let verdict = audit::verify(&conn, &keys.audit).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
     anyhow::ensure!(busy == 0, "the restored database could not be checkpointed");

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backups;
 pub mod companies;
 pub mod company_requests;
+pub mod erasure;
 pub mod invitations;
 pub mod keyset;
 pub mod known_clients;
@@ -37,7 +38,7 @@ pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
 
 /// Plain SQL files, embedded in the binary, applied in order; `PRAGMA user_version`
 /// records how many have run.
-const MIGRATIONS: &[(&str, &str)] = &[
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_init", include_str!("../../migrations/0001_init.sql")),
     (
         "0002_company_search_text",
@@ -97,6 +98,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0016_invitation_sender.sql"),
     ),
     (
+        "0017_audit_personal",
+        include_str!("../../migrations/0017_audit_personal.sql"),
+    ),
+    (
         "0018_privacy_records",
         include_str!("../../migrations/0018_privacy_records.sql"),
     ),
@@ -117,7 +122,8 @@ const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA busy_timeout = 5000;
      PRAGMA temp_store = MEMORY;
      PRAGMA cache_size = -8000;
-     PRAGMA mmap_size = 268435456;";
+     PRAGMA mmap_size = 268435456;
+     PRAGMA secure_delete = ON;";
 
 /// Opens (creating if needed) the database, switches it to WAL once, applies pending
 /// migrations, and returns a pool.

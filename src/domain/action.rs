@@ -150,6 +150,10 @@ actions! {
     PrivacyRequestResolve => "privacy.request_resolve" / "Pedido de titular (LGPD) respondido" / People,
     PrivacyRequestReminder => "privacy.request_reminder" / "Lembrete de prazo de pedido LGPD enviado" / People,
     AuditExport => "audit.export" / "Trilha de auditoria exportada" / System,
+    PrivacyAnonymize => "privacy.anonymize" / "Pessoa anonimizada (dados pessoais apagados)" / People,
+    PrivacyAnonymizeCompany => "privacy.anonymize_company" / "Empresa anonimizada ao fim do contrato" / Companies,
+    PrivacyReapply => "privacy.reapply" / "Anonimização refeita após restaurar um backup" / System,
+    AuditRechain => "audit.rechain" / "Trilha de auditoria convertida para permitir anonimização" / System,
 }
 
 #[cfg(test)]

@@ -382,7 +382,7 @@ use Subject as S;
 /// The audit trail is kept 5 years: proof of who did what (Art. 7 VI, Art. 16 I/II).
 const AUDIT_HOLD: Retention = LegalHold {
     reason: "prova de quem fez o quê, para defesa em processo (LGPD, art. 7º, VI e art. 16)",
-    until: "5 anos depois do registro; nomes e e-mails trocados por um pseudônimo quando a pessoa é anonimizada",
+    until: "5 anos depois do registro; depois de 6 meses (ou antes, quando a pessoa é anonimizada) o endereço IP, o nome e o e-mail da linha dão lugar a um pseudônimo",
 };
 /// Incidents: Res. CD/ANPD 15/2024, Art. 10.
 const INCIDENT_HOLD: Retention = LegalHold {
@@ -475,7 +475,7 @@ pub const NOT_PERSONAL: &[(&str, &[&str])] = &[
     ("sessions", &["id_hash", "user_id", "absolute_expires_at"]),
     ("api_tokens", &["token_hash", "user_id", "created_at", "expires_at", "revoked_at"]),
     ("setup_tokens", &["token_hash", "created_at", "used_at"]),
-    ("audit_log", &["id", "at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "company_id", "prev_hash", "hash"]),
+    ("audit_log", &["id", "at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "company_id", "prev_hash", "hash", "facts", "personal_salt", "personal_commit", "erased_by"]),
     ("audit_head", &["singleton", "last_id", "last_hash", "mac"]),
     ("companies", &["id", "legal_name", "trade_name", "cnpj", "status", "created_at", "updated_at"]),
     ("companies_fts", &["cnpj"]),

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::routes::auth::Empty;
-use crate::services::{mailed_links, users};
+use crate::services::{erasure, mailed_links, users};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
@@ -44,6 +44,8 @@ pub fn step_up_to_grant(
 /// Where each area goes back to after an action.
 pub trait Area {
     const PEOPLE: &'static str;
+    /// The page that shows the anonymize button for a person (the step-up returns there).
+    fn person_page(id: &str) -> String;
     /// After an invitation action: the page the invitation was listed on.
     fn after_invitation(company_id: Option<&str>) -> String;
 }
@@ -53,6 +55,9 @@ pub struct Portal;
 
 impl Area for Admin {
     const PEOPLE: &'static str = "/admin/users";
+    fn person_page(id: &str) -> String {
+        format!("/admin/users/{id}/sessions")
+    }
     fn after_invitation(company_id: Option<&str>) -> String {
         match company_id {
             Some(c) => format!("/admin/companies/{c}"),
@@ -63,6 +68,9 @@ impl Area for Admin {
 
 impl Area for Portal {
     const PEOPLE: &'static str = "/portal/users";
+    fn person_page(_: &str) -> String {
+        Self::PEOPLE.to_string()
+    }
     fn after_invitation(_: Option<&str>) -> String {
         Self::PEOPLE.to_string()
     }
@@ -162,6 +170,34 @@ pub async fn disable<A: Area>(
         .map(|u| {
             format!(
                 "Conta de {} desativada. Os acessos abertos foram encerrados.",
+                u.name
+            )
+        });
+    redirect_outcome(&state, A::PEOPLE, r)
+}
+
+/// Anonymizes a person (LGPD erasure), after a fresh confirmation of who asks.
+pub async fn anonymize<A: Area>(
+    state: State,
+    who: Acting,
+    person: crate::web::guard::SignedIn,
+    session: actix_session::Session,
+    id: web::Path<String>,
+    _f: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let back = A::person_page(&id);
+    if let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &person, &back) {
+        return Ok(r);
+    }
+    let (actor, id) = (who.actor(), id.into_inner());
+    let r = state
+        .run(move |conn, app| {
+            erasure::anonymize_user(conn, &app.keys, &app.settings.data_dir, &actor, &id)
+        })
+        .await
+        .map(|u| {
+            format!(
+                "Dados pessoais apagados. No histórico, a pessoa aparece agora como {}.",
                 u.name
             )
         });

@@ -60,6 +60,8 @@ struct UserSessionsPage {
     email: String,
     role: &'static str,
     access: Access,
+    /// The button to anonymize the person (not oneself; platform accounts: owner only).
+    may_anonymize: bool,
 }
 
 /// `GET /admin/users/{id}/sessions`: a person's sessions and API tokens.
@@ -70,10 +72,13 @@ pub async fn person(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, current, id) = (who.actor(), who.session.clone(), id.into_inner());
+    let me = who.actor();
     let (u, access) = state
         .run(move |conn, _| sessions::list(conn, &actor, &id, Some(&current)))
         .await?;
+    let may_anonymize = !me.is_user(&u.id) && (ctx.is_owner || !u.role.is_platform());
     render(&UserSessionsPage {
+        may_anonymize,
         ctx: ctx.with_nav(Nav::Users),
         base: format!("/admin/users/{}", u.id),
         name: u.name.clone(),

@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use rusqlite::Connection;
 
 use super::Actor;
+use crate::crypto::hmac_hex;
 use crate::db::audit::{self as store, Verdict};
 use crate::db::companies;
 use crate::db::users as user_store;
-use crate::domain::{Cnpj, Role};
+use crate::domain::{Action, Cnpj, Role};
 use crate::error::AppError;
+use serde_json::json;
 
 /// Platform users read everything; a company admin reads only its own company's
 /// entries (it holds other people's e-mails and addresses, so company users read none).
@@ -122,4 +124,93 @@ fn as_tenant_sees(conn: &Connection, rows: &mut [Entry]) -> Result<(), AppError>
 
 pub fn verify(conn: &Connection, audit_key: &[u8]) -> Result<Verdict, AppError> {
     Ok(store::verify(conn, audit_key)?)
+}
+
+/// A stable pseudonym for a person (or any subject id), e.g. "Pessoa 7F3A9C": a keyed
+/// hash of the id, so the same person gets the same name across the trail, its exports
+/// and reports, and nobody without the audit key can tell who it is.
+pub fn pseudonym(audit_key: &[u8], subject_id: &str) -> String {
+    let h = hmac_hex(audit_key, &[b"pseudonym-v1", subject_id.as_bytes()]);
+    format!("Pessoa {}", h[..6].to_ascii_uppercase())
+}
+
+/// Brings a trail written before migration 0017 (personal data inside the hashed rows)
+/// to the current format: verifies the old chain with the old rule, rebuilds it with
+/// commitments to the personal parts, and records both facts in an `audit.rechain` row
+/// (the old verdict and the old head's hash, so the old chain stays checkable against
+/// any copy of it). A broken old chain is converted too (the server must run), and its
+/// break is recorded in that row for good. Idempotent; one transaction.
+pub fn upgrade(conn: &mut Connection, audit_key: &[u8]) -> Result<Option<Verdict>, AppError> {
+    if !store::needs_rechain(conn)? {
+        return Ok(None);
+    }
+    crate::db::write(conn, |tx| {
+        if !store::needs_rechain(tx)? {
+            return Ok(None);
+        }
+        let old = store::verify_legacy(tx, audit_key)?;
+        let (old_last_id, old_last_hash) = store::rechain(tx, audit_key)?;
+        let verdict = match &old {
+            Verdict::Intact { rows } => json!({ "legacy_verdict": "intact", "legacy_rows": rows }),
+            Verdict::Broken { at_id, reason } => {
+                tracing::error!(
+                    at_id,
+                    reason,
+                    "the audit chain was broken before conversion"
+                );
+                json!({ "legacy_verdict": "broken", "legacy_broken_at": at_id, "legacy_reason": reason })
+            }
+        };
+        let mut facts = verdict;
+        facts["legacy_last_id"] = json!(old_last_id);
+        facts["legacy_last_hash"] = json!(old_last_hash);
+        let mut entry = Actor::system().entry(Action::AuditRechain, "audit", None);
+        entry.facts = facts;
+        store::append(tx, audit_key, &crate::time::now_db(), &entry)?;
+        tracing::info!("audit trail converted to erasable personal parts");
+        Ok(Some(old))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The start-up conversion of an old trail: verified with the old rule, re-chained,
+    /// recorded (old verdict and head) in an `audit.rechain` row, and run only once.
+    #[test]
+    fn an_old_trail_is_converted_once_and_the_conversion_is_on_record() {
+        let key = b"old-audit-key";
+        let (mut c, old_head) = crate::db::audit::tests::legacy_trail(key);
+        crate::db::migrate(&mut c).unwrap();
+        let old = upgrade(&mut c, key).unwrap();
+        assert_eq!(old, Some(Verdict::Intact { rows: 3 }));
+        assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 4 });
+        let (action, facts): (String, String) = c
+            .query_row(
+                "SELECT action, facts FROM audit_log WHERE id = 4",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(action, "audit.rechain");
+        assert!(
+            facts.contains(&old_head) && facts.contains("intact"),
+            "{facts}"
+        );
+        assert_eq!(upgrade(&mut c, key).unwrap(), None);
+        assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 4 });
+    }
+
+    #[test]
+    fn pseudonyms_are_stable_per_person_and_keyed() {
+        let a = pseudonym(b"k", "usr_a");
+        assert_eq!(a, pseudonym(b"k", "usr_a"));
+        assert!(
+            a.starts_with("Pessoa ") && a.len() == "Pessoa ".len() + 6,
+            "{a}"
+        );
+        assert_ne!(a, pseudonym(b"k", "usr_b"));
+        assert_ne!(a, pseudonym(b"other", "usr_a"));
+    }
 }

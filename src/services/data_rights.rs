@@ -13,7 +13,7 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use super::{Actor, Keys};
-use crate::crypto::{hmac_hex, new_id};
+use crate::crypto::new_id;
 use crate::db::{
     self, audit as audit_store, companies, privacy_requests as store, sessions, tokens,
 };
@@ -32,16 +32,11 @@ const EXPORT_EVENTS: usize = 10_000;
 /// Longest message a person may write with a request.
 const MESSAGE_MAX: usize = 2_000;
 
-/// A stable, keyed pseudonym for a person ("Pessoa 7F3A9C"): the same person always
-/// gets the same one, and it cannot be turned back into the person without the audit key.
-/// (The chain helper's `services::audit::pseudonym()` replaces this at merge.)
-pub fn pseudonym(key: &[u8], person: &str) -> String {
-    let h = hmac_hex(key, &[b"pseudonym-v1", person.as_bytes()]);
-    format!("Pessoa {}", h[..6].to_ascii_uppercase())
-}
+/// The trail's pseudonyms: the same person reads the same in the export, the anonymized
+/// CSV and the erased audit rows.
+pub use super::audit::pseudonym;
 
-/// The consents the person gave (privacy-notice version, when). Filled from the
-/// inventory helper's consent table at merge; empty until then.
+/// The privacy-notice versions the person accepted (version, where, when, from where).
 fn consents_of(conn: &Connection, user_id: &str) -> Result<Vec<Value>, AppError> {
     Ok(super::privacy::acceptances_of(conn, user_id)?
         .into_iter()

@@ -11,6 +11,7 @@ pub mod backups;
 pub mod companies;
 pub mod data_rights;
 pub mod email;
+pub mod erasure;
 pub mod keys;
 pub mod known_clients;
 pub mod mailed_links;
@@ -237,6 +238,7 @@ impl Actor {
             company_id: None,
             ip: self.ip.clone(),
             details: Value::Object(Default::default()),
+            facts: Value::Null,
         }
     }
 }

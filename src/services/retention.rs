@@ -110,15 +110,23 @@ impl Removed {
     }
 }
 
-/// Blanks the IP addresses of audit rows recorded before `cutoff`; returns how many.
-///
-/// The audit trail's storage belongs to the chain's redesign (issue 11, item 2), in
-/// which the personal part of a row (IP included) can be erased without breaking the
-/// chain. Until that storage is in place the IP is part of what the chain's hash covers,
-/// so this step erases nothing and answers 0: this function is the single place where
-/// that erasure is called from the retention run.
-pub fn audit_ips_before(_conn: &Connection, _cutoff: &str) -> Result<usize, AppError> {
-    Ok(0)
+/// Audit rows older than the access-record period lose their personal part (address,
+/// label, personal details) the way an erasure does: the retention row lists them by
+/// digest, their label becomes the actor's pseudonym, and `audit verify` still passes.
+/// What happened, and that the same (pseudonymous) person did it, stays.
+fn erase_old_audit_ips(
+    tx: &Connection,
+    keys: &Keys,
+    ids: &[i64],
+    eid: i64,
+) -> Result<(), AppError> {
+    let key = keys.audit;
+    audit::erase_rows(tx, ids, eid, &|actor_id| match actor_id {
+        Some(a) if a.starts_with("usr_") => super::audit::pseudonym(&key, a),
+        Some(a) => a.to_string(),
+        None => "sistema".to_string(),
+    })?;
+    Ok(())
 }
 
 /// Applies every period as of `now`, in one transaction with its audit row (written
@@ -138,20 +146,30 @@ pub fn run(
         let now_db = time::to_db(now);
         let idle_cutoff = time::to_db(now - Duration::seconds(session_idle_secs as i64));
         let access = cutoff(Rule::AccessRecords)?;
+        let old_rows = audit::with_ip_before(tx, &access)?;
         let removed = Removed {
             sessions: sessions::delete_expired(tx, &idle_cutoff, &now_db)?,
             tokens: store::delete_expired_tokens(tx, &now_db)?,
             signups: store::delete_stale_signups(tx, &cutoff(Rule::Signups)?)?,
             links: store::delete_spent_links(tx, &cutoff(Rule::Links)?)?,
             access_records: store::forget_access_records(tx, &access)?,
-            audit_ips: audit_ips_before(tx, &access)?,
+            audit_ips: old_rows.len(),
             sent_mail: store::delete_old_mail(tx, &cutoff(Rule::SentMail)?)?,
         };
         if removed.total() > 0 {
             let at = time::now_db();
             let mut entry = Actor::system().entry(Action::PrivacyRetentionRun, "retention", None);
             entry.details = json!({ "as_of": now_db, "removed": removed });
-            audit::append(tx, &keys.audit, &at, &entry)?;
+            if !old_rows.is_empty() {
+                entry.facts = json!({
+                    "erased_rows": old_rows.len(),
+                    "erased_digest": audit::erased_digest(&old_rows),
+                });
+            }
+            let eid = audit::append(tx, &keys.audit, &at, &entry)?;
+            if !old_rows.is_empty() {
+                erase_old_audit_ips(tx, keys, &old_rows, eid)?;
+            }
         }
         Ok(removed)
     })

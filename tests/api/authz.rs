@@ -185,6 +185,10 @@ const RULES: &[(&str, &str)] = &[
     ("PATCH /api/v1/users/{id}", "A A A 4 D 4 4 4 4"),
     ("DELETE /api/v1/users/{id}", "A A A 4 D 4 4 4 4"),
     ("POST /api/v1/users/{id}/approve", "A A A 4 D 4 4 4 4"),
+    // Erasure (§8.3): owner/staff; a company admin for its own company's people.
+    ("POST /api/v1/users/{id}/anonymize", "A A A 4 D 4 4 4 4"),
+    // A company's anonymization is the owner's; who can see the company is refused.
+    ("POST /api/v1/companies/{id}/anonymize", "A 3 3 4 3 3 3 3 4"),
     // Applications are the platform's.
     ("GET /api/v1/applications", "A A 4 4 4 4 4 4 4"),
     ("POST /api/v1/applications", "A A 4 4 4 4 4 4 4"),
@@ -231,6 +235,7 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/companies/{id}", "A A"),
     ("GET /admin/companies/{id}/edit", "A A"),
     ("POST /admin/companies/{id}/status", "A A"),
+    ("POST /admin/companies/{id}/anonymize", "A 3"),
     ("GET /admin/companies/{id}/omie", "A A"),
     ("POST /admin/companies/{id}/omie", "A A"),
     ("POST /admin/companies/{id}/omie/reveal", "A A"),
@@ -273,6 +278,7 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/users/{id}/approve", "A A"),
     ("POST /admin/users/{id}/reject", "A A"),
     ("POST /admin/users/{id}/disable", "A A"),
+    ("POST /admin/users/{id}/anonymize", "A A"),
     ("POST /admin/users/{id}/enable", "A A"),
     ("POST /admin/users/{id}/role", "A A"),
     ("POST /admin/users/{id}/send-reset", "A A"),
@@ -313,6 +319,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /portal/users", "A A D"),
     ("POST /portal/users/{id}/approve", "A 4 D"),
     ("POST /portal/users/{id}/disable", "A 4 D"),
+    ("POST /portal/users/{id}/anonymize", "A 4 D"),
     ("POST /portal/users/{id}/enable", "A 4 D"),
     ("POST /portal/users/{id}/role", "A 4 D"),
     ("POST /portal/users/{id}/send-reset", "A 4 D"),
@@ -350,6 +357,11 @@ fn fresh_object(key: &str) -> bool {
         key,
         "DELETE /api/v1/companies/{id}"
             | "DELETE /api/v1/users/{id}"
+            | "POST /api/v1/users/{id}/anonymize"
+            | "POST /api/v1/companies/{id}/anonymize"
+            | "POST /admin/companies/{id}/anonymize"
+            | "POST /admin/users/{id}/anonymize"
+            | "POST /portal/users/{id}/anonymize"
             | "DELETE /api/v1/applications/{id}"
             | "POST /api/v1/applications/{id}/rotate-secret"
             | "DELETE /api/v1/applications/{id}/secrets/{secret_id}"

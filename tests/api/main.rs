@@ -14,6 +14,7 @@ mod companies;
 mod data_rights;
 mod durability;
 mod email;
+mod erasure;
 mod grants;
 mod invitations;
 mod links;

@@ -330,6 +330,15 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
     );
     assert_eq!(count(&s, "SELECT COUNT(*) FROM password_resets"), 0);
     assert_eq!(count(&s, "SELECT COUNT(*) FROM known_clients"), 0);
+    // Audit rows keep what happened but lose the address after six months.
+    assert!(r["audit_ips"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(
+        count(
+            &s,
+            "SELECT COUNT(*) FROM audit_log WHERE ip <> '' AND action <> 'privacy.retention_run'"
+        ),
+        0
+    );
     assert_eq!(
         count(&s, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
         0

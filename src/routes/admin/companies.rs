@@ -342,6 +342,41 @@ pub async fn set_status(
     ))
 }
 
+/// `POST /admin/companies/{id}/anonymize`: end of contract (owner), after a fresh
+/// confirmation of who asks.
+pub async fn anonymize(
+    state: State,
+    who: Acting,
+    person: crate::web::guard::SignedIn,
+    session: actix_session::Session,
+    id: web::Path<String>,
+    _f: Form<crate::routes::auth::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let back = format!("/admin/companies/{}", id.as_str());
+    if let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &person, &back) {
+        return Ok(r);
+    }
+    let (actor, id) = (who.actor(), id.into_inner());
+    let c = state
+        .run(move |conn, app| {
+            crate::services::erasure::anonymize_company(
+                conn,
+                &app.keys,
+                &app.settings.data_dir,
+                &actor,
+                &id,
+            )
+        })
+        .await?;
+    Ok(redirect_with(
+        &state,
+        &format!("/admin/companies/{}", c.id),
+        Flash::success(
+            "Empresa anonimizada e arquivada: contato apagado, pessoas anonimizadas, credenciais do Omie destruídas e aplicações desligadas.",
+        ),
+    ))
+}
+
 fn omie_place(id: &str) -> crate::routes::omie_pages::Place {
     crate::routes::omie_pages::Place {
         base: format!("/admin/companies/{id}/omie"),

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod backups;
 pub mod companies;
+pub mod erasure;
 pub mod me;
 pub mod omie;
 pub mod openapi;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/companies/{id}", companies::get)
             .patch("/companies/{id}", companies::update)
             .delete("/companies/{id}", companies::archive)
+            .post("/companies/{id}/anonymize", erasure::anonymize_company)
             .get("/companies/{id}/omie-credentials", omie::get)
             .put("/companies/{id}/omie-credentials", omie::put)
             .post("/companies/{id}/omie-credentials/test", omie::test)
@@ -62,6 +64,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .patch("/users/{id}", users::update)
             .delete("/users/{id}", users::disable)
             .post("/users/{id}/approve", users::approve)
+            .post("/users/{id}/anonymize", erasure::anonymize_user)
             .get("/applications", applications::list)
             .post("/applications", applications::create)
             .get("/applications/{id}", applications::get)

@@ -17,8 +17,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    applications, audit, auth, backups, companies, me, omie, privacy, proxy, reports, token, users,
-    validate,
+    applications, audit, auth, backups, companies, erasure, me, omie, privacy, proxy, reports,
+    token, users, validate,
 };
 
 #[derive(OpenApi)]
@@ -64,6 +64,8 @@ use super::{
         users::update,
         users::disable,
         users::approve,
+        erasure::anonymize_user,
+        erasure::anonymize_company,
         applications::list,
         applications::create,
         applications::get,

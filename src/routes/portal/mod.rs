@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/users", people::list)
             .post("/users/{id}/approve", shared::approve::<Portal>)
             .post("/users/{id}/disable", shared::disable::<Portal>)
+            .post("/users/{id}/anonymize", shared::anonymize::<Portal>)
             .post("/users/{id}/enable", shared::enable::<Portal>)
             .post("/users/{id}/role", shared::change_role::<Portal>)
             .post("/users/{id}/send-reset", shared::send_reset::<Portal>)
