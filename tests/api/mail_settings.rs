@@ -246,3 +246,39 @@ async fn without_smtp_the_flashes_say_the_mail_waits() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn the_test_button_says_why_the_mail_did_not_leave() {
+    let port = crate::smtp::free_port().to_string();
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let r = b
+        .submit(
+            "/admin/settings",
+            "/admin/settings/mail",
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("security", "none"),
+                ("username", ""),
+                ("password", ""),
+                ("mail_from", "gestor@example.com.br"),
+                ("alert_emails", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    b.submit(
+        "/admin/settings",
+        "/admin/settings/test-email",
+        &[("to", OWNER_EMAIL)],
+    )
+    .await;
+    let page = b.get("/admin/settings").await.body;
+    assert!(
+        page.contains("não foi enviado: o servidor de e-mail recusou a conexão"),
+        "{page}"
+    );
+}
