@@ -164,8 +164,8 @@ pub fn mail_flash(configured: bool, sent: &str, queued: &str) -> String {
     }
 }
 
-/// What the owner typed on the settings page.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
+/// What the owner typed on the settings page (no `Debug`: it holds the password).
+#[derive(Clone, Default, serde::Deserialize)]
 pub struct MailInput {
     #[serde(default)]
     pub host: String,
@@ -205,12 +205,14 @@ pub fn update(
         _ => return Err(AppError::NotFound),
     }
     let mut errors = Vec::new();
+    // A field the environment sets is not checked: the page cannot change it.
+    let editable = |key: &str| !settings.explicit.contains(&key);
     let host = input.host.trim().to_string();
-    if host.len() > 253
-        || !host
+    let host_ok = host.len() <= 253
+        && host
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".-_:[]".contains(c))
-    {
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:[]".contains(c));
+    if editable(HOST) && !host_ok {
         errors.push(FieldError::new(
             "host",
             "Informe só o nome do servidor de e-mail, como smtp.gmail.com (sem espaços, sem http://).",
@@ -220,6 +222,7 @@ pub fn update(
         "" => None,
         p => match p.parse::<u16>() {
             Ok(p) if p > 0 => Some(p),
+            _ if !editable(PORT) => None,
             _ => {
                 errors.push(FieldError::new(
                     "port",
@@ -231,6 +234,7 @@ pub fn update(
     };
     let security = match SmtpSecurity::parse(&input.security) {
         Some(s) => s,
+        None if !editable(SECURITY) => SmtpSecurity::Starttls,
         None => {
             errors.push(FieldError::new(
                 "security",
@@ -240,31 +244,36 @@ pub fn update(
         }
     };
     let username = input.username.trim().to_string();
-    if username.len() > 320 || has_control(&username) {
+    if editable(USERNAME) && (username.len() > 320 || has_control(&username)) {
         errors.push(FieldError::new(
             "username",
             "O usuário pode ter até 320 caracteres, sem quebras de linha.",
         ));
     }
-    if input.password.len() > 500 || has_control(&input.password) {
+    if editable(PASSWORD) && (input.password.len() > 500 || has_control(&input.password)) {
         errors.push(FieldError::new(
             "password",
             "A senha pode ter até 500 caracteres, sem quebras de linha.",
         ));
     }
     let mail_from = input.mail_from.trim().to_string();
-    if mail_from.is_empty()
-        || mail_from.len() > 320
-        || has_control(&mail_from)
-        || mail_from.parse::<lettre::message::Mailbox>().is_err()
-    {
+    let from_ok = !mail_from.is_empty()
+        && mail_from.len() <= 320
+        && !has_control(&mail_from)
+        && mail_from.parse::<lettre::message::Mailbox>().is_ok();
+    if editable(MAIL_FROM) && !from_ok {
         errors.push(FieldError::new(
             "mail_from",
             "Informe o remetente como um e-mail, ou como Nome <email@empresa.com.br>.",
         ));
     }
     let mut alerts = Vec::new();
-    for a in split_list(&input.alert_emails) {
+    let typed_alerts = if editable(ALERT_EMAILS) {
+        split_list(&input.alert_emails)
+    } else {
+        vec![]
+    };
+    for a in typed_alerts {
         match Email::parse(&a) {
             Ok(e) => alerts.push(e.as_str().to_string()),
             Err(_) => {

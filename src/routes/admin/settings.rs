@@ -73,8 +73,9 @@ impl From<Queued> for QueueRow {
     }
 }
 
-/// The e-mail settings form, as typed (the password is never echoed back).
-#[derive(Clone, Debug, Default, Deserialize)]
+/// The e-mail settings form, as typed (the password is never echoed back; no `Debug`,
+/// as it holds the password).
+#[derive(Clone, Default, Deserialize)]
 pub struct MailForm {
     #[serde(default)]
     host: String,
