@@ -37,6 +37,9 @@ pub struct Settings {
     pub backup_remote: Option<String>,
     /// `None` when `OTM_SMTP_HOST` is unset: e-mail stays queued.
     pub smtp: Option<SmtpSettings>,
+    /// The SMTP fields as the environment or config file gave them, one by one (each
+    /// that is in [`Settings::explicit`] wins over the dashboard's value).
+    pub smtp_fields: SmtpFields,
     pub mail_from: String,
     pub alert_emails: Vec<String>,
     pub mail_retry_max_secs: u64,
@@ -82,7 +85,49 @@ impl SmtpSecurity {
     }
 }
 
-#[derive(Clone)]
+/// Each SMTP field as set outside the dashboard (empty/`None` when unset).
+#[derive(Clone, Default)]
+pub struct SmtpFields {
+    pub host: String,
+    pub port: Option<u16>,
+    pub security: Option<SmtpSecurity>,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for SmtpFields {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpFields")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &(!self.password.is_empty()).then_some("***"))
+            .finish()
+    }
+}
+
+impl SmtpSecurity {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(Self::None),
+            "starttls" => Some(Self::Starttls),
+            "tls" => Some(Self::Tls),
+            _ => None,
+        }
+    }
+
+    /// The port a security mode uses when none is given.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::None => 25,
+            Self::Starttls => 587,
+            Self::Tls => 465,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
@@ -321,6 +366,21 @@ impl Settings {
                 }
             },
             smtp: smtp_settings(&get)?,
+            smtp_fields: SmtpFields {
+                host: get("smtp_host").trim().to_string(),
+                port: match get("smtp_port").trim() {
+                    "" => None,
+                    p => Some(parse(p, "OTM_SMTP_PORT")?),
+                },
+                security: match get("smtp_security").trim() {
+                    "" => None,
+                    v => Some(SmtpSecurity::parse(v).ok_or_else(|| {
+                        anyhow!("OTM_SMTP_SECURITY must be none, starttls or tls (not {v:?})")
+                    })?),
+                },
+                username: get("smtp_username"),
+                password: get("smtp_password"),
+            },
             mail_from: get("mail_from"),
             alert_emails: get("alert_emails")
                 .split(',')

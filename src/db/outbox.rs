@@ -106,6 +106,17 @@ pub fn recent(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Queued>> 
 }
 
 /// A message that will not be tried again: a dead letter, until someone retries it.
+/// A message's status and its last error, if it is still there.
+pub fn status(conn: &Connection, id: i64) -> rusqlite::Result<Option<(String, Option<String>)>> {
+    use rusqlite::OptionalExtension;
+    conn.query_row(
+        "SELECT status, last_error FROM outbox WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}
+
 pub fn give_up(conn: &Connection, id: i64, error: &str, now: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, gave_up_at = ?3 WHERE id = ?1",

@@ -138,6 +138,7 @@ actions! {
     MfaCodeRejected => "mfa.code_rejected" / "Código de verificação recusado" / Access,
     MfaLocked => "mfa.locked" / "Verificação em duas etapas bloqueada (5 códigos errados)" / Access,
     MfaReset => "mfa.reset" / "Verificação em duas etapas removida pela linha de comando" / Access,
+    MailSettingsUpdate => "mail.settings_update" / "Configurações de e-mail alteradas" / System,
     MfaPolicyUpdate => "mfa.policy_update" / "Exigência da verificação em duas etapas alterada" / System,
     AuthStepUp => "auth.step_up" / "Identidade confirmada para uma ação sensível" / Access,
     AuthStepUpFailed => "auth.step_up_failed" / "Confirmação de identidade recusada (senha errada)" / Access,

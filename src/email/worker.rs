@@ -9,7 +9,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{Settings, SmtpSecurity};
+use crate::config::{SmtpSecurity, SmtpSettings};
 use crate::db::{self, outbox};
 use crate::services::app::App;
 use crate::time;
@@ -18,8 +18,7 @@ type State = std::sync::Arc<App>;
 
 type Transport = AsyncSmtpTransport<Tokio1Executor>;
 
-fn transport(s: &Settings) -> anyhow::Result<Option<Transport>> {
-    let Some(smtp) = &s.smtp else { return Ok(None) };
+fn transport(smtp: &SmtpSettings) -> anyhow::Result<Transport> {
     let mut b = match smtp.security {
         SmtpSecurity::None => Transport::builder_dangerous(smtp.host.as_str()),
         SmtpSecurity::Starttls => Transport::starttls_relay(&smtp.host)?,
@@ -31,7 +30,84 @@ fn transport(s: &Settings) -> anyhow::Result<Option<Transport>> {
     if let (Some(u), Some(p)) = (&smtp.username, &smtp.password) {
         b = b.credentials(Credentials::new(u.clone(), p.clone()));
     }
-    Ok(Some(b.build()))
+    Ok(b.build())
+}
+
+/// The transport and sender for the settings in force, rebuilt when they change.
+struct Sender {
+    smtp: SmtpSettings,
+    from_text: String,
+    transport: Transport,
+    from: Mailbox,
+}
+
+/// Reads the settings in force (the dashboard's, the environment winning) and returns
+/// the sender for them; `None` (logged once per change) while mail cannot leave.
+async fn current_sender(
+    state: &State,
+    cached: &mut Option<Sender>,
+    problem: &mut String,
+) -> Option<()> {
+    let st = state.clone();
+    let cfg = match db::run(&state.pool, move |c| {
+        crate::services::mail_settings::load(c, &st.keys, &st.settings)
+    })
+    .await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!(error = ?e, "cannot read the mail settings");
+            return None;
+        }
+    };
+    let mut report = |p: &str| {
+        if problem != p {
+            *problem = p.to_string();
+            tracing::warn!("{p}");
+        }
+    };
+    let Some(smtp) = cfg.smtp else {
+        *cached = None;
+        report(
+            "no SMTP host is set (OTM_SMTP_HOST or the settings page): e-mail stays queued until one is",
+        );
+        return None;
+    };
+    if let Some(s) = cached.as_ref()
+        && s.smtp == smtp
+        && s.from_text == cfg.mail_from
+    {
+        return Some(());
+    }
+    let from: Mailbox = match cfg.mail_from.parse() {
+        Ok(f) => f,
+        Err(_) => {
+            *cached = None;
+            report(
+                "the sender (OTM_MAIL_FROM or the settings page) is not a valid address: e-mail stays queued",
+            );
+            return None;
+        }
+    };
+    let transport = match transport(&smtp) {
+        Ok(t) => t,
+        Err(e) => {
+            *cached = None;
+            report(&format!(
+                "SMTP settings are invalid ({e}): e-mail stays queued"
+            ));
+            return None;
+        }
+    };
+    problem.clear();
+    tracing::info!(host = %smtp.host, port = smtp.port, security = smtp.security.as_str(), "mail settings in force");
+    *cached = Some(Sender {
+        smtp,
+        from_text: cfg.mail_from,
+        transport,
+        from,
+    });
+    Some(())
 }
 
 /// Seconds to wait after `attempts` failures: 5, 10, 20, ... up to `max`.
@@ -59,24 +135,8 @@ fn build(ring: &Keyring, from: &Mailbox, m: &outbox::Queued) -> anyhow::Result<M
 
 /// Runs forever on the server's runtime.
 pub async fn run(state: State, mut stop: crate::jobs::Stop) {
-    let transport = match transport(&state.settings) {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            tracing::warn!("OTM_SMTP_HOST is not set: e-mail stays queued until it is");
-            return;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "SMTP settings are invalid: e-mail stays queued");
-            return;
-        }
-    };
-    let from: Mailbox = match state.settings.mail_from.parse() {
-        Ok(f) => f,
-        Err(e) => {
-            tracing::error!(error = %e, "OTM_MAIL_FROM is not a valid address: e-mail stays queued");
-            return;
-        }
-    };
+    let mut cached: Option<Sender> = None;
+    let mut problem = String::new();
     let max = state.settings.mail_retry_max_secs;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let max_attempts = state.settings.mail_max_attempts;
@@ -92,11 +152,24 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
                 continue;
             }
         };
+        if due.is_empty() {
+            continue;
+        }
+        if current_sender(&state, &mut cached, &mut problem)
+            .await
+            .is_none()
+        {
+            continue;
+        }
+        let Some(sender) = cached.as_ref() else {
+            continue;
+        };
+        let (transport, from) = (&sender.transport, &sender.from);
         for m in due {
             // A refusal that will never change (no such mailbox, a message that cannot be
             // built) gives up at once; anything else is tried again, a bounded number of
             // times.
-            let result = match build(&state.keys.ring, &from, &m) {
+            let result = match build(&state.keys.ring, from, &m) {
                 Ok(msg) => transport
                     .send(msg)
                     .await

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::domain::Role;
 use crate::error::{AppError, FieldError};
 use crate::routes::auth::Empty;
-use crate::services::{erasure, mailed_links, users};
+use crate::services::{erasure, mail_settings, mailed_links, users};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
@@ -145,13 +145,18 @@ pub async fn approve<A: Area>(
     }
     let r = state
         .run(move |conn, app| {
-            users::approve(conn, &app.keys, &actor, &id, role, &app.settings.base_url)
+            let u = users::approve(conn, &app.keys, &actor, &id, role, &app.settings.base_url)?;
+            Ok((u, mail_settings::sending_configured(conn, &app.settings)?))
         })
         .await
-        .map(|u| {
-            format!(
-                "Acesso de {} aprovado. A pessoa recebe um e-mail avisando.",
-                u.name
+        .map(|(u, configured)| {
+            mail_settings::mail_flash(
+                configured,
+                &format!(
+                    "Acesso de {} aprovado. A pessoa recebe um e-mail avisando.",
+                    u.name
+                ),
+                &format!("Acesso de {} aprovado.", u.name),
             )
         });
     redirect_outcome(&state, A::PEOPLE, r)
@@ -253,10 +258,17 @@ pub async fn send_reset<A: Area>(
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
         .run(move |conn, app| {
-            mailed_links::send_reset(conn, &app.keys, &actor, &id, &app.settings.base_url)
+            let u = mailed_links::send_reset(conn, &app.keys, &actor, &id, &app.settings.base_url)?;
+            Ok((u, mail_settings::sending_configured(conn, &app.settings)?))
         })
         .await
-        .map(|u| format!("Link para trocar a senha enviado para {}.", u.email));
+        .map(|(u, configured)| {
+            mail_settings::mail_flash(
+                configured,
+                &format!("Link para trocar a senha enviado para {}.", u.email),
+                &format!("Link para trocar a senha criado para {}.", u.email),
+            )
+        });
     redirect_outcome(&state, A::PEOPLE, r)
 }
 
@@ -269,14 +281,22 @@ pub async fn resend_invitation<A: Area>(
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
         .run(move |conn, app| {
-            mailed_links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url)
+            let i = mailed_links::resend(conn, &app.keys, &actor, &id, &app.settings.base_url)?;
+            Ok((i, mail_settings::sending_configured(conn, &app.settings)?))
         })
         .await;
-    let back = A::after_invitation(r.as_ref().ok().and_then(|i| i.company_id.as_deref()));
-    let m = |i: crate::services::mailed_links::Invitation| {
-        format!(
-            "Convite reenviado para {}, com um novo link válido por 72 horas.",
-            i.email
+    let back = A::after_invitation(r.as_ref().ok().and_then(|(i, _)| i.company_id.as_deref()));
+    let m = |(i, configured): (crate::services::mailed_links::Invitation, bool)| {
+        mail_settings::mail_flash(
+            configured,
+            &format!(
+                "Convite reenviado para {}, com um novo link válido por 72 horas.",
+                i.email
+            ),
+            &format!(
+                "Convite renovado para {}, com um novo link válido por 72 horas.",
+                i.email
+            ),
         )
     };
     redirect_outcome(&state, &back, r.map(m))

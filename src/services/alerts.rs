@@ -137,10 +137,13 @@ pub fn evaluate(
                 continue;
             }
             app_settings::set_alert(tx, c.kind, c.active, &c.detail, &now)?;
-            let recipients = if settings.alert_emails.is_empty() {
-                users::owner_emails(tx)?
-            } else {
-                settings.alert_emails.clone()
+            let recipients = {
+                let configured = super::mail_settings::load(tx, keys, settings)?.alert_emails;
+                if configured.is_empty() {
+                    users::owner_emails(tx)?
+                } else {
+                    configured
+                }
             };
             let (what, advice) = label(c.kind);
             let subject = if c.active {
@@ -193,10 +196,13 @@ pub fn job_failed(
 ) -> Result<(), AppError> {
     db::write(conn, |tx| {
         let now = time::now_db();
-        let recipients = if settings.alert_emails.is_empty() {
-            users::owner_emails(tx)?
-        } else {
-            settings.alert_emails.clone()
+        let recipients = {
+            let configured = super::mail_settings::load(tx, keys, settings)?.alert_emails;
+            if configured.is_empty() {
+                users::owner_emails(tx)?
+            } else {
+                configured
+            }
         };
         let what = if gave_up {
             format!("a tarefa de fundo \"{job}\" parou de vez")

@@ -32,7 +32,7 @@ pub fn send_test(
     actor: &Actor,
     to: &str,
     base_url: &str,
-) -> Result<(), AppError> {
+) -> Result<i64, AppError> {
     owner_only(actor)?;
     let to = Email::parse(to).map_err(|m| AppError::field("to", m))?;
     let requested_by = actor.label();
@@ -47,7 +47,7 @@ pub fn send_test(
         let mut entry = actor.entry(Action::EmailTest, "email", Some(&id.to_string()));
         entry.details = json!({ "to": to.as_str() });
         audit::append(tx, &keys.audit, &now, &entry)?;
-        Ok(())
+        Ok(id)
     })
 }
 

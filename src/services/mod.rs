@@ -14,6 +14,7 @@ pub mod email;
 pub mod erasure;
 pub mod keys;
 pub mod known_clients;
+pub mod mail_settings;
 pub mod mailed_links;
 pub mod mfa;
 pub mod omie;

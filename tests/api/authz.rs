@@ -299,6 +299,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/backups/{id}/download", "A 3"),
     ("GET /admin/settings", "A 3"),
     ("POST /admin/settings/test-email", "A 3"),
+    ("POST /admin/settings/mail", "A 3"),
     ("POST /admin/settings/retry-mail", "A 3"),
     ("POST /admin/settings/mfa", "A 3"),
     // Privacy (issue 11): the record and the incidents are operations (owner and staff);

@@ -687,3 +687,63 @@ async fn a_company_user_downloads_their_data_asks_for_erasure_and_the_owner_answ
     assert_eq!(q["items"][0]["status"], "done");
     assert_eq!(q["items"][0]["kind"], "erasure");
 }
+
+/// The owner switches e-mail on in the page (no SMTP variable set), at a laptop's and at a
+/// phone's width, and the test message arrives on the loopback SMTP server.
+#[tokio::test]
+async fn the_owner_configures_smtp_in_the_page_and_the_test_mail_arrives_in_chromium() {
+    let smtp = crate::smtp::Smtp::start();
+    let s = Server::start();
+    s.create_owner();
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    d.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        Some(json!({"width": 1366, "height": 900})),
+    )
+    .await;
+    d.goto(&s.url("/login")).await;
+    d.type_into("#email", OWNER_EMAIL).await;
+    d.type_into("#password", OWNER_PASSWORD).await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Visão geral").await;
+    d.goto(&s.url("/admin/settings")).await;
+    d.wait_for("ainda não está configurado").await;
+    d.type_into("#host", "127.0.0.1").await;
+    d.type_into("#port", &smtp.port.to_string()).await;
+    d.click("#security option[value='none']").await;
+    d.type_into("#password", "senha-do-navegador-123").await;
+    d.type_into("#mail_from", "Gestor <gestor@example.com.br>")
+        .await;
+    d.click("form[action='/admin/settings/mail'] button[type=submit]")
+        .await;
+    let page = d.wait_for("Configurações de e-mail salvas").await;
+    assert!(!page.contains("senha-do-navegador-123"));
+    d.click("form[action='/admin/settings/test-email'] button[type=submit]")
+        .await;
+    d.wait_for(&format!("E-mail de teste enviado para {OWNER_EMAIL}"))
+        .await;
+    smtp.wait_for(OWNER_EMAIL, "Teste de e-mail").await;
+
+    // At a phone's width, the same button works.
+    d.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        Some(json!({"width": 390, "height": 844})),
+    )
+    .await;
+    d.goto(&s.url("/admin/settings")).await;
+    d.type_into(
+        "form[action='/admin/settings/test-email'] input[name=to]",
+        "celular@example.com.br",
+    )
+    .await;
+    d.click("form[action='/admin/settings/test-email'] button[type=submit]")
+        .await;
+    d.wait_for("E-mail de teste enviado para celular@example.com.br")
+        .await;
+    smtp.wait_for("celular@example.com.br", "Teste de e-mail")
+        .await;
+}

@@ -24,7 +24,8 @@ async fn the_settings_page_sends_a_test_message() {
     s.create_owner();
     let page = send_test_mail(&s, "teste@example.com.br").await;
     assert!(
-        page.contains("127.0.0.1:") && page.contains("colocado na fila"),
+        page.contains("value=\"127.0.0.1\"")
+            && page.contains("E-mail de teste enviado para teste@example.com.br"),
         "{page}"
     );
     let mail = smtp

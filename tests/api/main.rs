@@ -18,6 +18,7 @@ mod erasure;
 mod grants;
 mod invitations;
 mod links;
+mod mail_settings;
 mod mfa;
 mod omie;
 mod omie_stub;

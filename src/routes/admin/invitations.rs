@@ -3,7 +3,7 @@
 use actix_web::HttpResponse;
 use serde::Deserialize;
 
-use crate::services::mailed_links;
+use crate::services::{mail_settings, mailed_links};
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
@@ -55,9 +55,17 @@ pub async fn create(
                 company_id.as_deref(),
                 &app.settings.base_url,
             )?;
-            Ok(format!(
-                "Convite enviado para {}. O link vale por 72 horas.",
-                inv.email
+            let configured = mail_settings::sending_configured(conn, &app.settings)?;
+            Ok(mail_settings::mail_flash(
+                configured,
+                &format!(
+                    "Convite enviado para {}. O link vale por 72 horas.",
+                    inv.email
+                ),
+                &format!(
+                    "Convite criado para {}; o link vale por 72 horas.",
+                    inv.email
+                ),
             ))
         })
         .await;

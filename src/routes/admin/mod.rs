@@ -128,6 +128,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .get("/settings", settings::show)
             .post("/settings/test-email", settings::send_test)
+            .post("/settings/mail", settings::update_mail)
             .post("/settings/retry-mail", settings::retry_mail)
             .post("/settings/mfa", crate::routes::mfa_pages::save_policy);
     });

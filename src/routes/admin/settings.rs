@@ -4,15 +4,20 @@ use actix_web::HttpResponse;
 use askama::Template;
 use serde::Deserialize;
 
-use crate::config::Settings;
+use actix_web::http::StatusCode;
+
+use crate::error::{AppError, FieldError};
 use crate::services::email;
 use crate::services::email::Queued;
+use crate::services::mail_settings::{self, MailConfig, MailInput};
 use crate::time;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Flash, Form, Nav, redirect_outcome, redirect_with, render};
+use crate::web::page::{
+    Ctx, Flash, Form, Nav, redirect_outcome, redirect_with, render, render_status,
+};
 
 struct QueueRow {
     created: String,
@@ -28,14 +33,20 @@ struct QueueRow {
 #[template(path = "admin/settings.html")]
 struct SettingsPage {
     ctx: Ctx,
-    smtp: Option<(String, u16, &'static str, String, bool)>,
-    mail_from: String,
+    /// True while an SMTP host is in force.
+    configured: bool,
+    /// The form's values (what is in force, or what was typed when it was refused).
+    v: MailForm,
+    has_password: bool,
+    /// The environment variable of each field the server fixes, by field name.
+    fixed: Vec<(&'static str, String)>,
+    errors: Vec<FieldError>,
     pending: i64,
     dead: i64,
     rows: Vec<QueueRow>,
     default_to: String,
-    /// Where alerts go, and whether that comes from OTM_ALERT_EMAILS.
-    alert_to: (String, bool),
+    /// Where alerts go now.
+    alert_to: String,
     /// The second factor's policy: roles from `OTM_MFA_REQUIRED` (empty when `none`)
     /// and whether the owner requires it of company admins.
     mfa_roles: String,
@@ -62,55 +73,203 @@ impl From<Queued> for QueueRow {
     }
 }
 
+/// The e-mail settings form, as typed (the password is never echoed back; no `Debug`,
+/// as it holds the password).
+#[derive(Clone, Default, Deserialize)]
+pub struct MailForm {
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    port: String,
+    #[serde(default)]
+    security: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    clear_password: Option<String>,
+    #[serde(default)]
+    mail_from: String,
+    #[serde(default)]
+    alert_emails: String,
+}
+
+impl MailForm {
+    fn from_config(c: &MailConfig) -> Self {
+        Self {
+            host: c.host.clone(),
+            port: c.port.map(|p| p.to_string()).unwrap_or_default(),
+            security: c.security.as_str().to_string(),
+            username: c.username.clone(),
+            password: String::new(),
+            clear_password: None,
+            mail_from: c.mail_from.clone(),
+            alert_emails: c.alert_emails.join(", "),
+        }
+    }
+
+    fn input(&self) -> MailInput {
+        MailInput {
+            host: self.host.clone(),
+            port: self.port.clone(),
+            security: self.security.clone(),
+            username: self.username.clone(),
+            password: self.password.clone(),
+            clear_password: self.clear_password.clone(),
+            mail_from: self.mail_from.clone(),
+            alert_emails: self.alert_emails.clone(),
+        }
+    }
+}
+
 impl SettingsPage {
-    fn new(ctx: Ctx, settings: &Settings, q: email::QueueState, default_to: String) -> Self {
-        let alert_to = if settings.alert_emails.is_empty() {
-            (q.owners.join(", "), false)
+    fn new(ctx: Ctx, loaded: Loaded, default_to: String) -> Self {
+        let Loaded {
+            queue: q,
+            mail: c,
+            company_admin,
+        } = loaded;
+        let alert_to = if c.alert_emails.is_empty() {
+            q.owners.join(", ")
         } else {
-            (settings.alert_emails.join(", "), true)
+            c.alert_emails.join(", ")
         };
-        let smtp = settings.smtp.as_ref().map(|s| {
-            let user = s.username.clone().unwrap_or_default();
-            (
-                s.host.clone(),
-                s.port,
-                s.security.as_str(),
-                user,
-                s.password.is_some(),
-            )
-        });
+        let fixed = [
+            ("host", mail_settings::HOST),
+            ("port", mail_settings::PORT),
+            ("security", mail_settings::SECURITY),
+            ("username", mail_settings::USERNAME),
+            ("password", mail_settings::PASSWORD),
+            ("mail_from", mail_settings::MAIL_FROM),
+            ("alert_emails", mail_settings::ALERT_EMAILS),
+        ]
+        .into_iter()
+        .filter(|(_, k)| c.is_fixed(k))
+        .map(|(f, k)| (f, mail_settings::env_name(k)))
+        .collect();
         Self {
             ctx,
-            smtp,
-            mail_from: settings.mail_from.clone(),
+            configured: c.smtp.is_some(),
+            v: MailForm::from_config(&c),
+            has_password: c.has_password,
+            fixed,
+            errors: vec![],
             pending: q.pending,
             dead: q.dead,
             rows: q.recent.into_iter().map(QueueRow::from).collect(),
             default_to,
             alert_to,
-            mfa_roles: settings
-                .mfa_required
-                .iter()
-                .map(|r| r.label())
-                .collect::<Vec<_>>()
-                .join(", "),
-            mfa_company_admin: false,
+            mfa_roles: String::new(),
+            mfa_company_admin: company_admin,
         }
+    }
+
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    /// The variable that fixes `field`, when one does.
+    fn fixed_by(&self, field: &str) -> Option<&str> {
+        self.fixed
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| v.as_str())
     }
 }
 
-pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+struct Loaded {
+    queue: email::QueueState,
+    mail: MailConfig,
+    company_admin: bool,
+}
+
+async fn load(state: &State, who: &SignedIn) -> Result<Loaded, PageError> {
     let actor = who.actor();
-    let (q, company_admin) = state
-        .run(move |conn, _| {
-            let q = email::queue_state(conn, &actor)?;
-            Ok((q, crate::services::mfa::company_admin_required(conn)?))
+    Ok(state
+        .run(move |conn, app| {
+            let queue = email::queue_state(conn, &actor)?;
+            let mail = mail_settings::load(conn, &app.keys, &app.settings)?;
+            let company_admin = crate::services::mfa::company_admin_required(conn)?;
+            Ok(Loaded {
+                queue,
+                mail,
+                company_admin,
+            })
         })
-        .await?;
+        .await?)
+}
+
+fn page(state: &State, ctx: Ctx, who: &SignedIn, loaded: Loaded) -> SettingsPage {
     let me = who.principal.user.email.clone();
-    let mut page = SettingsPage::new(ctx.with_nav(Nav::Settings), &state.settings, q, me);
-    page.mfa_company_admin = company_admin;
-    render(&page)
+    let mut page = SettingsPage::new(ctx.with_nav(Nav::Settings), loaded, me);
+    page.mfa_roles = state
+        .settings
+        .mfa_required
+        .iter()
+        .map(|r| r.label())
+        .collect::<Vec<_>>()
+        .join(", ");
+    page
+}
+
+pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
+    let loaded = load(&state, &who).await?;
+    render(&page(&state, ctx, &who, loaded))
+}
+
+/// "Salvar configurações de e-mail": stored, or the page again with what was typed and
+/// what to fix.
+pub async fn update_mail(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    Form(form): Form<MailForm>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, input) = (who.actor(), form.input());
+    let result = state
+        .run(move |conn, app| mail_settings::update(conn, &app.keys, &app.settings, &actor, &input))
+        .await;
+    match result {
+        Ok(c) => {
+            let msg = if c.smtp.is_some() {
+                "Configurações de e-mail salvas. Use \"Enviar teste\" para conferir se as mensagens chegam."
+            } else {
+                "Configurações de e-mail salvas. Sem servidor de e-mail, as mensagens ficam na fila até o envio ser configurado."
+            };
+            Ok(redirect_with(
+                &state,
+                "/admin/settings",
+                Flash::success(msg),
+            ))
+        }
+        Err(AppError::Validation(errors)) => {
+            let loaded = load(&state, &who).await?;
+            let mut p = page(&state, ctx, &who, loaded);
+            // Keep what was typed in the fields the page lets the owner change.
+            let mut v = form;
+            v.password = String::new();
+            v.clear_password = None;
+            for (field, _) in &p.fixed {
+                match *field {
+                    "host" => v.host = p.v.host.clone(),
+                    "port" => v.port = p.v.port.clone(),
+                    "security" => v.security = p.v.security.clone(),
+                    "username" => v.username = p.v.username.clone(),
+                    "mail_from" => v.mail_from = p.v.mail_from.clone(),
+                    "alert_emails" => v.alert_emails = p.v.alert_emails.clone(),
+                    _ => {}
+                }
+            }
+            p.v = v;
+            p.errors = errors;
+            render_status(StatusCode::UNPROCESSABLE_ENTITY, &p)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -125,21 +284,51 @@ pub async fn send_test(
     Form(form): Form<TestForm>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, to) = (who.actor(), form.to.clone());
-    let result = state
+    let queued = state
         .run(move |conn, app| {
-            email::send_test(conn, &app.keys, &actor, &to, &app.settings.base_url)
+            let id = email::send_test(conn, &app.keys, &actor, &to, &app.settings.base_url)?;
+            Ok((id, mail_settings::sending_configured(conn, &app.settings)?))
         })
         .await;
-    // Until mail is set up, say the truth: the message waits in the queue.
-    let queued = if state.settings.smtp.is_some() {
-        format!(
-            "E-mail de teste colocado na fila para {}. Ele sai em alguns segundos.",
-            form.to.trim()
-        )
-    } else {
-        "E-mail de teste colocado na fila, mas o envio não está configurado: ele fica guardado até o servidor de e-mail ser configurado.".to_string()
+    let to = form.to.trim().to_string();
+    let (id, configured) = match queued {
+        Ok(q) => q,
+        Err(e) => return redirect_outcome(&state, "/admin/settings", Err(e)),
     };
-    redirect_outcome(&state, "/admin/settings", result.map(|()| queued))
+    if !configured {
+        return Ok(redirect_with(
+            &state,
+            "/admin/settings",
+            Flash::success(format!(
+                "E-mail de teste para {to} colocado na fila, mas o envio não está configurado: o e-mail ficará na fila até o envio ser configurado (preencha o servidor de e-mail acima)."
+            )),
+        ));
+    }
+    // Wait a little for the mailer, to say what happened.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(12);
+    loop {
+        let actor = who.actor();
+        let status = state
+            .run(move |conn, _| mail_settings::test_status(conn, &actor, id))
+            .await?;
+        let flash = match status {
+            Some(Ok(())) => Some(Flash::success(format!(
+                "E-mail de teste enviado para {to}. Confira a caixa de entrada (e a pasta de spam)."
+            ))),
+            Some(Err(reason)) => Some(Flash::error(format!(
+                "O e-mail de teste para {to} não foi enviado: {} Ele continua na fila e será tentado de novo.",
+                mail_settings::reason_br(&reason)
+            ))),
+            None if std::time::Instant::now() >= deadline => Some(Flash::success(format!(
+                "E-mail de teste para {to} colocado na fila; o servidor de e-mail ainda não respondeu. Veja a situação na fila abaixo."
+            ))),
+            None => None,
+        };
+        if let Some(f) = flash {
+            return Ok(redirect_with(&state, "/admin/settings", f));
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
 
 /// "Tentar de novo": the dead letters get a new round of attempts.

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::companies::InvitationRow;
 use crate::domain::{Role, UserStatus, cnpj_format};
+use crate::services::mail_settings;
 use crate::services::users::Request;
 use crate::services::users::User;
 use crate::services::users::{self as uc, DirectoryQuery};
@@ -176,12 +177,17 @@ pub async fn reject(
                 &f.reason,
                 &app.settings.base_url,
             )
+            .and_then(|u| Ok((u, mail_settings::sending_configured(conn, &app.settings)?)))
         })
         .await
-        .map(|u| {
-            format!(
-                "Pedido de {} recusado. A pessoa recebe um e-mail com o motivo.",
-                u.name
+        .map(|(u, configured)| {
+            mail_settings::mail_flash(
+                configured,
+                &format!(
+                    "Pedido de {} recusado. A pessoa recebe um e-mail com o motivo.",
+                    u.name
+                ),
+                &format!("Pedido de {} recusado.", u.name),
             )
         });
     redirect_outcome(&state, "/admin/users", r)
@@ -217,11 +223,16 @@ pub async fn accept(
     let r = state
         .run(move |conn, app| {
             let base = &app.settings.base_url;
-            uc::accept_request(conn, &app.keys, &actor, &id, &f.legal_name, base)
+            uc::accept_request(conn, &app.keys, &actor, &id, &f.legal_name, base)?;
+            mail_settings::sending_configured(conn, &app.settings)
         })
         .await
-        .map(|_| {
-            "Empresa cadastrada e acesso aprovado. A pessoa recebe um e-mail avisando.".into()
+        .map(|configured| {
+            mail_settings::mail_flash(
+                configured,
+                "Empresa cadastrada e acesso aprovado. A pessoa recebe um e-mail avisando.",
+                "Empresa cadastrada e acesso aprovado.",
+            )
         });
     redirect_outcome(&state, "/admin/users", r)
 }
@@ -237,9 +248,16 @@ pub async fn refuse(
     let r = state
         .run(move |conn, app| {
             let base = &app.settings.base_url;
-            uc::refuse_request(conn, &app.keys, &actor, &id, &f.reason, base)
+            uc::refuse_request(conn, &app.keys, &actor, &id, &f.reason, base)?;
+            mail_settings::sending_configured(conn, &app.settings)
         })
         .await
-        .map(|_| "Pedido recusado. A pessoa recebe um e-mail com o motivo.".into());
+        .map(|configured| {
+            mail_settings::mail_flash(
+                configured,
+                "Pedido recusado. A pessoa recebe um e-mail com o motivo.",
+                "Pedido recusado.",
+            )
+        });
     redirect_outcome(&state, "/admin/users", r)
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::company_id;
 use crate::routes::admin::companies::InvitationRow;
 use crate::services::users::ListFilter;
-use crate::services::{mailed_links, users};
+use crate::services::{mail_settings, mailed_links, users};
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -101,9 +101,17 @@ pub async fn invite(
                 Some(&cid),
                 &app.settings.base_url,
             )?;
-            Ok(format!(
-                "Convite enviado para {}. O link vale por 72 horas.",
-                inv.email
+            let configured = mail_settings::sending_configured(conn, &app.settings)?;
+            Ok(mail_settings::mail_flash(
+                configured,
+                &format!(
+                    "Convite enviado para {}. O link vale por 72 horas.",
+                    inv.email
+                ),
+                &format!(
+                    "Convite criado para {}; o link vale por 72 horas.",
+                    inv.email
+                ),
             ))
         })
         .await;
