@@ -338,12 +338,13 @@ impl Driver {
         .await
     }
 
-    /// Makes the window a phone's: 390 CSS pixels wide.
+    /// Makes the window a phone's: 390 CSS pixels wide (844 high).
     async fn phone(&self) {
         self.cmd(
             reqwest::Method::POST,
             "/window/rect",
-            Some(json!({"width": 390, "height": 844})),
+            // Taller when taking screenshots, to see whole pages.
+            Some(json!({"width": 390, "height": if std::env::var_os("OTM_SCREENSHOTS").is_some() { 2400 } else { 844 }})),
         )
         .await;
         let w = self.script("return window.innerWidth;").await;
@@ -362,6 +363,21 @@ impl Driver {
             )
             .await;
         assert!(v.is_null(), "tapping {css} failed: {v}");
+    }
+
+    /// Saves the window as `{dir}/{path with / as _}.png` (for looking at the pages,
+    /// when OTM_SCREENSHOTS names a directory).
+    async fn screenshot(&self, dir: &str, path: &str) {
+        use base64::Engine;
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or(""))
+            .unwrap_or_default();
+        let name = path.trim_matches('/').replace('/', "_");
+        let _ = std::fs::write(
+            format!("{dir}/{}.png", if name.is_empty() { "root" } else { &name }),
+            png,
+        );
     }
 
     /// What makes the page wider than the window, or None when nothing does. Content
@@ -797,6 +813,9 @@ async fn walk_area(
         if let Some(why) = d.overflow().await {
             found.push(format!("{path}: {why}"));
         }
+        if let Ok(dir) = std::env::var("OTM_SCREENSHOTS") {
+            d.screenshot(&dir, &path).await;
+        }
         seen.push(path);
     }
     seen
@@ -943,6 +962,13 @@ async fn every_page_fits_a_phone_and_the_owner_approves_and_backs_up_from_it() {
     // Approving the sign-up from the phone.
     d.wait_for("joana@padaria.com.br").await;
     assert_eq!(d.overflow().await, None);
+    let reach = d
+        .script(
+            "const r = document.querySelector(\"form[action$='/approve'] button\").getBoundingClientRect();
+             return r.left >= 0 && r.right <= window.innerWidth && r.height >= 44;",
+        )
+        .await;
+    assert_eq!(reach, true, "Aprovar is on screen, finger-sized");
     let role = d.find("form[action$='/approve'] select[name=role]").await;
     d.cmd(
         reqwest::Method::POST,
