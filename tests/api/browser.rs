@@ -1004,4 +1004,19 @@ async fn every_page_fits_a_phone_and_the_owner_approves_and_backs_up_from_it() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".age"))
         .count();
     assert_eq!(backups, 1);
+
+    // Widened back to a laptop's 1280 px, the menu shows unfolded, and Usuários fits.
+    d.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        Some(json!({"width": 1280, "height": 900})),
+    )
+    .await;
+    d.goto(&s.url("/admin/users")).await;
+    d.wait_for("joana@padaria.com.br").await;
+    let shown = d
+        .script("return document.querySelector(\"nav a[href='/admin/users']\").checkVisibility();")
+        .await;
+    assert_eq!(shown, true, "the menu is unfolded on a wide window");
+    assert_eq!(d.overflow().await, None);
 }
