@@ -90,6 +90,7 @@
 
   // The menu is a <details> that folds on a phone; on a wider window it stays open
   // (for browsers whose CSS cannot show a closed <details>), following resizes.
+  document.documentElement.classList.add("js");
   var wide = window.matchMedia("(min-width: 761px)");
   function menu() {
     document.querySelectorAll("details.menu").forEach(function (d) { d.open = wide.matches; });
