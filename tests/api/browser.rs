@@ -957,6 +957,9 @@ async fn every_page_fits_a_phone_and_the_owner_approves_and_backs_up_from_it() {
         .await;
     assert_eq!(hidden, true, "the menu is folded on a phone");
     d.tap("details.menu > summary").await;
+    if let Ok(dir) = std::env::var("OTM_SCREENSHOTS") {
+        d.screenshot(&dir, "menu-open").await;
+    }
     d.tap("nav a[href='/admin/users']").await;
 
     // Approving the sign-up from the phone.
