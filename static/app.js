@@ -88,6 +88,16 @@
     b.addEventListener("click", function () { window.print(); });
   });
 
+  // The menu is a <details> that folds on a phone; on a wider window it stays open
+  // (for browsers whose CSS cannot show a closed <details>), following resizes.
+  document.documentElement.classList.add("js");
+  var wide = window.matchMedia("(min-width: 761px)");
+  function menu() {
+    document.querySelectorAll("details.menu").forEach(function (d) { d.open = wide.matches; });
+  }
+  menu();
+  if (wide.addEventListener) wide.addEventListener("change", menu);
+
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) {
       if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();

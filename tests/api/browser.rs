@@ -328,6 +328,65 @@ impl Driver {
         }
     }
 
+    /// Runs `script` in the page and returns what it returns.
+    async fn script(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+        .await
+    }
+
+    /// Makes the window a phone's: 390 CSS pixels wide (844 high).
+    async fn phone(&self) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            // Taller when taking screenshots, to see whole pages.
+            Some(json!({"width": 390, "height": if std::env::var_os("OTM_SCREENSHOTS").is_some() { 2400 } else { 844 }})),
+        )
+        .await;
+        let w = self.script("return window.innerWidth;").await;
+        assert_eq!(w, 390, "the window did not narrow to 390 px");
+    }
+
+    /// Clicks like a finger: the element must be shown and not covered, or this panics
+    /// with WebDriver's reason ("element not interactable", "click intercepted").
+    async fn tap(&self, css: &str) {
+        let el = self.find(css).await;
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                &format!("/element/{el}/click"),
+                Some(json!({})),
+            )
+            .await;
+        assert!(v.is_null(), "tapping {css} failed: {v}");
+    }
+
+    /// Saves the window as `{dir}/{path with / as _}.png` (for looking at the pages,
+    /// when OTM_SCREENSHOTS names a directory).
+    async fn screenshot(&self, dir: &str, path: &str) {
+        use base64::Engine;
+        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or(""))
+            .unwrap_or_default();
+        let name = path.trim_matches('/').replace('/', "_");
+        let _ = std::fs::write(
+            format!("{dir}/{}.png", if name.is_empty() { "root" } else { &name }),
+            png,
+        );
+    }
+
+    /// What makes the page wider than the window, or None when nothing does. Content
+    /// that scrolls inside its own box (a wide table) does not widen the page.
+    async fn overflow(&self) -> Option<String> {
+        let v = self.script(OVERFLOW).await;
+        v.as_str().map(str::to_string)
+    }
+
     /// Waits until the page source contains `text`.
     async fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -746,4 +805,281 @@ async fn the_owner_configures_smtp_in_the_page_and_the_test_mail_arrives_in_chro
         .await;
     smtp.wait_for("celular@example.com.br", "Teste de e-mail")
         .await;
+}
+
+/// `null` when the page is no wider than the window; else the widths and the first
+/// elements sticking out on the right (outside any box that scrolls by itself).
+const OVERFLOW: &str = r#"
+const w = window.innerWidth, sw = document.documentElement.scrollWidth;
+if (sw <= w) return null;
+const out = [];
+for (const el of document.body.querySelectorAll('*')) {
+  const r = el.getBoundingClientRect();
+  if (r.width === 0 || r.right <= w + 1) continue;
+  let p = el.parentElement, inside = false;
+  while (p && p !== document.body) {
+    const o = getComputedStyle(p).overflowX;
+    if (o === 'auto' || o === 'scroll' || o === 'hidden') { inside = true; break; }
+    p = p.parentElement;
+  }
+  if (inside) continue;
+  const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (typeof el.className === 'string' && el.className ? '.' + el.className.trim().replace(/\s+/g, '.') : '');
+  out.push(name + ' (right ' + Math.round(r.right) + ')');
+  if (out.length >= 6) break;
+}
+return 'page ' + sw + ' px wide in a ' + w + ' px window: ' + out.join(', ');
+"#;
+
+/// Signs `d` in through the login form and waits for `home`'s heading text.
+async fn sign_in(d: &Driver, s: &Server, email: &str, password: &str, landed: &str) {
+    d.goto(&s.url("/login")).await;
+    d.type_into("#email", email).await;
+    d.type_into("#password", password).await;
+    d.tap("main button[type=submit]").await;
+    d.wait_for(landed).await;
+}
+
+/// Opens every GET page of the router's `area` that `http` (the same principal, over
+/// plain HTTP) gets as an HTML page, in the 390 px browser, and names those wider than
+/// the window. Returns the paths seen.
+async fn walk_area(
+    d: &Driver,
+    s: &Server,
+    http: &crate::common::Browser,
+    area: omie_tenant_manager::routes::Area,
+    ids: &[(&str, &str)],
+    found: &mut Vec<String>,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    for r in omie_tenant_manager::routes::table() {
+        if r.method.as_str() != "GET" || r.area != area {
+            continue;
+        }
+        let mut path = r.template().to_string();
+        for (from, to) in ids {
+            path = path.replace(from, to);
+        }
+        if path.contains('{') {
+            continue;
+        }
+        // Only pages (no downloads, redirects or JSON): asked over HTTP first.
+        let p = http.get(&path).await;
+        if p.status != 200 || !p.body.starts_with("<!doctype html") {
+            continue;
+        }
+        d.goto(&s.url(&path)).await;
+        d.find("body").await;
+        if let Some(why) = d.overflow().await {
+            found.push(format!("{path}: {why}"));
+        }
+        if let Ok(dir) = std::env::var("OTM_SCREENSHOTS") {
+            d.screenshot(&dir, &path).await;
+        }
+        seen.push(path);
+    }
+    seen
+}
+
+/// Issue 12: every page the owner, a company admin and a visitor open fits a phone
+/// 390 px wide (the page never scrolls sideways; wide tables scroll in their own box),
+/// the menu folds behind "Menu" and opens with a tap, and from the phone the owner
+/// approves a sign-up on Usuários and presses "Fazer backup agora".
+#[tokio::test]
+async fn every_page_fits_a_phone_and_the_owner_approves_and_backs_up_from_it() {
+    use omie_tenant_manager::routes::Area;
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let (st, c) = api
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": "Padaria e Confeitaria Pão Quente do Bairro Ltda",
+                   "trade_name": "Pão Quente", "cnpj": "11222333000181",
+                   "email": "contato.financeiro@padariapaoquentedobairro.com.br"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let company = c["id"].as_str().unwrap().to_string();
+    let (st, u) = api
+        .post(
+            &format!("/api/v1/companies/{company}/users"),
+            json!({"name": "Ana Beatriz Figueiredo", "email": "ana@padariapaoquentedobairro.com.br",
+                   "role": "company_admin", "password": "farinha fermento forno"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{u}");
+    let ana = u["id"].as_str().unwrap().to_string();
+    let (st, a) = api
+        .post(
+            "/api/v1/applications",
+            json!({"name": "Robô de notas fiscais", "description": "Emite NF-e todas as noites"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{a}");
+    let application = a["id"].as_str().unwrap().to_string();
+    // A pending sign-up for the owner to approve.
+    let r = s
+        .browser()
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("cnpj", "11222333000181"),
+                ("name", "Joana Lima"),
+                ("email", "joana@padaria.com.br"),
+                ("password", "farinha fermento forno"),
+                ("password_confirm", "farinha fermento forno"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ids = [
+        ("/companies/{id}", format!("/companies/{company}")),
+        ("/applications/{id}", format!("/applications/{application}")),
+        ("/users/{id}", format!("/users/{ana}")),
+    ];
+    let ids: Vec<(&str, &str)> = ids.iter().map(|(a, b)| (*a, b.as_str())).collect();
+
+    let mut found = Vec::new();
+    let mut seen = Vec::new();
+
+    // A visitor: the public pages.
+    {
+        let Some(d) = Driver::start().await else {
+            return;
+        };
+        d.phone().await;
+        let http = s.browser();
+        seen.extend(walk_area(&d, &s, &http, Area::Public, &ids, &mut found).await);
+    }
+
+    // A company admin: the portal.
+    {
+        let d = Driver::start().await.unwrap();
+        d.phone().await;
+        sign_in(
+            &d,
+            &s,
+            "ana@padariapaoquentedobairro.com.br",
+            "farinha fermento forno",
+            "Pão Quente",
+        )
+        .await;
+        let http = s.browser();
+        http.login_to(
+            "ana@padariapaoquentedobairro.com.br",
+            "farinha fermento forno",
+            "/portal",
+        )
+        .await;
+        seen.extend(walk_area(&d, &s, &http, Area::Portal, &ids, &mut found).await);
+    }
+
+    // The owner: the admin area; then the two things a phone must do.
+    let d = Driver::start().await.unwrap();
+    d.phone().await;
+    sign_in(&d, &s, OWNER_EMAIL, OWNER_PASSWORD, "Visão geral").await;
+    let http = s.browser();
+    http.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    seen.extend(walk_area(&d, &s, &http, Area::Admin, &ids, &mut found).await);
+
+    for must in [
+        "/login",
+        "/signup",
+        "/portal",
+        "/portal/users",
+        "/admin",
+        "/admin/users",
+        "/admin/backups",
+        "/admin/audit",
+        &format!("/admin/companies/{company}"),
+    ] {
+        assert!(
+            seen.iter().any(|p| p == must),
+            "{must} not checked: {seen:?}"
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "wider than a 390 px phone:\n{}",
+        found.join("\n")
+    );
+
+    // The menu is folded; a tap opens it and its links lead on.
+    d.goto(&s.url("/admin")).await;
+    d.wait_for("Visão geral").await;
+    let hidden = d
+        .script(
+            "return !document.querySelector('details.menu').open
+                 && !document.querySelector(\"nav a[href='/admin/users']\").checkVisibility();",
+        )
+        .await;
+    assert_eq!(hidden, true, "the menu is folded on a phone");
+    d.tap("details.menu > summary").await;
+    if let Ok(dir) = std::env::var("OTM_SCREENSHOTS") {
+        d.screenshot(&dir, "menu-open").await;
+    }
+    d.tap("nav a[href='/admin/users']").await;
+
+    // Approving the sign-up from the phone.
+    d.wait_for("joana@padaria.com.br").await;
+    assert_eq!(d.overflow().await, None);
+    let reach = d
+        .script(
+            "const r = document.querySelector(\"form[action$='/approve'] button\").getBoundingClientRect();
+             return r.left >= 0 && r.right <= window.innerWidth && r.height >= 44;",
+        )
+        .await;
+    assert_eq!(reach, true, "Aprovar is on screen, finger-sized");
+    let role = d.find("form[action$='/approve'] select[name=role]").await;
+    d.cmd(
+        reqwest::Method::POST,
+        &format!("/element/{role}/value"),
+        Some(json!({"text": "Administrador"})),
+    )
+    .await;
+    d.tap("form[action$='/approve'] button").await;
+    d.wait_for("Acesso de Joana Lima aprovado").await;
+    let (_, users) = api.get(&format!("/api/v1/companies/{company}/users")).await;
+    let joana = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "joana@padaria.com.br")
+        .unwrap_or_else(|| panic!("{users}"))
+        .clone();
+    assert_eq!(joana["status"], "active", "{joana}");
+    assert_eq!(joana["role"], "company_admin", "{joana}");
+
+    // "Fazer backup agora" from the phone.
+    d.goto(&s.url("/admin/backups")).await;
+    d.wait_for("Ainda não há nenhum backup válido").await;
+    d.tap("form[action='/admin/backups'] button[type=submit]")
+        .await;
+    d.wait_for("Backup iniciado").await;
+    let page = d.wait_for("status-ok").await;
+    assert!(page.contains("Concluído"));
+    assert_eq!(d.overflow().await, None);
+    let backups = std::fs::read_dir(s.dir.path().join("backups"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".age"))
+        .count();
+    assert_eq!(backups, 1);
+
+    // Widened back to a laptop's 1280 px, the menu shows unfolded, and Usuários fits.
+    d.cmd(
+        reqwest::Method::POST,
+        "/window/rect",
+        Some(json!({"width": 1280, "height": 900})),
+    )
+    .await;
+    d.goto(&s.url("/admin/users")).await;
+    d.wait_for("joana@padaria.com.br").await;
+    let shown = d
+        .script("return document.querySelector(\"nav a[href='/admin/users']\").checkVisibility();")
+        .await;
+    assert_eq!(shown, true, "the menu is unfolded on a wide window");
+    assert_eq!(d.overflow().await, None);
 }
