@@ -1,0 +1,80 @@
+//! Issue 12, item 10: the bugs found when the product was tried as a new user would.
+//! Each test failed against the code before its fix.
+
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Page, Server};
+
+fn count(s: &Server, q: &str) -> i64 {
+    rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(q, [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The value of the hidden field `name` in a page.
+fn hidden(page: &Page, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page.body.find(&marker).expect("page has the field") + marker.len();
+    let end = page.body[start..].find('"').unwrap();
+    page.body[start..start + end].to_string()
+}
+
+/// Refreshing the page that showed a new application's secret re-posted the form and
+/// created another application (and *Gerar novo segredo* another secret): now the POST
+/// redirects, the secret is shown by one GET, and neither a refresh nor a re-POST of the
+/// same form creates anything.
+#[tokio::test]
+async fn a_refresh_of_the_secret_page_creates_nothing() {
+    let s = Server::start();
+    s.create_owner();
+    let br = s.browser();
+    br.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let form = br.get("/admin/applications").await;
+    let fields = [
+        ("csrf_token", form.csrf()),
+        ("once", hidden(&form, "once")),
+        ("name", "Robô de notas".to_string()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = br.post("/admin/applications", &fields).await;
+    assert_eq!(r.status, 303, "post/redirect/get");
+    let shown_at = r.location.clone().unwrap();
+    assert!(shown_at.ends_with("/secret"), "{shown_at}");
+    let shown = br.get(&shown_at).await;
+    assert_eq!(shown.status, 200);
+    assert!(shown.body.contains("id=\"client-secret\""), "shown once");
+    // A refresh: no secret, and no second application.
+    let again = br.get(&shown_at).await;
+    assert_eq!(again.status, 303);
+    let app_page = br.get(again.location.as_deref().unwrap()).await;
+    assert!(
+        app_page.body.contains("já foi mostrado"),
+        "{}",
+        app_page.body
+    );
+    assert!(!app_page.body.contains("id=\"client-secret\""));
+    // The same form posted again (what a browser's refresh re-sends) creates nothing.
+    let r = br.post("/admin/applications", &fields).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(count(&s, "SELECT COUNT(*) FROM applications"), 1);
+
+    // *Gerar novo segredo*: the same.
+    let app = shown_at.trim_end_matches("/secret").to_string();
+    let page = br.get(&app).await;
+    let fields = [("csrf_token", page.csrf()), ("once", hidden(&page, "once"))];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = br.post(&format!("{app}/rotate"), &fields).await;
+    assert_eq!(r.location.as_deref(), Some(shown_at.as_str()));
+    assert!(
+        br.get(&shown_at)
+            .await
+            .body
+            .contains("id=\"client-secret\"")
+    );
+    assert_eq!(br.get(&shown_at).await.status, 303, "shown once");
+    br.post(&format!("{app}/rotate"), &fields).await;
+    assert_eq!(
+        count(&s, "SELECT COUNT(*) FROM application_secrets"),
+        2,
+        "one rotation, not two"
+    );
+}
