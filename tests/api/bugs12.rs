@@ -78,3 +78,38 @@ async fn a_refresh_of_the_secret_page_creates_nothing() {
         "one rotation, not two"
     );
 }
+
+/// With `OTM_BIND` on port 0 and no `OTM_BASE_URL`, the printed setup link pointed at
+/// port 8080, where nothing listens: it now uses the port actually bound.
+#[tokio::test]
+async fn port_zero_without_a_base_url_prints_a_setup_link_that_works() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = crate::common::command(dir.path(), &[]);
+    cmd.env_remove("OTM_BASE_URL")
+        .env("OTM_BIND", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (mut link, mut port) = (None, None);
+    for line in out.lines().map_while(Result::ok) {
+        if let Some(l) = line.strip_prefix("setup link: ") {
+            link = Some(l.to_string());
+        }
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            port = a.rsplit(':').next().map(str::to_string);
+            break;
+        }
+    }
+    let (link, port) = (link.expect("a setup link"), port.expect("a port"));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let r = reqwest::get(&link).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        link.starts_with(&format!("http://127.0.0.1:{port}/setup/")),
+        "{link} (bound to {port})"
+    );
+    assert_eq!(r.unwrap().status(), 200, "{link}");
+}
