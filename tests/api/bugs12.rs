@@ -113,3 +113,48 @@ async fn port_zero_without_a_base_url_prints_a_setup_link_that_works() {
     );
     assert_eq!(r.unwrap().status(), 200, "{link}");
 }
+
+/// The overview called the backup healthy ("Último backup válido: agora") while its
+/// off-site copy was failing; and while the first backup ran, the backups page said
+/// "clique em Fazer backup agora" with that button hidden.
+#[tokio::test]
+async fn the_overview_warns_of_a_failing_copy_and_a_running_first_backup_is_said() {
+    let s = Server::start_with(&[("OTM_BACKUP_REMOTE", "semdestino:otm")]);
+    s.create_owner();
+    let br = s.browser();
+    br.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    // A first backup running (as the job marks it while it works).
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    db.execute(
+        "INSERT INTO backups (id, kind, status, started_at) VALUES ('bkp_running', 'manual', 'running', strftime('%Y-%m-%dT%H:%M:%fZ','now'))",
+        [],
+    )
+    .unwrap();
+    let page = br.get("/admin/backups").await;
+    assert!(
+        !page.body.contains("Clique em <strong>Fazer backup agora"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("o primeiro está sendo feito agora"));
+    assert!(
+        br.get("/admin")
+            .await
+            .body
+            .contains("Primeiro backup em andamento")
+    );
+    db.execute("DELETE FROM backups", []).unwrap();
+
+    // A good local backup whose off-site copy failed.
+    let api = s.api(&s.token().await);
+    let b = crate::backups::api_backup(&api).await;
+    assert_eq!(b["status"], "succeeded", "{b}");
+    assert_eq!(b["remote_status"], "failed", "{b}");
+    let home = br.get("/admin").await;
+    assert!(home.body.contains("id=\"copy-failing\""), "{}", home.body);
+    assert!(
+        home.body
+            .contains("card card-warn\" href=\"/admin/backups\"")
+    );
+}
