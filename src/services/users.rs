@@ -685,6 +685,16 @@ pub fn company_allows_sign_in(conn: &Connection, u: &User) -> Result<bool, AppEr
     }
 }
 
+/// Whether the person's company is archived (told apart from suspended at sign-in).
+pub fn company_archived(conn: &Connection, u: &User) -> Result<bool, AppError> {
+    match &u.company_id {
+        None => Ok(false),
+        Some(cid) => {
+            Ok(companies::get(conn, cid)?.is_some_and(|c| c.status == CompanyStatus::Archived))
+        }
+    }
+}
+
 /// A person added to a company: an account, or an invitation waiting to be accepted.
 pub enum Added {
     User(User),

@@ -557,3 +557,36 @@ async fn a_refused_sign_up_is_approved_only_deliberately_and_the_person_is_told(
         Some("/portal")
     );
 }
+
+/// People of an archived company were told their company was "suspensa": an archived
+/// company ended its relation, and sign-in now says so.
+#[tokio::test]
+async fn people_of_an_archived_company_are_told_it_is_archived_not_suspended() {
+    let s = Server::start();
+    s.create_owner();
+    let cid = company(&s, "11222333000181").await;
+    signup_page(&s, "11222333000181", PERSON).await;
+    let id = pending_user_id(&s, PERSON);
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/approve"),
+            &[("role", "company_user")],
+        )
+        .await;
+    let api = s.api(&s.token().await);
+    let (st, c) = api
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/companies/{cid}"),
+            Some(json!({"status": "archived"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{c}");
+    let page = try_login(&s, PERSON, PERSON_PASSWORD).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("arquivad"), "{}", page.body);
+    assert!(!page.body.contains("suspens"), "{}", page.body);
+}
