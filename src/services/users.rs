@@ -914,6 +914,8 @@ pub struct DirectoryQuery {
     pub company_id: String,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
+    /// Only refused sign-ups (disabled with a refusal), the page's "Recusado" filter.
+    pub refused: bool,
     pub cursor: String,
     pub limit: usize,
 }
@@ -936,7 +938,11 @@ pub fn directory(
         q: non_empty(&q.q),
         company_id: non_empty(&q.company_id),
         role: q.role.map(|r| r.as_str().to_string()),
-        status: q.status.map(|s| s.as_str().to_string()),
+        status: if q.refused {
+            Some(store::REFUSED.to_string())
+        } else {
+            q.status.map(|s| s.as_str().to_string())
+        },
         // A cursor that does not decode starts again from the first page.
         after: crate::db::keyset::decode(&q.cursor),
     };

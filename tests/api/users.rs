@@ -590,3 +590,35 @@ async fn people_of_an_archived_company_are_told_it_is_archived_not_suspended() {
     assert!(page.body.contains("arquivad"), "{}", page.body);
     assert!(!page.body.contains("suspens"), "{}", page.body);
 }
+
+/// The owner was offered *Desativar* on their own row (which the server then refused),
+/// and Usuários had no "Recusado" filter: refused sign-ups hid among the disabled.
+#[tokio::test]
+async fn no_disable_on_ones_own_row_and_a_refused_filter() {
+    let s = Server::start();
+    s.create_owner();
+    company(&s, "11222333000181").await;
+    signup_page(&s, "11222333000181", PERSON).await;
+    let id = pending_user_id(&s, PERSON);
+    let me = pending_user_id(&s, OWNER_EMAIL);
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let list = owner.get("/admin/users").await;
+    assert!(
+        !list.body.contains(&format!("/admin/users/{me}/disable")),
+        "no Desativar on one's own row"
+    );
+    assert!(list.body.contains("value=\"refused\""), "a Recusado filter");
+    owner
+        .submit("/admin/users", &format!("/admin/users/{id}/reject"), &[])
+        .await;
+    let refused = owner.get("/admin/users?status=refused").await;
+    assert!(refused.body.contains(PERSON), "{}", refused.body);
+    assert!(
+        !refused
+            .body
+            .contains(OWNER_EMAIL.split('@').next().unwrap())
+    );
+    let active = owner.get("/admin/users?status=active").await;
+    assert!(!active.body.contains(PERSON));
+}
