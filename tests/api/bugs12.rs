@@ -158,3 +158,48 @@ async fn the_overview_warns_of_a_failing_copy_and_a_running_first_backup_is_said
             .contains("card card-warn\" href=\"/admin/backups\"")
     );
 }
+
+/// Company names were sorted by bytes: "Belo Horizonte" before "Belém", "Água" after
+/// "Zeta". They are now in Portuguese order, in the API and on the page.
+#[tokio::test]
+async fn company_names_are_in_portuguese_order() {
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    for (name, cnpj) in [
+        ("Zeta Comércio", "11222333000181"),
+        ("Belo Horizonte Ltda", "00000000000191"),
+        ("Água Viva", "33000167000101"),
+        ("Belém Pescados", "11444777000161"),
+    ] {
+        let (st, c) = api
+            .post(
+                "/api/v1/companies",
+                serde_json::json!({"legal_name": name, "cnpj": cnpj}),
+            )
+            .await;
+        assert_eq!(st, 201, "{c}");
+    }
+    let (_, list) = api.get("/api/v1/companies").await;
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["legal_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Água Viva",
+            "Belém Pescados",
+            "Belo Horizonte Ltda",
+            "Zeta Comércio"
+        ]
+    );
+    let br = s.browser();
+    br.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = br.get("/admin/companies").await.body;
+    let at = |n: &str| page.find(n).unwrap();
+    assert!(at("Água Viva") < at("Belém Pescados"));
+    assert!(at("Belém Pescados") < at("Belo Horizonte Ltda"));
+}
