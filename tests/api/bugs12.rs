@@ -203,3 +203,27 @@ async fn company_names_are_in_portuguese_order() {
     assert!(at("Água Viva") < at("Belém Pescados"));
     assert!(at("Belém Pescados") < at("Belo Horizonte Ltda"));
 }
+
+/// The overview said "1 usuários"; numbers had no thousands separators; a page that is
+/// not there must say so in Portuguese (the API's English `detail` is for programs).
+#[tokio::test]
+async fn counts_agree_in_number_and_missing_pages_speak_portuguese() {
+    let s = Server::start();
+    s.create_owner();
+    let br = s.browser();
+    br.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let home = br.get("/admin").await.body;
+    let card = &home[home.find("id=\"users-count\"").expect("the people card")..];
+    let card = &card[..card.find("</div>").unwrap()];
+    assert!(
+        card.contains("usuário") && !card.contains("usuários"),
+        "{card}"
+    );
+    assert!(home.contains("empresas ativas"), "zero is plural");
+    for path in ["/admin/companies/cmp_naoexiste", "/admin/nada-aqui"] {
+        let p = br.get(path).await;
+        assert_eq!(p.status, 404, "{path}");
+        assert!(p.body.contains("encontrad"), "{path}: {}", p.body);
+        assert!(!p.body.contains("Not Found"), "{path}");
+    }
+}
