@@ -227,3 +227,33 @@ async fn counts_agree_in_number_and_missing_pages_speak_portuguese() {
         assert!(!p.body.contains("Not Found"), "{path}");
     }
 }
+
+/// An off-site copy failure showed rclone's English error as the explanation: the page
+/// now says in Portuguese what it means and what to do, with rclone's words folded away.
+#[tokio::test]
+async fn an_offsite_copy_failure_is_explained_in_portuguese() {
+    let s = Server::start_with(&[("OTM_BACKUP_REMOTE", "semdestino:otm")]);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let b = crate::backups::api_backup(&api).await;
+    assert_eq!(b["remote_status"], "failed", "{b}");
+    let br = s.browser();
+    br.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let page = br.get("/admin/backups").await.body;
+    assert!(
+        page.contains("não existe na configuração do rclone"),
+        "{page}"
+    );
+    let english = "find section in config file";
+    let mut rest = page.as_str();
+    let mut seen = 0;
+    while let Some(i) = rest.find(english) {
+        let before = &rest[..i];
+        let opened = before.rfind("<details>");
+        let closed = before.rfind("</details>");
+        assert!(opened > closed, "rclone's words outside <details>: {page}");
+        seen += 1;
+        rest = &rest[i + english.len()..];
+    }
+    assert!(seen > 0, "the technical detail is kept, folded away");
+}
