@@ -341,24 +341,58 @@ pub struct SettingsForm {
 pub async fn save_settings(
     _req: HttpRequest,
     state: State,
+    ctx: Ctx,
     who: SignedIn,
     Form(f): Form<SettingsForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let input = uc::PolicyInput {
-        times: f.times,
-        retention_days: f.retention_days,
-        remote: f.remote,
+        times: f.times.clone(),
+        retention_days: f.retention_days.clone(),
+        remote: f.remote.clone(),
     };
     let saved = state
         .run(move |conn, app| uc::update_policy(conn, &app.keys, &app.settings, &actor, &input))
-        .await
-        .map(|p| {
-            format!(
-                "Configurações de backup salvas: horários {}, {} dias guardados.",
-                p.times_text, p.retention_days
-            )
-        });
+        .await;
+    // Refused: the page again, with what was typed and why (nothing was saved).
+    if let Err(AppError::Validation(errors)) = &saved {
+        let message = errors
+            .iter()
+            .map(|e| e.message.clone())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let actor = who.actor();
+        let (summary, list) = state
+            .run(move |conn, app| {
+                let summary = uc::summary(conn, &app.settings, &actor)?;
+                Ok((summary, uc::list(conn, &actor, None, 30)?))
+            })
+            .await?;
+        let mut ctx = ctx.with_nav(Nav::Backups);
+        ctx.flash = Some(crate::web::page::Flash::error(message));
+        let mut page = Page::new(ctx, &state.settings, &summary, list);
+        let typed = |v: &mut SettingView, typed: String| {
+            if v.fixed.is_none() {
+                v.value = typed;
+            }
+        };
+        typed(&mut page.times, f.times);
+        typed(&mut page.retention, f.retention_days);
+        // A destination with credentials in it is not echoed back into the page.
+        if !(f.remote.contains('=') || f.remote.starts_with(':')) {
+            typed(&mut page.remote, f.remote);
+        }
+        return crate::web::page::render_status(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &page,
+        );
+    }
+    let saved = saved.map(|p| {
+        format!(
+            "Configurações de backup salvas: horários {}, {} dias guardados.",
+            p.times_text, p.retention_days
+        )
+    });
     redirect_outcome(&state, "/admin/backups", saved)
 }
 
