@@ -250,6 +250,14 @@ pub const KEYS: &[(&str, &str, &str)] = &[
 ];
 
 impl Settings {
+    /// Once the listener is bound: a base URL made from `OTM_BIND` with port 0 (no
+    /// `OTM_BASE_URL`) gets the port actually bound, so printed and mailed links work.
+    pub fn bound(&mut self, port: u16) {
+        if let Some(head) = self.base_url.strip_suffix(":0") {
+            self.base_url = format!("{head}:{port}");
+        }
+    }
+
     /// Loads settings from `config_file` (or `OTM_CONFIG`) and the process environment.
     pub fn load(config_file: Option<&Path>) -> anyhow::Result<Self> {
         let env: BTreeMap<String, String> = std::env::vars().collect();
@@ -288,7 +296,18 @@ impl Settings {
         let bind: SocketAddr = get("bind")
             .parse()
             .map_err(|_| anyhow!("OTM_BIND must look like 127.0.0.1:8080"))?;
-        let base_url = get("base_url").trim_end_matches('/').to_string();
+        // Without OTM_BASE_URL, links point at the listen address itself (port 0 is
+        // replaced by the port actually bound, once it is known: `Settings::bound`).
+        let base_url = if env.contains_key("OTM_BASE_URL") || file.contains_key("base_url") {
+            get("base_url").trim_end_matches('/').to_string()
+        } else {
+            let host = match bind.ip() {
+                ip if ip.is_unspecified() => "127.0.0.1".to_string(),
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            };
+            format!("http://{host}:{}", bind.port())
+        };
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             bail!("OTM_BASE_URL must start with http:// or https://");
         }

@@ -27,6 +27,8 @@ pub enum Inactive {
     Rejected(String),
     Disabled,
     CompanyInactive,
+    /// The company was archived (it ended its relation), not suspended.
+    CompanyArchived,
 }
 
 impl Inactive {
@@ -37,6 +39,7 @@ impl Inactive {
             Self::Rejected(r) => format!("Seu pedido de acesso foi recusado. Motivo: {r}"),
             Self::Disabled => "Sua conta está desativada. Fale com quem administra o sistema na sua empresa.".into(),
             Self::CompanyInactive => "O acesso da sua empresa está suspenso. Fale com o responsável pelo sistema.".into(),
+            Self::CompanyArchived => "O cadastro da sua empresa foi encerrado (arquivado), por isso o acesso não está mais disponível. Se isso não era esperado, fale com o responsável pelo sistema.".into(),
         }
     }
 
@@ -45,7 +48,8 @@ impl Inactive {
             Self::Pending => "The account is awaiting approval.",
             Self::Rejected(_) => "The account request was refused.",
             Self::Disabled => "The account is disabled.",
-            Self::CompanyInactive => "The account's company is suspended or archived.",
+            Self::CompanyInactive => "The account's company is suspended.",
+            Self::CompanyArchived => "The account's company is archived.",
         }
     }
 }

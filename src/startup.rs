@@ -57,7 +57,7 @@ pub struct Application {
 impl Application {
     /// Opens everything, prints the setup link when no owner exists yet, and binds the
     /// listener (port 0 picks a free one; the real port is in `port`).
-    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub fn build(mut settings: Settings) -> anyhow::Result<Self> {
         // The lock first: a restore running on this data dir must not see the database
         // opened (and a journal created) under it.
         files::create_private_dir(&settings.data_dir)?;
@@ -69,12 +69,8 @@ impl Application {
         })?;
         let opened = open(&settings)?;
         let mut conn = opened.pool.get()?;
-        if let Some(token) =
-            setup::ensure_link(&mut conn, &opened.keys).map_err(|e| anyhow::anyhow!("{e:?}"))?
-        {
-            println!("No owner account yet. Open this one-time link to create it:");
-            println!("setup link: {}/setup/{}", settings.base_url, token);
-        }
+        let setup_token =
+            setup::ensure_link(&mut conn, &opened.keys).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         // The schedule counts from the first start: a new install owes no backup yet.
         let now = crate::time::now_db();
         crate::db::app_settings::get_or_init(&conn, crate::services::alerts::ANCHOR, &now, &now)?;
@@ -85,6 +81,12 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("cannot listen on {}", settings.bind))?;
         let addr = listener.local_addr()?;
+        // Port 0 picked a free port: the links use it, not the configured 0.
+        settings.bound(addr.port());
+        if let Some(token) = setup_token {
+            println!("No owner account yet. Open this one-time link to create it:");
+            println!("setup link: {}/setup/{}", settings.base_url, token);
+        }
         let workers = if settings.workers == 0 {
             std::thread::available_parallelism()
                 .map(|n| n.get())

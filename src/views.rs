@@ -89,3 +89,41 @@ pub fn user_status_label(u: &crate::db::users::User) -> &'static str {
         u.status.label()
     }
 }
+
+/// An integer in Brazilian form: `1234567` → `1.234.567`.
+pub fn int_br(n: impl std::borrow::Borrow<i64>) -> String {
+    let n = *n.borrow();
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A count with its noun in the right number: `1 usuário`, `1.234 usuários`.
+pub fn count_br(n: i64, one: &str, many: &str) -> String {
+    format!("{} {}", int_br(n), if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod number_tests {
+    use super::*;
+
+    #[test]
+    fn brazilian_thousands_and_plurals() {
+        assert_eq!(int_br(0), "0");
+        assert_eq!(int_br(999), "999");
+        assert_eq!(int_br(1234), "1.234");
+        assert_eq!(int_br(1234567), "1.234.567");
+        assert_eq!(int_br(-1000), "-1.000");
+        assert_eq!(count_br(1, "usuário", "usuários"), "1 usuário");
+        assert_eq!(count_br(2, "usuário", "usuários"), "2 usuários");
+    }
+}

@@ -264,7 +264,7 @@ pub fn linked_company_ids(conn: &Connection, app_id: &str) -> rusqlite::Result<V
         "SELECT l.company_id FROM application_links l JOIN companies c ON c.id = l.company_id
          WHERE l.application_id = ?1 AND c.status = 'active'
            AND (' ' || l.scopes || ' ') LIKE '% companies:read %'
-         ORDER BY c.legal_name, c.id",
+         ORDER BY c.sort_key, c.id",
     )?;
     let rows = stmt.query_map([app_id], |r| r.get(0))?;
     rows.collect()
@@ -295,7 +295,7 @@ pub fn links_of_app(conn: &Connection, app_id: &str) -> rusqlite::Result<Vec<Lin
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, c.legal_name, c.cnpj, l.scopes, l.granted_at, l.last_credentials_read_at
          FROM application_links l JOIN companies c ON c.id = l.company_id
-         WHERE l.application_id = ?1 ORDER BY c.legal_name",
+         WHERE l.application_id = ?1 ORDER BY c.sort_key",
     )?;
     stmt.query_map([app_id], link_row)?.collect()
 }

@@ -52,11 +52,17 @@ fn search_text(legal_name: &str, trade_name: &str, cnpj: &str) -> String {
     fold(&format!("{legal_name}\u{1f}{trade_name}\u{1f}{cnpj}"))
 }
 
+/// The key lists are ordered by: the folded name (Portuguese order, not bytes), then the
+/// name itself so that names folding alike still sort the same way every time.
+pub fn sort_key(legal_name: &str) -> String {
+    format!("{}\u{1f}{legal_name}", fold(legal_name))
+}
+
 pub fn insert(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO companies (id, legal_name, trade_name, cnpj, contact_name, email, phone,
-                                status, created_at, updated_at, search_text)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8, ?9)",
+                                status, created_at, updated_at, search_text, sort_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8, ?9, ?10)",
     )?
     .execute(params![
         id,
@@ -67,7 +73,8 @@ pub fn insert(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::R
         f.email,
         f.phone,
         now,
-        search_text(&f.legal_name, &f.trade_name, &f.cnpj)
+        search_text(&f.legal_name, &f.trade_name, &f.cnpj),
+        sort_key(&f.legal_name)
     ])?;
     Ok(())
 }
@@ -75,7 +82,7 @@ pub fn insert(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::R
 pub fn update(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE companies SET legal_name = ?2, trade_name = ?3, cnpj = ?4, contact_name = ?5,
-                email = ?6, phone = ?7, updated_at = ?8, search_text = ?9
+                email = ?6, phone = ?7, updated_at = ?8, search_text = ?9, sort_key = ?10
          WHERE id = ?1",
         params![
             id,
@@ -86,25 +93,27 @@ pub fn update(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::R
             f.email,
             f.phone,
             now,
-            search_text(&f.legal_name, &f.trade_name, &f.cnpj)
+            search_text(&f.legal_name, &f.trade_name, &f.cnpj),
+            sort_key(&f.legal_name)
         ],
     )?;
     Ok(())
 }
 
-/// Fills `search_text` for rows written before it existed.
+/// Fills `search_text` and `sort_key` for rows written before they existed.
 pub fn backfill_search_text(conn: &mut Connection) -> rusqlite::Result<usize> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let rows: Vec<(i64, String, String, String)> = tx
         .prepare(
-            "SELECT rowid, legal_name, trade_name, cnpj FROM companies WHERE search_text = ''",
+            "SELECT rowid, legal_name, trade_name, cnpj FROM companies
+             WHERE search_text = '' OR sort_key = ''",
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (rowid, l, t, c) in &rows {
         tx.execute(
-            "UPDATE companies SET search_text = ?2 WHERE rowid = ?1",
-            params![rowid, search_text(l, t, c)],
+            "UPDATE companies SET search_text = ?2, sort_key = ?3 WHERE rowid = ?1",
+            params![rowid, search_text(l, t, c), sort_key(l)],
         )?;
     }
     tx.commit()?;
@@ -157,7 +166,7 @@ pub struct ListFilter {
     pub q: Option<String>,
     /// `None` lists everything but archived companies.
     pub status: Option<String>,
-    /// Keyset cursor: list after this (legal_name, id).
+    /// Keyset cursor: list after this (sort_key, id).
     pub after: Option<(String, String)>,
 }
 
@@ -277,7 +286,7 @@ fn run(
         let n = args.len();
         args.push(Box::new(id.clone()));
         cond.push_str(&format!(
-            " AND (c.legal_name, c.id) > (?{n}, ?{})",
+            " AND (c.sort_key, c.id) > (?{n}, ?{})",
             args.len()
         ));
     }
@@ -293,7 +302,7 @@ fn run(
             text_test = format!("({text_test} OR instr(@COL@, ?{}) > 0)", args.len());
         }
     }
-    let order = "ORDER BY c.legal_name, c.id";
+    let order = "ORDER BY c.sort_key, c.id";
     let sql = match strategy {
         Strategy::All => {
             args.push(Box::new((limit + 1) as i64));
@@ -330,7 +339,7 @@ fn run(
                     let n = args.len();
                     args.push(Box::new((limit + 1) as i64));
                     format!(
-                        "SELECT wid FROM (SELECT c.id AS wid, c.legal_name AS ln, c.search_text AS st \
+                        "SELECT wid FROM (SELECT c.id AS wid, c.sort_key AS ln, c.search_text AS st \
                          FROM {walk} WHERE 1=1{cond} {order} LIMIT ?{n}) WHERE {} \
                          ORDER BY ln, wid LIMIT ?{}",
                         text_test.replace("@COL@", "st"),
@@ -371,7 +380,7 @@ pub fn count_by_status(conn: &Connection) -> rusqlite::Result<Vec<(CompanyStatus
 
 /// An opaque cursor for the page after `c`.
 pub fn cursor_after(c: &Company) -> String {
-    super::keyset::encode(&c.legal_name, &c.id)
+    super::keyset::encode(&sort_key(&c.legal_name), &c.id)
 }
 
 pub fn parse_cursor(s: &str) -> Option<(String, String)> {
@@ -496,7 +505,7 @@ mod tests {
         let (page, more) = list(&c, &ListFilter::default(), 1).unwrap();
         assert_eq!((page[0].id.as_str(), more), ("a", true));
         let next = ListFilter {
-            after: Some(("A".into(), "a".into())),
+            after: Some((sort_key("A"), "a".into())),
             ..Default::default()
         };
         let (page, more) = list(&c, &next, 1).unwrap();
@@ -506,5 +515,23 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(list(&c, &archived, 10).unwrap().0.len(), 1);
+    }
+
+    #[test]
+    fn names_are_in_portuguese_order_not_byte_order() {
+        let c = db();
+        insert(
+            &c,
+            "bh",
+            &fields("Belo Horizonte Ltda", "11222333000181"),
+            "t",
+        )
+        .unwrap();
+        insert(&c, "be", &fields("Belém Pescados", "00000000000191"), "t").unwrap();
+        insert(&c, "ag", &fields("Água Viva", "33000167000101"), "t").unwrap();
+        insert(&c, "ba", &fields("banco do bairro", "11444777000161"), "t").unwrap();
+        let (page, _) = list(&c, &ListFilter::default(), 10).unwrap();
+        let ids: Vec<&str> = page.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["ag", "ba", "be", "bh"]);
     }
 }

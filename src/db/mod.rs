@@ -109,6 +109,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0019_privacy_requests",
         include_str!("../../migrations/0019_privacy_requests.sql"),
     ),
+    (
+        "0021_company_sort_key",
+        include_str!("../../migrations/0021_company_sort_key.sql"),
+    ),
 ];
 
 /// Per-connection settings.

@@ -191,6 +191,9 @@ pub struct ListFilter {
     pub after: Option<(String, String)>,
 }
 
+/// The `status` filter value that lists refused sign-ups (disabled, with a refusal).
+pub const REFUSED: &str = "refused";
+
 /// A page of users, each with its company's legal name, and whether more follow.
 pub type Page = (Vec<(User, Option<String>)>, bool);
 
@@ -215,10 +218,14 @@ pub fn list(conn: &Connection, f: &ListFilter, limit: usize) -> rusqlite::Result
             " AND (u.name LIKE ?{n} ESCAPE '\\' OR u.email LIKE ?{n} ESCAPE '\\' OR c.legal_name LIKE ?{n} ESCAPE '\\')"
         ));
     }
+    let status = f.status.clone().filter(|s| s != REFUSED);
+    if f.status.as_deref() == Some(REFUSED) {
+        sql.push_str(" AND u.status = 'disabled' AND u.rejected_at IS NOT NULL");
+    }
     for (col, v) in [
         ("u.company_id", &f.company_id),
         ("u.role", &f.role),
-        ("u.status", &f.status),
+        ("u.status", &status),
     ] {
         if let Some(v) = v {
             args.push(Box::new(v.clone()));

@@ -477,7 +477,7 @@ pub const NOT_PERSONAL: &[(&str, &[&str])] = &[
     ("setup_tokens", &["token_hash", "created_at", "used_at"]),
     ("audit_log", &["id", "at", "actor_type", "actor_id", "action", "entity_type", "entity_id", "company_id", "prev_hash", "hash", "facts", "personal_salt", "personal_commit", "erased_by"]),
     ("audit_head", &["singleton", "last_id", "last_hash", "mac"]),
-    ("companies", &["id", "legal_name", "trade_name", "cnpj", "status", "created_at", "updated_at"]),
+    ("companies", &["id", "legal_name", "trade_name", "cnpj", "status", "created_at", "updated_at", "sort_key"]),
     ("companies_fts", &["cnpj"]),
     ("companies_fts_idx", &["segid", "pgno"]),
     ("companies_fts_data", &["id"]),

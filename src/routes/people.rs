@@ -128,11 +128,20 @@ pub struct RoleForm {
     role: String,
 }
 
+#[derive(Deserialize)]
+pub struct ApproveForm {
+    #[serde(default)]
+    role: String,
+    /// "sim" when approving a refused sign-up was confirmed on the page.
+    #[serde(default)]
+    confirm: String,
+}
+
 pub async fn approve<A: Area>(
     state: State,
     who: Acting,
     id: web::Path<String>,
-    Form(f): Form<RoleForm>,
+    Form(f): Form<ApproveForm>,
     session: Session,
     person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
@@ -143,9 +152,18 @@ pub async fn approve<A: Area>(
     {
         return Ok(resp);
     }
+    let confirmed = f.confirm == "sim";
     let r = state
         .run(move |conn, app| {
-            let u = users::approve(conn, &app.keys, &actor, &id, role, &app.settings.base_url)?;
+            let u = users::approve(
+                conn,
+                &app.keys,
+                &actor,
+                &id,
+                role,
+                &app.settings.base_url,
+                confirmed,
+            )?;
             Ok((u, mail_settings::sending_configured(conn, &app.settings)?))
         })
         .await

@@ -362,7 +362,11 @@ fn record_login(
 fn inactive_reason(conn: &Connection, u: &users::User) -> Result<Option<Inactive>, AppError> {
     let why = match Some(u.status) {
         Some(UserStatus::Active) if !super::users::company_allows_sign_in(conn, u)? => {
-            Some(Inactive::CompanyInactive)
+            if super::users::company_archived(conn, u)? {
+                Some(Inactive::CompanyArchived)
+            } else {
+                Some(Inactive::CompanyInactive)
+            }
         }
         Some(UserStatus::Active) => None,
         Some(UserStatus::Pending) => Some(Inactive::Pending),

@@ -18,9 +18,18 @@ pub struct Overview {
     pub recent: Vec<Entry>,
     /// When the newest good backup finished, and whether that is too long ago.
     pub last_backup: Option<(String, bool)>,
+    /// The newest off-site copy failed (and an off-site destination is still set): the
+    /// backup is not healthy, whatever its age.
+    pub copy_failing: bool,
+    /// A backup is running now (the first one, when there is no good backup yet).
+    pub running: bool,
 }
 
-pub fn overview(conn: &Connection, actor: &Actor) -> Result<Overview, AppError> {
+pub fn overview(
+    conn: &Connection,
+    actor: &Actor,
+    settings: &crate::config::Settings,
+) -> Result<Overview, AppError> {
     actor.platform_only()?;
     let counts = companies::count_by_status(conn)?;
     let count = |s: CompanyStatus| {
@@ -38,6 +47,12 @@ pub fn overview(conn: &Connection, actor: &Actor) -> Result<Overview, AppError> 
         });
         (at, stale)
     });
+    let has_remote = crate::backup::Policy::load(conn, settings)?
+        .remote
+        .is_some();
+    let copy_failing = has_remote
+        && backups::last_copy_attempt(conn)?
+            .is_some_and(|b| b.remote_status == Some(crate::domain::RemoteStatus::Failed));
     Ok(Overview {
         active: count(CompanyStatus::Active),
         suspended: count(CompanyStatus::Suspended),
@@ -45,5 +60,7 @@ pub fn overview(conn: &Connection, actor: &Actor) -> Result<Overview, AppError> 
         users: users::count(conn)?,
         recent,
         last_backup,
+        copy_failing,
+        running: backups::running(conn)?.is_some(),
     })
 }

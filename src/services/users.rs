@@ -283,7 +283,9 @@ fn decided_mail(
     )
 }
 
-/// Approves a pending user, optionally with a company role.
+/// Approves a pending user, optionally with a company role. A refused sign-up is
+/// approved only when `after_refusal` says the caller confirmed it deliberately (the
+/// page's confirmation, or the API's explicit approve); either way the person is told.
 pub fn approve(
     conn: &mut Connection,
     keys: &Keys,
@@ -291,10 +293,18 @@ pub fn approve(
     id: &str,
     role: Option<Role>,
     base_url: &str,
+    after_refusal: bool,
 ) -> Result<User, AppError> {
     db::write(conn, |tx| {
         let u = manageable(tx, actor, id)?;
-        if u.status != UserStatus::Pending {
+        let refused = u.status == UserStatus::Disabled && u.rejected_at.is_some();
+        if refused && !after_refusal {
+            return Err(AppError::field(
+                "confirm",
+                "Este cadastro foi recusado. Para aprová-lo mesmo assim, marque a confirmação.",
+            ));
+        }
+        if u.status != UserStatus::Pending && !refused {
             return Err(not_pending());
         }
         let now = time::now_db();
@@ -307,7 +317,11 @@ pub fn approve(
         store::set_status(tx, id, UserStatus::Active.as_str(), None, "", &now)?;
         let mut entry = actor.entry(Action::UserApprove, "user", Some(id));
         entry.company_id = u.company_id.clone();
-        entry.details = json!({ "email": u.email, "role": role.unwrap_or(u.role).as_str() });
+        entry.details = json!({
+            "email": u.email,
+            "role": role.unwrap_or(u.role).as_str(),
+            "after_refusal": refused,
+        });
         audit::append(tx, &keys.audit, &now, &entry)?;
         email::queue(tx, &keys.ring, &decided_mail(&u, true, "", base_url)?, &now)?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
@@ -415,6 +429,15 @@ pub fn set_enabled_in(
         return Err(AppError::field(
             "status",
             "Aprove ou recuse este cadastro primeiro.",
+        ));
+    }
+    // A refused sign-up is not "reactivated" in one click: letting the refused person in
+    // is an approval, confirmed deliberately, and the person is told ([`approve`]).
+    if enabled && u.rejected_at.is_some() {
+        return Err(AppError::field(
+            "status",
+            "Este cadastro foi recusado. Para deixar a pessoa entrar, use \"Aprovar mesmo assim\", \
+             que pede confirmação e avisa a pessoa por e-mail.",
         ));
     }
     let now = time::now_db();
@@ -662,6 +685,16 @@ pub fn company_allows_sign_in(conn: &Connection, u: &User) -> Result<bool, AppEr
     }
 }
 
+/// Whether the person's company is archived (told apart from suspended at sign-in).
+pub fn company_archived(conn: &Connection, u: &User) -> Result<bool, AppError> {
+    match &u.company_id {
+        None => Ok(false),
+        Some(cid) => {
+            Ok(companies::get(conn, cid)?.is_some_and(|c| c.status == CompanyStatus::Archived))
+        }
+    }
+}
+
 /// A person added to a company: an account, or an invitation waiting to be accepted.
 pub enum Added {
     User(User),
@@ -881,6 +914,8 @@ pub struct DirectoryQuery {
     pub company_id: String,
     pub role: Option<Role>,
     pub status: Option<UserStatus>,
+    /// Only refused sign-ups (disabled with a refusal), the page's "Recusado" filter.
+    pub refused: bool,
     pub cursor: String,
     pub limit: usize,
 }
@@ -903,7 +938,11 @@ pub fn directory(
         q: non_empty(&q.q),
         company_id: non_empty(&q.company_id),
         role: q.role.map(|r| r.as_str().to_string()),
-        status: q.status.map(|s| s.as_str().to_string()),
+        status: if q.refused {
+            Some(store::REFUSED.to_string())
+        } else {
+            q.status.map(|s| s.as_str().to_string())
+        },
         // A cursor that does not decode starts again from the first page.
         after: crate::db::keyset::decode(&q.cursor),
     };

@@ -471,6 +471,8 @@ async fn the_dashboard_and_the_portal_manage_applications() {
             &[("name", "Robô de notas"), ("description", "NF-e")],
         )
         .await;
+    assert_eq!(created.status, 303);
+    let created = owner.get(created.location.as_deref().unwrap()).await;
     assert_eq!(created.status, 200);
     assert!(created.body.contains("aparece só desta vez") && created.body.contains("data-copy"));
     let grab = |body: &str, id: &str| {
@@ -537,6 +539,7 @@ async fn the_dashboard_and_the_portal_manage_applications() {
 
     // Rotate on the page (new secret shown once), revoke the old, revoke the app.
     let rotated = owner.submit(&page, &format!("{page}/rotate"), &[]).await;
+    let rotated = owner.get(rotated.location.as_deref().unwrap()).await;
     assert!(rotated.body.contains("aparece só desta vez"));
     let secret2 = grab(&rotated.body, "client-secret");
     assert_ne!(secret, secret2);

@@ -243,6 +243,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/applications", "A A"),
     ("POST /admin/applications", "A A"),
     ("GET /admin/applications/{id}", "A A"),
+    ("GET /admin/applications/{id}/secret", "A A"),
     ("POST /admin/applications/{id}/edit", "A A"),
     ("POST /admin/applications/{id}/rotate", "A A"),
     ("POST /admin/applications/{id}/revoke-secret", "A A"),

@@ -749,10 +749,12 @@ async fn owner_downloads_changes_settings_and_opens_a_backup_with_the_recovery_k
             ],
         )
         .await;
-    assert_eq!(r.status, 303);
+    // The page again, with what was typed kept and the reason.
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("formato HH:MM"), "{}", r.body);
+    assert!(r.body.contains("value=\"25:00\""), "what was typed is kept");
     let page = br.get("/admin/backups").await;
-    assert!(page.body.contains("formato HH:MM"), "{}", page.body);
-    assert!(page.body.contains("value=\"03:00,15:00\""));
+    assert!(page.body.contains("value=\"03:00,15:00\""), "nothing saved");
     // Credentials belong in rclone's config, not in a destination typed here.
     let r = br
         .submit(
@@ -765,8 +767,8 @@ async fn owner_downloads_changes_settings_and_opens_a_backup_with_the_recovery_k
             ],
         )
         .await;
-    assert_eq!(r.status, 303);
-    let page = br.get("/admin/backups").await;
+    assert_eq!(r.status, 422);
+    let page = r;
     assert!(
         page.body.contains("criado com rclone config"),
         "{}",

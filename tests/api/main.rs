@@ -9,6 +9,7 @@ mod auth;
 mod authz;
 mod backups;
 mod browser;
+mod bugs12;
 mod common;
 mod companies;
 mod data_rights;

@@ -501,7 +501,11 @@ async fn sensitive_actions_ask_for_a_fresh_code_or_the_password_again() {
     // Fresh now: every action goes through (the made-up backup is simply not found).
     let csrf = br.get("/admin/profile").await.csrf();
     assert_eq!(br.post(&reveal, &[("csrf_token", &csrf)]).await.status, 200);
-    assert_eq!(br.post(&rotate, &[("csrf_token", &csrf)]).await.status, 200);
+    let r = br.post(&rotate, &[("csrf_token", &csrf)]).await;
+    assert_eq!(
+        r.location,
+        Some(format!("/admin/applications/{aid}/secret"))
+    );
     assert_eq!(br.get("/admin/backups/recovery-kit").await.status, 200);
     assert_eq!(br.get(download).await.status, 404);
     // An outside `next` leads home, not away.

@@ -179,7 +179,8 @@ async fn a_stale_session_cannot_mint_an_application_secret_to_read_omie_secrets(
             &[("name", "Robô de notas")],
         )
         .await;
-    assert_eq!(r.status, 200, "{:?}", r.location);
+    assert_eq!(r.status, 303, "{:?}", r.location);
+    assert_eq!(br.get(r.location.as_deref().unwrap()).await.status, 200);
     let (_, apps) = api.get("/api/v1/applications").await;
     assert_eq!(
         apps["items"].as_array().unwrap().len(),

@@ -493,3 +493,132 @@ async fn a_password_change_holds_no_database_connection() {
         "readyz waited {ready_after:?} while the change took {change_took:?}"
     );
 }
+
+/// A refused sign-up was offered a one-click *Reativar* that let the refused person into
+/// the company's portal, silently. Now the row offers only *Aprovar mesmo assim*, which
+/// needs a confirmation, and the person is told by e-mail; enabling does not do it.
+#[tokio::test]
+async fn a_refused_sign_up_is_approved_only_deliberately_and_the_person_is_told() {
+    let smtp = Smtp::start();
+    let s = with_smtp(smtp.port);
+    s.create_owner();
+    company(&s, "11222333000181").await;
+    signup_page(&s, "11222333000181", PERSON).await;
+    let id = pending_user_id(&s, PERSON);
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner
+        .submit("/admin/users", &format!("/admin/users/{id}/reject"), &[])
+        .await;
+    smtp.wait_for(PERSON, "recusado").await;
+    let list = owner.get("/admin/users").await;
+    assert!(
+        !list.body.contains(&format!("/admin/users/{id}/enable")),
+        "no one-click Reativar for a refused sign-up"
+    );
+    assert!(list.body.contains("Aprovar mesmo assim"));
+    // The old one-click path and an approval without the confirmation let no one in.
+    let r = owner
+        .submit("/admin/users", &format!("/admin/users/{id}/enable"), &[])
+        .await;
+    assert_eq!(r.status, 303);
+    let r = owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/approve"),
+            &[("role", "company_user")],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let page = owner.get(r.location.as_deref().unwrap()).await;
+    assert!(page.body.contains("marque a confirmação"), "{}", page.body);
+    assert_ne!(
+        try_login(&s, PERSON, PERSON_PASSWORD)
+            .await
+            .location
+            .as_deref(),
+        Some("/portal"),
+        "still refused"
+    );
+    // Confirmed: in, and told.
+    owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/approve"),
+            &[("role", "company_user"), ("confirm", "sim")],
+        )
+        .await;
+    smtp.wait_for(PERSON, "aprovado").await;
+    assert_eq!(
+        try_login(&s, PERSON, PERSON_PASSWORD)
+            .await
+            .location
+            .as_deref(),
+        Some("/portal")
+    );
+}
+
+/// People of an archived company were told their company was "suspensa": an archived
+/// company ended its relation, and sign-in now says so.
+#[tokio::test]
+async fn people_of_an_archived_company_are_told_it_is_archived_not_suspended() {
+    let s = Server::start();
+    s.create_owner();
+    let cid = company(&s, "11222333000181").await;
+    signup_page(&s, "11222333000181", PERSON).await;
+    let id = pending_user_id(&s, PERSON);
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/approve"),
+            &[("role", "company_user")],
+        )
+        .await;
+    let api = s.api(&s.token().await);
+    let (st, c) = api
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/api/v1/companies/{cid}"),
+            Some(json!({"status": "archived"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{c}");
+    let page = try_login(&s, PERSON, PERSON_PASSWORD).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("arquivad"), "{}", page.body);
+    assert!(!page.body.contains("suspens"), "{}", page.body);
+}
+
+/// The owner was offered *Desativar* on their own row (which the server then refused),
+/// and Usuários had no "Recusado" filter: refused sign-ups hid among the disabled.
+#[tokio::test]
+async fn no_disable_on_ones_own_row_and_a_refused_filter() {
+    let s = Server::start();
+    s.create_owner();
+    company(&s, "11222333000181").await;
+    signup_page(&s, "11222333000181", PERSON).await;
+    let id = pending_user_id(&s, PERSON);
+    let me = pending_user_id(&s, OWNER_EMAIL);
+    let owner = s.browser();
+    owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let list = owner.get("/admin/users").await;
+    assert!(
+        !list.body.contains(&format!("/admin/users/{me}/disable")),
+        "no Desativar on one's own row"
+    );
+    assert!(list.body.contains("value=\"refused\""), "a Recusado filter");
+    owner
+        .submit("/admin/users", &format!("/admin/users/{id}/reject"), &[])
+        .await;
+    let refused = owner.get("/admin/users?status=refused").await;
+    assert!(refused.body.contains(PERSON), "{}", refused.body);
+    assert!(
+        !refused
+            .body
+            .contains(OWNER_EMAIL.split('@').next().unwrap())
+    );
+    let active = owner.get("/admin/users?status=active").await;
+    assert!(!active.body.contains(PERSON));
+}

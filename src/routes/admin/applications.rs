@@ -46,6 +46,7 @@ impl From<&Application> for AppRow {
 struct ListPage {
     ctx: Ctx,
     rows: Vec<AppRow>,
+    once: String,
 }
 
 pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
@@ -54,7 +55,137 @@ pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
     render(&ListPage {
         ctx: ctx.with_nav(Nav::Applications),
         rows: apps.iter().map(AppRow::from).collect(),
+        once: form_nonce(),
     })
+}
+
+/// Post/redirect/get for a secret shown once: the POST that creates an application or
+/// rotates its secret keeps the secret here, in this process's memory only (never in the
+/// sessions table, never on disk), under a random token the person's session holds; the
+/// GET it redirects to takes it out and shows it. A refresh then finds nothing and says
+/// the secret was already shown, instead of creating another application.
+mod once {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// The session key holding the token of the secret waiting to be shown.
+    pub const KEY: &str = "secret_once";
+    /// The session key holding the last form nonces used (a re-POST of the same form).
+    pub const USED: &str = "forms_used";
+    const TTL: Duration = Duration::from_secs(600);
+    const MAX: usize = 1_000;
+
+    struct Held {
+        app_id: String,
+        secret: String,
+        until: Instant,
+    }
+
+    static HELD: Mutex<Option<HashMap<String, Held>>> = Mutex::new(None);
+
+    /// Keeps `secret` for one GET; the token to put in the session.
+    pub fn hold(app_id: &str, secret: String) -> String {
+        let token = crate::crypto::new_token();
+        let now = Instant::now();
+        let mut g = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        let map = g.get_or_insert_with(HashMap::new);
+        map.retain(|_, h| h.until > now);
+        if map.len() >= MAX {
+            map.clear();
+        }
+        map.insert(
+            token.clone(),
+            Held {
+                app_id: app_id.to_string(),
+                secret,
+                until: now + TTL,
+            },
+        );
+        token
+    }
+
+    /// The secret held under `token` for `app_id`, taken out (shown once).
+    pub fn take(token: &str, app_id: &str) -> Option<String> {
+        let mut g = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        let h = g.as_mut()?.remove(token)?;
+        (h.app_id == app_id && h.until > Instant::now()).then_some(h.secret)
+    }
+}
+
+/// A fresh nonce for a form whose POST must not be repeated.
+fn form_nonce() -> String {
+    crate::crypto::new_token()
+}
+
+/// Whether the form `nonce` was already used in this session (a re-POST); records it.
+fn repeated(session: &actix_session::Session, nonce: &str) -> bool {
+    if nonce.is_empty() {
+        return false;
+    }
+    let mut used: Vec<String> = session
+        .get::<Vec<String>>(once::USED)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    if used.iter().any(|u| u == nonce) {
+        return true;
+    }
+    used.push(nonce.to_string());
+    let skip = used.len().saturating_sub(20);
+    let _ = session.insert(once::USED, &used[skip..]);
+    false
+}
+
+/// Redirects to the page that shows the new secret once.
+fn show_once(
+    session: &actix_session::Session,
+    app_id: &str,
+    secret: String,
+) -> Result<HttpResponse, PageError> {
+    let token = once::hold(app_id, secret);
+    session
+        .insert(once::KEY, token)
+        .map_err(|e| PageError(AppError::Internal(anyhow::anyhow!("session: {e}"))))?;
+    Ok(crate::web::page::redirect(&format!(
+        "/admin/applications/{app_id}/secret"
+    )))
+}
+
+/// `GET /admin/applications/{id}/secret`: the one time a client secret is shown; after
+/// that (a refresh, the back button) it says the secret was shown and how to get another.
+pub async fn secret(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    id: web::Path<String>,
+    session: actix_session::Session,
+) -> Result<HttpResponse, PageError> {
+    let id = id.into_inner();
+    let token = session.remove_as::<String>(once::KEY).and_then(Result::ok);
+    let Some(secret) = token.and_then(|t| once::take(&t, &id)) else {
+        return Ok(redirect_with(
+            &state,
+            &back(&id),
+            Flash::error(
+                "O segredo desta aplicação já foi mostrado e não aparece de novo. \
+                 Se ele não foi guardado, use \"Gerar novo segredo\"."
+                    .to_string(),
+            ),
+        ));
+    };
+    let actor = who.actor();
+    let app = state.run(move |conn, _| uc::get(conn, &actor, &id)).await?;
+    let mut r = render(&SecretPage {
+        ctx: ctx.with_nav(Nav::Applications),
+        app: AppRow::from(&app),
+        secret,
+    })?;
+    r.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(r)
 }
 
 /// The one time a client secret is shown.
@@ -72,12 +203,14 @@ pub struct CreateForm {
     name: String,
     #[serde(default)]
     description: String,
+    /// The form's nonce: the same form posted twice creates one application.
+    #[serde(default)]
+    once: String,
 }
 
 pub async fn create(
     _req: HttpRequest,
     state: State,
-    ctx: Ctx,
     who: SignedIn,
     Form(f): Form<CreateForm>,
     session: actix_session::Session,
@@ -90,16 +223,23 @@ pub async fn create(
     {
         return Ok(r);
     }
+    if repeated(&session, &f.once) {
+        return Ok(redirect_with(
+            &state,
+            "/admin/applications",
+            Flash::error(
+                "Este formulário já foi enviado: a aplicação foi criada uma vez só, e o \
+                 segredo dela aparece só uma vez."
+                    .to_string(),
+            ),
+        ));
+    }
     let actor = who.actor();
     match state
         .run(move |conn, app| uc::create(conn, &app.keys, &actor, &f.name, &f.description))
         .await
     {
-        Ok((app, secret)) => render(&SecretPage {
-            ctx: ctx.with_nav(Nav::Applications),
-            app: AppRow::from(&app),
-            secret,
-        }),
+        Ok((app, secret)) => show_once(&session, &app.id, secret),
         Err(AppError::Validation(e)) => Ok(redirect_with(
             &state,
             "/admin/applications",
@@ -150,6 +290,7 @@ struct ShowPage {
     secrets: Vec<SecretRow>,
     links: Vec<LinkView>,
     scopes: &'static [&'static str],
+    once: String,
 }
 
 impl SecretRow {
@@ -191,6 +332,7 @@ pub async fn show(
         secrets: secrets.into_iter().map(SecretRow::new).collect(),
         links: links.into_iter().map(LinkView::from).collect(),
         scopes: uc::SCOPES,
+        once: form_nonce(),
     })
 }
 
@@ -229,13 +371,19 @@ pub async fn edit(
     redirect_outcome(&state, &back, r.map(|_| "Aplicação alterada.".into()))
 }
 
-/// The new secret is shown once, on a page of its own.
+/// The rotate form: its nonce, so the same form posted twice rotates once.
+#[derive(Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    once: String,
+}
+
+/// The new secret is shown once, on a page of its own (post/redirect/get).
 pub async fn rotate(
     state: State,
-    ctx: Ctx,
     who: Acting,
     id: web::Path<String>,
-    _f: Form<Empty>,
+    Form(f): Form<RotateForm>,
     session: actix_session::Session,
     person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
@@ -243,15 +391,22 @@ pub async fn rotate(
     if let Some(r) = crate::routes::mfa_pages::step_up(&state, &session, &person, &back) {
         return Ok(r);
     }
+    if repeated(&session, &f.once) {
+        return Ok(redirect_with(
+            &state,
+            &back,
+            Flash::error(
+                "Este formulário já foi enviado: um novo segredo foi gerado uma vez só, e \
+                 ele aparece só uma vez."
+                    .to_string(),
+            ),
+        ));
+    }
     let (actor, id) = (who.actor(), id.into_inner());
     let (app, secret) = state
         .run(move |conn, app| uc::rotate_secret(conn, &app.keys, &actor, &id))
         .await?;
-    render(&SecretPage {
-        ctx: ctx.with_nav(Nav::Applications),
-        app: AppRow::from(&app),
-        secret,
-    })
+    show_once(&session, &app.id, secret)
 }
 
 /// Which secret or company an action is about.

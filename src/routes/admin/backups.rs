@@ -27,6 +27,8 @@ pub struct Row {
     pub verified: bool,
     pub copy: String,
     pub copy_failed: bool,
+    /// rclone's own words for a failed copy, shown folded away.
+    pub copy_detail: String,
     pub status: &'static str,
     pub status_class: &'static str,
     pub error: String,
@@ -57,6 +59,44 @@ fn error_br(code: &str) -> &'static str {
     }
 }
 
+/// What an off-site copy failure means, in words, from rclone's English message (which
+/// the page keeps folded away as the technical detail).
+pub fn remote_error_br(detail: &str) -> &'static str {
+    let d = detail.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| d.contains(w));
+    if has(&["not installed"]) {
+        "O programa rclone, que envia as cópias, não está instalado neste servidor."
+    } else if has(&["didn't find section", "config file", "unknown remote"]) {
+        "Esse destino não existe na configuração do rclone deste servidor: confira o nome \
+         (a parte antes dos dois-pontos) ou crie o destino com rclone config."
+    } else if has(&[
+        "401",
+        "403",
+        "unauthorized",
+        "forbidden",
+        "permission denied",
+        "token",
+        "auth",
+    ]) {
+        "O destino recusou o acesso: a autorização guardada no rclone pode ter expirado ou \
+         sido revogada. Refaça a autorização com rclone config."
+    } else if has(&["quota", "insufficient storage", "no space", "507"]) {
+        "O destino está sem espaço livre."
+    } else if has(&[
+        "connection refused",
+        "no such host",
+        "dial tcp",
+        "timeout",
+        "timed out",
+        "network is unreachable",
+        "connection reset",
+    ]) {
+        "O destino não respondeu (sem conexão com a internet, ou o serviço está fora do ar)."
+    } else {
+        "Não foi possível enviar a cópia para fora do servidor."
+    }
+}
+
 impl From<&Backup> for Row {
     fn from(b: &Backup) -> Self {
         let status_class = match b.status {
@@ -71,8 +111,8 @@ impl From<&Backup> for Row {
             }
             (Some(RemoteStatus::Failed), _, _) => (
                 format!(
-                    "Falhou ({}); o arquivo ficou no servidor",
-                    b.remote_error.as_deref().unwrap_or("sem detalhe")
+                    "Falhou: {} O backup ficou guardado neste servidor.",
+                    remote_error_br(b.remote_error.as_deref().unwrap_or(""))
                 ),
                 true,
             ),
@@ -105,6 +145,11 @@ impl From<&Backup> for Row {
             verified: b.verified,
             copy,
             copy_failed,
+            copy_detail: if copy_failed {
+                b.remote_error.clone().unwrap_or_default()
+            } else {
+                String::new()
+            },
             status,
             status_class,
             error,
@@ -175,7 +220,14 @@ impl Page {
             alerts: summary
                 .alerts
                 .iter()
-                .map(|a| (alert_br(&a.kind).to_string(), a.detail.clone()))
+                .map(|a| {
+                    let what = if a.kind == "remote_failed" {
+                        format!("{} {}", alert_br(&a.kind), remote_error_br(&a.detail))
+                    } else {
+                        alert_br(&a.kind).to_string()
+                    };
+                    (what, a.detail.clone())
+                })
                 .collect(),
             rows: rows.iter().map(Row::from).collect(),
             next_url: next.map(|cursor| {
@@ -289,24 +341,58 @@ pub struct SettingsForm {
 pub async fn save_settings(
     _req: HttpRequest,
     state: State,
+    ctx: Ctx,
     who: SignedIn,
     Form(f): Form<SettingsForm>,
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let input = uc::PolicyInput {
-        times: f.times,
-        retention_days: f.retention_days,
-        remote: f.remote,
+        times: f.times.clone(),
+        retention_days: f.retention_days.clone(),
+        remote: f.remote.clone(),
     };
     let saved = state
         .run(move |conn, app| uc::update_policy(conn, &app.keys, &app.settings, &actor, &input))
-        .await
-        .map(|p| {
-            format!(
-                "Configurações de backup salvas: horários {}, {} dias guardados.",
-                p.times_text, p.retention_days
-            )
-        });
+        .await;
+    // Refused: the page again, with what was typed and why (nothing was saved).
+    if let Err(AppError::Validation(errors)) = &saved {
+        let message = errors
+            .iter()
+            .map(|e| e.message.clone())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let actor = who.actor();
+        let (summary, list) = state
+            .run(move |conn, app| {
+                let summary = uc::summary(conn, &app.settings, &actor)?;
+                Ok((summary, uc::list(conn, &actor, None, 30)?))
+            })
+            .await?;
+        let mut ctx = ctx.with_nav(Nav::Backups);
+        ctx.flash = Some(crate::web::page::Flash::error(message));
+        let mut page = Page::new(ctx, &state.settings, &summary, list);
+        let typed = |v: &mut SettingView, typed: String| {
+            if v.fixed.is_none() {
+                v.value = typed;
+            }
+        };
+        typed(&mut page.times, f.times);
+        typed(&mut page.retention, f.retention_days);
+        // A destination with credentials in it is not echoed back into the page.
+        if !(f.remote.contains('=') || f.remote.starts_with(':')) {
+            typed(&mut page.remote, f.remote);
+        }
+        return crate::web::page::render_status(
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            &page,
+        );
+    }
+    let saved = saved.map(|p| {
+        format!(
+            "Configurações de backup salvas: horários {}, {} dias guardados.",
+            p.times_text, p.retention_days
+        )
+    });
     redirect_outcome(&state, "/admin/backups", saved)
 }
 

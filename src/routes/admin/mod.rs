@@ -32,6 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/applications", applications::list)
             .post("/applications", applications::create)
             .get("/applications/{id}", applications::show)
+            .get("/applications/{id}/secret", applications::secret)
             .post("/applications/{id}/edit", applications::edit)
             .post("/applications/{id}/rotate", applications::rotate)
             .post(

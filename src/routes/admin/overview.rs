@@ -20,12 +20,14 @@ struct Overview {
     recent: Vec<AuditView>,
     /// How long ago the newest good backup finished, and whether that is too long.
     last_backup: Option<(String, bool)>,
+    copy_failing: bool,
+    running: bool,
 }
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let o = state
-        .run(move |conn, _| overview::overview(conn, &actor))
+        .run(move |conn, app| overview::overview(conn, &actor, &app.settings))
         .await?;
     render(&Overview {
         ctx: ctx.with_nav(Nav::Overview),
@@ -35,6 +37,8 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         users: o.users,
         recent: o.recent.iter().map(AuditView::from).collect(),
         last_backup: o.last_backup.map(|(at, stale)| (time::ago_br(&at), stale)),
+        copy_failing: o.copy_failing,
+        running: o.running,
     })
 }
 

@@ -46,6 +46,8 @@ struct UserRow {
     is_platform: bool,
     created: String,
     last_login: String,
+    /// The signed-in person's own row: no *Desativar* on it.
+    is_me: bool,
 }
 
 struct RequestRow {
@@ -82,6 +84,7 @@ impl UserRow {
                 .as_deref()
                 .map(time::db_to_br)
                 .unwrap_or_default(),
+            is_me: false,
             id: u.id,
             name: u.name,
             email: u.email,
@@ -112,6 +115,7 @@ impl ListQuery {
             company_id: self.company_id.clone(),
             role: Role::parse(&self.role),
             status: UserStatus::parse(&self.status),
+            refused: self.status == "refused",
             cursor: self.cursor.clone(),
             limit: PAGE_SIZE,
         }
@@ -147,7 +151,16 @@ pub async fn list(
         q,
         roles: Role::ALL,
         statuses: UserStatus::ALL,
-        rows: d.people.items.into_iter().map(UserRow::new).collect(),
+        rows: d
+            .people
+            .items
+            .into_iter()
+            .map(UserRow::new)
+            .map(|mut r| {
+                r.is_me = who.is_user(&r.id);
+                r
+            })
+            .collect(),
         requests: d.requests.into_iter().map(RequestRow::from).collect(),
         invitations: d.invitations.iter().map(InvitationRow::from).collect(),
     })

@@ -415,7 +415,15 @@ pub async fn approve(
     };
     let u = app
         .run(move |conn, app| {
-            users::approve(conn, &app.keys, &actor, &id, role, &app.settings.base_url)
+            users::approve(
+                conn,
+                &app.keys,
+                &actor,
+                &id,
+                role,
+                &app.settings.base_url,
+                true,
+            )
         })
         .await?;
     Ok(HttpResponse::Ok().json(UserJson::from(u)))
