@@ -314,13 +314,6 @@ async fn redirects_from_omie_are_never_followed() {
     }
 }
 
-fn count_rows(s: &Server, q: &str) -> i64 {
-    rusqlite::Connection::open(s.db_path())
-        .unwrap()
-        .query_row(q, [], |r| r.get(0))
-        .unwrap()
-}
-
 /// The usage report's rows, as the owner gets them from the API.
 async fn usage_items(owner: &Api) -> Vec<Value> {
     let (st, v) = owner.get("/api/v1/reports/usage").await;
@@ -372,7 +365,7 @@ async fn refused_calls_on_ids_not_its_own_never_reach_the_reports() {
         json!({"date": items[0]["date"], "company_id": null, "application_id": app_id,
                "operation": "refused", "count": calls})
     );
-    assert_eq!(count_rows(&s, "SELECT COUNT(*) FROM api_usage"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM api_usage"), 0);
     // Filtering by a company leaves the counter out: it belongs to none.
     let (_, by_company) = owner
         .get(&format!("/api/v1/reports/usage?company_id={other}"))
@@ -528,8 +521,8 @@ async fn two_thousand_made_up_ids_leave_one_row() {
     let items = usage_items(&owner).await;
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["count"], 2000);
-    assert_eq!(count_rows(&s, "SELECT COUNT(*) FROM api_usage"), 0);
-    assert_eq!(count_rows(&s, "SELECT COUNT(*) FROM api_refusals"), 1);
+    assert_eq!(s.count("SELECT COUNT(*) FROM api_usage"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM api_refusals"), 1);
     let b = s.browser();
     b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
         .await;

@@ -3,13 +3,6 @@
 
 use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Page, Server};
 
-fn count(s: &Server, q: &str) -> i64 {
-    rusqlite::Connection::open(s.db_path())
-        .unwrap()
-        .query_row(q, [], |r| r.get(0))
-        .unwrap()
-}
-
 /// The value of the hidden field `name` in a page.
 fn hidden(page: &Page, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
@@ -55,7 +48,7 @@ async fn a_refresh_of_the_secret_page_creates_nothing() {
     // The same form posted again (what a browser's refresh re-sends) creates nothing.
     let r = br.post("/admin/applications", &fields).await;
     assert_eq!(r.status, 303);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM applications"), 1);
+    assert_eq!(s.count("SELECT COUNT(*) FROM applications"), 1);
 
     // *Gerar novo segredo*: the same.
     let app = shown_at.trim_end_matches("/secret").to_string();
@@ -73,7 +66,7 @@ async fn a_refresh_of_the_secret_page_creates_nothing() {
     assert_eq!(br.get(&shown_at).await.status, 303, "shown once");
     br.post(&format!("{app}/rotate"), &fields).await;
     assert_eq!(
-        count(&s, "SELECT COUNT(*) FROM application_secrets"),
+        s.count("SELECT COUNT(*) FROM application_secrets"),
         2,
         "one rotation, not two"
     );

@@ -167,6 +167,13 @@ impl Server {
         self.dir.path().join("omie-tenant-manager.db")
     }
 
+    /// The one number a query on the server's database answers (a `COUNT(*)`).
+    pub fn count(&self, sql: &str) -> i64 {
+        rusqlite::Connection::open(self.db_path())
+            .and_then(|c| c.query_row(sql, [], |r| r.get(0)))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Runs a CLI command against this server's data dir.
     pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
         let mut cmd = command(self.dir.path(), &self.env);

@@ -13,13 +13,6 @@ const PW: &str = "cavalo bateria grampo azul";
 const BASE: &str = "http://127.0.0.1:8080";
 const TEAM: &str = "Equipe Omie Tenant Manager";
 
-fn count(s: &Server, q: &str) -> i64 {
-    rusqlite::Connection::open(s.db_path())
-        .unwrap()
-        .query_row(q, [], |r| r.get(0))
-        .unwrap()
-}
-
 async fn login_api(s: &Server, email: &str, pw: &str) -> Api {
     let r = reqwest::Client::new()
         .post(s.url("/api/v1/auth/login"))
@@ -182,10 +175,7 @@ async fn invitations_die_with_their_senders_right_to_invite() {
             r.body
         );
         assert_eq!(
-            count(
-                &w.s,
-                "SELECT COUNT(*) FROM users WHERE email = 'novo@a.com.br'"
-            ),
+            w.s.count("SELECT COUNT(*) FROM users WHERE email = 'novo@a.com.br'"),
             0,
             "{change}: a user was made"
         );
@@ -195,10 +185,7 @@ async fn invitations_die_with_their_senders_right_to_invite() {
             "{change}"
         );
         assert_eq!(
-            count(
-                &w.s,
-                "SELECT COUNT(*) FROM audit_log WHERE action = 'invitation.revoke'"
-            ),
+            w.s.count("SELECT COUNT(*) FROM audit_log WHERE action = 'invitation.revoke'"),
             1,
             "{change}"
         );
@@ -234,17 +221,11 @@ async fn acceptance_re_checks_the_sender() {
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("Nenhuma conta foi criada"));
     assert_eq!(
-        count(
-            &w.s,
-            "SELECT COUNT(*) FROM users WHERE email = 'novo@a.com.br'"
-        ),
+        w.s.count("SELECT COUNT(*) FROM users WHERE email = 'novo@a.com.br'"),
         0
     );
     assert_eq!(
-        count(
-            &w.s,
-            "SELECT COUNT(*) FROM invitations WHERE accepted_at IS NOT NULL"
-        ),
+        w.s.count("SELECT COUNT(*) FROM invitations WHERE accepted_at IS NOT NULL"),
         0
     );
 }
@@ -330,10 +311,7 @@ async fn adding_by_e_mail_reveals_nothing_and_squats_nothing() {
         (Some(w.b.as_str()), Some("company_user"), Some("Beto"))
     );
     assert_eq!(
-        count(
-            &w.s,
-            "SELECT COUNT(*) FROM users WHERE email = 'beto@b.com.br'"
-        ),
+        w.s.count("SELECT COUNT(*) FROM users WHERE email = 'beto@b.com.br'"),
         1
     );
     login_api(&w.s, "beto@b.com.br", PW).await;
@@ -547,12 +525,12 @@ async fn invitation_forms_refuse_what_would_reach_a_header_or_a_redirect() {
             .await;
         assert_eq!(st, 422, "{p}");
     }
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM invitations"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM invitations"), 0);
     assert_eq!(
-        count(&s, "SELECT COUNT(*) FROM users WHERE email = 'x@a.com.br'"),
+        s.count("SELECT COUNT(*) FROM users WHERE email = 'x@a.com.br'"),
         0
     );
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM outbox"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM outbox"), 0);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert!(smtp.all().is_empty(), "no mail");
     assert!(owner.get("/admin").await.status == 200, "still signed in");

@@ -18,10 +18,6 @@ fn db(s: &Server) -> rusqlite::Connection {
     rusqlite::Connection::open(s.db_path()).unwrap()
 }
 
-fn count(s: &Server, q: &str) -> i64 {
-    db(s).query_row(q, [], |r| r.get(0)).unwrap()
-}
-
 async fn company(s: &Server, cnpj: &str) -> String {
     let owner = s.api(&s.token().await);
     let (st, c) = owner
@@ -138,9 +134,7 @@ async fn sign_up_and_invitation_acceptance_record_the_notice_version() {
     // A CNPJ not registered yet: the record names the request, then the account.
     sign_up_api(&s, "12.ABC.345/01DE-35", "rui@nova.com.br").await;
     assert_eq!(
-        count(
-            &s,
-            "SELECT COUNT(*) FROM notice_acceptances WHERE request_id IS NOT NULL AND user_id IS NULL"
+        s.count("SELECT COUNT(*) FROM notice_acceptances WHERE request_id IS NOT NULL AND user_id IS NULL"
         ),
         1
     );
@@ -158,8 +152,7 @@ async fn sign_up_and_invitation_acceptance_record_the_notice_version() {
         .await;
     assert_eq!(r.status, 303);
     assert_eq!(
-        count(
-            &s,
+        s.count(
             "SELECT COUNT(*) FROM notice_acceptances n JOIN users u ON u.id = n.user_id
                    WHERE u.email = 'rui@nova.com.br' AND n.request_id IS NOT NULL"
         ),
@@ -251,7 +244,7 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     smtp.wait_for(OWNER_EMAIL, "Troca de senha").await;
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM password_resets"), 1);
+    assert_eq!(s.count("SELECT COUNT(*) FROM password_resets"), 1);
     let now = Utc::now();
 
     // Today: the sign-ups are fresh.
@@ -261,7 +254,7 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
     let r = retention_run(&s, now + Duration::days(20));
     assert_eq!(r["signups"], 0, "{r}");
     assert_eq!(
-        count(&s, "SELECT COUNT(*) FROM users WHERE status = 'pending'"),
+        s.count("SELECT COUNT(*) FROM users WHERE status = 'pending'"),
         1
     );
 
@@ -286,10 +279,7 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
         )
         .await;
     assert_eq!(
-        count(
-            &s,
-            "SELECT COUNT(*) FROM app_settings WHERE key LIKE 'retention.%'"
-        ),
+        s.count("SELECT COUNT(*) FROM app_settings WHERE key LIKE 'retention.%'"),
         0,
         "past the maximum, or below the legal minimum: refused"
     );
@@ -311,16 +301,13 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
         "the owner's session expired: {r}"
     );
     assert_eq!(
-        count(
-            &s,
-            "SELECT COUNT(*) FROM users WHERE email = 'joana@padaria.com.br'"
-        ),
+        s.count("SELECT COUNT(*) FROM users WHERE email = 'joana@padaria.com.br'"),
         0
     );
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM company_requests"), 0);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM notice_acceptances"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM company_requests"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM notice_acceptances"), 0);
     // The owner's sign-in from this address is an access record: kept 6 months.
-    assert!(count(&s, "SELECT COUNT(*) FROM known_clients") > 0);
+    assert!(s.count("SELECT COUNT(*) FROM known_clients") > 0);
     let r = retention_run(&s, now + Duration::days(200));
     assert!(r["access_records"].as_u64().unwrap() > 0, "{r}");
     assert!(r["sent_mail"].as_u64().unwrap() >= 4, "{r}");
@@ -328,19 +315,18 @@ async fn retention_with_a_shifted_clock_removes_what_is_past_and_audits_counts()
         r["links"], 1,
         "the reset link, 30 days after it expired: {r}"
     );
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM password_resets"), 0);
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM known_clients"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM password_resets"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM known_clients"), 0);
     // Audit rows keep what happened but lose the address after six months.
     assert!(r["audit_ips"].as_u64().unwrap() > 0, "{r}");
     assert_eq!(
-        count(
-            &s,
+        s.count(
             "SELECT COUNT(*) FROM audit_log WHERE ip <> '' AND action <> 'privacy.retention_run'"
         ),
         0
     );
     assert_eq!(
-        count(&s, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
+        s.count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'"),
         0
     );
 
@@ -467,12 +453,9 @@ async fn incidents_are_registered_with_their_anpd_deadline() {
             ],
         )
         .await;
-    assert_eq!(count(&s, "SELECT COUNT(*) FROM incidents"), 1);
+    assert_eq!(s.count("SELECT COUNT(*) FROM incidents"), 1);
     assert_eq!(
-        count(
-            &s,
-            "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'privacy.incident_%'"
-        ),
+        s.count("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'privacy.incident_%'"),
         2
     );
 }
