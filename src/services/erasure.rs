@@ -78,10 +78,10 @@ pub fn ledger(data_dir: &Path) -> anyhow::Result<Vec<LedgerLine>> {
 /// companies' people; a company admin its own company's other people. Others: 404.
 fn may_anonymize(conn: &Connection, actor: &Actor, u: &User) -> Result<(), AppError> {
     if actor.is_user(&u.id) {
-        return Err(AppError::field(
+        return Err(AppError::Conflict(vec![crate::error::FieldError::new(
             "id",
             "Você não pode anonimizar a sua própria conta; peça ao responsável pela plataforma.",
-        ));
+        )]));
     }
     let allowed = actor.is_platform()
         || (actor.role() == Some(Role::CompanyAdmin)

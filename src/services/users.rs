@@ -409,10 +409,12 @@ pub fn set_enabled_in(
     let u = manageable(tx, actor, id)?;
     let is_self = actor.is_user(&u.id);
     if is_self && !enabled {
-        return Err(AppError::field(
+        // A state of the request's author, not a wrong value: 409, like the other
+        // conflicts with who is asking.
+        return Err(AppError::Conflict(vec![crate::error::FieldError::new(
             "status",
             "Você não pode desativar a sua própria conta.",
-        ));
+        )]));
     }
     if u.role == Role::Owner && actor.role() != Some(Role::Owner) {
         return Err(AppError::Forbidden);

@@ -197,7 +197,7 @@ async fn a_company_admin_anonymizes_its_own_companys_people_only() {
     let (st, _) = plain_a
         .post(&format!("/api/v1/users/{me_id}/anonymize"), json!({}))
         .await;
-    assert_eq!(st, 422);
+    assert_eq!(st, 409);
     // Its own company's person: done.
     let (st, u) = admin_a
         .post(&format!("/api/v1/users/{user_a}/anonymize"), json!({}))

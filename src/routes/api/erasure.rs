@@ -9,7 +9,7 @@ use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::ApiError;
 
-use super::openapi::{Forbidden, NotFound, Unauthorized, ValidationFailed};
+use super::openapi::{Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed};
 
 /// Anonymize a person
 ///
@@ -29,6 +29,7 @@ use super::openapi::{Forbidden, NotFound, Unauthorized, ValidationFailed};
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed),
     )
 )]

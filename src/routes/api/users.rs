@@ -309,6 +309,7 @@ impl PatchBody {
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
         (status = 413, response = PayloadTooLarge),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed),
     )
 )]
@@ -341,6 +342,7 @@ pub async fn update(
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 422, response = ValidationFailed),
     )
 )]
