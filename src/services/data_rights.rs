@@ -454,13 +454,14 @@ pub fn open_request(
             "Escolha: access, correction, erasure, portability ou information.",
         )
     })?;
-    let message = free_text(message);
+    // The limit is on what was sent (as the API document says), before cleaning.
     if message.chars().count() > MESSAGE_MAX {
         return Err(AppError::field(
             "message",
             format!("Use no máximo {MESSAGE_MAX} caracteres."),
         ));
     }
+    let message = free_text(message);
     let message = message.as_str();
     let u = user_store::get(conn, &uid)?.ok_or(AppError::NotFound)?;
     let now_t = time::now();
@@ -545,13 +546,14 @@ pub fn resolve(
             ));
         }
     };
-    let reason = free_text(reason);
+    // The limit is on what was sent (as the API document says), before cleaning.
     if reason.chars().count() > MESSAGE_MAX {
         return Err(AppError::field(
             "reason",
             format!("Use no máximo {MESSAGE_MAX} caracteres."),
         ));
     }
+    let reason = free_text(reason);
     if status == PrivacyStatus::Refused && reason.is_empty() {
         return Err(AppError::field(
             "reason",
