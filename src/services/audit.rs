@@ -134,6 +134,23 @@ pub fn pseudonym(audit_key: &[u8], subject_id: &str) -> String {
     format!("Pessoa {}", h[..6].to_ascii_uppercase())
 }
 
+/// Overwrites the personal part of the rows `ids` on behalf of the erasing row `eid`
+/// (already in the chain, its facts holding their digest): a person's label becomes
+/// their pseudonym, an application keeps its id, the system reads "sistema".
+pub fn erase_rows(
+    tx: &Connection,
+    audit_key: &[u8],
+    ids: &[i64],
+    eid: i64,
+) -> Result<(), AppError> {
+    store::erase_rows(tx, ids, eid, &|actor_id| match actor_id {
+        Some(a) if a.starts_with("usr_") => pseudonym(audit_key, a),
+        Some(a) => a.to_string(),
+        None => "sistema".to_string(),
+    })?;
+    Ok(())
+}
+
 /// Brings a trail written before migration 0017 (personal data inside the hashed rows)
 /// to the current format: verifies the old chain with the old rule, rebuilds it with
 /// commitments to the personal parts, and records both facts in an `audit.rechain` row

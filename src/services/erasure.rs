@@ -261,13 +261,7 @@ fn erase_trail(
         "erased_digest": trail::erased_digest(&ids),
     });
     let eid = trail::append(tx, &keys.audit, &time::now_db(), &entry)?;
-    let key = keys.audit;
-    trail::erase_rows(tx, &ids, eid, &|actor_id| match actor_id {
-        Some(a) if a.starts_with("usr_") => pseudonym(&key, a),
-        Some(a) => a.to_string(),
-        None => "sistema".to_string(),
-    })?;
-    Ok(())
+    super::audit::erase_rows(tx, &keys.audit, &ids, eid)
 }
 
 /// Empties the write-ahead log into the database file, so the erased bytes are in

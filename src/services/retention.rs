@@ -110,25 +110,6 @@ impl Removed {
     }
 }
 
-/// Audit rows older than the access-record period lose their personal part (address,
-/// label, personal details) the way an erasure does: the retention row lists them by
-/// digest, their label becomes the actor's pseudonym, and `audit verify` still passes.
-/// What happened, and that the same (pseudonymous) person did it, stays.
-fn erase_old_audit_ips(
-    tx: &Connection,
-    keys: &Keys,
-    ids: &[i64],
-    eid: i64,
-) -> Result<(), AppError> {
-    let key = keys.audit;
-    audit::erase_rows(tx, ids, eid, &|actor_id| match actor_id {
-        Some(a) if a.starts_with("usr_") => super::audit::pseudonym(&key, a),
-        Some(a) => a.to_string(),
-        None => "sistema".to_string(),
-    })?;
-    Ok(())
-}
-
 /// Applies every period as of `now`, in one transaction with its audit row (written
 /// only when something was removed: counts, never contents).
 pub fn run(
@@ -168,7 +149,9 @@ pub fn run(
             }
             let eid = audit::append(tx, &keys.audit, &at, &entry)?;
             if !old_rows.is_empty() {
-                erase_old_audit_ips(tx, keys, &old_rows, eid)?;
+                // Rows past the access-record period lose their personal part as in an
+                // erasure: this row lists them by digest, so `audit verify` still passes.
+                super::audit::erase_rows(tx, &keys.audit, &old_rows, eid)?;
             }
         }
         Ok(removed)
