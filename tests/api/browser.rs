@@ -83,7 +83,7 @@ fn group_alive(pgid: u32) -> bool {
 }
 
 /// A minimal W3C WebDriver client: just the commands these tests use.
-struct Driver {
+pub(crate) struct Driver {
     http: reqwest::Client,
     base: String,
     session: String,
@@ -153,7 +153,7 @@ fn free_port() -> u16 {
 
 impl Driver {
     /// `None` when chromedriver is not installed and the run allows skipping.
-    async fn start() -> Option<Driver> {
+    pub(crate) async fn start() -> Option<Driver> {
         let chromedriver = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists());
@@ -224,7 +224,12 @@ impl Driver {
         })
     }
 
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub(crate) async fn cmd(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         let mut req = self.http.request(method, url);
         if let Some(b) = body {
@@ -234,12 +239,12 @@ impl Driver {
         v["value"].clone()
     }
 
-    async fn goto(&self, url: &str) {
+    pub(crate) async fn goto(&self, url: &str) {
         self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})))
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub(crate) async fn find(&self, css: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let v = self
@@ -257,7 +262,7 @@ impl Driver {
         }
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -273,7 +278,7 @@ impl Driver {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::POST,
@@ -283,7 +288,7 @@ impl Driver {
         .await;
     }
 
-    async fn value_of(&self, css: &str) -> String {
+    pub(crate) async fn value_of(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.cmd(
             reqwest::Method::GET,
@@ -296,7 +301,7 @@ impl Driver {
         .to_string()
     }
 
-    async fn source(&self) -> String {
+    pub(crate) async fn source(&self) -> String {
         self.cmd(reqwest::Method::GET, "/source", None)
             .await
             .as_str()
@@ -304,7 +309,7 @@ impl Driver {
             .to_string()
     }
 
-    async fn url(&self) -> String {
+    pub(crate) async fn url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", None)
             .await
             .as_str()
@@ -313,7 +318,7 @@ impl Driver {
     }
 
     /// Waits until the address contains `part` (a navigation finished).
-    async fn wait_for_url(&self, part: &str) {
+    pub(crate) async fn wait_for_url(&self, part: &str) {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let url = self.url().await;
@@ -329,7 +334,7 @@ impl Driver {
     }
 
     /// Runs `script` in the page and returns what it returns.
-    async fn script(&self, script: &str) -> Value {
+    pub(crate) async fn script(&self, script: &str) -> Value {
         self.cmd(
             reqwest::Method::POST,
             "/execute/sync",
@@ -338,8 +343,20 @@ impl Driver {
         .await
     }
 
+    /// Makes the window a laptop's: 1366 CSS pixels wide (900 high).
+    pub(crate) async fn laptop(&self) {
+        self.cmd(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": 1366, "height": 900})),
+        )
+        .await;
+        let w = self.script("return window.innerWidth;").await;
+        assert_eq!(w, 1366, "the window did not widen to 1366 px");
+    }
+
     /// Makes the window a phone's: 390 CSS pixels wide (844 high).
-    async fn phone(&self) {
+    pub(crate) async fn phone(&self) {
         self.cmd(
             reqwest::Method::POST,
             "/window/rect",
@@ -353,7 +370,7 @@ impl Driver {
 
     /// Clicks like a finger: the element must be shown and not covered, or this panics
     /// with WebDriver's reason ("element not interactable", "click intercepted").
-    async fn tap(&self, css: &str) {
+    pub(crate) async fn tap(&self, css: &str) {
         let el = self.find(css).await;
         let v = self
             .cmd(
@@ -367,7 +384,7 @@ impl Driver {
 
     /// Saves the window as `{dir}/{path with / as _}.png` (for looking at the pages,
     /// when OTM_SCREENSHOTS names a directory).
-    async fn screenshot(&self, dir: &str, path: &str) {
+    pub(crate) async fn screenshot(&self, dir: &str, path: &str) {
         use base64::Engine;
         let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
         let png = base64::engine::general_purpose::STANDARD
@@ -382,13 +399,13 @@ impl Driver {
 
     /// What makes the page wider than the window, or None when nothing does. Content
     /// that scrolls inside its own box (a wide table) does not widen the page.
-    async fn overflow(&self) -> Option<String> {
+    pub(crate) async fn overflow(&self) -> Option<String> {
         let v = self.script(OVERFLOW).await;
         v.as_str().map(str::to_string)
     }
 
     /// Waits until the page source contains `text`.
-    async fn wait_for(&self, text: &str) -> String {
+    pub(crate) async fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let src = self.source().await;
@@ -757,12 +774,7 @@ async fn the_owner_configures_smtp_in_the_page_and_the_test_mail_arrives_in_chro
     let Some(d) = Driver::start().await else {
         return;
     };
-    d.cmd(
-        reqwest::Method::POST,
-        "/window/rect",
-        Some(json!({"width": 1366, "height": 900})),
-    )
-    .await;
+    d.laptop().await;
     d.goto(&s.url("/login")).await;
     d.type_into("#email", OWNER_EMAIL).await;
     d.type_into("#password", OWNER_PASSWORD).await;
@@ -832,7 +844,7 @@ return 'page ' + sw + ' px wide in a ' + w + ' px window: ' + out.join(', ');
 "#;
 
 /// Signs `d` in through the login form and waits for `home`'s heading text.
-async fn sign_in(d: &Driver, s: &Server, email: &str, password: &str, landed: &str) {
+pub(crate) async fn sign_in(d: &Driver, s: &Server, email: &str, password: &str, landed: &str) {
     d.goto(&s.url("/login")).await;
     d.type_into("#email", email).await;
     d.type_into("#password", password).await;
@@ -843,7 +855,7 @@ async fn sign_in(d: &Driver, s: &Server, email: &str, password: &str, landed: &s
 /// Opens every GET page of the router's `area` that `http` (the same principal, over
 /// plain HTTP) gets as an HTML page, in the 390 px browser, and names those wider than
 /// the window. Returns the paths seen.
-async fn walk_area(
+pub(crate) async fn walk_area(
     d: &Driver,
     s: &Server,
     http: &crate::common::Browser,
