@@ -1,5 +1,10 @@
-//! The CSV the product writes (usage reports): RFC 4180 quoting, and no cell a
-//! spreadsheet would run as a formula. Every CSV cell goes through [`cell`].
+//! The CSV the product writes: RFC 4180 quoting, and no cell a spreadsheet would run
+//! as a formula. Every CSV cell goes through [`cell`] (or [`cell_in`]).
+//!
+//! Two dialects: the API's (`,`, what programs expect) and the one for people
+//! ([`excel_line`], [`EXCEL_BOM`]): Excel set to Brazilian Portuguese splits columns on
+//! `;` (`,` is the decimal mark there) and reads a file as UTF-8 only when it starts
+//! with a byte-order mark, otherwise "Pão" shows as "PÃ£o".
 //!
 //! OWASP "CSV Injection": a cell starting with `=`, `+`, `-` or `@` is a formula to
 //! Excel, LibreOffice and Google Sheets (`=HYPERLINK(…)`, `=cmd|…`), and a leading tab or
@@ -9,15 +14,23 @@
 /// First characters that make a spreadsheet read a cell as a formula.
 const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
+/// Starts a file meant for a spreadsheet opened by a person (see the module's note).
+pub const EXCEL_BOM: &str = "\u{feff}";
+
 /// One CSV cell: neutralised when it could start a formula, then quoted when it holds
 /// a comma, a quote or a line break.
 pub fn cell(s: &str) -> String {
+    cell_in(s, ',')
+}
+
+/// One cell for a file whose columns are split on `separator`.
+pub fn cell_in(s: &str, separator: char) -> String {
     let text = if s.starts_with(FORMULA_START) {
         format!("'{s}")
     } else {
         s.to_string()
     };
-    if text.contains([',', '"', '\n', '\r']) {
+    if text.contains([separator, '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text
@@ -32,6 +45,18 @@ pub fn line<S: AsRef<str>>(cells: &[S]) -> String {
         .collect::<Vec<_>>()
         .join(",");
     out.push('\n');
+    out
+}
+
+/// One line for Brazilian Excel: cells split on `;`, ending in `\r\n` (what Excel
+/// writes). Start the file with [`EXCEL_BOM`].
+pub fn excel_line<S: AsRef<str>>(cells: &[S]) -> String {
+    let mut out = cells
+        .iter()
+        .map(|c| cell_in(c.as_ref(), ';'))
+        .collect::<Vec<_>>()
+        .join(";");
+    out.push_str("\r\n");
     out
 }
 
@@ -70,5 +95,14 @@ mod tests {
     #[test]
     fn a_line_joins_cells() {
         assert_eq!(line(&["2026-11-28", "=x", "3"]), "2026-11-28,'=x,3\n");
+    }
+
+    #[test]
+    fn an_excel_line_splits_on_semicolons_and_quotes_them() {
+        assert_eq!(
+            excel_line(&["Pão; Cia", "1.234,50", "=x"]),
+            "\"Pão; Cia\";1.234,50;'=x\r\n"
+        );
+        assert_eq!(excel_line(&["a,b"]), "a,b\r\n");
     }
 }
