@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod data_rights_pages;
 pub mod health;
+pub mod help_pages;
 pub mod mailed_links;
 pub mod mfa_pages;
 pub mod omie_pages;

@@ -86,6 +86,8 @@ pub enum Nav {
     Usage,
     /// "Minha conta", reached from the name in the top bar.
     Profile,
+    /// The guide, `/admin/ajuda` or `/portal/ajuda`.
+    Help,
 }
 
 /// One link of the navigation, ready for layout.html.
@@ -156,6 +158,52 @@ impl Ctx {
     /// Whether this is "Minha conta", whose link is the name in the top bar.
     pub fn is_profile(&self) -> bool {
         self.nav == Nav::Profile
+    }
+
+    /// The guide's section about this page: the top bar's "Ajuda" link. The anchors
+    /// are `routes::help_pages`' tables of contents (a test follows every link).
+    pub fn help_href(&self) -> String {
+        let (base, section) = match self.menu {
+            Menu::Portal => (
+                "/portal/ajuda",
+                match self.nav {
+                    Nav::Company => "empresa",
+                    Nav::People => "pessoas",
+                    Nav::Omie => "omie",
+                    Nav::Applications => "aplicacoes",
+                    Nav::Usage => "uso",
+                    Nav::History => "historico",
+                    Nav::Profile => "conta",
+                    _ => "",
+                },
+            ),
+            _ => (
+                "/admin/ajuda",
+                match self.nav {
+                    Nav::Overview => "visao-geral",
+                    Nav::Companies => "empresas",
+                    Nav::Users => "aprovacoes",
+                    Nav::Applications => "aplicacoes",
+                    Nav::Usage => "relatorios",
+                    Nav::Audit => "auditoria",
+                    Nav::Backups => "backups",
+                    Nav::Privacy => "privacidade",
+                    Nav::Settings => "email",
+                    Nav::Profile => "conta",
+                    _ => "",
+                },
+            ),
+        };
+        if section.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}#{section}")
+        }
+    }
+
+    /// Whether this is the guide itself.
+    pub fn is_help(&self) -> bool {
+        self.nav == Nav::Help
     }
 
     /// "Minha conta" of this area.

@@ -228,6 +228,7 @@ const RULES: &[(&str, &str)] = &[
     // Dashboard.       owner staff
     ("GET /admin", "A A"),
     ("GET /admin/", "A A"),
+    ("GET /admin/ajuda", "A A"),
     ("GET /admin/companies", "A A"),
     ("POST /admin/companies", "A A"),
     ("GET /admin/companies/new", "A A"),
@@ -317,6 +318,7 @@ const RULES: &[(&str, &str)] = &[
     // Portal.          admin A, admin B, user A (each on their own company)
     ("GET /portal", "A A A"),
     ("GET /portal/", "A A A"),
+    ("GET /portal/ajuda", "A A A"),
     ("POST /portal/company", "A A 3"),
     ("GET /portal/users", "A A D"),
     ("POST /portal/users/{id}/approve", "A 4 D"),

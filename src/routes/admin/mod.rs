@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::routes::table::register(cfg, |r| {
         r.get("", overview::show)
             .get("/", overview::show)
+            .get("/ajuda", crate::routes::help_pages::admin)
             .get("/companies", companies::list)
             .post("/companies", companies::create)
             .get("/companies/new", companies::new_form)

@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::routes::table::register(cfg, |r| {
         r.get("", company::home)
             .get("/", company::home)
+            .get("/ajuda", crate::routes::help_pages::portal)
             .post("/company", company::update)
             .get("/users", people::list)
             .post("/users/{id}/approve", shared::approve::<Portal>)
