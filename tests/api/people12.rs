@@ -452,3 +452,124 @@ async fn an_application_is_linked_by_picking_the_company_from_a_search() {
     .await;
     assert_eq!(s.count("SELECT COUNT(*) FROM application_links"), 0);
 }
+
+/// In a real Chromium, at a laptop's 1366 px and a phone's 390 px: on Usuários the owner
+/// presses *Recusar* and a dialog of the page opens (a `<dialog open>`, not the
+/// browser's alert); *Cancelar* and Esc change nothing and give the focus back;
+/// *Confirmar* refuses. Then the owner links an application to a company by searching
+/// its name and pressing *Vincular*.
+#[tokio::test]
+async fn the_owner_refuses_in_a_page_dialog_and_links_an_app_by_name_in_a_browser() {
+    use crate::browser::{Driver, sign_in};
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let companies = [
+        company(&api, "Padaria Pão Quente Ltda", 61).await,
+        company(&api, "Oficina Beta Ltda", 62).await,
+    ];
+    let (st, app) = api
+        .post("/api/v1/applications", json!({"name": "Robô de notas"}))
+        .await;
+    assert_eq!(st, 201, "{app}");
+    let app_id = app["id"].as_str().unwrap().to_string();
+    let people = [
+        sign_up(&s, 61, "Joana Lima", "joana@padaria.com.br").await,
+        sign_up(&s, 62, "Marcos Reis", "marcos@oficina.com.br").await,
+    ];
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    d.laptop().await;
+    sign_in(&d, &s, OWNER_EMAIL, OWNER_PASSWORD, "Visão geral").await;
+    let searches = ["pão quente", "Oficina Beta"];
+    for (i, width) in ["laptop", "phone"].into_iter().enumerate() {
+        if width == "phone" {
+            d.phone().await;
+        }
+        let id = &people[i];
+        let form = format!("form[action='/admin/users/{id}/reject']");
+        d.goto(&s.url("/admin/users")).await;
+        d.wait_for("Aguardando sua decisão").await;
+        assert_eq!(d.overflow().await, None, "{width}");
+        d.tap(&format!("details.more:has({form}) > summary")).await;
+        // Without JavaScript the box would be ticked by hand; with it, the dialog asks.
+        let box_hidden = d
+            .script(&format!(
+                "return !document.querySelector(\"{form} input[name=confirm]\").checkVisibility();"
+            ))
+            .await;
+        assert_eq!(box_hidden, true, "{width}: the box gives way to the dialog");
+        let dialog_open = "const d = document.querySelector('dialog.confirm');
+             return d !== null && d.open && d.hasAttribute('open')
+                 && d.textContent.includes('Recusar o pedido de');";
+        let focused_on_button = format!(
+            "return document.activeElement === document.querySelector(\"{form} button[type=submit]\");"
+        );
+        // Cancelar: nothing changes, the focus is back on Recusar.
+        d.tap(&format!("{form} button[type=submit]")).await;
+        assert_eq!(
+            d.script(dialog_open).await,
+            true,
+            "{width}: a <dialog open>"
+        );
+        let alert = d.cmd(reqwest::Method::GET, "/alert/text", None).await;
+        assert_eq!(
+            alert["error"], "no such alert",
+            "{width}: no browser alert: {alert}"
+        );
+        d.tap("dialog.confirm button[value=cancel]").await;
+        assert_eq!(
+            d.script("return document.querySelector('dialog.confirm').open;")
+                .await,
+            false
+        );
+        assert_eq!(
+            d.script(&focused_on_button).await,
+            true,
+            "{width}: focus returns"
+        );
+        assert_eq!(status_of(&s, id), "pending", "{width}: cancelled");
+        // Esc: the same.
+        d.tap(&format!("{form} button[type=submit]")).await;
+        assert_eq!(d.script(dialog_open).await, true);
+        d.cmd(
+            reqwest::Method::POST,
+            "/actions",
+            Some(json!({"actions": [{"type": "key", "id": "teclado", "actions": [
+                {"type": "keyDown", "value": "\u{E00C}"}, {"type": "keyUp", "value": "\u{E00C}"}]}]})),
+        )
+        .await;
+        assert_eq!(
+            d.script("return document.querySelector('dialog.confirm').open;")
+                .await,
+            false
+        );
+        assert_eq!(status_of(&s, id), "pending", "{width}: Esc cancels");
+        // Confirmar: refused.
+        d.tap(&format!("{form} button[type=submit]")).await;
+        assert_eq!(d.script(dialog_open).await, true);
+        d.tap("dialog.confirm button[value=ok]").await;
+        d.wait_for("recusado").await;
+        assert_eq!(status_of(&s, id), "disabled", "{width}: refused");
+
+        // Linking the application by searching the company's name.
+        d.goto(&s.url(&format!("/admin/applications/{app_id}")))
+            .await;
+        d.type_into("input[name=empresa]", searches[i]).await;
+        d.tap("form[role=search] button[type=submit]").await;
+        d.wait_for("Empresas encontradas").await;
+        assert_eq!(d.overflow().await, None, "{width}");
+        d.tap(".search-results button[type=submit]").await;
+        d.wait_for("Aplicação vinculada à empresa").await;
+        assert_eq!(
+            s.count(&format!(
+                "SELECT COUNT(*) FROM application_links WHERE company_id = '{}'",
+                companies[i]
+            )),
+            1,
+            "{width}"
+        );
+        assert_eq!(d.overflow().await, None, "{width}");
+    }
+}
