@@ -142,7 +142,9 @@
     d.querySelector("button[value=cancel]").focus();
   }
 
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+  // A browser without <dialog> keeps the box (required) and no dialog.
+  var dialogs = typeof document.createElement("dialog").showModal === "function";
+  if (dialogs) document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     var box = form.querySelector("input[name=confirm][type=checkbox]");
     if (box) {
       box.required = false;

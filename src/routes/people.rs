@@ -170,7 +170,8 @@ pub fn confirmed(confirm: &str, what: &str) -> Result<(), AppError> {
 /// Where an action on person `id` returns: their page when it was sent from there,
 /// else the list of people.
 pub fn back_to<A: Area>(id: &str, back: &str) -> String {
-    if back == "person" {
+    // Only an id this program made reaches the redirect (never a line break from a URL).
+    if back == "person" && crate::domain::is_entity_id(id, "usr") {
         A::person_page(id)
     } else {
         A::PEOPLE.to_string()

@@ -483,6 +483,7 @@ async fn the_owner_refuses_in_a_page_dialog_and_links_an_app_by_name_in_a_browse
     d.laptop().await;
     sign_in(&d, &s, OWNER_EMAIL, OWNER_PASSWORD, "Visão geral").await;
     let searches = ["pão quente", "Oficina Beta"];
+    let names = ["Joana Lima", "Marcos Reis"];
     for (i, width) in ["laptop", "phone"].into_iter().enumerate() {
         if width == "phone" {
             d.phone().await;
@@ -550,7 +551,8 @@ async fn the_owner_refuses_in_a_page_dialog_and_links_an_app_by_name_in_a_browse
         d.tap(&format!("{form} button[type=submit]")).await;
         assert_eq!(d.script(dialog_open).await, true);
         d.tap("dialog.confirm button[value=ok]").await;
-        d.wait_for("recusado").await;
+        d.wait_for(&format!("Pedido de {} recusado", names[i]))
+            .await;
         assert_eq!(status_of(&s, id), "disabled", "{width}: refused");
 
         // Linking the application by searching the company's name.
