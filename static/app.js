@@ -1,5 +1,5 @@
 // Omie Tenant Manager — our own small progressive enhancement (no library).
-// Every page works without it; this adds masks, validation while typing and confirmations.
+// Every page works without it; this adds masks, validation while typing and confirmation dialogs.
 (function () {
   "use strict";
 
@@ -98,9 +98,67 @@
   menu();
   if (wide.addEventListener) wide.addEventListener("change", menu);
 
-  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+  // Confirmations: a dialog of the page, not the browser's confirm(). Each form with
+  // data-confirm asks its question in a <dialog> (keyboard: Tab between the buttons,
+  // Esc cancels; focus goes back to the button pressed). Without JavaScript the form's
+  // own "Confirmo" box (name="confirm") must be ticked, and the server refuses the
+  // action without it; here the box is hidden and ticked by "Confirmar".
+  var dialog = null;
+  function confirmDialog() {
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.className = "confirm";
+    dialog.setAttribute("aria-labelledby", "confirm-question");
+    var text = document.createElement("p");
+    text.id = "confirm-question";
+    var buttons = document.createElement("form");
+    buttons.method = "dialog";
+    buttons.className = "actions";
+    var no = document.createElement("button");
+    no.value = "cancel";
+    no.className = "secondary";
+    no.textContent = "Cancelar";
+    var yes = document.createElement("button");
+    yes.value = "ok";
+    yes.className = "danger";
+    yes.textContent = "Confirmar";
+    buttons.appendChild(no);
+    buttons.appendChild(yes);
+    dialog.appendChild(text);
+    dialog.appendChild(buttons);
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function ask(question, opener, onYes) {
+    var d = confirmDialog();
+    d.querySelector("p").textContent = question;
+    d.returnValue = "";
+    d.onclose = function () {
+      if (d.returnValue === "ok") { onYes(); return; }
+      if (opener && opener.focus) opener.focus();
+    };
+    d.showModal();
+    d.querySelector("button[value=cancel]").focus();
+  }
+
+  // A browser without <dialog> keeps the box (required) and no dialog.
+  var dialogs = typeof document.createElement("dialog").showModal === "function";
+  if (dialogs) document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    var box = form.querySelector("input[name=confirm][type=checkbox]");
+    if (box) {
+      box.required = false;
+      var label = box.closest("label");
+      if (label) label.classList.add("js-confirmed");
+    }
     form.addEventListener("submit", function (e) {
-      if (!window.confirm(form.getAttribute("data-confirm"))) e.preventDefault();
+      if (form.getAttribute("data-confirmed") === "1") return;
+      e.preventDefault();
+      ask(form.getAttribute("data-confirm"), e.submitter || document.activeElement, function () {
+        if (box) box.checked = true;
+        form.setAttribute("data-confirmed", "1");
+        form.submit();
+      });
     });
   });
 })();

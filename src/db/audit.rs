@@ -325,6 +325,8 @@ pub struct Filter {
     /// (its owner, staff, or the system): `actor` then matches the platform's rows only
     /// through that label, never through the e-mail or id the masking hides.
     pub tenant_team: Option<String>,
+    /// Entries about one person: done to their account or done by them.
+    pub subject: Option<String>,
 }
 
 /// Rows by the platform: its owner or staff, or the system (as a client company's
@@ -361,6 +363,13 @@ pub fn list(conn: &Connection, f: &Filter, limit: usize) -> rusqlite::Result<(Ve
             }
             None => sql.push_str(&format!(" AND {by_actor}")),
         }
+    }
+    if let Some(u) = &f.subject {
+        args.push(Box::new(u.clone()));
+        let n = args.len();
+        sql.push_str(&format!(
+            " AND ((entity_type = 'user' AND entity_id = ?{n}) OR (actor_type = 'user' AND actor_id = ?{n}))"
+        ));
     }
     if let Some(a) = &f.action {
         if let Some(prefix) = a.strip_suffix(".*") {

@@ -20,9 +20,15 @@ pub fn erase_user(
     conn.execute(
         "UPDATE users SET name = ?2, email = ?3, status = 'anonymized', password_hash = NULL,
                 status_reason = '', failed_attempts = 0, locked_until = NULL,
-                last_failed_at = NULL, updated_at = ?4
+                last_failed_at = NULL, updated_at = ?4, sort_key = ?5
           WHERE id = ?1",
-        params![user_id, pseudonym, alias, now],
+        params![
+            user_id,
+            pseudonym,
+            alias,
+            now,
+            super::users::sort_key(pseudonym)
+        ],
     )?;
     for sql in [
         "DELETE FROM mfa_factors WHERE user_id = ?1",

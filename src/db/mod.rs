@@ -113,6 +113,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0021_company_sort_key",
         include_str!("../../migrations/0021_company_sort_key.sql"),
     ),
+    (
+        "0025_user_sort_key",
+        include_str!("../../migrations/0025_user_sort_key.sql"),
+    ),
 ];
 
 /// Per-connection settings.
@@ -146,6 +150,10 @@ pub fn open(path: &Path, max_size: u32) -> anyhow::Result<Pool> {
         let filled = companies::backfill_search_text(&mut conn)?;
         if filled > 0 {
             tracing::info!(rows = filled, "filled company search text");
+        }
+        let filled = users::backfill_sort_key(&mut conn)?;
+        if filled > 0 {
+            tracing::info!(rows = filled, "filled people's sort keys");
         }
     }
     let manager =

@@ -53,13 +53,45 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
 }
 
+/// The key people are listed by: their name in Portuguese order (the companies' key).
+pub fn sort_key(name: &str) -> String {
+    super::companies::sort_key(name)
+}
+
 pub fn insert(conn: &Connection, u: &NewUser<'_>, now: &str) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO users (id, company_id, name, email, role, status, password_hash, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-        params![u.id, u.company_id, u.name, u.email, u.role, u.status, u.password_hash, now],
+        "INSERT INTO users (id, company_id, name, email, role, status, password_hash, created_at, updated_at, sort_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+        params![
+            u.id,
+            u.company_id,
+            u.name,
+            u.email,
+            u.role,
+            u.status,
+            u.password_hash,
+            now,
+            sort_key(u.name)
+        ],
     )?;
     Ok(())
+}
+
+/// Fills `sort_key` for people written before it existed (or by hand).
+pub fn backfill_sort_key(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let rows: Vec<(String, String)> = tx
+        .prepare("SELECT id, name FROM users WHERE sort_key = ''")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, name) in &rows {
+        tx.execute(
+            "UPDATE users SET sort_key = ?2 WHERE id = ?1",
+            params![id, sort_key(name)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(rows.len())
 }
 
 pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<User>> {
@@ -187,8 +219,10 @@ pub struct ListFilter {
     pub company_id: Option<String>,
     pub role: Option<String>,
     pub status: Option<String>,
-    /// Keyset cursor: list after this (name, id).
+    /// Keyset cursor: list after this (sort key, id).
     pub after: Option<(String, String)>,
+    /// Leave out sign-ups waiting for a decision (listed apart, above the people).
+    pub without_pending: bool,
 }
 
 /// The `status` filter value that lists refused sign-ups (disabled, with a refusal).
@@ -218,6 +252,9 @@ pub fn list(conn: &Connection, f: &ListFilter, limit: usize) -> rusqlite::Result
             " AND (u.name LIKE ?{n} ESCAPE '\\' OR u.email LIKE ?{n} ESCAPE '\\' OR c.legal_name LIKE ?{n} ESCAPE '\\')"
         ));
     }
+    if f.without_pending {
+        sql.push_str(" AND u.status != 'pending'");
+    }
     let status = f.status.clone().filter(|s| s != REFUSED);
     if f.status.as_deref() == Some(REFUSED) {
         sql.push_str(" AND u.status = 'disabled' AND u.rejected_at IS NOT NULL");
@@ -236,10 +273,13 @@ pub fn list(conn: &Connection, f: &ListFilter, limit: usize) -> rusqlite::Result
         args.push(Box::new(name.clone()));
         let n = args.len();
         args.push(Box::new(id.clone()));
-        sql.push_str(&format!(" AND (u.name, u.id) > (?{n}, ?{})", args.len()));
+        sql.push_str(&format!(
+            " AND (u.sort_key, u.id) > (?{n}, ?{})",
+            args.len()
+        ));
     }
     args.push(Box::new((limit + 1) as i64));
-    sql.push_str(&format!(" ORDER BY u.name, u.id LIMIT ?{}", args.len()));
+    sql.push_str(&format!(" ORDER BY u.sort_key, u.id LIMIT ?{}", args.len()));
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt
         .query_map(
@@ -273,13 +313,13 @@ pub fn pending_count_in_company(conn: &Connection, company_id: &str) -> rusqlite
 
 pub fn set_name(conn: &Connection, id: &str, name: &str, now: &str) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE users SET name = ?2, updated_at = ?3 WHERE id = ?1",
-        params![id, name, now],
+        "UPDATE users SET name = ?2, updated_at = ?3, sort_key = ?4 WHERE id = ?1",
+        params![id, name, now, sort_key(name)],
     )?;
     Ok(())
 }
 
-/// An opaque cursor for the page after `u` (lists are ordered by name).
+/// An opaque cursor for the page after `u` (lists are ordered by the name's sort key).
 pub fn cursor_after(u: &User) -> String {
-    super::keyset::encode(&u.name, &u.id)
+    super::keyset::encode(&sort_key(&u.name), &u.id)
 }

@@ -412,6 +412,7 @@ pub const PERSONAL: &[Column] = &[
     col("users", "last_login_at", C::AccessRecord, S::AccountHolder, B::LegalObligation, P::Security, WhileAccount, In("person"), E::Anonymize),
     col("users", "last_failed_at", C::AccessRecord, S::AccountHolder, B::LegitimateInterest, P::Security, WhileAccount, In("person"), E::Anonymize),
     col("users", "status_reason", C::FreeText, S::Applicant, B::Contract, P::Onboarding, Period(Rule::Signups), In("person"), E::Anonymize),
+    col("users", "sort_key", C::Identification, S::AccountHolder, B::Contract, P::Accounts, WhileAccount, Not("cópia do nome para ordenar as listas"), E::FollowsSource),
     col("users", "rejected_at", C::Activity, S::Applicant, B::Contract, P::Onboarding, Period(Rule::Signups), In("person"), E::Delete),
     col("sessions", "ip", C::AccessRecord, S::AccountHolder, B::LegalObligation, P::Security, Period(Rule::Sessions), In("sessions"), E::Delete),
     col("sessions", "user_agent", C::AccessRecord, S::AccountHolder, B::LegitimateInterest, P::Security, Period(Rule::Sessions), In("sessions"), E::Delete),

@@ -127,6 +127,26 @@ string_enum!(Role {
     CompanyUser => "company_user" / "Usuário da empresa",
 });
 
+impl Role {
+    /// What the role may do, in words for the pages (DESIGN.md §5).
+    pub fn explained(self) -> &'static str {
+        match self {
+            Role::Owner => {
+                "Dono do painel: pode tudo, inclusive cuidar da equipe, das configurações, dos backups e das restaurações."
+            }
+            Role::Staff => {
+                "Equipe: trabalha no painel com todas as empresas, aplicações e usuários, mas não mexe nas contas da equipe nem nas configurações."
+            }
+            Role::CompanyAdmin => {
+                "Administrador da empresa: no portal, vê e edita os dados da própria empresa, aprova e cuida das pessoas dela, guarda as credenciais do Omie e vê o uso das aplicações."
+            }
+            Role::CompanyUser => {
+                "Usuário da empresa: no portal, só vê os dados da própria empresa e cuida da própria conta."
+            }
+        }
+    }
+}
+
 // What a person asks of the controller (LGPD Art. 18).
 string_enum!(PrivacyKind {
     Access => "access" / "Acesso aos meus dados",

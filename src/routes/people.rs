@@ -56,7 +56,7 @@ pub struct Portal;
 impl Area for Admin {
     const PEOPLE: &'static str = "/admin/users";
     fn person_page(id: &str) -> String {
-        format!("/admin/users/{id}/sessions")
+        format!("/admin/users/{id}")
     }
     fn after_invitation(company_id: Option<&str>) -> String {
         match company_id {
@@ -68,8 +68,8 @@ impl Area for Admin {
 
 impl Area for Portal {
     const PEOPLE: &'static str = "/portal/users";
-    fn person_page(_: &str) -> String {
-        Self::PEOPLE.to_string()
+    fn person_page(id: &str) -> String {
+        format!("/portal/users/{id}")
     }
     fn after_invitation(_: Option<&str>) -> String {
         Self::PEOPLE.to_string()
@@ -126,6 +126,8 @@ pub fn check_invite_form(
 pub struct RoleForm {
     #[serde(default)]
     role: String,
+    #[serde(default)]
+    back: String,
 }
 
 #[derive(Deserialize)]
@@ -135,6 +137,45 @@ pub struct ApproveForm {
     /// "sim" when approving a refused sign-up was confirmed on the page.
     #[serde(default)]
     confirm: String,
+    #[serde(default)]
+    back: String,
+}
+
+/// A destructive action's form: `confirm` is "sim" once the person confirmed it (the
+/// page's dialog ticks the box; without JavaScript the person ticks it), and `back` is
+/// "person" when the form was on the person's page.
+#[derive(Deserialize, Default)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    pub confirm: String,
+    #[serde(default)]
+    pub back: String,
+}
+
+/// The confirmation a destructive button asks for: without it nothing changes and the
+/// person is told, in Portuguese, what to do.
+pub fn confirmed(confirm: &str, what: &str) -> Result<(), AppError> {
+    if confirm == "sim" {
+        Ok(())
+    } else {
+        Err(AppError::field(
+            "confirm",
+            format!(
+                "Nada foi feito: para {what}, marque a caixa de confirmação ao lado do botão e envie de novo."
+            ),
+        ))
+    }
+}
+
+/// Where an action on person `id` returns: their page when it was sent from there,
+/// else the list of people.
+pub fn back_to<A: Area>(id: &str, back: &str) -> String {
+    // Only an id this program made reaches the redirect (never a line break from a URL).
+    if back == "person" && crate::domain::is_entity_id(id, "usr") {
+        A::person_page(id)
+    } else {
+        A::PEOPLE.to_string()
+    }
 }
 
 pub async fn approve<A: Area>(
@@ -146,9 +187,10 @@ pub async fn approve<A: Area>(
     person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id, role) = (who.actor(), id.into_inner(), Role::parse(&f.role));
+    let back = back_to::<A>(&id, &f.back);
     // Without a role the sign-up keeps its own, a company user's.
     if let Some(r) = role
-        && let Some(resp) = step_up_to_grant(&state, &session, &person, r, A::PEOPLE)
+        && let Some(resp) = step_up_to_grant(&state, &session, &person, r, &back)
     {
         return Ok(resp);
     }
@@ -177,18 +219,25 @@ pub async fn approve<A: Area>(
                 &format!("Acesso de {} aprovado.", u.name),
             )
         });
-    redirect_outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, &back, r)
 }
 
+/// Disables an account, once confirmed (see [`confirmed`]).
 pub async fn disable<A: Area>(
     state: State,
     who: Acting,
     id: web::Path<String>,
-    _f: Form<Empty>,
+    Form(f): Form<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
+    let back = back_to::<A>(&id, &f.back);
     let r = state
-        .run(move |conn, app| users::set_enabled(conn, &app.keys, &actor, &id, false))
+        .run(move |conn, app| {
+            // Who may comes first (another company's person stays "not found").
+            users::changeable(conn, &actor, &id)?;
+            confirmed(&f.confirm, "desativar a conta")?;
+            users::set_enabled(conn, &app.keys, &actor, &id, false)
+        })
         .await
         .map(|u| {
             format!(
@@ -196,7 +245,7 @@ pub async fn disable<A: Area>(
                 u.name
             )
         });
-    redirect_outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, &back, r)
 }
 
 /// Anonymizes a person (LGPD erasure), after a fresh confirmation of who asks.
@@ -231,14 +280,15 @@ pub async fn enable<A: Area>(
     state: State,
     who: Acting,
     id: web::Path<String>,
-    _f: Form<Empty>,
+    Form(f): Form<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
+    let back = back_to::<A>(&id, &f.back);
     let r = state
         .run(move |conn, app| users::set_enabled(conn, &app.keys, &actor, &id, true))
         .await
         .map(|u| format!("Conta de {} reativada.", u.name));
-    redirect_outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, &back, r)
 }
 
 pub async fn change_role<A: Area>(
@@ -250,30 +300,32 @@ pub async fn change_role<A: Area>(
     person: SignedIn,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
+    let back = back_to::<A>(&id, &f.back);
     let Some(role) = Role::parse(&f.role) else {
         return redirect_outcome(
             &state,
-            A::PEOPLE,
+            &back,
             Err(AppError::field("role", "Escolha um papel.")),
         );
     };
-    if let Some(r) = step_up_to_grant(&state, &session, &person, role, A::PEOPLE) {
+    if let Some(r) = step_up_to_grant(&state, &session, &person, role, &back) {
         return Ok(r);
     }
     let r = state
         .run(move |conn, app| users::change_role(conn, &app.keys, &actor, &id, role))
         .await
         .map(|u| format!("{} agora é {}.", u.name, role.label()));
-    redirect_outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, &back, r)
 }
 
 pub async fn send_reset<A: Area>(
     state: State,
     who: Acting,
     id: web::Path<String>,
-    _f: Form<Empty>,
+    Form(f): Form<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
+    let back = back_to::<A>(&id, &f.back);
     let r = state
         .run(move |conn, app| {
             let u = mailed_links::send_reset(conn, &app.keys, &actor, &id, &app.settings.base_url)?;
@@ -287,7 +339,7 @@ pub async fn send_reset<A: Area>(
                 &format!("Link para trocar a senha criado para {}.", u.email),
             )
         });
-    redirect_outcome(&state, A::PEOPLE, r)
+    redirect_outcome(&state, &back, r)
 }
 
 pub async fn resend_invitation<A: Area>(
@@ -338,4 +390,111 @@ pub async fn revoke_invitation<A: Area>(
         )
     };
     redirect_outcome(&state, &back, r.map(m))
+}
+
+/// A person, as their page shows them.
+struct PersonView {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+    role_label: &'static str,
+    role_explained: &'static str,
+    is_platform: bool,
+    status: String,
+    status_label: &'static str,
+    reason: String,
+    created: String,
+    last_login: String,
+    company_name: String,
+    company_link: String,
+    mfa_on: bool,
+}
+
+#[derive(askama::Template)]
+#[template(path = "person.html")]
+struct PersonPage {
+    ctx: crate::web::page::Ctx,
+    /// The dashboard's page (the portal's lacks sessions, export and the staff roles).
+    admin: bool,
+    people: &'static str,
+    p: PersonView,
+    /// The reader's own page: no *Desativar*, no *Anonimizar*.
+    is_me: bool,
+    /// The reader may change this person (staff may only read platform accounts).
+    may_manage: bool,
+    company_roles: &'static [Role],
+    invitations: Vec<crate::routes::admin::companies::InvitationRow>,
+    history: Vec<crate::views::AuditView>,
+}
+
+/// `GET /admin/users/{id}` and `GET /portal/users/{id}`: one person's page. A company
+/// admin reads only their own company's people; any other id is "not found".
+pub async fn show<A: Area>(
+    state: State,
+    ctx: crate::web::page::Ctx,
+    who: Acting,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let (actor, id) = (who.actor(), id.into_inner());
+    let d = state
+        .run(move |conn, _| users::person(conn, &actor, &id))
+        .await?;
+    let admin = A::PEOPLE.starts_with("/admin");
+    let u = &d.user;
+    let is_platform = u.role.is_platform();
+    let is_me = who.is_user(&u.id);
+    let p = PersonView {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        role: u.role.as_str().to_string(),
+        role_label: u.role.label(),
+        role_explained: u.role.explained(),
+        is_platform,
+        status: u.status.as_str().to_string(),
+        status_label: crate::views::user_status_label(u),
+        reason: u.status_reason.clone(),
+        created: crate::time::db_to_br(&u.created_at),
+        last_login: u
+            .last_login_at
+            .as_deref()
+            .map(crate::time::db_to_br)
+            .unwrap_or_default(),
+        company_name: d
+            .company
+            .as_ref()
+            .map(|c| c.legal_name.clone())
+            .unwrap_or_default(),
+        company_link: match (&d.company, admin) {
+            (Some(c), true) => format!("/admin/companies/{}", c.id),
+            (Some(_), false) => "/portal".to_string(),
+            (None, _) => String::new(),
+        },
+        mfa_on: d.mfa_on,
+    };
+    let may_manage = ctx.is_owner || !is_platform;
+    crate::web::page::render(&PersonPage {
+        ctx: ctx.with_nav(if admin {
+            crate::web::page::Nav::Users
+        } else {
+            crate::web::page::Nav::People
+        }),
+        admin,
+        people: A::PEOPLE,
+        p,
+        is_me,
+        may_manage,
+        company_roles: &[Role::CompanyUser, Role::CompanyAdmin],
+        invitations: d
+            .invitations_sent
+            .iter()
+            .map(crate::routes::admin::companies::InvitationRow::from)
+            .collect(),
+        history: d
+            .history
+            .iter()
+            .map(crate::views::AuditView::from)
+            .collect(),
+    })
 }

@@ -922,9 +922,11 @@ pub struct DirectoryQuery {
     pub limit: usize,
 }
 
-/// The dashboard's people page: a page of people (with their company's name), the
-/// sign-up requests for unknown CNPJs, and the open staff invitations.
+/// The dashboard's people page: the sign-ups waiting for a decision (pending people and
+/// requests for unknown CNPJs), a page of the other people (with their company's name),
+/// and the open staff invitations.
 pub struct Directory {
+    pub pending: Vec<(User, Option<String>)>,
     pub people: super::Page<(User, Option<String>)>,
     pub requests: Vec<Request>,
     pub invitations: Vec<crate::db::invitations::Invitation>,
@@ -947,11 +949,58 @@ pub fn directory(
         },
         // A cursor that does not decode starts again from the first page.
         after: crate::db::keyset::decode(&q.cursor),
+        // Without a status filter, sign-ups waiting for a decision are listed apart.
+        without_pending: q.status.is_none() && !q.refused,
     };
     let (rows, more) = list(conn, actor, filter, q.limit)?;
+    let waiting = ListFilter {
+        status: Some(UserStatus::Pending.as_str().to_string()),
+        ..Default::default()
+    };
+    let (pending, _) = list(conn, actor, waiting, 200)?;
     Ok(Directory {
+        pending,
         people: super::Page::new(rows, more, |(u, _)| store::cursor_after(u)),
         requests: pending_requests(conn, actor)?,
         invitations: super::mailed_links::list_open(conn, actor, None)?,
+    })
+}
+
+/// Everything a person's page shows: the person, their company, whether they use a
+/// second factor, the invitations they sent that are still open, and the recent history
+/// about them (done to their account or by them).
+pub struct Person {
+    pub user: User,
+    pub company: Option<crate::db::companies::Company>,
+    pub mfa_on: bool,
+    pub invitations_sent: Vec<crate::db::invitations::Invitation>,
+    pub history: Vec<crate::db::audit::Entry>,
+}
+
+/// A person's page: platform users read anyone (not anonymized); a company admin reads
+/// only their own company's people. Anyone else, or any other person, is "not found".
+pub fn person(conn: &Connection, actor: &Actor, id: &str) -> Result<Person, AppError> {
+    if !actor.is_platform() && actor.role() != Some(Role::CompanyAdmin) {
+        return Err(AppError::NotFound);
+    }
+    let user = get(conn, actor, id)?;
+    if user.status == UserStatus::Anonymized {
+        return Err(AppError::NotFound);
+    }
+    let company = match &user.company_id {
+        Some(c) => companies::get(conn, c)?,
+        None => None,
+    };
+    let filter = crate::db::audit::Filter {
+        subject: Some(user.id.clone()),
+        ..Default::default()
+    };
+    let (history, _) = super::audit::list(conn, actor, filter, 20)?;
+    Ok(Person {
+        mfa_on: crate::db::mfa::enabled(conn, &user.id)?,
+        invitations_sent: crate::db::invitations::open_sent_by(conn, &user.id)?,
+        company,
+        history,
+        user,
     })
 }

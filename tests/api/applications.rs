@@ -528,7 +528,7 @@ async fn the_dashboard_and_the_portal_manage_applications() {
         .submit(
             "/portal/applications",
             &format!("/portal/applications/{app_id}/unlink"),
-            &[],
+            &[("confirm", "sim")],
         )
         .await;
     assert_eq!(

@@ -274,6 +274,8 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/step-up", "A A"),
     // On company people; platform accounts are probed in `staff_is_refused_...`.
     ("GET /admin/users", "A A"),
+    // A person's page (issue 12): staff read platform accounts too, without actions.
+    ("GET /admin/users/{id}", "A A"),
     ("POST /admin/invitations", "A A"),
     ("POST /admin/invitations/{id}/resend", "A A"),
     ("POST /admin/invitations/{id}/revoke", "A A"),
@@ -321,6 +323,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /portal/ajuda", "A A A"),
     ("POST /portal/company", "A A 3"),
     ("GET /portal/users", "A A D"),
+    ("GET /portal/users/{id}", "A 4 D"),
     ("POST /portal/users/{id}/approve", "A 4 D"),
     ("POST /portal/users/{id}/disable", "A 4 D"),
     ("POST /portal/users/{id}/anonymize", "A 4 D"),
@@ -802,11 +805,19 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
     }
     let form = match key.as_str() {
         "POST /admin/applications/{id}/revoke-secret" => vec![("target", secret)],
-        "POST /admin/applications/{id}/unlink" => vec![("target", w.a.clone())],
+        "POST /admin/applications/{id}/unlink" => {
+            vec![("target", w.a.clone()), ("confirm", "sim".into())]
+        }
         "POST /admin/users/{id}/role" | "POST /portal/users/{id}/role" => {
             vec![("role", "company_admin".into())]
         }
         "POST /admin/users/{id}/accept" => vec![("legal_name", format!("Pedida {n} Ltda"))],
+        // Destructive buttons carry their confirmation (`people12` tests its absence).
+        "POST /admin/users/{id}/reject"
+        | "POST /admin/users/{id}/refuse"
+        | "POST /admin/users/{id}/disable"
+        | "POST /portal/users/{id}/disable"
+        | "POST /portal/applications/{app_id}/unlink" => vec![("confirm", "sim".into())],
         "POST /admin/invitations" | "POST /portal/invitations" => vec![
             ("email", format!("convidado-{n}@a.com.br")),
             ("role", "company_user".into()),

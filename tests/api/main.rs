@@ -24,6 +24,7 @@ mod mail_settings;
 mod mfa;
 mod omie;
 mod omie_stub;
+mod people12;
 mod platform;
 mod plumbing;
 mod privacy;

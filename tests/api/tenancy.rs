@@ -429,7 +429,7 @@ async fn the_company_admin_keeps_contacts_people_and_own_account() {
         .submit(
             "/portal/users",
             &format!("/portal/users/{}/disable", w.a_user),
-            &[],
+            &[("confirm", "sim")],
         )
         .await;
     assert!(admin.get("/portal/users").await.body.contains("Desativado"));

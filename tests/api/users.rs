@@ -215,7 +215,7 @@ async fn refusal_with_a_reason_is_mailed_and_shown_at_sign_in() {
         .submit(
             "/admin/users",
             &format!("/admin/users/{id}/reject"),
-            &[("reason", "Não trabalha nesta empresa")],
+            &[("reason", "Não trabalha nesta empresa"), ("confirm", "sim")],
         )
         .await;
     let mail = smtp.wait_for(PERSON, "recusado").await;
@@ -326,7 +326,11 @@ async fn disabling_ends_open_sessions_and_suspension_locks_the_company_out() {
     assert_eq!(person.get("/portal").await.status, 200);
 
     owner
-        .submit("/admin/users", &format!("/admin/users/{id}/disable"), &[])
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/disable"),
+            &[("confirm", "sim")],
+        )
         .await;
     assert_eq!(
         person.get("/portal").await.location.as_deref(),
@@ -508,7 +512,11 @@ async fn a_refused_sign_up_is_approved_only_deliberately_and_the_person_is_told(
     let owner = s.browser();
     owner.login(OWNER_EMAIL, OWNER_PASSWORD).await;
     owner
-        .submit("/admin/users", &format!("/admin/users/{id}/reject"), &[])
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/reject"),
+            &[("confirm", "sim")],
+        )
         .await;
     smtp.wait_for(PERSON, "recusado").await;
     let list = owner.get("/admin/users").await;
@@ -610,7 +618,11 @@ async fn no_disable_on_ones_own_row_and_a_refused_filter() {
     );
     assert!(list.body.contains("value=\"refused\""), "a Recusado filter");
     owner
-        .submit("/admin/users", &format!("/admin/users/{id}/reject"), &[])
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/reject"),
+            &[("confirm", "sim")],
+        )
         .await;
     let refused = owner.get("/admin/users?status=refused").await;
     assert!(refused.body.contains(PERSON), "{}", refused.body);

@@ -262,7 +262,65 @@ struct LinkView {
     company: String,
     cnpj: String,
     scopes: String,
+    /// The scopes in words, one each.
+    scope_words: Vec<&'static str>,
     last_read: String,
+}
+
+/// What a scope lets an application do, in words for the pages.
+pub fn scope_words(scope: &str) -> &'static str {
+    match scope {
+        "companies:read" => "ler os dados cadastrais da empresa",
+        "omie_credentials:read" => "ler as credenciais do Omie da empresa",
+        "omie:proxy" => "chamar a API do Omie em nome da empresa, por este painel",
+        _ => "permissão desconhecida",
+    }
+}
+
+/// A company found by the picker, with whether the application already reaches it.
+struct FoundCompany {
+    id: String,
+    legal_name: String,
+    trade_name: String,
+    cnpj: String,
+    linked: bool,
+}
+
+/// The company picker's query: `empresa` (a name or CNPJ, with or without its mask) and
+/// the `scopes` to grant, repeated.
+struct Picker {
+    searched: bool,
+    q: String,
+    scopes: Vec<String>,
+    found: Vec<FoundCompany>,
+}
+
+impl Picker {
+    fn from_query(qs: &str) -> Self {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(qs).unwrap_or_default();
+        let q = pairs
+            .iter()
+            .find(|(k, _)| k == "empresa")
+            .map(|(_, v)| v.trim().to_string());
+        let mut scopes: Vec<String> = pairs
+            .iter()
+            .filter(|(k, v)| k == "scopes" && uc::SCOPES.contains(&v.as_str()))
+            .map(|(_, v)| v.clone())
+            .collect();
+        if scopes.is_empty() {
+            scopes.push("companies:read".into());
+        }
+        Self {
+            searched: q.is_some(),
+            q: q.unwrap_or_default(),
+            scopes,
+            found: Vec::new(),
+        }
+    }
+
+    fn chosen(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
 }
 
 impl From<LinkRow> for LinkView {
@@ -271,6 +329,7 @@ impl From<LinkRow> for LinkView {
             company_id: l.other_id,
             company: l.other_name,
             cnpj: cnpj_format(&l.other_code),
+            scope_words: l.scopes.split_whitespace().map(scope_words).collect(),
             scopes: l.scopes,
             last_read: l
                 .last_credentials_read_at
@@ -291,6 +350,7 @@ struct ShowPage {
     links: Vec<LinkView>,
     scopes: &'static [&'static str],
     once: String,
+    picker: Picker,
 }
 
 impl SecretRow {
@@ -309,6 +369,7 @@ impl SecretRow {
 }
 
 pub async fn show(
+    req: HttpRequest,
     state: State,
     ctx: Ctx,
     who: SignedIn,
@@ -316,16 +377,44 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let id = id.into_inner();
-    let (app, secrets, links) = state
-        .run(move |conn, _| {
+    let mut picker = Picker::from_query(req.query_string());
+    let q = picker.searched.then(|| picker.q.clone());
+    let (app, secrets, links, found) = state
+        .run(move |conn, app| {
+            let links = uc::links_of_app(conn, &actor, &id)?;
+            // The picker: active companies whose name or CNPJ matches, ten at most.
+            let found = match q.filter(|q| !q.is_empty()) {
+                Some(q) => {
+                    let query = crate::services::companies::ListQuery {
+                        q: Some(q),
+                        status: Some(crate::domain::CompanyStatus::Active),
+                        cursor: None,
+                        limit: 10,
+                    };
+                    crate::services::companies::list(app, conn, &actor, &query)?.items
+                }
+                None => Vec::new(),
+            };
             Ok((
                 uc::get(conn, &actor, &id)?,
                 uc::secrets(conn, &actor, &id)?,
-                uc::links_of_app(conn, &actor, &id)?,
+                links,
+                found,
             ))
         })
         .await?;
+    picker.found = found
+        .into_iter()
+        .map(|c| FoundCompany {
+            linked: links.iter().any(|l| l.other_id == c.id),
+            cnpj: cnpj_format(&c.cnpj),
+            id: c.id,
+            legal_name: c.legal_name,
+            trade_name: c.trade_name,
+        })
+        .collect();
     render(&ShowPage {
+        picker,
         ctx: ctx.with_nav(Nav::Applications),
         description: app.description.clone(),
         app: AppRow::from(&app),
@@ -414,6 +503,9 @@ pub async fn rotate(
 pub struct TargetForm {
     #[serde(default)]
     target: String,
+    /// "sim" once a destructive action was confirmed (`routes::people::confirmed`).
+    #[serde(default)]
+    confirm: String,
 }
 
 pub async fn revoke_secret(
@@ -455,14 +547,29 @@ pub async fn link(
     let (actor, id) = (who.actor(), id.into_inner());
     let back = back(&id);
     let (cnpj, scopes) = (f.first("cnpj").to_string(), f.all("scopes"));
+    let company_id = f.first("company_id").trim().to_string();
     let r = state
-        .run(move |conn, app| uc::link_by_cnpj(conn, &app.keys, &actor, &cnpj, &id, &scopes))
+        .run(move |conn, app| {
+            // Picked from the search (the page's way), or a CNPJ typed (the older form).
+            if company_id.is_empty() {
+                let c = uc::link_by_cnpj(conn, &app.keys, &actor, &cnpj, &id, &scopes)?;
+                return Ok(format!(
+                    "Aplicação vinculada à empresa de CNPJ {}.",
+                    c.formatted()
+                ));
+            }
+            if !crate::domain::is_entity_id(&company_id, "cmp") {
+                return Err(AppError::field(
+                    "company_id",
+                    "Escolha a empresa na lista da busca.",
+                ));
+            }
+            uc::link(conn, &app.keys, &actor, &company_id, &id, &scopes)?;
+            let c = crate::services::companies::get(conn, &actor, &company_id)?;
+            Ok(format!("Aplicação vinculada à empresa {}.", c.legal_name))
+        })
         .await;
-    redirect_outcome(
-        &state,
-        &back,
-        r.map(|c| format!("Aplicação ligada à empresa {}.", c.formatted())),
-    )
+    redirect_outcome(&state, &back, r)
 }
 
 pub async fn unlink(
@@ -474,7 +581,10 @@ pub async fn unlink(
     let (actor, id) = (who.actor(), id.into_inner());
     let back = back(&id);
     let r = state
-        .run(move |conn, app| uc::unlink(conn, &app.keys, &actor, &f.target, &id))
+        .run(move |conn, app| {
+            crate::routes::people::confirmed(&f.confirm, "desligar a aplicação da empresa")?;
+            uc::unlink(conn, &app.keys, &actor, &f.target, &id)
+        })
         .await;
     let m = "Ligação removida: a aplicação não acessa mais esta empresa.";
     redirect_outcome(&state, &back, r.map(|_| m.into()))

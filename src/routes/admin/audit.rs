@@ -59,6 +59,7 @@ pub fn filter_from(q: &AuditQuery) -> Filter {
             .and_then(time::br_day_start),
         before: q.before.parse().ok(),
         tenant_team: None,
+        subject: None,
     }
 }
 

@@ -81,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/step-up", crate::routes::mfa_pages::step_up_form)
             .post("/step-up", crate::routes::mfa_pages::step_up_submit)
             .get("/users", users::list)
+            .get("/users/{id}", people::show::<Admin>)
             .post("/invitations", invitations::create)
             .post(
                 "/invitations/{id}/resend",

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::companies::InvitationRow;
 use crate::domain::{Role, UserStatus, cnpj_format};
+use crate::routes::people;
 use crate::services::mail_settings;
 use crate::services::users::Request;
 use crate::services::users::User;
@@ -66,6 +67,8 @@ struct UsersPage {
     roles: &'static [Role],
     statuses: &'static [UserStatus],
     rows: Vec<UserRow>,
+    /// Sign-ups waiting for a decision, listed above the people.
+    pending: Vec<UserRow>,
     requests: Vec<RequestRow>,
     invitations: Vec<super::companies::InvitationRow>,
     next_url: Option<String>,
@@ -161,6 +164,7 @@ pub async fn list(
                 r
             })
             .collect(),
+        pending: d.pending.into_iter().map(UserRow::new).collect(),
         requests: d.requests.into_iter().map(RequestRow::from).collect(),
         invitations: d.invitations.iter().map(InvitationRow::from).collect(),
     })
@@ -170,9 +174,15 @@ pub async fn list(
 pub struct ReasonForm {
     #[serde(default)]
     reason: String,
+    /// "sim" once the refusal was confirmed (`routes::people::confirmed`).
+    #[serde(default)]
+    confirm: String,
+    /// "person" when sent from the person's page.
+    #[serde(default)]
+    back: String,
 }
 
-/// Refuses a pending sign-up, with a reason the person is told.
+/// Refuses a pending sign-up, with a reason the person is told, once confirmed.
 pub async fn reject(
     state: State,
     who: Acting,
@@ -180,8 +190,11 @@ pub async fn reject(
     Form(f): Form<ReasonForm>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
+    let back = people::back_to::<people::Admin>(&id, &f.back);
     let r = state
         .run(move |conn, app| {
+            uc::changeable(conn, &actor, &id)?;
+            people::confirmed(&f.confirm, "recusar o pedido")?;
             uc::reject(
                 conn,
                 &app.keys,
@@ -203,7 +216,7 @@ pub async fn reject(
                 &format!("Pedido de {} recusado.", u.name),
             )
         });
-    redirect_outcome(&state, "/admin/users", r)
+    redirect_outcome(&state, &back, r)
 }
 
 #[derive(Deserialize)]
@@ -250,13 +263,16 @@ pub async fn accept(
     redirect_outcome(&state, "/admin/users", r)
 }
 
-/// Refuses a request for an unknown CNPJ.
+/// Refuses a request for an unknown CNPJ, once confirmed.
 pub async fn refuse(
     state: State,
     who: Acting,
     id: web::Path<String>,
     Form(f): Form<ReasonForm>,
 ) -> Result<HttpResponse, PageError> {
+    if let Err(e) = people::confirmed(&f.confirm, "recusar o pedido") {
+        return redirect_outcome(&state, "/admin/users", Err(e));
+    }
     let (actor, id) = (who.actor(), id.into_inner());
     let r = state
         .run(move |conn, app| {

@@ -159,6 +159,7 @@ impl Params {
             to: instant("to", self.to)?,
             before,
             tenant_team: None,
+            subject: None,
         })
     }
 }

@@ -5,7 +5,6 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::company_id;
-use crate::routes::auth::Empty;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -58,12 +57,13 @@ pub async fn unlink(
     state: State,
     who: SignedIn,
     app_id: web::Path<String>,
-    _f: Form<Empty>,
+    Form(f): Form<crate::routes::people::ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     let a = who.actor();
     let (cid, aid) = (company_id(&who), app_id.into_inner());
     let result = state
         .run(move |conn, app| {
+            crate::routes::people::confirmed(&f.confirm, "revogar o acesso da aplicação")?;
             crate::services::applications::unlink(conn, &app.keys, &a, &cid, &aid)?;
             Ok("Acesso da aplicação revogado: ela não acessa mais esta empresa.".to_string())
         })

@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/ajuda", crate::routes::help_pages::portal)
             .post("/company", company::update)
             .get("/users", people::list)
+            .get("/users/{id}", shared::show::<Portal>)
             .post("/users/{id}/approve", shared::approve::<Portal>)
             .post("/users/{id}/disable", shared::disable::<Portal>)
             .post("/users/{id}/anonymize", shared::anonymize::<Portal>)
