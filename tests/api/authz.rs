@@ -426,7 +426,8 @@ fn expectation(rules: &HashMap<&str, Vec<Expect>>, r: &RouteInfo, who: Who) -> O
 }
 
 fn matches(e: Expect, who: Who, status: u16, location: Option<&str>) -> bool {
-    let to_login = location == Some("/login");
+    let to_login =
+        location == Some("/login") || location.is_some_and(|l| l.starts_with("/login?next="));
     let redirect = (300..400).contains(&status);
     match e {
         Expect::Allowed => {
