@@ -33,6 +33,49 @@
     input.setAttribute("aria-invalid", ok ? "false" : "true");
   }
 
+  // The CNPJ look-up (our own route, which asks the public register): fills the form's
+  // empty fields (or those it filled before) and says the situação when not "ATIVA".
+  var lookupNote = document.querySelector("[data-lookup-url]");
+  document.querySelectorAll("[data-lookup-button]").forEach(function (b) { b.hidden = true; });
+  var lookedUp = "";
+  function lookup(input) {
+    if (!lookupNote || !input.form) return;
+    var value = input.value;
+    if (value === lookedUp) return;
+    lookedUp = value;
+    lookupNote.textContent = "Consultando o CNPJ…";
+    fetch(lookupNote.getAttribute("data-lookup-url") + "?cnpj=" + encodeURIComponent(value),
+          { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (a) {
+        if (input.value !== value) return;
+        if (a.status === "found") {
+          ["legal_name", "trade_name", "email", "phone"].forEach(function (name) {
+            var el = input.form.elements[name];
+            if (!el || !a[name]) return;
+            if (el.value.trim() === "" || el.getAttribute("data-filled") === "1") {
+              el.value = a[name];
+              el.setAttribute("data-filled", "1");
+            }
+          });
+        }
+        lookupNote.textContent = "";
+        (a.messages || []).forEach(function (m, i) {
+          if (i) lookupNote.appendChild(document.createElement("br"));
+          lookupNote.appendChild(document.createTextNode(m));
+        });
+      })
+      .catch(function () {
+        lookedUp = "";
+        lookupNote.textContent = "Não foi possível consultar o CNPJ agora; preencha os dados à mão.";
+      });
+  }
+  ["legal_name", "trade_name", "email", "phone"].forEach(function (name) {
+    document.querySelectorAll("form input[name=" + name + "]").forEach(function (el) {
+      el.addEventListener("input", function () { el.removeAttribute("data-filled"); });
+    });
+  });
+
   document.querySelectorAll("input[data-cnpj]").forEach(function (input) {
     var hint = document.getElementById(input.getAttribute("aria-describedby"));
     var timer = null;
@@ -51,6 +94,7 @@
           if (mine !== seq) return;
           setHint(input, hint, a.valid, a.message);
           if (a.valid && a.formatted) input.value = a.formatted;
+          if (a.valid) lookup(input);
         })
         .catch(function () { /* the server checks again on submit */ });
     }

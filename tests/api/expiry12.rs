@@ -488,3 +488,395 @@ async fn spent_and_expired_mailed_links_say_so_and_offer_the_next_step() {
         "/password/forgot",
     );
 }
+
+// ---- CNPJ look-up ---------------------------------------------------------------------
+
+/// A loopback stand-in for BrasilAPI's `GET /api/cnpj/v1/{cnpj}`: each CNPJ (digits) gets
+/// its behaviour; it counts the requests per CNPJ.
+mod cnpj_stub {
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    #[derive(Clone)]
+    pub enum Reply {
+        Company {
+            name: String,
+            trade: String,
+            situation: String,
+        },
+        NotFound,
+        Slow,
+        Fails,
+        Huge,
+    }
+
+    pub struct Stub {
+        pub base: String,
+        pub hits: Arc<Mutex<HashMap<String, usize>>>,
+    }
+
+    impl Stub {
+        pub fn hits(&self, cnpj: &str) -> usize {
+            *self.hits.lock().unwrap().get(cnpj).unwrap_or(&0)
+        }
+    }
+
+    pub fn start(replies: &[(&str, Reply)]) -> Stub {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let replies: HashMap<String, Reply> = replies
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        let hits = Arc::new(Mutex::new(HashMap::new()));
+        let log = hits.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (replies, log) = (replies.clone(), log.clone());
+                std::thread::spawn(move || serve(stream, &replies, &log));
+            }
+        });
+        Stub { base, hits }
+    }
+
+    fn serve(
+        mut stream: std::net::TcpStream,
+        replies: &HashMap<String, Reply>,
+        log: &Mutex<HashMap<String, usize>>,
+    ) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut first = String::new();
+        if reader.read_line(&mut first).is_err() {
+            return;
+        }
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+        }
+        let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
+        let cnpj = path.strip_prefix("/api/cnpj/v1/").unwrap_or("").to_string();
+        *log.lock().unwrap().entry(cnpj.clone()).or_insert(0) += 1;
+        let (status, body) = match replies.get(&cnpj) {
+            Some(Reply::Company {
+                name,
+                trade,
+                situation,
+            }) => (
+                "200 OK",
+                serde_json::json!({
+                    "cnpj": cnpj,
+                    "razao_social": name,
+                    "nome_fantasia": trade,
+                    "situacao_cadastral": 2,
+                    "descricao_situacao_cadastral": situation,
+                    "ddd_telefone_1": "1131234567",
+                    "ddd_telefone_2": "",
+                    "email": "CONTATO@BOMPAO.COM.BR",
+                    "municipio": "SAO PAULO",
+                    "uf": "SP",
+                    "qsa": []
+                })
+                .to_string(),
+            ),
+            Some(Reply::Slow) => {
+                std::thread::sleep(Duration::from_secs(8));
+                ("200 OK", "{}".to_string())
+            }
+            Some(Reply::Fails) => ("500 Internal Server Error", "{}".to_string()),
+            Some(Reply::Huge) => (
+                "200 OK",
+                format!(
+                    "{{\"razao_social\":\"GRANDE\",\"x\":\"{}\"}}",
+                    "a".repeat(200_000)
+                ),
+            ),
+            Some(Reply::NotFound) | None => (
+                "404 Not Found",
+                r#"{"message":"CNPJ 00000000000000 não encontrado.","type":"service_error","name":"CNPJ_NOT_FOUND"}"#
+                    .to_string(),
+            ),
+        };
+        let _ = write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+}
+
+use cnpj_stub::Reply;
+
+fn company(name: &str, trade: &str, situation: &str) -> Reply {
+    Reply::Company {
+        name: name.into(),
+        trade: trade.into(),
+        situation: situation.into(),
+    }
+}
+
+async fn lookup_json(b: &Browser, path: &str) -> (u16, serde_json::Value, Option<String>) {
+    let r = b
+        .http
+        .get(format!("{}{}", b.base, path))
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let retry = r
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    (status, r.json().await.unwrap(), retry)
+}
+
+#[tokio::test]
+async fn cnpj_lookup_fills_the_company_form_and_tells_a_non_active_situation() {
+    let (active, closed, missing) = (cnpj_from(1111), cnpj_from(2222), cnpj_from(3333));
+    let stub = cnpj_stub::start(&[
+        (&active, company("PADARIA BOM PAO LTDA", "BOM PAO", "ATIVA")),
+        (&closed, company("MERCADO FECHADO LTDA", "", "BAIXADA")),
+        (&missing, Reply::NotFound),
+    ]);
+    let s = Server::start_with(&[("OTM_CNPJ_LOOKUP_URL", stub.base.as_str())]);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    let (st, a, _) = lookup_json(&b, &format!("/admin/companies/lookup?cnpj={active}")).await;
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(a["status"], "found");
+    assert_eq!(a["legal_name"], "PADARIA BOM PAO LTDA");
+    assert_eq!(a["trade_name"], "BOM PAO");
+    assert_eq!(a["email"], "contato@bompao.com.br");
+    assert_eq!(a["phone"], "(11) 3123-4567");
+    assert!(!a["messages"].to_string().contains("Situação na Receita"));
+    // Kept for a while: asking again costs the service nothing.
+    lookup_json(&b, &format!("/admin/companies/lookup?cnpj={active}")).await;
+    assert_eq!(stub.hits(&active), 1);
+
+    let (_, a, _) = lookup_json(&b, &format!("/admin/companies/lookup?cnpj={closed}")).await;
+    assert_eq!(a["status"], "found");
+    assert!(
+        a["messages"]
+            .to_string()
+            .contains("Situação na Receita: BAIXADA"),
+        "{a}"
+    );
+    let (_, a, _) = lookup_json(&b, &format!("/admin/companies/lookup?cnpj={missing}")).await;
+    assert_eq!(a["status"], "not_found");
+    assert!(a["messages"].to_string().contains("não foi encontrado"));
+    let (st, a, _) = lookup_json(&b, "/admin/companies/lookup?cnpj=11.111.111/1111-11").await;
+    assert_eq!((st, &a["status"]), (400, &json!("invalid")));
+    assert_eq!(
+        stub.hits("11111111111111"),
+        0,
+        "an invalid CNPJ is never asked"
+    );
+
+    // Without JavaScript: "Buscar dados do CNPJ" fills the form and saves nothing.
+    let form = b.get("/admin/companies/new").await;
+    assert!(form.body.contains("Buscar dados do CNPJ"));
+    let p = b
+        .post(
+            "/admin/companies",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("cnpj", &closed),
+                ("legal_name", ""),
+                ("email", "meu@contato.com.br"),
+                ("lookup", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains(r#"value="MERCADO FECHADO LTDA""#),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.body.contains(r#"value="meu@contato.com.br""#),
+        "typed values stay"
+    );
+    assert!(p.body.contains("(11) 3123-4567"));
+    assert!(p.body.contains("Situação na Receita: BAIXADA"));
+    assert_eq!(s.count("SELECT COUNT(*) FROM companies"), 0);
+    // Then saved as filled.
+    let r = b
+        .submit(
+            "/admin/companies/new",
+            "/admin/companies",
+            &[("cnpj", &closed), ("legal_name", "MERCADO FECHADO LTDA")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+}
+
+#[tokio::test]
+async fn cnpj_lookup_down_slow_or_broken_leaves_the_form_to_be_filled_by_hand() {
+    let (slow, broken, huge) = (cnpj_from(4444), cnpj_from(5555), cnpj_from(6666));
+    let stub = cnpj_stub::start(&[
+        (&slow, Reply::Slow),
+        (&broken, Reply::Fails),
+        (&huge, Reply::Huge),
+    ]);
+    let s = Server::start_with(&[("OTM_CNPJ_LOOKUP_URL", stub.base.as_str())]);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let by_hand = "Não foi possível consultar o CNPJ agora; preencha os dados à mão.";
+    for cnpj in [&slow, &broken, &huge] {
+        let (st, a, _) = lookup_json(&b, &format!("/admin/companies/lookup?cnpj={cnpj}")).await;
+        assert_eq!((st, &a["status"]), (200, &json!("unavailable")), "{cnpj}");
+        assert!(a["messages"].to_string().contains(by_hand), "{a}");
+    }
+    // Without JavaScript, the same words, and the form saves as typed.
+    let form = b.get("/admin/companies/new").await;
+    let p = b
+        .post(
+            "/admin/companies",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("cnpj", &broken),
+                ("legal_name", "Feita à Mão Ltda"),
+                ("lookup", "1"),
+            ],
+        )
+        .await;
+    assert!(p.body.contains(by_hand), "{}", p.body);
+    assert!(p.body.contains(r#"value="Feita à Mão Ltda""#));
+    let r = b
+        .submit(
+            "/admin/companies/new",
+            "/admin/companies",
+            &[("cnpj", &broken), ("legal_name", "Feita à Mão Ltda")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // A service that is not there at all (the harness's closed port).
+    let down = Server::start();
+    down.create_owner();
+    let b = down.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let (_, a, _) = lookup_json(&b, &format!("/admin/companies/lookup?cnpj={slow}")).await;
+    assert_eq!(a["status"], "unavailable");
+
+    // Turned off: no button, and the route says so.
+    let off = Server::start_with(&[("OTM_CNPJ_LOOKUP_URL", "off")]);
+    off.create_owner();
+    let b = off.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert!(
+        !b.get("/admin/companies/new")
+            .await
+            .body
+            .contains("Buscar dados do CNPJ")
+    );
+    let (_, a, _) = lookup_json(&b, &format!("/admin/companies/lookup?cnpj={slow}")).await;
+    assert_eq!(a["status"], "off");
+}
+
+#[tokio::test]
+async fn signup_lookup_shows_the_company_and_is_limited_per_address() {
+    let (active, closed) = (cnpj_from(7777), cnpj_from(8888));
+    let stub = cnpj_stub::start(&[
+        (&active, company("PADARIA BOM PAO LTDA", "BOM PAO", "ATIVA")),
+        (&closed, company("MERCADO FECHADO LTDA", "", "BAIXADA")),
+    ]);
+    let s = Server::start_with(&[("OTM_CNPJ_LOOKUP_URL", stub.base.as_str())]);
+    let visitor = s.browser();
+    let (st, a, _) = lookup_json(&visitor, &format!("/signup/lookup?cnpj={active}")).await;
+    assert_eq!(st, 200, "{a}");
+    assert!(
+        a["messages"]
+            .to_string()
+            .contains("Empresa: PADARIA BOM PAO LTDA (BOM PAO)"),
+        "{a}"
+    );
+    let (st, a, _) = lookup_json(&visitor, "/signup/lookup?cnpj=123").await;
+    assert_eq!((st, &a["status"]), (400, &json!("invalid")));
+
+    // Without JavaScript: the company's name and situação, nothing asked, no password back.
+    let form = visitor.get("/signup").await;
+    let p = visitor
+        .post(
+            "/signup",
+            &[
+                ("csrf_token", &form.csrf()),
+                ("cnpj", &closed),
+                ("name", "Joana Lima"),
+                ("email", "joana@example.com.br"),
+                ("password", "uma senha longa e boa"),
+                ("password_confirm", "uma senha longa e boa"),
+                ("lookup", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(
+        p.body.contains("Empresa: MERCADO FECHADO LTDA"),
+        "{}",
+        p.body
+    );
+    assert!(p.body.contains("Situação na Receita: BAIXADA"));
+    assert!(p.body.contains(r#"value="Joana Lima""#));
+    assert!(!p.body.contains("uma senha longa e boa"));
+    assert_eq!(s.count("SELECT COUNT(*) FROM users"), 0);
+    assert_eq!(s.count("SELECT COUNT(*) FROM company_requests"), 0);
+
+    // Ten look-ups per address per ten minutes (three spent above), then 429.
+    for _ in 0..7 {
+        let (st, _, _) = lookup_json(&visitor, &format!("/signup/lookup?cnpj={active}")).await;
+        assert_eq!(st, 200);
+    }
+    let (st, a, retry) = lookup_json(&visitor, &format!("/signup/lookup?cnpj={active}")).await;
+    assert_eq!((st, &a["status"]), (429, &json!("throttled")), "{a}");
+    assert!(retry.is_some());
+    assert!(
+        a["messages"]
+            .to_string()
+            .contains("preencha os dados à mão")
+    );
+    assert_eq!(stub.hits(&active), 1, "the rest came from the cache");
+}
+
+/// In a real browser: typing a CNPJ on *Cadastrar empresa* fills the empty fields from
+/// the stand-in, and says the situação when it is not active.
+#[tokio::test]
+async fn browser_typing_a_cnpj_fills_the_company_form() {
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let closed = cnpj_from(9191);
+    let stub = cnpj_stub::start(&[(
+        &closed,
+        company("MERCADO FECHADO LTDA", "FECHADO", "BAIXADA"),
+    )]);
+    let s = Server::start_with(&[("OTM_CNPJ_LOOKUP_URL", stub.base.as_str())]);
+    s.create_owner();
+    for phone in [false, true] {
+        if phone {
+            d.phone().await;
+        } else {
+            d.laptop().await;
+        }
+        sign_in(&d, &s, OWNER_EMAIL, OWNER_PASSWORD, "Você entrou.").await;
+        d.goto(&s.url("/admin/companies/new")).await;
+        d.wait_for("Cadastrar empresa").await;
+        d.type_into("#cnpj", &closed).await;
+        d.wait_for("Situação na Receita: BAIXADA").await;
+        assert_eq!(d.value_of("#legal_name").await, "MERCADO FECHADO LTDA");
+        assert_eq!(d.value_of("#trade_name").await, "FECHADO");
+        assert_eq!(d.value_of("#phone").await, "(11) 3123-4567");
+        assert_eq!(d.overflow().await, None);
+        end_from_elsewhere(&s).await;
+    }
+}
