@@ -68,7 +68,25 @@ pub fn within_area(next: &str, area: &str) -> bool {
             || next.starts_with(&format!("{area}?")))
 }
 
+/// A request made by a page's script (`fetch`), not by the person navigating: it gets a
+/// plain 401 and leaves the cookies alone, so the expiry notice is kept for the page the
+/// person opens or posts next.
+fn from_script(req: &ServiceRequest) -> bool {
+    let h = req.headers();
+    let mode = h.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
+    let accept = h.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    matches!(mode, Some(m) if m != "navigate")
+        || accept.is_some_and(|a| a.starts_with("application/json"))
+}
+
 fn to_login(req: ServiceRequest, state: Option<&State>, area: Area) -> ServiceResponse<BoxBody> {
+    if from_script(&req) {
+        let body = serde_json::json!({
+            "status": "signed_out",
+            "messages": [SESSION_EXPIRED],
+        });
+        return req.into_response(HttpResponse::Unauthorized().json(body));
+    }
     let session = req.get_session();
     let home = match area {
         Area::Admin => "/admin",

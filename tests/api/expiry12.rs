@@ -61,6 +61,11 @@ async fn an_expired_post_goes_to_sign_in_writes_nothing_and_comes_back_to_the_fo
     let csrf = b.get("/admin/companies/new").await.csrf();
     end_from_elsewhere(&s).await;
 
+    // A page's script asking meanwhile (the CNPJ look-up) gets a 401 and leaves the
+    // notice for the page the person opens or posts next.
+    let (st, a, _) = lookup_json(&b, "/admin/companies/lookup?cnpj=1").await;
+    assert_eq!((st, &a["status"]), (401, &json!("signed_out")), "{a}");
+
     let cnpj = cnpj_from(4242);
     let fields = [
         ("csrf_token", csrf.as_str()),
@@ -296,6 +301,8 @@ async fn browser_an_expired_session_keeps_what_was_typed() {
         d.wait_for(EXPIRED).await;
         d.type_into("#email", OWNER_EMAIL).await;
         d.type_into("#password", OWNER_PASSWORD).await;
+        assert_eq!(d.value_of("#email").await, OWNER_EMAIL, "{}", d.url().await);
+        assert_eq!(d.value_of("#password").await, OWNER_PASSWORD);
         d.tap("main button[type=submit]").await;
         d.wait_for("Recuperamos o que você tinha digitado").await;
         assert!(d.url().await.ends_with("/admin/companies/new"));
