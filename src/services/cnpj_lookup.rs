@@ -27,6 +27,10 @@ const MAX_CACHED: usize = 10_000;
 /// Look-ups a visitor's address may make per window.
 pub const VISITOR_LIMIT: u32 = 10;
 pub const VISITOR_WINDOW_SECS: u64 = 10 * 60;
+/// Look-ups all visitors together may make per window.
+pub const VISITORS_LIMIT: u32 = 200;
+/// The counter of all visitors (not an address: it has no digits or colons).
+const ALL_VISITORS: &str = "all";
 
 pub const UNAVAILABLE: &str = "Não foi possível consultar o CNPJ agora; preencha os dados à mão.";
 const NOT_FOUND: &str =
@@ -164,21 +168,34 @@ impl CnpjLookup {
         self.base.is_some()
     }
 
-    /// A visitor's look-up is admitted, or refused with the seconds to wait.
+    /// A visitor's look-up is admitted, or refused with the seconds to wait: at most
+    /// [`VISITOR_LIMIT`] per address and [`VISITORS_LIMIT`] for all visitors together per
+    /// window (many addresses cannot make us flood the service, which could then refuse
+    /// the owner's look-ups).
     pub fn admit_visitor(&self, ip: &str) -> Result<(), u64> {
         let window = Duration::from_secs(VISITOR_WINDOW_SECS);
         let mut v = self.visitors.lock().unwrap_or_else(|e| e.into_inner());
         if v.len() > MAX_CACHED {
             v.retain(|_, (at, _)| at.elapsed() < window);
         }
-        let entry = v.entry(ip.to_string()).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= window {
-            *entry = (Instant::now(), 0);
+        let mut wait = None;
+        for (key, limit) in [(ip, VISITOR_LIMIT), (ALL_VISITORS, VISITORS_LIMIT)] {
+            let entry = v.entry(key.to_string()).or_insert((Instant::now(), 0));
+            if entry.0.elapsed() >= window {
+                *entry = (Instant::now(), 0);
+            }
+            if entry.1 >= limit {
+                wait = Some(window.saturating_sub(entry.0.elapsed()).as_secs().max(1));
+            }
         }
-        if entry.1 >= VISITOR_LIMIT {
-            return Err(window.saturating_sub(entry.0.elapsed()).as_secs().max(1));
+        if let Some(w) = wait {
+            return Err(w);
         }
-        entry.1 += 1;
+        for key in [ip, ALL_VISITORS] {
+            if let Some(entry) = v.get_mut(key) {
+                entry.1 += 1;
+            }
+        }
         Ok(())
     }
 
@@ -303,5 +320,13 @@ mod tests {
         }
         assert!(l.admit_visitor("10.0.0.1").is_err());
         assert!(l.admit_visitor("10.0.0.2").is_ok());
+        // Many addresses together stop at the overall limit.
+        let admitted = (0..VISITORS_LIMIT * 2)
+            .filter(|n| {
+                l.admit_visitor(&format!("10.1.{}.{}", n / 250, n % 250))
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(admitted as u32, VISITORS_LIMIT - VISITOR_LIMIT - 1);
     }
 }
