@@ -31,6 +31,8 @@ pub struct Settings {
     pub workers: usize,
     pub db_pool_size: u32,
     pub omie_base_url: String,
+    /// The public CNPJ service's root (BrasilAPI's shape); `None` when `off`.
+    pub cnpj_lookup_url: Option<String>,
     pub backup_times: String,
     pub backup_retention_days: u32,
     /// rclone destination; `None` keeps backups local only.
@@ -208,6 +210,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "Omie API root",
     ),
     (
+        "cnpj_lookup_url",
+        "https://brasilapi.com.br",
+        "public CNPJ service that fills a company's form (off turns it off)",
+    ),
+    (
         "backup_times",
         "03:00,15:00",
         "daily backup times, America/Sao_Paulo",
@@ -365,6 +372,13 @@ impl Settings {
                 "OTM_DB_POOL_SIZE",
             )? as u32,
             omie_base_url: get("omie_base_url").trim_end_matches('/').to_string(),
+            cnpj_lookup_url: match get("cnpj_lookup_url").trim() {
+                "" | "off" => None,
+                u if u.starts_with("https://") || u.starts_with("http://") => {
+                    Some(u.trim_end_matches('/').to_string())
+                }
+                u => bail!("OTM_CNPJ_LOOKUP_URL must be an http(s) address or off (not {u:?})"),
+            },
             backup_times: {
                 let t = get("backup_times");
                 crate::backup::schedule::parse_times(&t)

@@ -94,7 +94,10 @@ impl Application {
         } else {
             settings.workers
         };
+        let cnpj = crate::services::cnpj_lookup::CnpjLookup::new(settings.cnpj_lookup_url.clone())
+            .context("cannot build the CNPJ look-up client")?;
         let state = web::Data::new(Arc::new(app::App {
+            cnpj,
             settings,
             pool: opened.pool,
             keys: opened.keys,

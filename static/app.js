@@ -33,6 +33,49 @@
     input.setAttribute("aria-invalid", ok ? "false" : "true");
   }
 
+  // The CNPJ look-up (our own route, which asks the public register): fills the form's
+  // empty fields (or those it filled before) and says the situação when not "ATIVA".
+  var lookupNote = document.querySelector("[data-lookup-url]");
+  document.querySelectorAll("[data-lookup-button]").forEach(function (b) { b.hidden = true; });
+  var lookedUp = "";
+  function lookup(input) {
+    if (!lookupNote || !input.form) return;
+    var value = input.value;
+    if (value === lookedUp) return;
+    lookedUp = value;
+    lookupNote.textContent = "Consultando o CNPJ…";
+    fetch(lookupNote.getAttribute("data-lookup-url") + "?cnpj=" + encodeURIComponent(value),
+          { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json(); })
+      .then(function (a) {
+        if (input.value !== value) return;
+        if (a.status === "found") {
+          ["legal_name", "trade_name", "email", "phone"].forEach(function (name) {
+            var el = input.form.elements[name];
+            if (!el || !a[name]) return;
+            if (el.value.trim() === "" || el.getAttribute("data-filled") === "1") {
+              el.value = a[name];
+              el.setAttribute("data-filled", "1");
+            }
+          });
+        }
+        lookupNote.textContent = "";
+        (a.messages || []).forEach(function (m, i) {
+          if (i) lookupNote.appendChild(document.createElement("br"));
+          lookupNote.appendChild(document.createTextNode(m));
+        });
+      })
+      .catch(function () {
+        lookedUp = "";
+        lookupNote.textContent = "Não foi possível consultar o CNPJ agora; preencha os dados à mão.";
+      });
+  }
+  ["legal_name", "trade_name", "email", "phone"].forEach(function (name) {
+    document.querySelectorAll("form input[name=" + name + "]").forEach(function (el) {
+      el.addEventListener("input", function () { el.removeAttribute("data-filled"); });
+    });
+  });
+
   document.querySelectorAll("input[data-cnpj]").forEach(function (input) {
     var hint = document.getElementById(input.getAttribute("aria-describedby"));
     var timer = null;
@@ -51,6 +94,7 @@
           if (mine !== seq) return;
           setHint(input, hint, a.valid, a.message);
           if (a.valid && a.formatted) input.value = a.formatted;
+          if (a.valid) lookup(input);
         })
         .catch(function () { /* the server checks again on submit */ });
     }
@@ -97,6 +141,85 @@
   }
   menu();
   if (wide.addEventListener) wide.addEventListener("change", menu);
+
+  // An expired session keeps what was typed. Before a form is posted, its non-secret
+  // fields (never passwords, codes, tokens or hidden fields) are kept in this tab's
+  // sessionStorage with the page they came from. If the post lands on the sign-in page
+  // with that page as its "next", the copy waits; when the person is back on the page
+  // after signing in, the fields are filled again and the copy is dropped. Nothing is
+  // ever sent again by itself: the person reviews and submits, with the page's new token.
+  var KEEP = "otm-kept-form";
+  var SECRET = /pass|senha|secret|segredo|token|otp|csrf|code|codigo|app_key/i;
+  function keepable(el) {
+    if (!el.name || el.disabled || el.hasAttribute("data-no-keep")) return false;
+    var t = (el.type || "").toLowerCase();
+    if (t === "password" || t === "hidden" || t === "file" || t === "submit" || t === "button") return false;
+    var ac = (el.getAttribute("autocomplete") || "").toLowerCase();
+    if (ac.indexOf("password") >= 0 || ac === "one-time-code") return false;
+    return !SECRET.test(el.name);
+  }
+  function here() { return location.pathname + location.search; }
+  function readKept() {
+    try { return JSON.parse(sessionStorage.getItem(KEEP) || "null"); } catch (e) { return null; }
+  }
+  try {
+    var kept = readKept();
+    var nextInput = document.querySelector("form[action^='/login'] input[name=next]");
+    if (kept && (location.pathname === "/login" || location.pathname === "/login/code")) {
+      if (nextInput && nextInput.value === kept.page) {
+        kept.waiting = true;
+        sessionStorage.setItem(KEEP, JSON.stringify(kept));
+      } else if (!kept.waiting) {
+        sessionStorage.removeItem(KEEP);
+      }
+    } else if (kept) {
+      sessionStorage.removeItem(KEEP);
+      var form = kept.waiting && kept.page === here() &&
+        Array.prototype.find.call(document.forms, function (f) { return f.getAttribute("action") === kept.action; });
+      if (form) {
+        var restored = false;
+        kept.fields.forEach(function (pair) {
+          var el = form.elements[pair[0]];
+          if (!el || (el.length && !el.tagName)) {
+            // radio group or repeated name
+            Array.prototype.forEach.call(el || [], function (r) {
+              if (keepable(r) && (r.type === "radio" || r.type === "checkbox")) { r.checked = r.value === pair[1]; restored = true; }
+            });
+            return;
+          }
+          if (!keepable(el)) return;
+          if (el.type === "checkbox" || el.type === "radio") el.checked = pair[1] !== null;
+          else el.value = pair[1];
+          restored = true;
+        });
+        if (restored) {
+          var note = document.createElement("p");
+          note.className = "flash flash-info";
+          note.setAttribute("role", "status");
+          note.textContent = "Recuperamos o que você tinha digitado. Confira e envie de novo.";
+          form.parentNode.insertBefore(note, form);
+        }
+      }
+    }
+  } catch (e) { /* storage off: the form simply starts empty */ }
+  document.querySelectorAll("form").forEach(function (form) {
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    var action = form.getAttribute("action") || "";
+    if (action.indexOf("/login") === 0 || action === "/logout") return;
+    form.addEventListener("submit", function () {
+      var fields = [];
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (!keepable(el)) return;
+        if (el.type === "checkbox" || el.type === "radio") { if (el.checked) fields.push([el.name, el.value]); return; }
+        if (el.tagName === "SELECT" && el.multiple) return;
+        fields.push([el.name, String(el.value).slice(0, 5000)]);
+      });
+      if (!fields.length) return;
+      try {
+        sessionStorage.setItem(KEEP, JSON.stringify({ page: here(), action: action, fields: fields }));
+      } catch (e) { /* full or off */ }
+    });
+  });
 
   // Confirmations: a dialog of the page, not the browser's confirm(). Each form with
   // data-confirm asks its question in a <dialog> (keyboard: Tab between the buttons,

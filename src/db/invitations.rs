@@ -173,3 +173,14 @@ pub fn open_for_email_in(
         |r| r.get(0),
     )
 }
+
+/// The invitation of a token in any state (open, accepted, revoked or expired), so a link
+/// that no longer opens can say why.
+pub fn by_token(conn: &Connection, token_hash: &str) -> rusqlite::Result<Option<Invitation>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM invitations WHERE token_hash = ?1"),
+        [token_hash],
+        from_row,
+    )
+    .optional()
+}

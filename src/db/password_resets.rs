@@ -42,3 +42,16 @@ pub fn consume(conn: &Connection, token_hash: &str, now: &str) -> rusqlite::Resu
         params![token_hash, now],
     )? == 1)
 }
+
+/// A reset link's `(used_at, expires_at)` in any state, so a spent link can say why.
+pub fn by_token(
+    conn: &Connection,
+    token_hash: &str,
+) -> rusqlite::Result<Option<(Option<String>, String)>> {
+    conn.query_row(
+        "SELECT used_at, expires_at FROM password_resets WHERE token_hash = ?1",
+        [token_hash],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+}

@@ -34,13 +34,37 @@ struct LoginPage {
     ctx: Ctx,
     email: String,
     error: Option<String>,
+    /// The page to return to after signing in (a local path, or empty).
+    next: String,
 }
 
-pub async fn login_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
+/// `?next=`: where the person was when their session ended. Only a local path is kept;
+/// [`enter`] also checks it lies in the person's own area.
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+impl NextQuery {
+    pub fn next(&self) -> &str {
+        &self.next
+    }
+}
+
+/// `next` when it is a local path of one of the two areas; empty otherwise.
+pub(crate) fn clean_next(next: &str) -> String {
+    let ok = crate::web::guard::within_area(next, "/admin")
+        || crate::web::guard::within_area(next, "/portal");
+    if ok { next.to_string() } else { String::new() }
+}
+
+pub async fn login_form(ctx: Ctx, q: web::Query<NextQuery>) -> Result<HttpResponse, PageError> {
     render(&LoginPage {
         ctx,
         email: String::new(),
         error: None,
+        next: clean_next(&q.next),
     })
 }
 
@@ -50,6 +74,8 @@ pub struct LoginForm {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login(
@@ -62,6 +88,7 @@ pub async fn login(
     let (ip, ua) = (state.client_ip(&req), user_agent(&req));
     let old_session = session_store::row(&session);
     let device = device_of(&req);
+    let next = clean_next(&form.next);
     let (email, at, agent, dev) = (form.email.clone(), ip.clone(), ua.clone(), device.clone());
     let result = state
         .blocking(move |app| {
@@ -73,14 +100,20 @@ pub async fn login(
         Ok(auth::PageSignIn::Done(p)) => p,
         Ok(auth::PageSignIn::NeedsCode(p)) => {
             // Not signed in yet: the code comes in a second step, within minutes.
-            let mut resp = redirect("/login/code");
+            let to = if next.is_empty() {
+                "/login/code".to_string()
+            } else {
+                let q = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                format!("/login/code?{q}")
+            };
+            let mut resp = redirect(&to);
             let mark = p.user.last_login_at.as_deref().unwrap_or_default();
             let _ = resp.add_cookie(&mfa_pages::pending_cookie(&state, &p.user.id, mark));
             return Ok(resp);
         }
-        Err(e) => return refused(ctx, email, e),
+        Err(e) => return refused(ctx, email, next, e),
     };
-    enter(&state, &session, &p, &ip, &ua, device)
+    enter(&state, &session, &p, &ip, &ua, device, &next)
 }
 
 /// The browser's device cookie when it has a well-formed one, or a new one to set if this
@@ -94,7 +127,8 @@ pub(crate) fn device_of(req: &HttpRequest) -> String {
 
 /// The answer to a complete sign-in (password, and the code when the person has a second
 /// factor): a new session id (the middleware saves the session under a new key), a new
-/// CSRF cookie, and the device cookie; each kind of person has one home.
+/// CSRF cookie, and the device cookie; each kind of person has one home, and goes back
+/// to `next` (the page they were on when their session expired) when it lies there.
 pub(crate) fn enter(
     state: &State,
     session: &Session,
@@ -102,6 +136,7 @@ pub(crate) fn enter(
     ip: &str,
     ua: &str,
     device: String,
+    next: &str,
 ) -> Result<HttpResponse, PageError> {
     session_store::sign_in(session, &p.user.id, ip, ua)?;
     // The password (and code) were just typed: sensitive actions need no step-up for a while.
@@ -111,7 +146,12 @@ pub(crate) fn enter(
     } else {
         "/portal"
     };
-    let mut resp = redirect_with(state, home, Flash::success("Você entrou."));
+    let to = if crate::web::guard::within_area(next, home) {
+        next
+    } else {
+        home
+    };
+    let mut resp = redirect_with(state, to, Flash::success("Você entrou."));
     let csrf = state.cookie(CSRF_COOKIE, crate::crypto::new_token(), SameSite::Strict);
     let _ = resp.add_cookie(&csrf);
     // The browser is now known for this account: it keeps that for a year after its
@@ -123,7 +163,7 @@ pub(crate) fn enter(
 }
 
 /// The sign-in page again, saying in Portuguese why the sign-in was refused.
-fn refused(ctx: Ctx, email: String, e: AppError) -> Result<HttpResponse, PageError> {
+fn refused(ctx: Ctx, email: String, next: String, e: AppError) -> Result<HttpResponse, PageError> {
     let (status, error) = match &e {
         AppError::InvalidCredentials => (
             StatusCode::UNAUTHORIZED,
@@ -144,6 +184,7 @@ fn refused(ctx: Ctx, email: String, e: AppError) -> Result<HttpResponse, PageErr
             ctx,
             email,
             error: Some(error),
+            next,
         },
     )?;
     if let AppError::Throttled { retry_after_secs } = e
@@ -212,7 +253,8 @@ pub async fn setup_form(
         .run(move |conn, _| setup::link_is_usable(conn, &t))
         .await?
     {
-        return Err(PageError(AppError::NotFound));
+        let why = state.run(|conn, _| setup::gone_link(conn)).await?;
+        return crate::routes::mailed_links::gone(ctx, why);
     }
     render(&SetupPage {
         ctx,
@@ -250,6 +292,10 @@ pub async fn setup(
             setup::create_owner(&app.pool, keys, &ip, Some(&t), &form.input(), cost)
         })
         .await;
+    if let Err(AppError::NotFound) = result {
+        let why = state.run(|conn, _| setup::gone_link(conn)).await?;
+        return crate::routes::mailed_links::gone(ctx, why);
+    }
     let done = |_| {
         let m = Flash::success("Conta do proprietário criada. Entre com seu e-mail e senha.");
         redirect_with(&state, "/login", m)

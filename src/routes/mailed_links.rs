@@ -13,6 +13,50 @@ use crate::web::page::{
 };
 use crate::web::{Edge, State};
 
+/// The page of a mailed link that no longer opens its form: what happened and the next
+/// step, in Portuguese. The status stays 404 (nothing to act on at this address).
+#[derive(Template)]
+#[template(path = "link_gone.html")]
+struct GonePage {
+    ctx: Ctx,
+    title: &'static str,
+    message: &'static str,
+    next_href: &'static str,
+    next_label: &'static str,
+}
+
+pub(crate) fn gone(ctx: Ctx, why: mailed_links::GoneLink) -> Result<HttpResponse, PageError> {
+    let (next_href, next_label) = why.next();
+    render_status(
+        StatusCode::NOT_FOUND,
+        &GonePage {
+            ctx,
+            title: why.title(),
+            message: why.message(),
+            next_href,
+            next_label,
+        },
+    )
+}
+
+async fn gone_reset(state: &State, ctx: Ctx, token: String) -> Result<HttpResponse, PageError> {
+    let why = state
+        .run(move |conn, _| mailed_links::gone_reset(conn, &token))
+        .await?;
+    gone(ctx, why)
+}
+
+async fn gone_invitation(
+    state: &State,
+    ctx: Ctx,
+    token: String,
+) -> Result<HttpResponse, PageError> {
+    let why = state
+        .run(move |conn, _| mailed_links::gone_invitation(conn, &token))
+        .await?;
+    gone(ctx, why)
+}
+
 #[derive(Template)]
 #[template(path = "password_forgot.html")]
 struct ForgotPage {
@@ -110,7 +154,7 @@ pub async fn reset_form(
         .run(move |conn, _| mailed_links::reset_link_is_usable(conn, &t))
         .await?
     {
-        return Err(PageError(AppError::NotFound));
+        return gone_reset(&state, ctx, token.into_inner()).await;
     }
     render(&ResetPage {
         ctx,
@@ -157,6 +201,9 @@ pub async fn reset(
         let m = Flash::success("Senha trocada. Entre com a nova senha.");
         redirect_with(&state, "/login", m)
     };
+    if let Err(AppError::NotFound) = result {
+        return gone_reset(&state, ctx, token.into_inner()).await;
+    }
     form_outcome(result, done, |errors| {
         let token = token.into_inner();
         render(&ResetPage { ctx, token, errors })
@@ -192,10 +239,12 @@ async fn invite_page(
     errors: Vec<FieldError>,
 ) -> Result<HttpResponse, PageError> {
     let t = token.clone();
-    let open = state
+    let Some(open) = state
         .run(move |conn, _| mailed_links::open_invitation(conn, &t))
         .await?
-        .ok_or(PageError(AppError::NotFound))?;
+    else {
+        return gone_invitation(state, ctx, token).await;
+    };
     let role = open.invitation.role.label();
     // An invitation that no longer stands says why, instead of a form that cannot work.
     let refusal = open
@@ -252,6 +301,7 @@ pub async fn accept_invite(
         Err(AppError::Validation(errors)) | Err(AppError::Conflict(errors)) => {
             invite_page(&state, ctx, token.into_inner(), name, errors).await
         }
+        Err(AppError::NotFound) => gone_invitation(&state, ctx, token.into_inner()).await,
         r => {
             r?;
             let m = "Conta criada. Entre com seu e-mail e a senha que você escolheu.";

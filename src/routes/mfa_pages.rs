@@ -168,12 +168,15 @@ fn safe_next(who: &SignedIn, next: &str) -> String {
 struct CodePage {
     ctx: Ctx,
     error: Option<String>,
+    /// The page to return to after signing in (checked again by `auth::enter`).
+    next: String,
 }
 
 pub async fn login_code_form(
     req: HttpRequest,
     state: State,
     ctx: Ctx,
+    q: web::Query<crate::routes::auth::NextQuery>,
 ) -> Result<HttpResponse, PageError> {
     if pending_user(&req, &state).await.is_none() {
         return Ok(redirect_with(
@@ -182,13 +185,20 @@ pub async fn login_code_form(
             Flash::error("Entre de novo com seu e-mail e senha."),
         ));
     }
-    render(&CodePage { ctx, error: None })
+    let next = crate::routes::auth::clean_next(q.next());
+    render(&CodePage {
+        ctx,
+        error: None,
+        next,
+    })
 }
 
 #[derive(Deserialize)]
 pub struct CodeForm {
     #[serde(default)]
     otp: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login_code(
@@ -198,6 +208,7 @@ pub async fn login_code(
     ctx: Ctx,
     Form(form): Form<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
+    let next = crate::routes::auth::clean_next(&form.next);
     let Some(pending) = pending_parts(&req) else {
         let mut r = redirect_with(
             &state,
@@ -244,6 +255,7 @@ pub async fn login_code(
                         "Código incorreto ou já usado. Digite o código que o aplicativo mostra agora."
                             .into(),
                     ),
+                    next,
                 },
             );
         }
@@ -252,6 +264,7 @@ pub async fn login_code(
                 StatusCode::TOO_MANY_REQUESTS,
                 &CodePage {
                     ctx,
+                    next,
                     error: Some(format!(
                         "Foram digitados {} códigos errados seguidos. Por segurança, aguarde {} minuto(s) e tente de novo.",
                         mfa::LOCK_AFTER,
@@ -279,7 +292,7 @@ pub async fn login_code(
         }
         Err(e) => return Err(e.into()),
     };
-    let mut resp = crate::routes::auth::enter(&state, &session, &p, &ip, &ua, device)?;
+    let mut resp = crate::routes::auth::enter(&state, &session, &p, &ip, &ua, device, &next)?;
     let _ = resp.add_cookie(&state.removal(PENDING_COOKIE));
     Ok(resp)
 }

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod cnpj_lookup;
 pub mod data_rights_pages;
 pub mod health;
 pub mod help_pages;
@@ -48,6 +49,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/invite/{token}", mailed_links::invite_form)
             .post("/invite/{token}", mailed_links::accept_invite)
             .get("/signup", signup::form)
+            .get("/signup/lookup", cnpj_lookup::for_visitor)
             .post("/signup", signup::submit)
             .get("/privacidade", privacy_pages::notice)
             .get("/api/openapi.json", api::openapi::document);

@@ -22,6 +22,10 @@ struct SignupPage {
     v: SignupForm,
     errors: Vec<FieldError>,
     done: bool,
+    /// The CNPJ look-up is on: the "Buscar dados do CNPJ" button.
+    lookup: bool,
+    /// What the last look-up said (the company's name, its situação).
+    notes: Vec<String>,
 }
 
 impl SignupPage {
@@ -42,14 +46,57 @@ pub struct SignupForm {
     password: String,
     #[serde(default, skip_serializing)]
     password_confirm: String,
+    /// Set by the "Buscar dados do CNPJ" button: show the company, ask nothing yet.
+    #[serde(default)]
+    lookup: String,
 }
 
-pub async fn form(ctx: Ctx) -> Result<HttpResponse, PageError> {
+pub async fn form(state: State, ctx: Ctx) -> Result<HttpResponse, PageError> {
     render(&SignupPage {
         ctx,
         v: SignupForm::default(),
         errors: vec![],
         done: false,
+        lookup: state.cnpj.enabled(),
+        notes: vec![],
+    })
+}
+
+/// "Buscar dados do CNPJ" without JavaScript: the form again (never the password) with
+/// the company's name and situação from the public register, limited per address.
+async fn looked_up(
+    req: &HttpRequest,
+    state: &State,
+    ctx: Ctx,
+    v: SignupForm,
+) -> Result<HttpResponse, PageError> {
+    let mut kept = SignupForm {
+        password: String::new(),
+        password_confirm: String::new(),
+        lookup: String::new(),
+        ..v
+    };
+    let (errors, notes) = match crate::domain::Cnpj::parse(&kept.cnpj) {
+        Err(m) => (vec![FieldError::new("cnpj", m)], vec![]),
+        Ok(cnpj) => match state.cnpj.admit_visitor(&state.client_ip(req)) {
+            Err(wait) => (
+                vec![],
+                vec![crate::routes::cnpj_lookup::throttled_message(wait)],
+            ),
+            Ok(()) => {
+                let found = state.cnpj.lookup(&cnpj).await;
+                kept.cnpj = cnpj.formatted();
+                (vec![], crate::routes::cnpj_lookup::notes(&found, true))
+            }
+        },
+    };
+    render(&SignupPage {
+        ctx,
+        v: kept,
+        errors,
+        done: false,
+        lookup: state.cnpj.enabled(),
+        notes,
     })
 }
 
@@ -59,6 +106,9 @@ pub async fn submit(
     ctx: Ctx,
     Form(v): Form<SignupForm>,
 ) -> Result<HttpResponse, PageError> {
+    if !v.lookup.is_empty() {
+        return looked_up(&req, &state, ctx, v).await;
+    }
     let (ip, f) = (state.client_ip(&req), v.clone());
     let result = state
         .blocking(move |app| sign_up(app, &ip, &f.input()))
@@ -69,12 +119,15 @@ pub async fn submit(
         password_confirm: String::new(),
         ..v
     };
+    let lookup = state.cnpj.enabled();
     let page = |ctx, v, errors, done| {
         render(&SignupPage {
             ctx,
             v,
             errors,
             done,
+            lookup,
+            notes: vec![],
         })
     };
     match result {

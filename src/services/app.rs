@@ -23,6 +23,8 @@ pub struct App {
     /// Client for Omie's API, with timeouts.
     pub http: reqwest::Client,
     pub omie_tests: TestCache,
+    /// The public CNPJ service that fills a company's form (`OTM_CNPJ_LOOKUP_URL`).
+    pub cnpj: super::cnpj_lookup::CnpjLookup,
     pub proxy: Proxy,
     pub meter: Meter,
     /// What the background jobs are doing, as their supervisor reports it.

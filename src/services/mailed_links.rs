@@ -671,3 +671,95 @@ pub fn list_open(
     }
     Ok(open)
 }
+
+/// Why a mailed link no longer opens its form, as its page explains it with the next
+/// step. Nothing here tells whether an address has an account: only the link's own
+/// state (and, for setup, whether the owner exists, which the sign-in page shows anyway).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GoneLink {
+    InvitationExpired,
+    InvitationUsed,
+    InvitationUnknown,
+    ResetExpired,
+    ResetUsed,
+    ResetUnknown,
+    SetupDone,
+    SetupUnknown,
+}
+
+impl GoneLink {
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::InvitationExpired => "Convite expirado",
+            Self::InvitationUsed => "Convite já usado",
+            Self::InvitationUnknown => "Convite não encontrado",
+            Self::ResetExpired | Self::ResetUsed | Self::ResetUnknown => {
+                "Link para trocar a senha não vale mais"
+            }
+            Self::SetupDone => "Configuração inicial já feita",
+            Self::SetupUnknown => "Link de configuração não vale mais",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::InvitationExpired => {
+                "Este convite expirou — peça um novo a quem convidou. Os convites valem 72 horas."
+            }
+            Self::InvitationUsed => {
+                "Este convite já foi usado: a conta foi criada. Entre com o seu e-mail e a senha que você escolheu."
+            }
+            Self::InvitationUnknown => {
+                "Este link de convite não vale mais: pode ter sido substituído por um convite mais novo, ou o endereço ficou incompleto ao copiar. Confira o e-mail mais recente ou peça um novo convite a quem convidou."
+            }
+            Self::ResetExpired => {
+                "Este link para trocar a senha expirou: ele vale uma hora. Peça um novo link; ele chega no mesmo e-mail."
+            }
+            Self::ResetUsed => {
+                "Este link já foi usado para trocar a senha. Entre com a nova senha ou, se não lembra dela, peça um novo link."
+            }
+            Self::ResetUnknown => {
+                "Este link para trocar a senha não vale mais: pode ter sido substituído por um pedido mais novo, ou o endereço ficou incompleto ao copiar. Use o link do e-mail mais recente ou peça um novo."
+            }
+            Self::SetupDone => {
+                "A conta do proprietário já foi criada com este sistema; o link de configuração não é mais necessário. Entre com o seu e-mail e senha."
+            }
+            Self::SetupUnknown => {
+                "Este link de configuração não vale mais: só o último link mostrado ao iniciar o programa funciona. Use o link mais recente que o programa mostrou ao iniciar."
+            }
+        }
+    }
+
+    /// The next step: where to go, and the button's words.
+    pub fn next(self) -> (&'static str, &'static str) {
+        match self {
+            Self::InvitationUsed | Self::SetupDone | Self::ResetUsed => ("/login", "Entrar"),
+            Self::ResetExpired | Self::ResetUnknown => {
+                ("/password/forgot", "Pedir um novo link para trocar a senha")
+            }
+            Self::InvitationExpired | Self::InvitationUnknown | Self::SetupUnknown => {
+                ("/login", "Ir para a página de entrada")
+            }
+        }
+    }
+}
+
+/// Why an invitation link no longer opens (its invitation is spent, expired or unknown).
+pub fn gone_invitation(conn: &Connection, token: &str) -> Result<GoneLink, AppError> {
+    Ok(match invitations::by_token(conn, &hash(token))? {
+        Some(inv) if inv.accepted_at.is_some() => GoneLink::InvitationUsed,
+        Some(inv) if inv.revoked_at.is_none() && inv.expires_at <= time::now_db() => {
+            GoneLink::InvitationExpired
+        }
+        _ => GoneLink::InvitationUnknown,
+    })
+}
+
+/// Why a reset link no longer opens.
+pub fn gone_reset(conn: &Connection, token: &str) -> Result<GoneLink, AppError> {
+    Ok(match password_resets::by_token(conn, &hash(token))? {
+        Some((Some(_), _)) => GoneLink::ResetUsed,
+        Some((None, _)) => GoneLink::ResetExpired,
+        None => GoneLink::ResetUnknown,
+    })
+}

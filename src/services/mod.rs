@@ -8,6 +8,7 @@ pub mod applications;
 pub mod audit;
 pub mod auth;
 pub mod backups;
+pub mod cnpj_lookup;
 pub mod companies;
 pub mod data_rights;
 pub mod email;

@@ -115,3 +115,14 @@ pub fn create_owner(
         users::get(tx, &id)?.ok_or(AppError::NotFound)
     })
 }
+
+/// Why a setup link no longer opens: the owner exists already, or it is not the latest
+/// link printed.
+pub fn gone_link(conn: &Connection) -> Result<super::mailed_links::GoneLink, AppError> {
+    use super::mailed_links::GoneLink;
+    Ok(if users::owner_exists(conn)? {
+        GoneLink::SetupDone
+    } else {
+        GoneLink::SetupUnknown
+    })
+}

@@ -37,21 +37,92 @@ impl SignedIn {
     }
 }
 
-fn to_login(req: ServiceRequest, state: Option<&State>) -> ServiceResponse<BoxBody> {
-    let mut resp = HttpResponse::SeeOther();
-    resp.insert_header((header::LOCATION, "/login"));
+/// What the sign-in page says when a session expired or was ended.
+pub const SESSION_EXPIRED: &str = "Sua sessão expirou. Entre de novo para continuar.";
+
+/// The page to come back to after signing in: the page asked for (a GET), or the page
+/// the form was on (a POST: its same-origin `Referer`), when it lies in `area` ("/admin"
+/// or "/portal"); `None` otherwise. Never another site (`domain::local_path`).
+fn return_to(req: &ServiceRequest, area: &str) -> Option<String> {
+    let target = if matches!(req.method().as_str(), "GET" | "HEAD") {
+        match req.query_string() {
+            "" => req.path().to_string(),
+            q => format!("{}?{q}", req.path()),
+        }
+    } else {
+        let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
+        let host = req.headers().get(header::HOST)?.to_str().ok()?;
+        let (_, rest) = referer.split_once("://")?;
+        let path = rest.strip_prefix(host)?;
+        path.to_string()
+    };
+    within_area(&target, area).then_some(target)
+}
+
+/// Whether `next` is a local path inside `area` ("/admin" or "/portal").
+pub fn within_area(next: &str, area: &str) -> bool {
+    crate::domain::local_path(next).is_some()
+        && !next.contains("//")
+        && (next == area
+            || next.starts_with(&format!("{area}/"))
+            || next.starts_with(&format!("{area}?")))
+}
+
+/// A request made by a page's script (`fetch`), not by the person navigating: it gets a
+/// plain 401 and leaves the cookies alone, so the expiry notice is kept for the page the
+/// person opens or posts next.
+fn from_script(req: &ServiceRequest) -> bool {
+    let h = req.headers();
+    let mode = h.get("sec-fetch-mode").and_then(|v| v.to_str().ok());
+    let accept = h.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    matches!(mode, Some(m) if m != "navigate")
+        || accept.is_some_and(|a| a.starts_with("application/json"))
+}
+
+fn to_login(req: ServiceRequest, state: Option<&State>, area: Area) -> ServiceResponse<BoxBody> {
+    if from_script(&req) {
+        let body = serde_json::json!({
+            "status": "signed_out",
+            "messages": [SESSION_EXPIRED],
+        });
+        return req.into_response(HttpResponse::Unauthorized().json(body));
+    }
     let session = req.get_session();
+    let home = match area {
+        Area::Admin => "/admin",
+        Area::Portal => "/portal",
+    };
+    // The area's home is where signing in leads anyway.
+    let location = match return_to(&req, home).filter(|n| n != home) {
+        Some(next) => format!(
+            "/login?{}",
+            serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
+        ),
+        None => "/login".to_string(),
+    };
+    let had_cookie = req.cookie(SESSION_COOKIE).is_some();
+    let mut resp = match state {
+        // A cookie that leads to no session: it expired or was ended elsewhere.
+        Some(state) if had_cookie && session_store::row(&session).is_none() => {
+            crate::web::page::redirect_with(
+                state,
+                &location,
+                crate::web::page::Flash::info(SESSION_EXPIRED),
+            )
+        }
+        _ => crate::web::page::redirect(&location),
+    };
     if session_store::row(&session).is_some() {
         // A live row whose person may no longer enter: the middleware deletes the row
         // and tells the browser to forget the cookie.
         session.purge();
     } else if let Some(state) = state
-        && req.cookie(SESSION_COOKIE).is_some()
+        && had_cookie
     {
         // A cookie that leads to no session (expired, ended, forged): forget it.
-        resp.cookie(state.removal(SESSION_COOKIE));
+        let _ = resp.add_cookie(&state.removal(SESSION_COOKIE));
     }
-    req.into_response(resp.finish())
+    req.into_response(resp)
 }
 
 /// Who a scope admits.
@@ -71,7 +142,7 @@ async fn require(
     let signed_in = session_store::user_id(&session).zip(session_store::row(&session));
     let (Some(state), Some((user_id, row))) = (state, signed_in) else {
         let state = req.app_data::<State>().cloned();
-        return Ok(to_login(req, state.as_ref()));
+        return Ok(to_login(req, state.as_ref(), area));
     };
     let found = state
         .run(move |conn, app| {
@@ -124,7 +195,7 @@ async fn require(
             });
             Ok(next.call(req).await?.map_into_boxed_body())
         }
-        Ok(None) => Ok(to_login(req, Some(&state))),
+        Ok(None) => Ok(to_login(req, Some(&state), area)),
         Err(e) => {
             let resp = PageError(e).error_response();
             Ok(req.into_response(resp))

@@ -28,6 +28,13 @@ impl Flash {
             message: m.into(),
         }
     }
+    /// A notice that is neither a success nor an error ("Sua sessão expirou").
+    pub fn info(m: impl Into<String>) -> Self {
+        Self {
+            kind: "info",
+            message: m.into(),
+        }
+    }
     pub fn error(m: impl Into<String>) -> Self {
         Self {
             kind: "error",
@@ -220,10 +227,10 @@ fn read_flash(req: &HttpRequest) -> Option<Flash> {
     let bytes = URL_SAFE_NO_PAD.decode(raw.value()).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (kind, message) = text.split_once('\n')?;
-    let kind = if kind == "success" {
-        "success"
-    } else {
-        "error"
+    let kind = match kind {
+        "success" => "success",
+        "info" => "info",
+        _ => "error",
     };
     req.extensions_mut().insert(FlashShown);
     Some(Flash {

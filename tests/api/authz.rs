@@ -136,6 +136,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /invite/{token}", "P"),
     ("POST /invite/{token}", "P"),
     ("GET /signup", "P"),
+    ("GET /signup/lookup", "P"),
     ("POST /signup", "P"),
     ("GET /privacidade", "P"),
     ("GET /api/openapi.json", "P"),
@@ -232,6 +233,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/companies", "A A"),
     ("POST /admin/companies", "A A"),
     ("GET /admin/companies/new", "A A"),
+    ("GET /admin/companies/lookup", "A A"),
     ("GET /admin/companies/{id}", "A A"),
     ("POST /admin/companies/{id}", "A A"),
     ("GET /admin/companies/{id}/edit", "A A"),
@@ -431,7 +433,8 @@ fn expectation(rules: &HashMap<&str, Vec<Expect>>, r: &RouteInfo, who: Who) -> O
 }
 
 fn matches(e: Expect, who: Who, status: u16, location: Option<&str>) -> bool {
-    let to_login = location == Some("/login");
+    let to_login =
+        location == Some("/login") || location.is_some_and(|l| l.starts_with("/login?next="));
     let redirect = (300..400).contains(&status);
     match e {
         Expect::Allowed => {

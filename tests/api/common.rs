@@ -44,7 +44,10 @@ pub fn command(data_dir: &Path, env: &[(String, String)]) -> Command {
         .env("OTM_MFA_REQUIRED", "none")
         // The suites read mailed links at this fixed address (their server's port is
         // random); a test about the default removes it.
-        .env("OTM_BASE_URL", "http://127.0.0.1:8080");
+        .env("OTM_BASE_URL", "http://127.0.0.1:8080")
+        // The CNPJ look-up never leaves the machine in tests: a closed loopback port
+        // (a test about it points it at its own stand-in).
+        .env("OTM_CNPJ_LOOKUP_URL", "http://127.0.0.1:9");
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -140,7 +140,10 @@ async fn only_the_owner_sees_settings() {
     let s = Server::start();
     let b = s.browser();
     let p = b.get("/admin/settings").await;
-    assert_eq!((p.status, p.location.as_deref()), (303, Some("/login")));
+    assert_eq!(
+        (p.status, p.location.as_deref()),
+        (303, Some("/login?next=%2Fadmin%2Fsettings"))
+    );
 }
 
 /// A message the mail server refuses for good is not retried for ever: it becomes a

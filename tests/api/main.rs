@@ -16,6 +16,7 @@ mod data_rights;
 mod durability;
 mod email;
 mod erasure;
+mod expiry12;
 mod grants;
 mod help;
 mod invitations;

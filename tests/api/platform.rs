@@ -88,9 +88,15 @@ async fn anonymous_visitors_are_sent_to_login_and_api_needs_a_token() {
         "/admin/audit",
     ] {
         let p = b.get(path).await;
+        let back = serde_urlencoded::to_string([("next", path)]).unwrap();
+        let login = if path == "/admin" {
+            "/login".to_string()
+        } else {
+            format!("/login?{back}")
+        };
         assert_eq!(
             (p.status, p.location.as_deref()),
-            (303, Some("/login")),
+            (303, Some(login.as_str())),
             "{path}"
         );
     }

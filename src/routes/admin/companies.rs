@@ -95,6 +95,10 @@ struct FormPage {
     id: Option<String>,
     v: FormValues,
     errors: Vec<FieldError>,
+    /// The CNPJ look-up is on (creating only): the "Buscar dados do CNPJ" button.
+    lookup: bool,
+    /// What the last look-up said.
+    notes: Vec<String>,
 }
 
 impl FormPage {
@@ -117,6 +121,9 @@ pub struct FormValues {
     email: String,
     #[serde(default)]
     phone: String,
+    /// Set by the "Buscar dados do CNPJ" button: fill the form, save nothing.
+    #[serde(default)]
+    lookup: String,
 }
 
 impl FormValues {
@@ -132,16 +139,19 @@ impl FormValues {
     }
 }
 
-pub async fn new_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
+pub async fn new_form(state: State, ctx: Ctx) -> Result<HttpResponse, PageError> {
     render(&FormPage {
         ctx: ctx.with_nav(Nav::Companies),
         id: None,
         v: FormValues::default(),
         errors: vec![],
+        lookup: state.cnpj.enabled(),
+        notes: vec![],
     })
 }
 
 fn form_errors(
+    state: &State,
     ctx: Ctx,
     id: Option<String>,
     v: FormValues,
@@ -152,13 +162,48 @@ fn form_errors(
             StatusCode::UNPROCESSABLE_ENTITY,
             &FormPage {
                 ctx: ctx.with_nav(Nav::Companies),
+                lookup: id.is_none() && state.cnpj.enabled(),
                 id,
                 v,
                 errors,
+                notes: vec![],
             },
         ),
         other => Err(other.into()),
     }
+}
+
+/// "Buscar dados do CNPJ" without JavaScript: the form again, its empty fields filled
+/// from the public register, and what the look-up said. Nothing is saved.
+async fn looked_up(state: &State, ctx: Ctx, mut v: FormValues) -> Result<HttpResponse, PageError> {
+    v.lookup.clear();
+    let (errors, notes) = match crate::domain::Cnpj::parse(&v.cnpj) {
+        Err(m) => (vec![FieldError::new("cnpj", m)], vec![]),
+        Ok(cnpj) => {
+            let found = state.cnpj.lookup(&cnpj).await;
+            v.cnpj = cnpj.formatted();
+            if let crate::services::cnpj_lookup::Lookup::Found(i) = &found {
+                let fill = |field: &mut String, value: &str| {
+                    if field.trim().is_empty() {
+                        *field = value.to_string();
+                    }
+                };
+                fill(&mut v.legal_name, &i.legal_name);
+                fill(&mut v.trade_name, &i.trade_name);
+                fill(&mut v.email, &i.email);
+                fill(&mut v.phone, &i.phone);
+            }
+            (vec![], crate::routes::cnpj_lookup::notes(&found, false))
+        }
+    };
+    render(&FormPage {
+        ctx: ctx.with_nav(Nav::Companies),
+        id: None,
+        v,
+        errors,
+        lookup: state.cnpj.enabled(),
+        notes,
+    })
 }
 
 pub async fn create(
@@ -167,6 +212,9 @@ pub async fn create(
     who: Acting,
     Form(v): Form<FormValues>,
 ) -> Result<HttpResponse, PageError> {
+    if !v.lookup.is_empty() {
+        return looked_up(&state, ctx, v).await;
+    }
     let (actor, input) = (who.actor(), v.input());
     match state
         .run(move |conn, app| uc::create(conn, &app.keys, &actor, &input))
@@ -177,7 +225,7 @@ pub async fn create(
             &format!("/admin/companies/{}", c.id),
             Flash::success(format!("Empresa {} cadastrada.", c.legal_name)),
         )),
-        Err(e) => form_errors(ctx, None, v, e),
+        Err(e) => form_errors(&state, ctx, None, v, e),
     }
 }
 
@@ -278,12 +326,15 @@ pub async fn edit_form(
         contact_name: c.contact_name,
         email: c.email,
         phone: view.phone,
+        lookup: String::new(),
     };
     render(&FormPage {
         ctx: ctx.with_nav(Nav::Companies),
         id: Some(c.id),
         v,
         errors: vec![],
+        lookup: false,
+        notes: vec![],
     })
 }
 
@@ -305,7 +356,7 @@ pub async fn update(
             &format!("/admin/companies/{}", c.id),
             Flash::success("Alterações salvas."),
         )),
-        Err(e) => form_errors(ctx, Some(id), v, e),
+        Err(e) => form_errors(&state, ctx, Some(id), v, e),
     }
 }
 

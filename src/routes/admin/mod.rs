@@ -21,6 +21,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/companies", companies::list)
             .post("/companies", companies::create)
             .get("/companies/new", companies::new_form)
+            .get(
+                "/companies/lookup",
+                crate::routes::cnpj_lookup::for_platform,
+            )
             .get("/companies/{id}", companies::show)
             .post("/companies/{id}", companies::update)
             .get("/companies/{id}/edit", companies::edit_form)
