@@ -17,6 +17,7 @@ mod durability;
 mod email;
 mod erasure;
 mod grants;
+mod history;
 mod invitations;
 mod links;
 mod mail_settings;

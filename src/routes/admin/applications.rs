@@ -271,7 +271,7 @@ impl From<LinkRow> for LinkView {
             company_id: l.other_id,
             company: l.other_name,
             cnpj: cnpj_format(&l.other_code),
-            scopes: l.scopes,
+            scopes: crate::services::applications::scopes_in_words(&l.scopes),
             last_read: l
                 .last_credentials_read_at
                 .as_deref()
@@ -289,7 +289,8 @@ struct ShowPage {
     description: String,
     secrets: Vec<SecretRow>,
     links: Vec<LinkView>,
-    scopes: &'static [&'static str],
+    /// (scope, what it lets the application do)
+    scopes: Vec<(&'static str, &'static str)>,
     once: String,
 }
 
@@ -331,7 +332,10 @@ pub async fn show(
         app: AppRow::from(&app),
         secrets: secrets.into_iter().map(SecretRow::new).collect(),
         links: links.into_iter().map(LinkView::from).collect(),
-        scopes: uc::SCOPES,
+        scopes: uc::SCOPES
+            .iter()
+            .map(|s| (*s, uc::scope_words(s)))
+            .collect(),
         once: form_nonce(),
     })
 }
