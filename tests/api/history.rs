@@ -146,6 +146,13 @@ async fn a_phone_change_reads_in_words_everywhere_and_tenants_see_only_their_own
         assert!(text.contains(want), "{want} on the audit page:\n{text}");
     }
 
+    // The filter finds people by the name the page shows.
+    let (text, _) = history_table(&br.get("/admin/audit?actor=bruno+da").await.body);
+    assert!(
+        text.contains(by_staff) && !text.contains(by_ana),
+        "by name:\n{text}"
+    );
+
     let (text, markup) = history_table(&br.get("/admin").await.body);
     no_ids_or_json(&text, &markup);
     assert!(text.contains(by_ana), "overview:\n{text}");
