@@ -331,7 +331,7 @@ async fn verify_now_records_the_outcome_and_a_tampered_chain_is_explained() {
         page.contains("A cadeia de auditoria está quebrada no registro nº 2"),
         "{page}"
     );
-    assert!(page.contains("class=\"flash error chain-broken\""));
+    assert!(page.contains("class=\"flash flash-error chain-broken\""));
     assert!(page.contains("O que fazer"));
     assert!(!page.contains("Cadeia íntegra, verificada"));
 }
@@ -357,6 +357,9 @@ async fn the_owner_changes_a_phone_and_reads_it_on_the_audit_page_in_a_browser()
         .await;
     assert!(page.contains("Dona Maria") && page.contains("Empresa Pão Quente"));
     assert_eq!(d.overflow().await, None, "the audit page fits 1366 px");
+    if let Ok(dir) = std::env::var("OTM_SCREENSHOTS") {
+        d.screenshot(&dir, "history_audit_1366").await;
+    }
 
     d.phone().await;
     d.goto(&s.url(&format!("/admin/companies/{a}/edit"))).await;
@@ -367,4 +370,7 @@ async fn the_owner_changes_a_phone_and_reads_it_on_the_audit_page_in_a_browser()
     d.wait_for("Telefone: (11) 3123-4567 → (11) 91234-5678")
         .await;
     assert_eq!(d.overflow().await, None, "the audit page fits 390 px");
+    if let Ok(dir) = std::env::var("OTM_SCREENSHOTS") {
+        d.screenshot(&dir, "history_audit_390").await;
+    }
 }
