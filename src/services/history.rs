@@ -415,17 +415,14 @@ impl<'a> Names<'a> {
         let action = Action::parse(&e.action);
         let (who, who_detail) = self.who(e)?;
         let (item, names_company) = self.item(e, &details)?;
+        // A client company reads only its own history: naming itself again says nothing.
         let (company, company_href) = match (&e.company_id, names_company) {
-            (Some(c), false) => (
+            (Some(c), false) if self.reader.is_platform() => (
                 format!(
                     "Empresa {}",
                     self.company(c)?.unwrap_or_else(|| "removida".into())
                 ),
-                if self.reader.is_platform() {
-                    format!("/admin/companies/{c}")
-                } else {
-                    String::new()
-                },
+                format!("/admin/companies/{c}"),
             ),
             _ => (String::new(), String::new()),
         };
