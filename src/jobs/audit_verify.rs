@@ -23,7 +23,7 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         pause = EVERY;
         let a = app.clone();
         let result = db::run(&app.pool, move |conn| {
-            history::verify_now(conn, &a.keys.audit, &Actor::system())
+            history::verify_now(conn, &a.keys, &a.settings, &Actor::system())
         })
         .await;
         match result {

@@ -13,7 +13,8 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::Actor;
+use super::{Actor, Keys};
+use crate::config::Settings;
 use crate::db::audit::{Entry, Filter, Verdict};
 use crate::db::{self, app_settings, applications as app_store, companies, users as user_store};
 use crate::domain::{
@@ -21,6 +22,7 @@ use crate::domain::{
     Role, UserStatus, cnpj_format, phone_format,
 };
 use crate::error::AppError;
+
 use crate::time;
 use crate::views::int_br;
 
@@ -787,17 +789,19 @@ impl Check {
     }
 }
 
-/// Walks the chain now and stores the outcome (for the page, which only reads it).
+/// Walks the chain now and stores the outcome (for the page, which only reads it); a
+/// break, or its end, changes the `audit_chain` alert (mailed like the others).
 /// Platform readers and the system only.
 pub fn verify_now(
     conn: &mut Connection,
-    audit_key: &[u8],
+    keys: &Keys,
+    settings: &Settings,
     actor: &Actor,
 ) -> Result<Check, AppError> {
     if !actor.is_platform() {
         return Err(AppError::Forbidden);
     }
-    let verdict = super::audit::verify(conn, audit_key)?;
+    let verdict = super::audit::verify(conn, &keys.audit)?;
     let check = match verdict {
         Verdict::Intact { rows } => Check {
             at: time::now_db(),
@@ -822,6 +826,7 @@ pub fn verify_now(
         app_settings::set(tx, VERIFIED_KEY, &text, &check.at)?;
         Ok(())
     })?;
+    super::alerts::evaluate(conn, keys, settings, &None)?;
     Ok(check)
 }
 

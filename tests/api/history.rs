@@ -334,6 +334,11 @@ async fn verify_now_records_the_outcome_and_a_tampered_chain_is_explained() {
     assert!(page.contains("class=\"flash flash-error chain-broken\""));
     assert!(page.contains("O que fazer"));
     assert!(!page.contains("Cadeia íntegra, verificada"));
+    // ... and it is an alert, mailed to the alert recipients.
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM alerts WHERE kind = 'audit_chain' AND active = 1"),
+        1
+    );
 }
 
 /// In a real browser, at 1366 px and at 390 px: the owner changes a company's phone on

@@ -129,7 +129,7 @@ pub async fn verify(
 ) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let check = state
-        .run(move |conn, app| history::verify_now(conn, &app.keys.audit, &actor))
+        .run(move |conn, app| history::verify_now(conn, &app.keys, &app.settings, &actor))
         .await?;
     let flash = if check.intact {
         Flash::success(format!(
