@@ -199,6 +199,10 @@ fn start_jobs(app: Arc<app::App>) -> jobs::Supervisor {
     sup.start("privacy-reminders", move |stop| {
         jobs::privacy::run(a.clone(), stop)
     });
+    let a = app.clone();
+    sup.start("audit-verify", move |stop| {
+        jobs::audit_verify::run(a.clone(), stop)
+    });
     sup.start("housekeeping", move |stop| {
         jobs::housekeeping::run(app.clone(), stop)
     });

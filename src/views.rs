@@ -1,6 +1,5 @@
 //! Display forms of stored rows, shared by pages: masks, Portuguese labels, local times.
 
-use crate::db::audit::Entry;
 use crate::db::companies::Company;
 use crate::domain::cnpj_format;
 use crate::domain::phone_format;
@@ -34,49 +33,6 @@ impl From<&Company> for CompanyView {
             status_label: c.status.label(),
             created: time::db_to_br(&c.created_at),
             updated: time::db_to_br(&c.updated_at),
-        }
-    }
-}
-
-pub struct AuditView {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub action_label: &'static str,
-    pub entity: String,
-    pub company_id: String,
-    pub ip: String,
-    pub details: String,
-}
-
-/// Portuguese description of an audit action code, for people ("" for a code this
-/// version does not know, from an older trail).
-pub fn action_label(action: &str) -> &'static str {
-    crate::domain::Action::parse(action)
-        .map(crate::domain::Action::label)
-        .unwrap_or("")
-}
-
-impl From<&Entry> for AuditView {
-    fn from(e: &Entry) -> Self {
-        Self {
-            id: e.id,
-            at: time::db_to_br(&e.at),
-            actor: if e.actor_label.is_empty() {
-                e.actor_type.clone()
-            } else {
-                e.actor_label.clone()
-            },
-            action: e.action.clone(),
-            action_label: action_label(&e.action),
-            entity: match &e.entity_id {
-                Some(id) => format!("{} {}", e.entity_type, id),
-                None => e.entity_type.clone(),
-            },
-            company_id: e.company_id.clone().unwrap_or_default(),
-            ip: e.ip.clone(),
-            details: e.details.clone(),
         }
     }
 }

@@ -348,9 +348,11 @@ pub fn list(conn: &Connection, f: &Filter, limit: usize) -> rusqlite::Result<(Ve
         args.push(Box::new(a.clone()));
         let n = args.len();
         args.push(Box::new(format!("%{}%", escape_like(a))));
+        // By id, by e-mail, or by the person's name (what the page shows).
         let by_actor = format!(
-            "(actor_id = ?{n} OR actor_label LIKE ?{} ESCAPE '\\')",
-            args.len()
+            "(actor_id = ?{n} OR actor_label LIKE ?{m} ESCAPE '\\' OR (actor_type = 'user' AND \
+             actor_id IN (SELECT id FROM users WHERE name LIKE ?{m} ESCAPE '\\')))",
+            m = args.len()
         );
         match &f.tenant_team {
             Some(team) => {

@@ -4,6 +4,7 @@
 //! `/readyz` answers 503 until the server restarts. A shutdown asks every job to stop
 //! at its next pause and waits a bounded time for them.
 
+pub mod audit_verify;
 pub mod housekeeping;
 pub mod privacy;
 pub mod retention;

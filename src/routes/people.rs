@@ -425,7 +425,7 @@ struct PersonPage {
     may_manage: bool,
     company_roles: &'static [Role],
     invitations: Vec<crate::routes::admin::companies::InvitationRow>,
-    history: Vec<crate::views::AuditView>,
+    history: Vec<crate::services::history::Line>,
 }
 
 /// `GET /admin/users/{id}` and `GET /portal/users/{id}`: one person's page. A company
@@ -437,8 +437,12 @@ pub async fn show<A: Area>(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
-    let d = state
-        .run(move |conn, _| users::person(conn, &actor, &id))
+    let (d, history) = state
+        .run(move |conn, _| {
+            let d = users::person(conn, &actor, &id)?;
+            let history = crate::services::history::lines(conn, &actor, &d.history)?;
+            Ok((d, history))
+        })
         .await?;
     let admin = A::PEOPLE.starts_with("/admin");
     let u = &d.user;
@@ -491,10 +495,6 @@ pub async fn show<A: Area>(
             .iter()
             .map(crate::routes::admin::companies::InvitationRow::from)
             .collect(),
-        history: d
-            .history
-            .iter()
-            .map(crate::views::AuditView::from)
-            .collect(),
+        history,
     })
 }

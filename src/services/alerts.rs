@@ -46,6 +46,10 @@ fn label(kind: &str) -> (&'static str, &'static str) {
             "a verificação de integridade do banco de dados falhou",
             "não apague nada; faça um backup agora e peça ajuda técnica. O README explica como restaurar.",
         ),
+        "audit_chain" => (
+            "a cadeia da trilha de auditoria está quebrada",
+            "alguém alterou, apagou ou inseriu registros direto no banco de dados. Não apague nada: faça um backup agora, abra a página Auditoria para ver o registro e chame quem cuida do servidor.",
+        ),
         "mail_dead" => (
             "há e-mails que não puderam ser enviados",
             "abra Configurações, veja o erro de cada e-mail e, depois de corrigir o endereço ou o servidor de e-mail, clique em \"Tentar de novo\".",
@@ -110,6 +114,17 @@ pub fn conditions(
         active: dead > 0,
         detail: format!("{dead} e-mail(s) desistido(s) depois de todas as tentativas"),
     });
+    // The stored outcome of the last walk of the audit chain (services::history).
+    if let Some(check) = super::history::last_check(conn)? {
+        out.push(Condition {
+            kind: "audit_chain",
+            active: !check.intact,
+            detail: match check.broken_at {
+                Some(n) => format!("quebrada no registro nº {n}"),
+                None => String::new(),
+            },
+        });
+    }
     if let Some(r) = integrity {
         out.push(Condition {
             kind: "db_integrity",

@@ -24,6 +24,30 @@ use crate::time;
 
 pub const SCOPES: &[&str] = &["companies:read", "omie_credentials:read", "omie:proxy"];
 
+/// What a scope lets an application do, in words: the one table every page uses.
+pub fn scope_words(scope: &str) -> &'static str {
+    match scope {
+        "companies:read" => "Ler os dados cadastrais da empresa",
+        "omie_credentials:read" => "Ler as credenciais do Omie da empresa",
+        "omie:proxy" => "Chamar a API do Omie em nome da empresa",
+        _ => "Permissão desconhecida",
+    }
+}
+
+/// A stored scope list (space- or comma-separated) in words, one permission after the other.
+pub fn scopes_in_words(list: &str) -> String {
+    let words: Vec<&str> = list
+        .split([' ', ','])
+        .filter(|s| !s.is_empty())
+        .map(scope_words)
+        .collect();
+    if words.is_empty() {
+        "nenhuma permissão".to_string()
+    } else {
+        words.join("; ")
+    }
+}
+
 /// Parses a space- or comma-separated scope list; every scope must be known.
 pub fn parse_scopes(raw: &[String]) -> Result<String, AppError> {
     let mut out: Vec<&str> = Vec::new();

@@ -504,7 +504,9 @@ async fn the_dashboard_and_the_portal_manage_applications() {
     assert_eq!(r.status(), 303);
     let shown = owner.get(&page).await.body;
     assert!(
-        shown.contains("companies:read omie_credentials:read") && shown.contains("Empresa A Ltda"),
+        shown.contains("Ler os dados cadastrais da empresa")
+            && shown.contains("Ler as credenciais do Omie da empresa")
+            && shown.contains("Empresa A Ltda"),
         "{shown}"
     );
 
@@ -522,7 +524,9 @@ async fn the_dashboard_and_the_portal_manage_applications() {
         .login_to("admin@a.com.br", "senha da empresa bem longa", "/portal")
         .await;
     let apps = admin.get("/portal/applications").await.body;
-    assert!(apps.contains("Robô de notas") && apps.contains("omie_credentials:read"));
+    assert!(
+        apps.contains("Robô de notas") && apps.contains("Ler as credenciais do Omie da empresa")
+    );
     assert!(!apps.contains(">nunca</td>"), "the read is shown");
     admin
         .submit(
@@ -619,8 +623,9 @@ async fn the_company_sees_each_credential_read_in_its_history() {
         .await;
     let history = admin.get("/portal/history").await.body;
     assert!(
-        history.contains("<small>(omie_credentials.read)</small>")
-            && history.contains(app["client_id"].as_str().unwrap()),
+        history.contains(r#"data-action="omie_credentials.read""#)
+            && history.contains("Credenciais do Omie lidas por aplicação")
+            && !history.contains(app["client_id"].as_str().unwrap()),
         "{history}"
     );
     // The owner renames the app on its page.

@@ -257,6 +257,8 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/usage.csv", "A A"),
     ("GET /admin/audit", "A A"),
     ("GET /admin/audit.csv", "A A"),
+    ("POST /admin/audit/verify", "A A"),
+    ("GET /admin/audit/export.csv", "A A"),
     ("GET /admin/privacidade", "A A"),
     ("POST /admin/privacidade/{id}/resolve", "A A"),
     // The owner exports anyone's data; staff may not.

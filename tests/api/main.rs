@@ -19,6 +19,7 @@ mod erasure;
 mod expiry12;
 mod grants;
 mod help;
+mod history;
 mod invitations;
 mod links;
 mod mail_settings;

@@ -363,7 +363,7 @@ async fn an_application_is_linked_by_picking_the_company_from_a_search() {
         "a search by name or CNPJ"
     );
     assert!(
-        before.contains("ler as credenciais do Omie da empresa"),
+        before.contains("Ler as credenciais do Omie da empresa"),
         "scopes in words"
     );
     // By name, without accents typed: only the padaria, with its "Vincular".
@@ -415,7 +415,7 @@ async fn an_application_is_linked_by_picking_the_company_from_a_search() {
     assert!(shown.contains(&format!(
         "<a href=\"/admin/companies/{padaria}\">Padaria Pão Quente Ltda</a>"
     )));
-    assert!(shown.contains("ler os dados cadastrais da empresa"));
+    assert!(shown.contains("Ler os dados cadastrais da empresa"));
     assert_eq!(
         s.count("SELECT COUNT(*) FROM application_links WHERE scopes = 'companies:read omie_credentials:read'"),
         1

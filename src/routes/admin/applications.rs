@@ -267,16 +267,6 @@ struct LinkView {
     last_read: String,
 }
 
-/// What a scope lets an application do, in words for the pages.
-pub fn scope_words(scope: &str) -> &'static str {
-    match scope {
-        "companies:read" => "ler os dados cadastrais da empresa",
-        "omie_credentials:read" => "ler as credenciais do Omie da empresa",
-        "omie:proxy" => "chamar a API do Omie em nome da empresa, por este painel",
-        _ => "permissão desconhecida",
-    }
-}
-
 /// A company found by the picker, with whether the application already reaches it.
 struct FoundCompany {
     id: String,
@@ -329,7 +319,7 @@ impl From<LinkRow> for LinkView {
             company_id: l.other_id,
             company: l.other_name,
             cnpj: cnpj_format(&l.other_code),
-            scope_words: l.scopes.split_whitespace().map(scope_words).collect(),
+            scope_words: l.scopes.split_whitespace().map(uc::scope_words).collect(),
             scopes: l.scopes,
             last_read: l
                 .last_credentials_read_at
@@ -348,7 +338,8 @@ struct ShowPage {
     description: String,
     secrets: Vec<SecretRow>,
     links: Vec<LinkView>,
-    scopes: &'static [&'static str],
+    /// (scope, what it lets the application do)
+    scopes: Vec<(&'static str, &'static str)>,
     once: String,
     picker: Picker,
 }
@@ -420,7 +411,10 @@ pub async fn show(
         app: AppRow::from(&app),
         secrets: secrets.into_iter().map(SecretRow::new).collect(),
         links: links.into_iter().map(LinkView::from).collect(),
-        scopes: uc::SCOPES,
+        scopes: uc::SCOPES
+            .iter()
+            .map(|s| (*s, uc::scope_words(s)))
+            .collect(),
         once: form_nonce(),
     })
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::CompanyStatus;
 use crate::error::{AppError, FieldError};
 use crate::services::companies::{self as uc, CompanyInput};
-use crate::views::{AuditView, CompanyView};
+use crate::views::CompanyView;
 use crate::web::State;
 use crate::web::acting::Acting;
 use crate::web::error::PageError;
@@ -234,7 +234,7 @@ pub async fn create(
 struct ShowPage {
     ctx: Ctx,
     c: CompanyView,
-    history: Vec<AuditView>,
+    history: Vec<crate::services::history::Line>,
     people: Vec<PersonRow>,
     invitations: Vec<InvitationRow>,
 }
@@ -295,12 +295,17 @@ pub async fn show(
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
     let d = state
-        .run(move |conn, _| uc::detail(conn, &actor, &id))
+        .run(move |conn, _| {
+            let d = uc::detail(conn, &actor, &id)?;
+            let history = crate::services::history::lines(conn, &actor, &d.history)?;
+            Ok((d, history))
+        })
         .await?;
+    let (d, history) = d;
     render(&ShowPage {
         ctx: ctx.with_nav(Nav::Companies),
         c: CompanyView::from(&d.company),
-        history: d.history.iter().map(AuditView::from).collect(),
+        history,
         people: d
             .people
             .into_iter()

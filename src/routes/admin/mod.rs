@@ -50,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/usage", overview::usage)
             .get("/usage.csv", overview::usage_csv)
             .get("/audit", audit::list)
+            .post("/audit/verify", audit::verify)
+            .get("/audit/export.csv", audit::export)
             .get("/audit.csv", crate::routes::data_rights_pages::audit_csv)
             .get("/privacidade", crate::routes::data_rights_pages::queue)
             .post(

@@ -3,7 +3,6 @@ use askama::Template;
 
 use crate::services::overview;
 use crate::time;
-use crate::views::AuditView;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
@@ -17,7 +16,7 @@ struct Overview {
     suspended: i64,
     archived: i64,
     users: i64,
-    recent: Vec<AuditView>,
+    recent: Vec<crate::services::history::Line>,
     /// How long ago the newest good backup finished, and whether that is too long.
     last_backup: Option<(String, bool)>,
     copy_failing: bool,
@@ -27,15 +26,20 @@ struct Overview {
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let o = state
-        .run(move |conn, app| overview::overview(conn, &actor, &app.settings))
+        .run(move |conn, app| {
+            let o = overview::overview(conn, &actor, &app.settings)?;
+            let recent = crate::services::history::lines(conn, &actor, &o.recent)?;
+            Ok((o, recent))
+        })
         .await?;
+    let (o, recent) = o;
     render(&Overview {
         ctx: ctx.with_nav(Nav::Overview),
         active: o.active,
         suspended: o.suspended,
         archived: o.archived,
         users: o.users,
-        recent: o.recent.iter().map(AuditView::from).collect(),
+        recent,
         last_backup: o.last_backup.map(|(at, stale)| (time::ago_br(&at), stale)),
         copy_failing: o.copy_failing,
         running: o.running,

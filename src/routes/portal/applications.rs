@@ -38,7 +38,7 @@ pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
             app_id: l.other_id,
             name: l.other_name,
             client_id: l.other_code,
-            scopes: l.scopes,
+            scopes: crate::services::applications::scopes_in_words(&l.scopes),
             last_read: l
                 .last_credentials_read_at
                 .as_deref()

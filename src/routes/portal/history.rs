@@ -12,17 +12,17 @@ use crate::web::page::{Ctx, Nav, render};
 #[template(path = "portal/history.html")]
 struct HistoryPage {
     ctx: Ctx,
-    rows: Vec<crate::views::AuditView>,
+    rows: Vec<crate::services::history::Line>,
 }
 
 /// The company's own history, including every credential read by an application.
 pub async fn page(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let a = who.actor();
     let (rows, _) = state
-        .run(move |conn, _| crate::services::audit::list(conn, &a, Default::default(), 200))
+        .run(move |conn, _| crate::services::history::page(conn, &a, Default::default(), 200))
         .await?;
     render(&HistoryPage {
         ctx: ctx.with_nav(Nav::History),
-        rows: rows.iter().map(crate::views::AuditView::from).collect(),
+        rows,
     })
 }
