@@ -181,8 +181,17 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             let write = match result {
                 Ok(()) => {
                     tracing::info!(id, kind = m.kind, "e-mail sent");
+                    let test = m.kind == "test";
                     db::run(&state.pool, move |c| {
-                        Ok(outbox::mark_sent(c, id, &time::now_db())?)
+                        outbox::mark_sent(c, id, &time::now_db())?;
+                        if test {
+                            // The first-steps checklist ticks "e-mail de teste" from this.
+                            crate::services::overview::record_fact(
+                                c,
+                                crate::services::overview::FACT_TEST_MAIL,
+                            )?;
+                        }
+                        Ok(())
                     })
                     .await
                 }

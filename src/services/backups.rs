@@ -227,6 +227,8 @@ pub fn recovery_kit(app: &App, actor: &Actor, password: &str) -> Result<Recovery
         let now = time::now_db();
         let entry = actor.entry(Action::BackupRecoveryKit, "settings", Some("master_key"));
         audit::append(tx, &keys.audit, &now, &entry)?;
+        // The first-steps checklist ticks "kit de recuperação" from this fact.
+        super::overview::record_fact(tx, super::overview::FACT_RECOVERY_KIT)?;
         Ok(())
     })?;
     Ok(RecoveryKit {

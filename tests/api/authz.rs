@@ -228,6 +228,8 @@ const RULES: &[(&str, &str)] = &[
     // Dashboard.       owner staff
     ("GET /admin", "A A"),
     ("GET /admin/", "A A"),
+    // The first-steps checklist is the owner's (staff never see it).
+    ("POST /admin/overview/checklist/hide", "A 3"),
     ("GET /admin/companies", "A A"),
     ("POST /admin/companies", "A A"),
     ("GET /admin/companies/new", "A A"),

@@ -23,6 +23,7 @@ mod mail_settings;
 mod mfa;
 mod omie;
 mod omie_stub;
+mod overview12;
 mod platform;
 mod plumbing;
 mod privacy;

@@ -17,6 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     crate::routes::table::register(cfg, |r| {
         r.get("", overview::show)
             .get("/", overview::show)
+            .post("/overview/checklist/hide", overview::hide_checklist)
             .get("/companies", companies::list)
             .post("/companies", companies::create)
             .get("/companies/new", companies::new_form)

@@ -1,0 +1,481 @@
+//! Issue 12, item 4 (an overview that says what needs attention, and the first steps of
+//! a fresh install), the rest of item 1 (the vendor's name and logo, "Testar destino",
+//! copying a link while mail is off, truthful flashes) and item 10's send-time base URL.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Server};
+use crate::smtp::Smtp;
+
+const APP_KEY: &str = "1724630275368";
+const APP_SECRET: &str = "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a";
+const PERSON_PASSWORD: &str = "senha da pessoa bem longa";
+
+fn sql(s: &Server, q: &str) {
+    rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .execute_batch(q)
+        .unwrap_or_else(|e| panic!("{q}: {e}"));
+}
+
+/// The keys of the attention lines on the overview, in order.
+fn attention(body: &str) -> Vec<String> {
+    body.split("data-key=\"")
+        .skip(1)
+        .map(|r| r[..r.find('"').unwrap()].to_string())
+        .collect()
+}
+
+/// Whether each first step is ticked, by key.
+fn steps(body: &str) -> Vec<(String, bool)> {
+    body.split("id=\"step-")
+        .skip(1)
+        .map(|r| {
+            let key = r[..r.find('"').unwrap()].to_string();
+            (
+                key,
+                r.contains("data-done=\"true\"") && r.find("data-done=\"true\"") < r.find("</li>"),
+            )
+        })
+        .collect()
+}
+
+fn step_done(body: &str, key: &str) -> bool {
+    steps(body)
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .unwrap_or_else(|| panic!("no step {key} in {body}"))
+        .1
+}
+
+async fn company(api: &crate::common::Api, name: &str, cnpj: &str) -> String {
+    let (st, c) = api
+        .post(
+            "/api/v1/companies",
+            json!({"legal_name": name, "cnpj": cnpj}),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    c["id"].as_str().unwrap().to_string()
+}
+
+async fn signup(s: &Server, cnpj: &str, email: &str) {
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/signup"))
+        .json(&json!({"cnpj": cnpj, "name": "Joana Lima", "email": email, "password": PERSON_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+}
+
+/// Every line of "Precisa da sua atenção" appears when its cause is created and goes
+/// when it is dealt with; with nothing to do the overview says "Tudo em ordem".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_attention_line_comes_with_its_cause_and_goes_when_fixed() {
+    let smtp = Smtp::start();
+    let s = crate::smtp::with_smtp(smtp.port);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let api = s.api(&s.token().await);
+    let keys = || async { attention(&b.get("/admin").await.body) };
+    let home = b.get("/admin").await.body;
+    assert!(home.contains("Precisa da sua atenção"), "{home}");
+    assert!(home.contains("id=\"all-clear\""), "{home}");
+    assert!(keys().await.is_empty());
+
+    // A company without Omie credentials, then with keys that failed their test.
+    let cid = company(&api, "Padaria Pão Quente Ltda", "11222333000181").await;
+    assert_eq!(keys().await, ["omie_missing"]);
+    let home = b.get("/admin").await.body;
+    assert!(
+        home.contains("1 empresa ativa ainda não tem as credenciais do Omie"),
+        "{home}"
+    );
+    assert!(
+        home.contains("href=\"/admin/companies?status=active&#38;omie=missing\""),
+        "{home}"
+    );
+    let list = b
+        .get("/admin/companies?status=active&omie=missing")
+        .await
+        .body;
+    assert!(list.contains("Padaria Pão Quente Ltda"), "{list}");
+    let (st, v) = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/companies/{cid}/omie-credentials"),
+            Some(json!({"app_key": APP_KEY, "app_secret": APP_SECRET})),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(keys().await.is_empty());
+    assert!(
+        !b.get("/admin/companies?status=active&omie=missing")
+            .await
+            .body
+            .contains("Padaria Pão Quente")
+    );
+    sql(
+        &s,
+        "UPDATE omie_credentials SET validation_status = 'failed', validated_at = '2026-01-01T00:00:00.000Z'",
+    );
+    assert_eq!(keys().await, ["omie_failed"]);
+    assert!(
+        b.get("/admin/companies?status=active&omie=failed")
+            .await
+            .body
+            .contains("Padaria Pão Quente Ltda")
+    );
+    sql(&s, "UPDATE omie_credentials SET validation_status = 'ok'");
+    assert!(keys().await.is_empty());
+
+    // A sign-up waiting for approval; a request for a company not registered yet.
+    signup(&s, "11222333000181", "joana@example.com.br").await;
+    assert_eq!(keys().await, ["signups"]);
+    assert!(
+        b.get("/admin")
+            .await
+            .body
+            .contains("1 pedido de acesso aguarda a sua aprovação")
+    );
+    let uid: String = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT id FROM users WHERE email = 'joana@example.com.br'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let (st, v) = api
+        .post(
+            &format!("/api/v1/users/{uid}/approve"),
+            json!({"role": "company_user"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert!(keys().await.is_empty());
+    signup(&s, "12.ABC.345/01DE-35", "pedro@example.com.br").await;
+    assert_eq!(keys().await, ["company_requests"]);
+    let rid: String = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row("SELECT id FROM company_requests", [], |r| r.get(0))
+        .unwrap();
+    let r = b
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{rid}/refuse"),
+            &[("reason", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(keys().await.is_empty());
+
+    // An invitation about to expire, named with its company; cancelling it clears it.
+    let r = b
+        .submit(
+            "/admin/users",
+            "/admin/invitations",
+            &[
+                ("email", "nova@example.com.br"),
+                ("role", "staff"),
+                ("company_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(keys().await.is_empty(), "72 hours left: not yet");
+    sql(
+        &s,
+        "UPDATE invitations SET expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+10 hours')",
+    );
+    let k = keys().await;
+    assert_eq!(k.len(), 1, "{k:?}");
+    assert!(k[0].starts_with("invitation_"));
+    let home = b.get("/admin").await.body;
+    assert!(
+        home.contains("O convite de nova@example.com.br para a equipe vence em"),
+        "{home}"
+    );
+    let iid = k[0].trim_start_matches("invitation_").to_string();
+    let r = b
+        .submit(
+            "/admin/users",
+            &format!("/admin/invitations/{iid}/revoke"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(keys().await.is_empty());
+
+    // Mail stuck in the queue for more than 15 minutes (never due), then sent.
+    sql(
+        &s,
+        "INSERT INTO outbox (created_at, kind, to_addr, subject, text_body, html_body, next_attempt_at)
+         VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour'), 'test', 'x@example.com.br', 'Parada', 't', 'h', '2999-01-01T00:00:00.000Z')",
+    );
+    assert_eq!(keys().await, ["mail_stuck"]);
+    assert!(b.get("/admin").await.body.contains("O e-mail está parado:"));
+    sql(&s, "DELETE FROM outbox WHERE subject = 'Parada'");
+    assert!(keys().await.is_empty());
+
+    // A dead letter; "Tentar de novo" sends it and the line goes.
+    sql(
+        &s,
+        "INSERT INTO outbox (created_at, kind, to_addr, subject, text_body, html_body, next_attempt_at, gave_up_at, last_error)
+         VALUES (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'test', 'y@example.com.br', 'Desistida', 't', 'h',
+                 strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), '550 no')",
+    );
+    assert_eq!(keys().await, ["mail_dead"]);
+    let r = b
+        .submit("/admin/settings", "/admin/settings/retry-mail", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    smtp.wait_for("y@example.com.br", "Desistida").await;
+    assert!(keys().await.is_empty());
+
+    // The off-site copy failing (a destination rclone does not know), then removed.
+    let r = b
+        .submit(
+            "/admin/backups",
+            "/admin/backups/settings",
+            &[
+                ("times", "03:00"),
+                ("retention_days", "30"),
+                ("remote", "semdestino:otm"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let bk = crate::backups::api_backup(&api).await;
+    assert_eq!(bk["remote_status"], "failed", "{bk}");
+    assert_eq!(keys().await, ["remote_failed"]);
+    let r = b
+        .submit(
+            "/admin/backups",
+            "/admin/backups/settings",
+            &[("times", "03:00"), ("retention_days", "30"), ("remote", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(keys().await.is_empty());
+    assert!(b.get("/admin").await.body.contains("Tudo em ordem"));
+}
+
+/// Without an SMTP server the overview says mail is not configured, with its button;
+/// configuring it on the settings page clears the line.
+#[tokio::test]
+async fn mail_not_configured_is_a_line_until_it_is() {
+    let smtp = Smtp::start();
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let home = b.get("/admin").await.body;
+    assert_eq!(attention(&home), ["mail_off"]);
+    assert!(
+        home.contains("O envio de e-mail não está configurado"),
+        "{home}"
+    );
+    assert!(home.contains("Configurar e-mail"));
+    let port = smtp.port.to_string();
+    let r = b
+        .submit(
+            "/admin/settings",
+            "/admin/settings/mail",
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("security", "none"),
+                ("username", ""),
+                ("password", ""),
+                ("mail_from", "Gestor <gestor@example.com.br>"),
+                ("alert_emails", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(attention(&b.get("/admin").await.body).is_empty());
+}
+
+/// "Primeiros passos" ticks itself from the real state as the owner does each step,
+/// offers "Ocultar esta lista" once all are done, and is the owner's only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_steps_tick_themselves_step_by_step() {
+    let smtp = Smtp::start();
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let api = s.api(&s.token().await);
+    let home = b.get("/admin").await.body;
+    assert!(home.contains("Primeiros passos"), "{home}");
+    let all = steps(&home);
+    assert_eq!(
+        all.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["mail", "backup", "kit", "offsite", "company", "application"]
+    );
+    assert!(all.iter().all(|(_, d)| !d), "{all:?}");
+    assert!(!home.contains("Ocultar esta lista"));
+    // Hiding before the end is refused.
+    let r = b
+        .submit("/admin", "/admin/overview/checklist/hide", &[])
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(b.get("/admin").await.body.contains("id=\"first-steps\""));
+
+    company(&api, "Padaria Pão Quente Ltda", "11222333000181").await;
+    let home = b.get("/admin").await.body;
+    assert!(step_done(&home, "company") && !step_done(&home, "application"));
+    assert!(home.contains("(1 de 6 concluídos)"), "{home}");
+
+    let (st, v) = api
+        .post("/api/v1/applications", json!({"name": "Robô de notas"}))
+        .await;
+    assert_eq!(st, 201, "{v}");
+    assert!(step_done(&b.get("/admin").await.body, "application"));
+
+    let bk = crate::backups::api_backup(&api).await;
+    assert_eq!(bk["status"], "succeeded", "{bk}");
+    let home = b.get("/admin").await.body;
+    assert!(step_done(&home, "backup") && !step_done(&home, "kit"));
+
+    let r = b
+        .submit(
+            "/admin/backups/recovery-kit",
+            "/admin/backups/recovery-kit",
+            &[("password", OWNER_PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(step_done(&b.get("/admin").await.body, "kit"));
+
+    let remote = tempfile::tempdir().unwrap();
+    let r = b
+        .submit(
+            "/admin/backups",
+            "/admin/backups/settings",
+            &[
+                ("times", "03:00"),
+                ("retention_days", "30"),
+                ("remote", remote.path().to_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(step_done(&b.get("/admin").await.body, "offsite"));
+
+    // E-mail: configured is not enough; the test mail must have left.
+    let port = smtp.port.to_string();
+    let r = b
+        .submit(
+            "/admin/settings",
+            "/admin/settings/mail",
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("security", "none"),
+                ("username", ""),
+                ("password", ""),
+                ("mail_from", "Gestor <gestor@example.com.br>"),
+                ("alert_emails", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(!step_done(&b.get("/admin").await.body, "mail"));
+    b.submit(
+        "/admin/settings",
+        "/admin/settings/test-email",
+        &[("to", OWNER_EMAIL)],
+    )
+    .await;
+    smtp.wait_for(OWNER_EMAIL, "Teste de e-mail").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !step_done(&b.get("/admin").await.body, "mail") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mail step never ticked"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let home = b.get("/admin").await.body;
+    assert!(home.contains("(6 de 6 concluídos)"), "{home}");
+    assert!(home.contains("Ocultar esta lista"));
+    let r = b
+        .submit("/admin", "/admin/overview/checklist/hide", &[])
+        .await;
+    assert_eq!(r.status, 303);
+    let home = b.get("/admin").await.body;
+    assert!(!home.contains("id=\"first-steps\""), "{home}");
+    assert!(home.contains("Lista de primeiros passos ocultada"));
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log WHERE action = 'overview.checklist_hide'"),
+        1
+    );
+}
+
+/// In a real browser, on a laptop and on a phone: the owner follows "Primeiros passos"
+/// (first company, first backup) and each step ticks itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_browser_the_first_steps_tick_as_the_owner_does_them() {
+    use crate::browser::{Driver, sign_in};
+    for (phone, cnpj) in [(false, "11222333000181"), (true, "12abc34501de35")] {
+        let s = Server::start();
+        s.create_owner();
+        let Some(d) = Driver::start().await else {
+            return;
+        };
+        if phone {
+            d.phone().await;
+        } else {
+            d.laptop().await;
+        }
+        sign_in(&d, &s, OWNER_EMAIL, OWNER_PASSWORD, "Primeiros passos").await;
+        let done = |key: &'static str| {
+            let d = &d;
+            async move {
+                d.script(&format!(
+                    "return document.querySelector('#step-{key}').dataset.done;"
+                ))
+                .await
+            }
+        };
+        assert_eq!(done("company").await, "false");
+        assert_eq!(d.overflow().await, None, "the overview fits");
+
+        // First company: the step's own button opens the form.
+        d.tap("#step-company a.button").await;
+        d.wait_for("Cadastrar empresa").await;
+        d.type_into("#cnpj", cnpj).await;
+        d.wait_for("CNPJ válido.").await;
+        d.type_into("#legal_name", "Oficina Mecânica Aurora Ltda")
+            .await;
+        d.tap("main form button[type=submit]").await;
+        d.wait_for("Oficina Mecânica Aurora Ltda").await;
+        d.goto(&s.url("/admin")).await;
+        d.wait_for("1 de 6 concluídos").await;
+        assert_eq!(done("company").await, "true");
+        assert_eq!(done("backup").await, "false");
+
+        // First backup: "Fazer backup agora" right on the list.
+        d.tap("#step-backup button").await;
+        d.wait_for_url("/admin/backups").await;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            d.goto(&s.url("/admin")).await;
+            if done("backup").await == "true" {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the backup step never ticked"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        d.wait_for("2 de 6 concluídos").await;
+        assert_eq!(d.overflow().await, None, "the overview fits");
+    }
+}
