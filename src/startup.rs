@@ -74,6 +74,9 @@ impl Application {
         // The schedule counts from the first start: a new install owes no backup yet.
         let now = crate::time::now_db();
         crate::db::app_settings::get_or_init(&conn, crate::services::alerts::ANCHOR, &now, &now)?;
+        // Pages offer "Copiar link" while mail is off: they read the state kept here.
+        crate::services::mail_settings::sending_configured(&conn, &settings)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         drop(conn);
         // Computes the dummy hash now, so the first unknown-e-mail login is not faster.
         auth::warm_up(settings.bcrypt_cost);

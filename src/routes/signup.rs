@@ -14,6 +14,10 @@ use crate::web::{App, State};
 /// Said to every visitor, whatever happened: nobody learns which e-mails exist.
 const RECEIVED: &str = "Pedido recebido. Enviamos um e-mail para o endereço informado; \
                         você receberá outro quando o pedido for analisado.";
+/// The same, while no SMTP server is configured: the mail waits in the queue.
+const RECEIVED_QUEUED: &str = "Pedido recebido. Ele será analisado, mas o envio de e-mail deste painel \
+                               ainda não foi configurado: a confirmação e a resposta ficarão na fila até o envio \
+                               ser configurado. Se precisar de acesso com urgência, fale com quem administra o painel.";
 
 #[derive(Template)]
 #[template(path = "signup.html")]
@@ -22,6 +26,8 @@ struct SignupPage {
     v: SignupForm,
     errors: Vec<FieldError>,
     done: bool,
+    /// Mail leaves (an SMTP server is configured): the flash says a mail was sent.
+    mail_on: bool,
 }
 
 impl SignupPage {
@@ -50,6 +56,7 @@ pub async fn form(ctx: Ctx) -> Result<HttpResponse, PageError> {
         v: SignupForm::default(),
         errors: vec![],
         done: false,
+        mail_on: true,
     })
 }
 
@@ -61,7 +68,10 @@ pub async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let (ip, f) = (state.client_ip(&req), v.clone());
     let result = state
-        .blocking(move |app| sign_up(app, &ip, &f.input()))
+        .blocking(move |app| {
+            sign_up(app, &ip, &f.input())?;
+            crate::services::mail_settings::mail_leaves(app)
+        })
         .await;
     // What was typed comes back, but never the password.
     let kept = SignupForm {
@@ -69,17 +79,22 @@ pub async fn submit(
         password_confirm: String::new(),
         ..v
     };
-    let page = |ctx, v, errors, done| {
+    let page = |ctx, v, errors, done, mail_on| {
         render(&SignupPage {
             ctx,
             v,
             errors,
             done,
+            mail_on,
         })
     };
     match result {
-        Ok(_) => page(ctx, kept, vec![], true),
-        r => form_outcome(r, |_| redirect("/signup"), |e| page(ctx, kept, e, false)),
+        Ok(mail_on) => page(ctx, kept, vec![], true, mail_on),
+        r => form_outcome(
+            r,
+            |_| redirect("/signup"),
+            |e| page(ctx, kept, e, false, true),
+        ),
     }
 }
 
@@ -152,7 +167,7 @@ pub async fn api(
     body: crate::routes::api::JsonBody<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (ip, b) = (state.client_ip(&req), body.into_inner());
-    state
+    let mail_on = state
         .blocking(move |app| {
             let input = SignupInput {
                 cnpj: &b.cnpj,
@@ -161,15 +176,17 @@ pub async fn api(
                 password: &b.password,
                 password_confirm: None,
             };
-            sign_up(app, &ip, &input)
+            sign_up(app, &ip, &input)?;
+            crate::services::mail_settings::mail_leaves(app)
         })
         .await?;
     Ok(HttpResponse::Accepted().json(SignupAccepted {
         status: "pending",
-        message: RECEIVED,
+        message: received_message(mail_on),
     }))
 }
 
-pub fn received_message() -> &'static str {
-    RECEIVED
+/// What every visitor is told after asking for access (the same whatever happened).
+pub fn received_message(mail_on: bool) -> &'static str {
+    if mail_on { RECEIVED } else { RECEIVED_QUEUED }
 }

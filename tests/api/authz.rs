@@ -278,6 +278,11 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/invitations", "A A"),
     ("POST /admin/invitations/{id}/resend", "A A"),
     ("POST /admin/invitations/{id}/revoke", "A A"),
+    // While mail is off: an invitation's link (owner and staff); a reset link (owner).
+    ("POST /admin/invitations/{id}/copy-link", "A A"),
+    ("GET /admin/invitations/{id}/link", "A A"),
+    ("POST /admin/users/{id}/reset-link", "A 3"),
+    ("GET /admin/users/{id}/reset-link", "A 3"),
     ("POST /admin/users/{id}/approve", "A A"),
     ("POST /admin/users/{id}/reject", "A A"),
     ("POST /admin/users/{id}/disable", "A A"),

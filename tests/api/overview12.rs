@@ -479,3 +479,296 @@ async fn in_the_browser_the_first_steps_tick_as_the_owner_does_them() {
         assert_eq!(d.overflow().await, None, "the overview fits");
     }
 }
+
+fn audit_count(s: &Server, action: &str) -> i64 {
+    s.count(&format!(
+        "SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"
+    ))
+}
+
+/// While no SMTP host is in force the owner copies an invitation's link and a person's
+/// password reset link (shown once, audited without the link, the link works); a company
+/// admin is never offered a reset link; once mail works, the buttons go.
+#[tokio::test]
+async fn while_mail_is_off_the_owner_copies_links_and_a_company_admin_never_does() {
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let api = s.api(&s.token().await);
+    let cid = company(&api, "Padaria Pão Quente Ltda", "11222333000181").await;
+
+    // An invitation for the company: "Copiar link" on the company page.
+    let page = format!("/admin/companies/{cid}");
+    let r = b
+        .submit(
+            &page,
+            "/admin/invitations",
+            &[
+                ("email", "ana@padaria.com.br"),
+                ("role", "company_admin"),
+                ("company_id", &cid),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let body = b.get(&page).await.body;
+    assert!(body.contains("Copiar link"), "{body}");
+    let iid: String = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row("SELECT id FROM invitations", [], |r| r.get(0))
+        .unwrap();
+    let r = b
+        .submit(&page, &format!("/admin/invitations/{iid}/copy-link"), &[])
+        .await;
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/admin/invitations/{iid}/link").as_str())
+    );
+    let shown = b.get(&format!("/admin/invitations/{iid}/link")).await.body;
+    assert!(shown.contains("Este link é um segredo"), "{shown}");
+    let link = crate::smtp::link(
+        &crate::smtp::Mail {
+            to: vec![],
+            raw: String::new(),
+            subject: String::new(),
+            text: shown.replace('<', " <"),
+            html: String::new(),
+        },
+        "http://127.0.0.1:8080",
+    );
+    assert!(link.starts_with("/invite/"), "{link}");
+    assert_eq!(
+        b.get(&format!("/admin/invitations/{iid}/link"))
+            .await
+            .status,
+        303,
+        "shown once"
+    );
+    assert_eq!(
+        s.browser().get(&link).await.status,
+        200,
+        "the copied link works"
+    );
+    assert_eq!(audit_count(&s, "invitation.link_copy"), 1);
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(
+        s.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE details LIKE '%{token}%'"
+        )),
+        0,
+        "no link in the audit"
+    );
+    assert!(
+        !std::fs::read_to_string(s.log_path())
+            .unwrap()
+            .contains(token),
+        "no link in the log"
+    );
+
+    // Ana accepts and becomes the company's admin; her colleague signs up and is approved.
+    let ana = s.browser();
+    let form = ana.get(&link).await;
+    let r = ana
+        .post(
+            &link,
+            &[
+                ("csrf_token", &form.csrf()),
+                ("name", "Ana Souza"),
+                ("password", PERSON_PASSWORD),
+                ("password_confirm", PERSON_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    signup(&s, "11222333000181", "joana@padaria.com.br").await;
+    let uid: String = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT id FROM users WHERE email = 'joana@padaria.com.br'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let (st, v) = api
+        .post(
+            &format!("/api/v1/users/{uid}/approve"),
+            json!({"role": "company_user"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+
+    // The owner copies Joana's reset link.
+    let users = b.get("/admin/users").await.body;
+    assert!(users.contains("Copiar link de troca de senha"), "{users}");
+    let r = b
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{uid}/reset-link"),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        r.location.as_deref(),
+        Some(format!("/admin/users/{uid}/reset-link").as_str()),
+        "{}",
+        r.body
+    );
+    let shown = b.get(&format!("/admin/users/{uid}/reset-link")).await.body;
+    assert!(shown.contains("Este link é um segredo"), "{shown}");
+    let start = shown
+        .find("http://127.0.0.1:8080/password/reset/")
+        .expect("a reset link");
+    let rest = &shown[start + "http://127.0.0.1:8080".len()..];
+    let reset = &rest[..rest.find('<').unwrap()];
+    assert_eq!(
+        s.browser().get(reset).await.status,
+        200,
+        "the copied reset link works"
+    );
+    assert_eq!(audit_count(&s, "user.password_reset_link_copy"), 1);
+
+    // The company admin: no copy button in the portal, and the admin route is not hers.
+    let ana = s.browser();
+    ana.login_to("ana@padaria.com.br", PERSON_PASSWORD, "/portal")
+        .await;
+    let people = ana.get("/portal/users").await.body;
+    assert!(people.contains("joana@padaria.com.br"), "{people}");
+    assert!(!people.contains("Copiar link"), "{people}");
+    let csrf = people[people.find("name=\"csrf_token\" value=\"").unwrap() + 26..]
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = ana
+        .post(
+            &format!("/admin/users/{uid}/reset-link"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_ne!(r.status, 200);
+    assert_eq!(
+        r.location.as_deref(),
+        Some("/portal"),
+        "sent to her own area"
+    );
+    assert_eq!(
+        audit_count(&s, "user.password_reset_link_copy"),
+        1,
+        "nothing copied"
+    );
+    let r = ana
+        .post(
+            &format!("/portal/users/{uid}/reset-link"),
+            &[("csrf_token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 404);
+
+    // Once mail works the buttons go, and a copy is refused with what to do instead.
+    let smtp = Smtp::start();
+    let port = smtp.port.to_string();
+    let r = b
+        .submit(
+            "/admin/settings",
+            "/admin/settings/mail",
+            &[
+                ("host", "127.0.0.1"),
+                ("port", &port),
+                ("security", "none"),
+                ("username", ""),
+                ("password", ""),
+                ("mail_from", "Gestor <gestor@example.com.br>"),
+                ("alert_emails", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(!b.get("/admin/users").await.body.contains("Copiar link"));
+    let r = b
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{uid}/reset-link"),
+            &[],
+        )
+        .await;
+    assert_eq!(r.location.as_deref(), Some("/admin/users"));
+    assert!(
+        b.get("/admin/users")
+            .await
+            .body
+            .contains("O envio de e-mail está funcionando")
+    );
+    assert_eq!(audit_count(&s, "user.password_reset_link_copy"), 1);
+}
+
+/// While mail is off, sign-up and "Esqueci minha senha" say the mail waits in the queue;
+/// "Esqueci minha senha" answers the same words for a known and an unknown address.
+#[tokio::test]
+async fn with_mail_off_the_sign_up_and_forgot_password_flashes_tell_the_truth() {
+    let s = Server::start();
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    company(&api, "Padaria Pão Quente Ltda", "11222333000181").await;
+    let page = s
+        .browser()
+        .submit(
+            "/signup",
+            "/signup",
+            &[
+                ("cnpj", "11222333000181"),
+                ("name", "Joana Lima"),
+                ("email", "joana@padaria.com.br"),
+                ("password", PERSON_PASSWORD),
+                ("password_confirm", PERSON_PASSWORD),
+            ],
+        )
+        .await
+        .body;
+    assert!(
+        page.contains("ficarão na fila até o envio ser configurado"),
+        "{page}"
+    );
+    assert!(!page.contains("Enviamos um e-mail"), "{page}");
+    let forgot = |email: &'static str| {
+        let s = &s;
+        async move {
+            s.browser()
+                .submit("/password/forgot", "/password/forgot", &[("email", email)])
+                .await
+                .body
+        }
+    };
+    let known = forgot(OWNER_EMAIL).await;
+    let unknown = forgot("ninguem.aqui@example.com.br").await;
+    assert!(
+        known.contains("o e-mail ficará na fila até o envio ser configurado"),
+        "{known}"
+    );
+    assert!(!known.contains("enviamos um link"), "{known}");
+    let words = |b: &str, e: &str| {
+        let start = b.find("id=\"mail-queued\"").unwrap();
+        b[start..start + b[start..].find("</p>").unwrap()].replace(e, "")
+    };
+    assert_eq!(
+        words(&known, OWNER_EMAIL),
+        words(&unknown, "ninguem.aqui@example.com.br"),
+        "the same words whether the address exists or not"
+    );
+    // With mail on, the usual words.
+    let smtp = Smtp::start();
+    let on = crate::smtp::with_smtp(smtp.port);
+    let body = on
+        .browser()
+        .submit(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", "x@example.com.br")],
+        )
+        .await
+        .body;
+    assert!(
+        body.contains("enviamos um link para escolher uma nova senha"),
+        "{body}"
+    );
+}

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backups;
 pub mod companies;
 pub mod invitations;
+pub mod links;
 pub mod overview;
 pub mod settings;
 pub mod users;
@@ -90,6 +91,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/invitations/{id}/revoke",
                 people::revoke_invitation::<Admin>,
             )
+            .post("/invitations/{id}/copy-link", links::copy_invitation)
+            .get("/invitations/{id}/link", links::show_invitation)
+            .post("/users/{id}/reset-link", links::copy_reset)
+            .get("/users/{id}/reset-link", links::show_reset)
             .post("/users/{id}/approve", people::approve::<Admin>)
             .post("/users/{id}/reject", users::reject)
             .post("/users/{id}/disable", people::disable::<Admin>)
