@@ -381,6 +381,8 @@ fn fresh_object(key: &str) -> bool {
             | "POST /admin/applications/{id}/unlink"
             | "POST /admin/invitations/{id}/resend"
             | "POST /admin/invitations/{id}/revoke"
+            | "POST /admin/invitations/{id}/copy-link"
+            | "GET /admin/invitations/{id}/link"
             | "POST /portal/invitations/{id}/resend"
             | "POST /portal/invitations/{id}/revoke"
             | "POST /admin/users/{id}/approve"
