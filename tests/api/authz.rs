@@ -302,6 +302,7 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/backups", "A A"),
     // Staff may not manage settings or restores: forbidden, the same answer everywhere.
     ("POST /admin/backups/settings", "A 3"),
+    ("POST /admin/backups/test-remote", "A 3"),
     ("GET /admin/backups/recovery-kit", "A 3"),
     ("POST /admin/backups/recovery-kit", "A 3"),
     ("GET /admin/backups/{id}/download", "A 3"),

@@ -772,3 +772,74 @@ async fn with_mail_off_the_sign_up_and_forgot_password_flashes_tell_the_truth() 
         "{body}"
     );
 }
+
+/// "Testar destino" writes and deletes a small file on the saved destination (a local
+/// rclone remote here) and says so; a destination rclone does not know fails in
+/// Portuguese with rclone's words folded away; both are audited.
+#[tokio::test]
+async fn testar_destino_answers_ok_and_failing_in_portuguese() {
+    let dest = tempfile::tempdir().unwrap();
+    let s = Server::start_with(&[("RCLONE_CONFIG_LOCALTEST_TYPE", "local")]);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let save = |remote: String| {
+        let b = &b;
+        async move {
+            let r = b
+                .submit(
+                    "/admin/backups",
+                    "/admin/backups/settings",
+                    &[
+                        ("times", "03:00"),
+                        ("retention_days", "30"),
+                        ("remote", &remote),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, 303, "{}", r.body);
+        }
+    };
+    // Nothing saved yet: it says what to do.
+    let page = b
+        .submit("/admin/backups", "/admin/backups/test-remote", &[])
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body
+            .contains("Nenhum destino de cópia externa configurado"),
+        "{}",
+        page.body
+    );
+
+    save(format!("localtest:{}", dest.path().display())).await;
+    let page = b
+        .submit("/admin/backups", "/admin/backups/test-remote", &[])
+        .await;
+    assert!(page.body.contains("id=\"remote-test\""), "{}", page.body);
+    assert!(page.body.contains("Destino funcionando"), "{}", page.body);
+    assert_eq!(
+        std::fs::read_dir(dest.path()).unwrap().count(),
+        0,
+        "the test file was deleted"
+    );
+
+    save("semdestino:otm".into()).await;
+    let page = b
+        .submit("/admin/backups", "/admin/backups/test-remote", &[])
+        .await;
+    let body = page.body;
+    assert!(body.contains("O teste do destino falhou"), "{body}");
+    assert!(
+        body.contains("não existe na configuração do rclone"),
+        "{body}"
+    );
+    let test = &body[body.find("id=\"remote-test\"").unwrap()..];
+    let test = &test[..test.find("</div>").unwrap()];
+    let folded = test
+        .find("<details>")
+        .expect("the technical detail is folded");
+    assert!(!test[..folded].contains("rclone copyto"), "{test}");
+    assert!(test[folded..].contains("rclone"), "{test}");
+    assert_eq!(audit_count(&s, "backup.remote_test"), 2);
+}

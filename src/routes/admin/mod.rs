@@ -120,6 +120,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/backups", backups::show)
             .post("/backups", backups::start)
             .post("/backups/settings", backups::save_settings)
+            .post("/backups/test-remote", backups::test_remote)
             .get("/backups/recovery-kit", backups::kit_form)
             .post("/backups/recovery-kit", backups::kit_show)
             .get("/backups/{id}/download", backups::download)
