@@ -24,6 +24,7 @@ pub mod setup;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod vendor;
 
 use std::path::Path;
 use std::time::Duration;

@@ -138,6 +138,8 @@ const RULES: &[(&str, &str)] = &[
     ("GET /signup", "P"),
     ("POST /signup", "P"),
     ("GET /privacidade", "P"),
+    // The vendor's logo, for the portal and e-mails (an unknown hash is 404).
+    ("GET /marca/{hash}", "P"),
     ("GET /api/openapi.json", "P"),
     ("POST /api/v1/auth/login", "P"),
     ("POST /api/v1/auth/token", "P"),
@@ -309,6 +311,7 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin/settings", "A 3"),
     ("POST /admin/settings/test-email", "A 3"),
     ("POST /admin/settings/mail", "A 3"),
+    ("POST /admin/settings/vendor", "A 3"),
     ("POST /admin/settings/retry-mail", "A 3"),
     ("POST /admin/settings/mfa", "A 3"),
     // Privacy (issue 11): the record and the incidents are operations (owner and staff);
@@ -799,6 +802,7 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             "endpoint" => "geral/clientes".into(),
             "file" => "app.css".into(),
             "token" => "link-que-nao-existe".into(),
+            "hash" => "0123456789abcdef".into(),
             "session" => "s-que-nao-existe".into(),
             other => panic!("{key}: no value for {{{other}}}"),
         };

@@ -843,3 +843,233 @@ async fn testar_destino_answers_ok_and_failing_in_portuguese() {
     assert!(test[folded..].contains("rclone"), "{test}");
     assert_eq!(audit_count(&s, "backup.remote_test"), 2);
 }
+
+/// A PNG by its first bytes (the server checks no more than that).
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00logo-de-teste";
+
+/// Posts the settings page's vendor form as a browser does: multipart, with the file.
+async fn post_vendor(
+    b: &crate::common::Browser,
+    name: &str,
+    logo: Option<(&str, &[u8])>,
+) -> crate::common::Page {
+    let csrf = b.get("/admin/settings").await.csrf();
+    let boundary = "----otmTesteLimite7d3";
+    let mut body = Vec::new();
+    let mut text = |k: &str, v: &str| {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    };
+    text("csrf_token", &csrf);
+    text("vendor_name", name);
+    let (file, bytes) = logo.unwrap_or(("", b""));
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = b
+        .http
+        .post(format!("{}/admin/settings/vendor", b.base))
+        .header("Origin", &b.base)
+        .header("Sec-Fetch-Site", "same-origin")
+        .header(
+            "Content-Type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
+    crate::common::Page {
+        status,
+        location,
+        body: r.text().await.unwrap(),
+    }
+}
+
+/// The owner's own name and logo replace the product's in the portal's header, the
+/// privacy notice and a delivered e-mail; the logo is served from our route, cached
+/// under its content hash; an SVG (or anything not PNG/JPEG by its bytes) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_vendors_name_and_logo_show_in_the_portal_the_notice_and_the_mail() {
+    let smtp = Smtp::start();
+    let s = crate::smtp::with_smtp(smtp.port);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let r = post_vendor(
+        &b,
+        "Contabilidade Silva",
+        Some((
+            "logo.svg",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+        )),
+    )
+    .await;
+    assert_eq!(r.location.as_deref(), Some("/admin/settings"), "{}", r.body);
+    let page = b.get("/admin/settings").await.body;
+    assert!(page.contains("PNG ou JPEG (SVG não é aceito)"), "{page}");
+    assert!(!page.contains("Contabilidade Silva"), "nothing saved");
+
+    let r = post_vendor(&b, "Contabilidade Silva", Some(("logo.png", PNG))).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get("/admin/settings").await.body;
+    assert!(page.contains("Nome e logotipo salvos"), "{page}");
+    let start = page.find("src=\"/marca/").expect("the logo") + 5;
+    let logo_path = page[start..start + page[start..].find('"').unwrap()].to_string();
+    let r = reqwest::get(s.url(&logo_path)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PNG);
+    assert_eq!(
+        reqwest::get(s.url("/marca/0123456789abcdef"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(audit_count(&s, "vendor.settings_update"), 1);
+
+    // The portal of a client company's person shows the vendor, not the product.
+    let api = s.api(&s.token().await);
+    company(&api, "Padaria Pão Quente Ltda", "11222333000181").await;
+    signup(&s, "11222333000181", "joana@padaria.com.br").await;
+    let uid: String = rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .query_row(
+            "SELECT id FROM users WHERE email = 'joana@padaria.com.br'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    api.post(
+        &format!("/api/v1/users/{uid}/approve"),
+        json!({"role": "company_admin"}),
+    )
+    .await;
+    let joana = s.browser();
+    joana
+        .login_to("joana@padaria.com.br", PERSON_PASSWORD, "/portal")
+        .await;
+    let portal = joana.get("/portal").await.body;
+    let header =
+        &portal[portal.find("class=\"topbar\"").unwrap()..portal.find("</header>").unwrap()];
+    assert!(header.contains("Contabilidade Silva"), "{header}");
+    assert!(header.contains(&logo_path), "{header}");
+    assert!(!header.contains("Omie Tenant Manager"), "{header}");
+    let notice = reqwest::get(s.url("/privacidade"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let controller = &notice[notice.find("id=\"controller\"").unwrap()..];
+    assert!(
+        controller[..300].contains("Contabilidade Silva"),
+        "{controller}"
+    );
+
+    // A delivered e-mail: the vendor's name, and its logo from our route.
+    b.submit(
+        "/admin/settings",
+        "/admin/settings/test-email",
+        &[("to", OWNER_EMAIL)],
+    )
+    .await;
+    let mail = smtp.wait_for(OWNER_EMAIL, "Teste de e-mail").await;
+    assert!(
+        mail.text
+            .contains("Mensagem automática de Contabilidade Silva"),
+        "{}",
+        mail.text
+    );
+    assert!(mail.html.contains("Contabilidade Silva"), "{}", mail.html);
+    assert!(
+        mail.html
+            .contains(&format!("http://127.0.0.1:8080{logo_path}")),
+        "{}",
+        mail.html
+    );
+    assert!(!mail.text.contains("Omie Tenant Manager"), "{}", mail.text);
+
+    // Removing the logo; an empty name goes back to the product's.
+    let r = b
+        .submit(
+            "/admin/settings",
+            "/admin/settings/vendor",
+            &[("vendor_name", ""), ("remove_logo", "1")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let home = b.get("/admin").await.body;
+    assert!(!home.contains("/marca/"), "{home}");
+    assert!(home.contains("Omie Tenant Manager"));
+}
+
+/// Item 10: links in queued mail were made with the base URL in force when queued. A
+/// reset mail queued under one base URL, delivered after a restart under another,
+/// carries the new one; the link itself works and never reaches the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_mail_links_use_the_base_url_in_force_when_sent() {
+    let mut old = Server::start_with(&[("OTM_BASE_URL", "http://painel-antigo.example:8080")]);
+    old.create_owner();
+    let r = old
+        .browser()
+        .submit(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", OWNER_EMAIL)],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while old.count("SELECT COUNT(*) FROM outbox WHERE kind = 'password_reset'") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reset was never queued"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    old.kill9();
+    let dir = std::mem::replace(&mut old.dir, tempfile::tempdir().unwrap());
+
+    let smtp = Smtp::start();
+    let mut env = Smtp::env(smtp.port);
+    env.push((
+        "OTM_BASE_URL",
+        "http://painel-novo.example:9090".to_string(),
+    ));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let new = Server::start_in(dir, &pairs);
+    let mail = smtp.wait_for(OWNER_EMAIL, "Troca de senha").await;
+    assert!(
+        mail.text
+            .contains("http://painel-novo.example:9090/password/reset/"),
+        "{}",
+        mail.text
+    );
+    assert!(!mail.text.contains("painel-antigo"), "{}", mail.text);
+    assert!(!mail.html.contains("painel-antigo"), "{}", mail.html);
+    let path = crate::smtp::link(&mail, "http://painel-novo.example:9090");
+    assert_eq!(new.browser().get(&path).await.status, 200, "the link works");
+    let token = path.rsplit('/').next().unwrap();
+    let log = std::fs::read_to_string(new.log_path()).unwrap();
+    assert!(!log.contains(token), "no token in the log");
+}

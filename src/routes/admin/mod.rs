@@ -9,6 +9,7 @@ pub mod links;
 pub mod overview;
 pub mod settings;
 pub mod users;
+pub mod vendor;
 
 use crate::routes::people::{self, Admin};
 use crate::routes::privacy_pages;
@@ -137,6 +138,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/settings", settings::show)
             .post("/settings/test-email", settings::send_test)
             .post("/settings/mail", settings::update_mail)
+            .post("/settings/vendor", vendor::save)
             .post("/settings/retry-mail", settings::retry_mail)
             .post("/settings/mfa", crate::routes::mfa_pages::save_policy);
     });
