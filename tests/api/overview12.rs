@@ -1073,3 +1073,31 @@ async fn queued_mail_links_use_the_base_url_in_force_when_sent() {
     let log = std::fs::read_to_string(new.log_path()).unwrap();
     assert!(!log.contains(token), "no token in the log");
 }
+
+/// The backup lines: no good backup for 26 hours, and a failed last backup; a good
+/// backup clears both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_lines_come_with_a_failure_or_an_old_backup_and_go_with_a_good_one() {
+    let smtp = Smtp::start();
+    let s = crate::smtp::with_smtp(smtp.port);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    assert!(attention(&b.get("/admin").await.body).is_empty());
+    sql(
+        &s,
+        "UPDATE app_settings SET value = '2020-01-01T00:00:00.000Z' WHERE key = 'backup_schedule_anchor'",
+    );
+    assert_eq!(attention(&b.get("/admin").await.body), ["backup_stale"]);
+    sql(
+        &s,
+        "INSERT INTO backups (id, kind, status, started_at, finished_at, error_code, error)
+         VALUES ('bkp_falhou', 'scheduled', 'failed', '2026-01-01T00:00:00.000Z', '2026-01-01T00:01:00.000Z', 'encrypt', 'disk full')",
+    );
+    let home = b.get("/admin").await.body;
+    assert_eq!(attention(&home), ["backup_failed", "backup_stale"]);
+    assert!(home.contains("O último backup falhou"), "{home}");
+    let bk = crate::backups::api_backup(&s.api(&s.token().await)).await;
+    assert_eq!(bk["status"], "succeeded", "{bk}");
+    assert!(attention(&b.get("/admin").await.body).is_empty());
+}
