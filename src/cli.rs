@@ -126,6 +126,8 @@ fn init_tracing() {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing();
     let settings = Settings::load(cli.config.as_deref())?;
+    // Mail a command queues records the base URL its links were made with.
+    crate::email::set_link_base(&settings.base_url);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings),
         Command::Admin {

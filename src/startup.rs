@@ -74,6 +74,11 @@ impl Application {
         // The schedule counts from the first start: a new install owes no backup yet.
         let now = crate::time::now_db();
         crate::db::app_settings::get_or_init(&conn, crate::services::alerts::ANCHOR, &now, &now)?;
+        // The vendor's name and logo, read by templates and audit labels from memory.
+        crate::services::vendor::refresh(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        // Pages offer "Copiar link" while mail is off: they read the state kept here.
+        crate::services::mail_settings::sending_configured(&conn, &settings)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         drop(conn);
         // Computes the dummy hash now, so the first unknown-e-mail login is not faster.
         auth::warm_up(settings.bcrypt_cost);
@@ -83,6 +88,8 @@ impl Application {
         let addr = listener.local_addr()?;
         // Port 0 picked a free port: the links use it, not the configured 0.
         settings.bound(addr.port());
+        // Queued mail records the base URL its links were made with (see email::rebase).
+        crate::email::set_link_base(&settings.base_url);
         if let Some(token) = setup_token {
             println!("No owner account yet. Open this one-time link to create it:");
             println!("setup link: {}/setup/{}", settings.base_url, token);

@@ -77,6 +77,96 @@ pub fn delete(remote: &str, name: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How long "Testar destino" waits for rclone before giving up.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(45);
+
+/// "Testar destino": writes a tiny file to the remote and deletes it, within
+/// [`PROBE_TIMEOUT`]. `Err` holds rclone's own words (the page folds them away).
+pub fn probe(remote: &str, scratch_dir: &Path) -> anyhow::Result<()> {
+    validate(remote).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let name = format!("otm-teste-{}.txt", crate::crypto::new_token());
+    let local = scratch_dir.join(&name);
+    std::fs::write(
+        &local,
+        b"Omie Tenant Manager: teste do destino dos backups\n",
+    )
+    .context("write the test file")?;
+    let deadline = std::time::Instant::now() + PROBE_TIMEOUT;
+    let r = rclone_until(
+        &[
+            "copyto",
+            &local.display().to_string(),
+            &target(remote, &name),
+        ],
+        deadline,
+    )
+    .and_then(|()| rclone_until(&["deletefile", &target(remote, &name)], deadline));
+    let _ = std::fs::remove_file(&local);
+    r
+}
+
+/// `rclone` with the same flags as [`rclone`], killed at `deadline`.
+fn rclone_until(args: &[&str], deadline: std::time::Instant) -> anyhow::Result<()> {
+    let (command, operands) = args.split_first().context("rclone command")?;
+    let mut child = Command::new("rclone")
+        .arg(command)
+        .args([
+            "--retries",
+            "1",
+            "--low-level-retries",
+            "1",
+            "--contimeout",
+            "10s",
+            "--timeout",
+            "30s",
+            "--log-level",
+            "ERROR",
+        ])
+        .arg("--")
+        .args(operands)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                anyhow::anyhow!("rclone is not installed (apt install rclone)")
+            }
+            _ => anyhow::anyhow!("cannot run rclone: {e}"),
+        })?;
+    // stderr is read on its own thread, so a chatty rclone never blocks on a full pipe.
+    let mut err_pipe = child.stderr.take().context("rclone stderr")?;
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err_pipe, &mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().context("wait for rclone")? {
+            break st;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!(
+                "rclone {command} timed out after {} seconds",
+                PROBE_TIMEOUT.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = reader.join().unwrap_or_default();
+    if status.success() {
+        return Ok(());
+    }
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no message");
+    let line: String = line.chars().take(300).collect();
+    bail!("rclone {command} failed: {}", line.trim())
+}
+
 fn rclone(args: &[&str]) -> anyhow::Result<()> {
     let (command, operands) = args.split_first().context("rclone command")?;
     let out = Command::new("rclone")

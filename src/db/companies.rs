@@ -168,6 +168,32 @@ pub struct ListFilter {
     pub status: Option<String>,
     /// Keyset cursor: list after this (sort_key, id).
     pub after: Option<(String, String)>,
+    /// Only companies without Omie credentials (`Missing`) or whose last test failed.
+    pub omie: Option<OmieFilter>,
+}
+
+/// The overview's "sem credenciais do Omie" and "teste falhou" lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OmieFilter {
+    Missing,
+    Failed,
+}
+
+impl OmieFilter {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "missing" => Some(Self::Missing),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Missing => "missing",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// Builds an FTS5 query that matches `q` as a substring of the names, or its unmasked
@@ -280,6 +306,15 @@ fn run(
             cond.push_str(&format!(" AND c.status = ?{}", args.len()));
         }
         None => cond.push_str(" AND c.status != 'archived'"),
+    }
+    match f.omie {
+        Some(OmieFilter::Missing) => cond.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM omie_credentials o WHERE o.company_id = c.id)",
+        ),
+        Some(OmieFilter::Failed) => cond.push_str(
+            " AND EXISTS (SELECT 1 FROM omie_credentials o WHERE o.company_id = c.id AND o.validation_status = 'failed')",
+        ),
+        None => {}
     }
     if let Some((name, id)) = &f.after {
         args.push(Box::new(name.clone()));

@@ -14,6 +14,7 @@ pub mod known_clients;
 pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;
+pub mod overview;
 pub mod password_resets;
 pub mod privacy;
 pub mod privacy_requests;
@@ -23,6 +24,7 @@ pub mod setup;
 pub mod tokens;
 pub mod usage;
 pub mod users;
+pub mod vendor;
 
 use std::path::Path;
 use std::time::Duration;
@@ -112,6 +114,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0021_company_sort_key",
         include_str!("../../migrations/0021_company_sort_key.sql"),
+    ),
+    (
+        "0024_overview",
+        include_str!("../../migrations/0024_overview.sql"),
     ),
     (
         "0025_user_sort_key",

@@ -20,10 +20,12 @@ pub struct Queued {
     pub sealed: bool,
     /// Set when the mailer gave up on it (a dead letter).
     pub gave_up_at: Option<String>,
+    /// The base URL its links were made with (rewritten to the one in force when sent).
+    pub link_base: Option<String>,
 }
 
 const COLUMNS: &str = "id, created_at, kind, to_addr, subject, text_body, html_body, status, attempts, \
-                       next_attempt_at, last_error, sent_at, sealed, gave_up_at";
+                       next_attempt_at, last_error, sent_at, sealed, gave_up_at, link_base";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
     Ok(Queued {
@@ -41,6 +43,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Queued> {
         sent_at: r.get(11)?,
         sealed: r.get(12)?,
         gave_up_at: r.get(13)?,
+        link_base: r.get(14)?,
     })
 }
 
@@ -51,13 +54,15 @@ pub struct NewMail<'a> {
     pub text: &'a str,
     pub html: &'a str,
     pub sealed: bool,
+    pub link_base: Option<&'a str>,
 }
 
 pub fn insert(conn: &Connection, m: &NewMail<'_>, now: &str) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO outbox (created_at, kind, to_addr, subject, text_body, html_body, next_attempt_at, sealed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1, ?7)",
-        params![now, m.kind, m.to, m.subject, m.text, m.html, m.sealed],
+        "INSERT INTO outbox (created_at, kind, to_addr, subject, text_body, html_body, next_attempt_at, sealed,
+                             link_base)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?1, ?7, ?8)",
+        params![now, m.kind, m.to, m.subject, m.text, m.html, m.sealed, m.link_base],
     )?;
     Ok(conn.last_insert_rowid())
 }

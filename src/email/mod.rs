@@ -23,9 +23,32 @@ pub struct Outgoing {
 /// until sent, and are blanked once sent).
 pub const BODY_AAD: &str = "outbox-body";
 
+/// The base URL this process makes links with (`OTM_BASE_URL`, or the bound address),
+/// set once at start. Each queued message records it, and the mailer rewrites the links
+/// to the base URL in force when it sends (the setting may change while mail waits).
+static LINK_BASE: std::sync::RwLock<String> = std::sync::RwLock::new(String::new());
+
+pub fn set_link_base(base_url: &str) {
+    *LINK_BASE.write().unwrap_or_else(|e| e.into_inner()) = base_url.to_string();
+}
+
+/// The base URL links are made with now ("" before the start set it).
+pub fn link_base() -> String {
+    LINK_BASE.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// A queued body's links, made with `queued_base`, moved to `base_now`.
+pub fn rebase(body: &str, queued_base: Option<&str>, base_now: &str) -> String {
+    match queued_base {
+        Some(old) if !old.is_empty() && old != base_now => body.replace(old, base_now),
+        _ => body.to_string(),
+    }
+}
+
 /// Writes the message to the outbox, its bodies sealed under the master key; it leaves
 /// when the caller's transaction commits.
 pub fn queue(conn: &Connection, ring: &Keyring, m: &Outgoing, now: &str) -> Result<i64, AppError> {
+    let base = link_base();
     Ok(outbox::insert(
         conn,
         &NewMail {
@@ -35,6 +58,7 @@ pub fn queue(conn: &Connection, ring: &Keyring, m: &Outgoing, now: &str) -> Resu
             text: &ring.seal(BODY_AAD, m.text.as_bytes()),
             html: &ring.seal(BODY_AAD, m.html.as_bytes()),
             sealed: true,
+            link_base: Some(base.as_str()).filter(|b| !b.is_empty()),
         },
         now,
     )?)

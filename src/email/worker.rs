@@ -116,7 +116,12 @@ pub fn backoff_secs(attempts: i64, max: u64) -> u64 {
     (5u64 << exp).min(max)
 }
 
-fn build(ring: &Keyring, from: &Mailbox, m: &outbox::Queued) -> anyhow::Result<Message> {
+fn build(
+    ring: &Keyring,
+    from: &Mailbox,
+    m: &outbox::Queued,
+    base_now: &str,
+) -> anyhow::Result<Message> {
     let (text, html) = if m.sealed {
         let open = |b: &str| {
             ring.open_string(super::BODY_AAD, b)
@@ -126,6 +131,11 @@ fn build(ring: &Keyring, from: &Mailbox, m: &outbox::Queued) -> anyhow::Result<M
     } else {
         (m.text_body.clone(), m.html_body.clone())
     };
+    // Links made with the base URL in force when queued point at the one in force now.
+    let (text, html) = (
+        super::rebase(&text, m.link_base.as_deref(), base_now),
+        super::rebase(&html, m.link_base.as_deref(), base_now),
+    );
     Ok(Message::builder()
         .from(from.clone())
         .to(m.to_addr.parse()?)
@@ -169,7 +179,7 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             // A refusal that will never change (no such mailbox, a message that cannot be
             // built) gives up at once; anything else is tried again, a bounded number of
             // times.
-            let result = match build(&state.keys.ring, from, &m) {
+            let result = match build(&state.keys.ring, from, &m, &state.settings.base_url) {
                 Ok(msg) => transport
                     .send(msg)
                     .await
@@ -181,8 +191,17 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             let write = match result {
                 Ok(()) => {
                     tracing::info!(id, kind = m.kind, "e-mail sent");
+                    let test = m.kind == "test";
                     db::run(&state.pool, move |c| {
-                        Ok(outbox::mark_sent(c, id, &time::now_db())?)
+                        outbox::mark_sent(c, id, &time::now_db())?;
+                        if test {
+                            // The first-steps checklist ticks "e-mail de teste" from this.
+                            crate::services::overview::record_fact(
+                                c,
+                                crate::services::overview::FACT_TEST_MAIL,
+                            )?;
+                        }
+                        Ok(())
                     })
                     .await
                 }

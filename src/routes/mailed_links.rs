@@ -64,6 +64,9 @@ struct ForgotPage {
     email: String,
     error: Option<String>,
     done: bool,
+    /// Mail leaves; otherwise the answer says the link waits in the queue (for every
+    /// address alike: it never says whether the address exists).
+    mail_on: bool,
 }
 
 pub async fn forgot_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
@@ -72,6 +75,7 @@ pub async fn forgot_form(ctx: Ctx) -> Result<HttpResponse, PageError> {
         email: String::new(),
         error: None,
         done: false,
+        mail_on: true,
     })
 }
 
@@ -111,21 +115,27 @@ pub async fn forgot(
             }
         });
     }
-    let page = |ctx, error: Option<String>, done| {
+    let page = |ctx, error: Option<String>, done, mail_on| {
         let email = f.email.clone();
         render(&ForgotPage {
             ctx,
             email,
             error,
             done,
+            mail_on,
         })
     };
     match result {
-        Ok(_) => page(ctx, None, true),
+        Ok(_) => {
+            let mail_on = state
+                .blocking(crate::services::mail_settings::mail_leaves)
+                .await?;
+            page(ctx, None, true, mail_on)
+        }
         Err(e) => form_outcome(
             Err::<(), _>(e),
             |_| redirect("/password/forgot"),
-            |e| page(ctx, e.first().map(|e| e.message.clone()), false),
+            |e| page(ctx, e.first().map(|e| e.message.clone()), false, true),
         ),
     }
 }

@@ -52,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/signup/lookup", cnpj_lookup::for_visitor)
             .post("/signup", signup::submit)
             .get("/privacidade", privacy_pages::notice)
+            .get("/marca/{hash}", crate::routes::admin::vendor::logo)
             .get("/api/openapi.json", api::openapi::document);
     });
     cfg.service(table::scope("/api/v1", Area::Api, api::configure))

@@ -14,6 +14,10 @@ use crate::web::{App, State};
 /// Said to every visitor, whatever happened: nobody learns which e-mails exist.
 const RECEIVED: &str = "Pedido recebido. Enviamos um e-mail para o endereço informado; \
                         você receberá outro quando o pedido for analisado.";
+/// The same, while no SMTP server is configured: the mail waits in the queue.
+const RECEIVED_QUEUED: &str = "Pedido recebido. Ele será analisado, mas o envio de e-mail deste painel \
+                               ainda não foi configurado: a confirmação e a resposta ficarão na fila até o envio \
+                               ser configurado. Se precisar de acesso com urgência, fale com quem administra o painel.";
 
 #[derive(Template)]
 #[template(path = "signup.html")]
@@ -26,6 +30,8 @@ struct SignupPage {
     lookup: bool,
     /// What the last look-up said (the company's name, its situação).
     notes: Vec<String>,
+    /// Mail leaves (an SMTP server is configured): the flash says a mail was sent.
+    mail_on: bool,
 }
 
 impl SignupPage {
@@ -59,6 +65,7 @@ pub async fn form(state: State, ctx: Ctx) -> Result<HttpResponse, PageError> {
         done: false,
         lookup: state.cnpj.enabled(),
         notes: vec![],
+        mail_on: true,
     })
 }
 
@@ -97,6 +104,7 @@ async fn looked_up(
         done: false,
         lookup: state.cnpj.enabled(),
         notes,
+        mail_on: true,
     })
 }
 
@@ -111,7 +119,10 @@ pub async fn submit(
     }
     let (ip, f) = (state.client_ip(&req), v.clone());
     let result = state
-        .blocking(move |app| sign_up(app, &ip, &f.input()))
+        .blocking(move |app| {
+            sign_up(app, &ip, &f.input())?;
+            crate::services::mail_settings::mail_leaves(app)
+        })
         .await;
     // What was typed comes back, but never the password.
     let kept = SignupForm {
@@ -120,7 +131,7 @@ pub async fn submit(
         ..v
     };
     let lookup = state.cnpj.enabled();
-    let page = |ctx, v, errors, done| {
+    let page = |ctx, v, errors, done, mail_on| {
         render(&SignupPage {
             ctx,
             v,
@@ -128,11 +139,16 @@ pub async fn submit(
             done,
             lookup,
             notes: vec![],
+            mail_on,
         })
     };
     match result {
-        Ok(_) => page(ctx, kept, vec![], true),
-        r => form_outcome(r, |_| redirect("/signup"), |e| page(ctx, kept, e, false)),
+        Ok(mail_on) => page(ctx, kept, vec![], true, mail_on),
+        r => form_outcome(
+            r,
+            |_| redirect("/signup"),
+            |e| page(ctx, kept, e, false, true),
+        ),
     }
 }
 
@@ -205,7 +221,7 @@ pub async fn api(
     body: crate::routes::api::JsonBody<SignupBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (ip, b) = (state.client_ip(&req), body.into_inner());
-    state
+    let mail_on = state
         .blocking(move |app| {
             let input = SignupInput {
                 cnpj: &b.cnpj,
@@ -214,15 +230,17 @@ pub async fn api(
                 password: &b.password,
                 password_confirm: None,
             };
-            sign_up(app, &ip, &input)
+            sign_up(app, &ip, &input)?;
+            crate::services::mail_settings::mail_leaves(app)
         })
         .await?;
     Ok(HttpResponse::Accepted().json(SignupAccepted {
         status: "pending",
-        message: RECEIVED,
+        message: received_message(mail_on),
     }))
 }
 
-pub fn received_message() -> &'static str {
-    RECEIVED
+/// What every visitor is told after asking for access (the same whatever happened).
+pub fn received_message(mail_on: bool) -> &'static str {
+    if mail_on { RECEIVED } else { RECEIVED_QUEUED }
 }

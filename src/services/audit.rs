@@ -49,10 +49,10 @@ pub fn list(
     Ok((rows, more))
 }
 
-/// The vendor's name as tenants read it. The one place to change it (a setting for the
-/// vendor's own name will replace this default).
-pub fn vendor_name() -> &'static str {
-    "Omie Tenant Manager"
+/// The vendor's name as tenants read it: the owner's setting (see `services::vendor`),
+/// or the product's name until one is set.
+pub fn vendor_name() -> String {
+    super::vendor::vendor_name()
 }
 
 /// How a client company's history names whatever the platform (its owner, its staff, or

@@ -185,6 +185,34 @@ pub fn update_policy(
     })
 }
 
+/// "Testar destino": writes and deletes a tiny file on the off-site destination in
+/// force, on the blocking pool without holding a connection. `Ok(Err(detail))` is a
+/// failed test (rclone's words); audited either way.
+pub fn test_remote(app: &App, actor: &Actor) -> Result<Result<String, String>, AppError> {
+    owner_only(actor)?;
+    let policy = crate::backup::Policy::load(&*app.pool.get()?, &app.settings)?;
+    let Some(remote) = policy.remote else {
+        return Err(AppError::field(
+            "remote",
+            "Nenhum destino de cópia externa configurado: informe um destino e salve antes de testar.",
+        ));
+    };
+    let result = crate::backup::remote::probe(&remote, &app.settings.data_dir)
+        .map(|()| remote.clone())
+        .map_err(|e| e.to_string());
+    db::write(&mut *app.pool.get()?, |tx| {
+        let now = time::now_db();
+        let mut entry = actor.entry(Action::BackupRemoteTest, "settings", Some("backup_remote"));
+        entry.details = serde_json::json!({ "remote": remote, "ok": result.is_ok() });
+        audit::append(tx, &app.keys.audit, &now, &entry)?;
+        Ok(())
+    })?;
+    if let Err(e) = &result {
+        tracing::warn!(error = %e, "backup destination test failed");
+    }
+    Ok(result)
+}
+
 /// The master key lines and the backup identities, after the owner typed the password
 /// again. Audited. Wrong passwords are throttled like sign-ins (an attempt is reserved
 /// before bcrypt), so a stolen session cannot guess the password here at bcrypt speed.
@@ -227,6 +255,8 @@ pub fn recovery_kit(app: &App, actor: &Actor, password: &str) -> Result<Recovery
         let now = time::now_db();
         let entry = actor.entry(Action::BackupRecoveryKit, "settings", Some("master_key"));
         audit::append(tx, &keys.audit, &now, &entry)?;
+        // The first-steps checklist ticks "kit de recuperação" from this fact.
+        super::overview::record_fact(tx, super::overview::FACT_RECOVERY_KIT)?;
         Ok(())
     })?;
     Ok(RecoveryKit {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 use super::app::App;
 use super::{Actor, Keys, Page};
 use crate::crypto::new_id;
+pub use crate::db::companies::OmieFilter;
 use crate::db::companies::{self as store, Fields, ListFilter};
 use crate::db::{self, audit};
 use crate::domain::{Cnpj, CompanyStatus, Email, Phone, Role, required_text};
@@ -335,6 +336,8 @@ pub struct ListQuery {
     /// The opaque cursor of the page before; empty or `None` for the first.
     pub cursor: Option<String>,
     pub limit: usize,
+    /// The overview's lists: without Omie credentials, or whose last test failed.
+    pub omie: Option<store::OmieFilter>,
 }
 
 /// Lists companies the actor may see: all for platform users, their own for company
@@ -350,6 +353,7 @@ pub fn list(
         q: q.q.clone().filter(|q| !q.trim().is_empty()),
         status: q.status.map(|s| s.as_str().to_string()),
         after: super::parse_cursor(q.cursor.as_deref())?,
+        omie: q.omie,
     };
     let (rows, more) = list_rows(conn, actor, &filter, q.limit)?;
     for c in &rows {

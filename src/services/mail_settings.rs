@@ -54,8 +54,27 @@ impl MailConfig {
     }
 }
 
+/// Whether mail left the last time the settings were read ([`load`] keeps it): pages
+/// read it to offer "Copiar link" while mail is off, without a query of their own.
+static MAIL_ON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The last known answer of "does mail leave?" (the use cases check the database).
+pub fn mail_on_cached() -> bool {
+    MAIL_ON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The configuration in force now.
 pub fn load(conn: &Connection, keys: &Keys, settings: &Settings) -> Result<MailConfig, AppError> {
+    let cfg = load_uncached(conn, keys, settings)?;
+    MAIL_ON.store(cfg.smtp.is_some(), std::sync::atomic::Ordering::Relaxed);
+    Ok(cfg)
+}
+
+fn load_uncached(
+    conn: &Connection,
+    keys: &Keys,
+    settings: &Settings,
+) -> Result<MailConfig, AppError> {
     let fixed: Vec<&'static str> = [
         HOST,
         PORT,
@@ -148,10 +167,18 @@ fn split_list(s: &str) -> Vec<String> {
 
 /// True when an SMTP host is in force (mail leaves; otherwise it waits in the queue).
 pub fn sending_configured(conn: &Connection, settings: &Settings) -> Result<bool, AppError> {
-    if settings.explicit.contains(&HOST) {
-        return Ok(!settings.smtp_fields.host.trim().is_empty());
-    }
-    Ok(app_settings::get(conn, HOST)?.is_some_and(|h| !h.trim().is_empty()))
+    let on = if settings.explicit.contains(&HOST) {
+        !settings.smtp_fields.host.trim().is_empty()
+    } else {
+        app_settings::get(conn, HOST)?.is_some_and(|h| !h.trim().is_empty())
+    };
+    MAIL_ON.store(on, std::sync::atomic::Ordering::Relaxed);
+    Ok(on)
+}
+
+/// [`sending_configured`] with a connection of its own (for pages that answer visitors).
+pub fn mail_leaves(app: &super::app::App) -> Result<bool, AppError> {
+    sending_configured(&*app.pool.get()?, &app.settings)
 }
 
 /// The words a flash uses after something queued an e-mail: `sent` ("Convite enviado

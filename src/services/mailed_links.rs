@@ -763,3 +763,94 @@ pub fn gone_reset(conn: &Connection, token: &str) -> Result<GoneLink, AppError> 
         None => GoneLink::ResetUnknown,
     })
 }
+
+/// Copying a link is for while mail cannot leave (no SMTP host in force): afterwards the
+/// mail itself carries the link.
+fn mail_is_off(tx: &Connection, settings: &crate::config::Settings) -> Result<(), AppError> {
+    if super::mail_settings::sending_configured(tx, settings)? {
+        return Err(AppError::field(
+            "mail",
+            "O envio de e-mail está funcionando: use \"Reenviar\" para mandar o link por e-mail.",
+        ));
+    }
+    Ok(())
+}
+
+/// "Copiar link" of an open invitation, while mail is off: the owner or staff get a new
+/// link (the old one dies, as with "Reenviar") that they hand over themselves; the mail
+/// with the same link stays queued for when mail works. Audited without the link.
+pub fn copy_invitation_link(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &crate::config::Settings,
+    actor: &Actor,
+    id: &str,
+) -> Result<(Invitation, String), AppError> {
+    if !actor.is_platform() {
+        return Err(AppError::NotFound);
+    }
+    db::write(conn, |tx| {
+        let mut inv = manageable_invitation(tx, actor, id)?;
+        mail_is_off(tx, settings)?;
+        let now = time::now_db();
+        let token = new_token();
+        inv.expires_at = time::to_db(time::now() + Duration::hours(INVITE_TTL_HOURS));
+        inv.invited_by = inviter_label(actor);
+        inv.invited_by_user_id = actor.user_id().map(str::to_string);
+        invitations::renew(tx, &inv, &hash(&token))?;
+        queue_invitation(tx, keys, actor, &inv, &token, &settings.base_url, &now)?;
+        let mut entry = actor.entry(Action::InvitationLinkCopy, "invitation", Some(id));
+        entry.company_id = inv.company_id.clone();
+        entry.details = json!({ "email": inv.email });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok((inv, format!("{}/invite/{token}", settings.base_url)))
+    })
+}
+
+/// Only the owner copies password reset links, and only for the platform's people or a
+/// client company's people: never a company admin (who has the e-mail button only).
+pub fn may_copy_reset_link(actor: &Actor) -> Result<(), AppError> {
+    match actor.role() {
+        Some(Role::Owner) => Ok(()),
+        Some(Role::Staff) => Err(AppError::Forbidden),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// "Copiar link de troca de senha", while mail is off: a reset link (valid one hour)
+/// for the owner to hand over; the mail with it stays queued. Audited without the link.
+pub fn copy_reset_link(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &crate::config::Settings,
+    actor: &Actor,
+    user_id: &str,
+) -> Result<(User, String), AppError> {
+    may_copy_reset_link(actor)?;
+    db::write(conn, |tx| {
+        let u = super::users::changeable(tx, actor, user_id)?;
+        if u.status != UserStatus::Active {
+            return Err(AppError::field(
+                "status",
+                "Só contas ativas podem trocar a senha.",
+            ));
+        }
+        mail_is_off(tx, settings)?;
+        let now = time::now_db();
+        let token = new_token();
+        let expires = time::to_db(time::now() + Duration::hours(RESET_TTL_HOURS));
+        password_resets::insert(tx, &hash(&token), &u.id, &now, &expires)?;
+        let link = format!("{}/password/reset/{token}", settings.base_url);
+        let m = PasswordResetMessage {
+            name: u.name.clone(),
+            link: link.clone(),
+        }
+        .to_outgoing(&u.email, "Troca de senha no Omie Tenant Manager".into())?;
+        email::queue(tx, &keys.ring, &m, &now)?;
+        let mut entry = actor.entry(Action::PasswordResetLinkCopy, "user", Some(&u.id));
+        entry.company_id = u.company_id.clone();
+        entry.details = json!({ "email": u.email });
+        audit::append(tx, &keys.audit, &now, &entry)?;
+        Ok((u, link))
+    })
+}

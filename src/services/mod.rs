@@ -30,6 +30,7 @@ pub mod setup;
 pub mod throttle;
 pub mod usage;
 pub mod users;
+pub mod vendor;
 
 use std::sync::Arc;
 

@@ -29,7 +29,8 @@ pub async fn layer(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let is_static = req.path().starts_with("/static/");
+    // The vendor's logo is content-addressed too (`/marca/{hash}`).
+    let is_static = req.path().starts_with("/static/") || req.path().starts_with("/marca/");
     let is_api = req.path().starts_with("/api/")
         || req.path().starts_with("/healthz")
         || req.path().starts_with("/readyz");

@@ -139,6 +139,8 @@ const RULES: &[(&str, &str)] = &[
     ("GET /signup/lookup", "P"),
     ("POST /signup", "P"),
     ("GET /privacidade", "P"),
+    // The vendor's logo, for the portal and e-mails (an unknown hash is 404).
+    ("GET /marca/{hash}", "P"),
     ("GET /api/openapi.json", "P"),
     ("POST /api/v1/auth/login", "P"),
     ("POST /api/v1/auth/token", "P"),
@@ -230,6 +232,8 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin", "A A"),
     ("GET /admin/", "A A"),
     ("GET /admin/ajuda", "A A"),
+    // The first-steps checklist is the owner's (staff never see it).
+    ("POST /admin/overview/checklist/hide", "A 3"),
     ("GET /admin/companies", "A A"),
     ("POST /admin/companies", "A A"),
     ("GET /admin/companies/new", "A A"),
@@ -283,6 +287,11 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/invitations", "A A"),
     ("POST /admin/invitations/{id}/resend", "A A"),
     ("POST /admin/invitations/{id}/revoke", "A A"),
+    // While mail is off: an invitation's link (owner and staff); a reset link (owner).
+    ("POST /admin/invitations/{id}/copy-link", "A A"),
+    ("GET /admin/invitations/{id}/link", "A A"),
+    ("POST /admin/users/{id}/reset-link", "A 3"),
+    ("GET /admin/users/{id}/reset-link", "A 3"),
     ("POST /admin/users/{id}/approve", "A A"),
     ("POST /admin/users/{id}/reject", "A A"),
     ("POST /admin/users/{id}/disable", "A A"),
@@ -302,12 +311,14 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/backups", "A A"),
     // Staff may not manage settings or restores: forbidden, the same answer everywhere.
     ("POST /admin/backups/settings", "A 3"),
+    ("POST /admin/backups/test-remote", "A 3"),
     ("GET /admin/backups/recovery-kit", "A 3"),
     ("POST /admin/backups/recovery-kit", "A 3"),
     ("GET /admin/backups/{id}/download", "A 3"),
     ("GET /admin/settings", "A 3"),
     ("POST /admin/settings/test-email", "A 3"),
     ("POST /admin/settings/mail", "A 3"),
+    ("POST /admin/settings/vendor", "A 3"),
     ("POST /admin/settings/retry-mail", "A 3"),
     ("POST /admin/settings/mfa", "A 3"),
     // Privacy (issue 11): the record and the incidents are operations (owner and staff);
@@ -383,6 +394,8 @@ fn fresh_object(key: &str) -> bool {
             | "POST /admin/applications/{id}/unlink"
             | "POST /admin/invitations/{id}/resend"
             | "POST /admin/invitations/{id}/revoke"
+            | "POST /admin/invitations/{id}/copy-link"
+            | "GET /admin/invitations/{id}/link"
             | "POST /portal/invitations/{id}/resend"
             | "POST /portal/invitations/{id}/revoke"
             | "POST /admin/users/{id}/approve"
@@ -799,6 +812,7 @@ async fn concrete(w: &World, r: &RouteInfo, who: Who) -> (String, Vec<(&'static 
             "endpoint" => "geral/clientes".into(),
             "file" => "app.css".into(),
             "token" => "link-que-nao-existe".into(),
+            "hash" => "0123456789abcdef".into(),
             "session" => "s-que-nao-existe".into(),
             other => panic!("{key}: no value for {{{other}}}"),
         };

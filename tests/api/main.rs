@@ -26,6 +26,7 @@ mod mail_settings;
 mod mfa;
 mod omie;
 mod omie_stub;
+mod overview12;
 mod people12;
 mod platform;
 mod plumbing;

@@ -64,7 +64,7 @@ pub async fn list(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
 /// sessions table, never on disk), under a random token the person's session holds; the
 /// GET it redirects to takes it out and shows it. A refresh then finds nothing and says
 /// the secret was already shown, instead of creating another application.
-mod once {
+pub(crate) mod once {
     use std::collections::HashMap;
     use std::sync::Mutex;
     use std::time::{Duration, Instant};
@@ -381,6 +381,7 @@ pub async fn show(
                         status: Some(crate::domain::CompanyStatus::Active),
                         cursor: None,
                         limit: 10,
+                        omie: None,
                     };
                     crate::services::companies::list(app, conn, &actor, &query)?.items
                 }

@@ -180,6 +180,15 @@ struct Page {
     retention: SettingView,
     remote: SettingView,
     next_run: String,
+    /// The answer of "Testar destino", on the page it was pressed on.
+    remote_test: Option<RemoteTest>,
+}
+
+/// "Testar destino"'s answer: in words, with rclone's own folded away.
+struct RemoteTest {
+    ok: bool,
+    message: String,
+    detail: String,
 }
 
 #[derive(Deserialize)]
@@ -237,6 +246,7 @@ impl Page {
             times: setting(p.times_text.clone(), backup::SETTING_TIMES),
             retention: setting(p.retention_days.to_string(), backup::SETTING_RETENTION),
             remote: setting(p.remote.clone().unwrap_or_default(), backup::SETTING_REMOTE),
+            remote_test: None,
             next_run: backup::schedule::next_slot(time::now(), &p.times)
                 .map(|t| time::db_to_br(&time::to_db(t)))
                 .unwrap_or_default(),
@@ -291,6 +301,57 @@ pub async fn start(
 
 #[derive(Deserialize)]
 pub struct Empty {}
+
+/// "Testar destino": writes and deletes a tiny file on the destination in force and
+/// shows the answer on the backups page.
+pub async fn test_remote(
+    state: State,
+    ctx: Ctx,
+    who: SignedIn,
+    _form: Form<Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.actor();
+    let tested = state
+        .blocking(move |app| uc::test_remote(app, &actor))
+        .await;
+    let test = match tested {
+        Ok(Ok(remote)) => RemoteTest {
+            ok: true,
+            message: format!(
+                "Destino funcionando: um arquivo de teste foi gravado e apagado em {remote}."
+            ),
+            detail: String::new(),
+        },
+        Ok(Err(detail)) => RemoteTest {
+            ok: false,
+            message: format!(
+                "O teste do destino falhou. {} Os backups continuam guardados neste servidor.",
+                remote_error_br(&detail)
+            ),
+            detail,
+        },
+        Err(AppError::Validation(e)) => RemoteTest {
+            ok: false,
+            message: e
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+            detail: String::new(),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    let actor = who.actor();
+    let (summary, list) = state
+        .run(move |conn, app| {
+            let summary = uc::summary(conn, &app.settings, &actor)?;
+            Ok((summary, uc::list(conn, &actor, None, 30)?))
+        })
+        .await?;
+    let mut page = Page::new(ctx.with_nav(Nav::Backups), &state.settings, &summary, list);
+    page.remote_test = Some(test);
+    render(&page)
+}
 
 /// The owner's download of a backup file, through actix-files: byte ranges (a resumed or
 /// parallel download), ETag and Last-Modified come with it. The use case refuses anyone

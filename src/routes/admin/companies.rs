@@ -24,6 +24,9 @@ pub struct ListParams {
     status: String,
     #[serde(default)]
     cursor: String,
+    /// `missing` or `failed`: the overview's lists of companies and their Omie keys.
+    #[serde(default)]
+    omie: String,
 }
 
 #[derive(Template)]
@@ -33,6 +36,8 @@ struct ListPage {
     q: String,
     status: String,
     statuses: &'static [CompanyStatus],
+    /// `missing`, `failed` or "".
+    omie: &'static str,
     rows: Vec<CompanyView>,
     next_url: Option<String>,
     /// The first page with the same search, or "" when this is the first page.
@@ -52,7 +57,9 @@ pub async fn list(
         status,
         cursor: Some(query.cursor.clone()),
         limit: PAGE_SIZE,
+        omie: uc::OmieFilter::parse(&query.omie),
     };
+    let omie = uc::OmieFilter::parse(&query.omie).map_or("", |o| o.as_str());
     let page = app
         .run(move |conn, app| uc::list(app, conn, &actor, &q))
         .await?;
@@ -67,6 +74,7 @@ pub async fn list(
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
         q: query.q,
         statuses: CompanyStatus::ALL,
+        omie,
         rows: page.items.iter().map(CompanyView::from).collect(),
     })
 }
@@ -77,7 +85,11 @@ impl ListParams {
         let status = CompanyStatus::parse(&self.status)
             .map(|s| s.as_str())
             .unwrap_or("");
+        let omie = uc::OmieFilter::parse(&self.omie).map_or("", |o| o.as_str());
         let mut pairs = vec![("q", self.q.as_str()), ("status", status)];
+        if !omie.is_empty() {
+            pairs.push(("omie", omie));
+        }
         pairs.extend(cursor.map(|c| ("cursor", c)));
         format!(
             "/admin/companies?{}",

@@ -5,9 +5,11 @@ pub mod audit;
 pub mod backups;
 pub mod companies;
 pub mod invitations;
+pub mod links;
 pub mod overview;
 pub mod settings;
 pub mod users;
+pub mod vendor;
 
 use crate::routes::people::{self, Admin};
 use crate::routes::privacy_pages;
@@ -18,6 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         r.get("", overview::show)
             .get("/", overview::show)
             .get("/ajuda", crate::routes::help_pages::admin)
+            .post("/overview/checklist/hide", overview::hide_checklist)
             .get("/companies", companies::list)
             .post("/companies", companies::create)
             .get("/companies/new", companies::new_form)
@@ -97,6 +100,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/invitations/{id}/revoke",
                 people::revoke_invitation::<Admin>,
             )
+            .post("/invitations/{id}/copy-link", links::copy_invitation)
+            .get("/invitations/{id}/link", links::show_invitation)
+            .post("/users/{id}/reset-link", links::copy_reset)
+            .get("/users/{id}/reset-link", links::show_reset)
             .post("/users/{id}/approve", people::approve::<Admin>)
             .post("/users/{id}/reject", users::reject)
             .post("/users/{id}/disable", people::disable::<Admin>)
@@ -122,6 +129,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/backups", backups::show)
             .post("/backups", backups::start)
             .post("/backups/settings", backups::save_settings)
+            .post("/backups/test-remote", backups::test_remote)
             .get("/backups/recovery-kit", backups::kit_form)
             .post("/backups/recovery-kit", backups::kit_show)
             .get("/backups/{id}/download", backups::download)
@@ -138,6 +146,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/settings", settings::show)
             .post("/settings/test-email", settings::send_test)
             .post("/settings/mail", settings::update_mail)
+            .post("/settings/vendor", vendor::save)
             .post("/settings/retry-mail", settings::retry_mail)
             .post("/settings/mfa", crate::routes::mfa_pages::save_policy);
     });

@@ -6,7 +6,7 @@ use crate::time;
 use crate::web::State;
 use crate::web::error::PageError;
 use crate::web::guard::SignedIn;
-use crate::web::page::{Ctx, Nav, render};
+use crate::web::page::{Ctx, Form, Nav, redirect_outcome, render};
 
 #[derive(Template)]
 #[template(path = "admin/overview.html")]
@@ -21,18 +21,39 @@ struct Overview {
     last_backup: Option<(String, bool)>,
     copy_failing: bool,
     running: bool,
+    attention: Vec<overview::Attention>,
+    /// The first-steps checklist, for the owner until hidden.
+    steps: Option<Vec<overview::Step>>,
+}
+
+impl Overview {
+    fn steps_done(&self) -> usize {
+        self.steps
+            .as_ref()
+            .map_or(0, |s| s.iter().filter(|s| s.done).count())
+    }
+
+    fn all_done(&self) -> bool {
+        self.steps
+            .as_ref()
+            .is_some_and(|s| s.iter().all(|s| s.done))
+    }
 }
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let o = state
+    let (o, recent, attention, steps) = state
         .run(move |conn, app| {
             let o = overview::overview(conn, &actor, &app.settings)?;
             let recent = crate::services::history::lines(conn, &actor, &o.recent)?;
-            Ok((o, recent))
+            Ok((
+                o,
+                recent,
+                overview::attention(conn, &actor, &app.settings)?,
+                overview::checklist(conn, &actor, &app.settings)?,
+            ))
         })
         .await?;
-    let (o, recent) = o;
     render(&Overview {
         ctx: ctx.with_nav(Nav::Overview),
         active: o.active,
@@ -43,7 +64,23 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         last_backup: o.last_backup.map(|(at, stale)| (time::ago_br(&at), stale)),
         copy_failing: o.copy_failing,
         running: o.running,
+        attention,
+        steps,
     })
+}
+
+/// "Ocultar esta lista" once every first step is done.
+pub async fn hide_checklist(
+    state: State,
+    who: SignedIn,
+    _form: Form<super::backups::Empty>,
+) -> Result<HttpResponse, PageError> {
+    let actor = who.actor();
+    let r = state
+        .run(move |conn, app| overview::hide_checklist(conn, &app.keys, &app.settings, &actor))
+        .await
+        .map(|()| "Lista de primeiros passos ocultada.".to_string());
+    redirect_outcome(&state, "/admin", r)
 }
 
 pub async fn usage(

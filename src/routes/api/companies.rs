@@ -142,6 +142,7 @@ pub async fn list(
         q: p.q,
         cursor: p.cursor,
         limit: page_limit(p.limit)?,
+        omie: None,
     };
     let page = app
         .run(move |conn, app| uc::list(app, conn, &actor, &q))
