@@ -113,6 +113,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0021_company_sort_key",
         include_str!("../../migrations/0021_company_sort_key.sql"),
     ),
+    (
+        "0023_usage_app_calls",
+        include_str!("../../migrations/0023_usage_app_calls.sql"),
+    ),
 ];
 
 /// Per-connection settings.

@@ -323,10 +323,12 @@ pub struct Grant<'a> {
 }
 
 /// The client-credentials grant: returns (token, scope).
+/// A token issued is one of the application's calls (`auth.token` in its usage).
 pub fn issue_token(
     conn: &mut Connection,
     keys: &Keys,
     throttle: &Throttle,
+    meter: &super::usage::Meter,
     g: &Grant<'_>,
     ttl_secs: u64,
 ) -> Result<(String, String), GrantError> {
@@ -384,6 +386,7 @@ pub fn issue_token(
                 id: app.id.clone(),
                 client_id: app.client_id.clone(),
                 scope: scope.clone(),
+                metered: Default::default(),
             },
             ip: g.ip.to_string(),
         };
@@ -393,6 +396,7 @@ pub fn issue_token(
         Ok(())
     })
     .map_err(|_: AppError| GrantError::InvalidRequest("temporary failure, try again"))?;
+    meter.app_call(&app.id, "auth.token");
     Ok((format!("{}{token}", APP_TOKEN_PREFIX), scope))
 }
 

@@ -216,9 +216,12 @@ impl FromRequest for ApiUser {
                         id,
                         client_id,
                         scope,
+                        metered: Default::default(),
                     },
                     ip: ip.clone(),
                 };
+                req.extensions_mut()
+                    .insert(super::metering::AppCall(actor.clone()));
                 return Ok(ApiUser {
                     principal: None,
                     actor,
