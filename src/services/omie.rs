@@ -584,7 +584,7 @@ pub async fn forward(
     // Our own limits refuse; Omie unreachable, timing out, blocking the keys or
     // answering with an error (HTTP 5xx, its faults) is a failure.
     let operation = match &result {
-        Ok(a) if a.status >= 500 => super::usage::FAILED.to_string(),
+        Ok(a) if a.status >= 400 => super::usage::FAILED.to_string(),
         Ok(_) => format!("omie:{}", c.call),
         Err(Refusal::Busy(_)) => super::usage::REFUSED.to_string(),
         Err(Refusal::Blocked(_) | Refusal::Unavailable(_)) => super::usage::FAILED.to_string(),
