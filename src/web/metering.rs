@@ -17,6 +17,11 @@ use crate::services::Actor;
 #[derive(Clone)]
 pub struct AppCall(pub Actor);
 
+/// The request's application token was looked up by the API's authentication (found
+/// or not), so the layer does not look it up a second time.
+#[derive(Clone, Copy)]
+pub struct TokenLookedUp;
+
 pub async fn layer(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -31,9 +36,16 @@ pub async fn layer(
     };
     let status = res.status().as_u16();
     let route = res.request().match_pattern();
-    let known = res.request().extensions().get::<AppCall>().cloned();
+    let (known, looked_up) = {
+        let ext = res.request().extensions();
+        (
+            ext.get::<AppCall>().cloned(),
+            ext.get::<TokenLookedUp>().is_some(),
+        )
+    };
     let actor = match known {
         Some(AppCall(actor)) => Some(actor),
+        None if looked_up => None,
         // Refused before the application was looked up (another extractor failed
         // first): look the token up now; an unknown or expired one is nobody's call.
         None => state
