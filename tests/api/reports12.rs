@@ -392,10 +392,12 @@ async fn the_report_shows_totals_top_lists_refusals_failures_and_pages() {
         table(&second, "usage-rows").matches("<tr>").count(),
         1 + all_rows - 50
     );
-    // A page number past the end shows no rows, not an error.
-    assert_eq!(
-        b.get("/admin/usage?periodo=hoje&pagina=99").await.status,
-        200
+    // A page number past the end shows no rows and the way back, not an error.
+    let past = b.get("/admin/usage?periodo=hoje&pagina=99").await;
+    assert_eq!(past.status, 200);
+    assert!(
+        past.body
+            .contains("Esta página não tem linhas. <a href=\"/admin/usage?periodo=hoje\">")
     );
     // The page stays small: no more than 50 rows and 10 lines a list, whatever the volume.
     assert!(p.len() < 120_000, "{} bytes", p.len());
