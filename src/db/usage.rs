@@ -1,7 +1,7 @@
 //! SQL for API usage counts, and for the counters of refused calls on ids that are not
 //! one of the application's companies (kept without the id).
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// (date, application_id, company_id, operation) → count to add.
 pub type Counts = Vec<((String, String, String, String), u64)>;
@@ -141,11 +141,9 @@ pub fn list(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<Row>> {
     rows.collect()
 }
 
-/// The rows of a filter as one relation `u(date, company_id, application_id, operation,
-/// count)`: company rows, the refusal counters and the calls about no company (the last
-/// two left out when a company is asked for). Returns the `WITH` clause and its
-/// parameters; every query of the report reads it, aggregated in SQL.
-fn relation(f: &Filter) -> (String, Vec<String>) {
+/// The conditions of a filter on the three tables: (company rows, the others, the
+/// parameters); the others are left out (`None`) when a company is asked for.
+fn conditions(f: &Filter) -> (String, Option<String>, Vec<String>) {
     let mut args: Vec<String> = Vec::new();
     let mut shared = String::new();
     for (col, op, v) in [
@@ -163,21 +161,29 @@ fn relation(f: &Filter) -> (String, Vec<String>) {
         args.push(c.clone());
         usage_where.push_str(&format!(" AND company_id = ?{}", args.len()));
     }
-    let others = if f.company_id.is_some() {
-        String::new()
-    } else {
-        format!(
-            " UNION ALL SELECT date, NULL, application_id, '{REFUSED}', count
-              FROM api_refusals WHERE 1=1{shared}
-              UNION ALL SELECT date, NULL, application_id, operation, count
-              FROM api_app_usage WHERE 1=1{shared}"
-        )
-    };
+    let others = f.company_id.is_none().then_some(shared);
+    (usage_where, others, args)
+}
+
+/// The rows of a filter as one compound `SELECT date, company_id, application_id,
+/// operation, count`: company rows, the refusal counters and the calls about no company
+/// (the last two left out when a company is asked for), with its parameters.
+fn relation(f: &Filter) -> (String, Vec<String>) {
+    let (usage_where, others, args) = conditions(f);
+    let others = others
+        .map(|w| {
+            format!(
+                " UNION ALL SELECT date, NULL, application_id, '{REFUSED}', count
+                  FROM api_refusals WHERE 1=1{w}
+                  UNION ALL SELECT date, NULL, application_id, operation, count
+                  FROM api_app_usage WHERE 1=1{w}"
+            )
+        })
+        .unwrap_or_default();
     (
         format!(
-            "WITH u(date, company_id, application_id, operation, count) AS (
-               SELECT date, company_id, application_id, operation, count
-               FROM api_usage WHERE 1=1{usage_where}{others})"
+            "SELECT date, company_id, application_id, operation, count
+             FROM api_usage WHERE 1=1{usage_where}{others}"
         ),
         args,
     )
@@ -191,161 +197,165 @@ pub struct Tally {
     pub failed: i64,
 }
 
-const TALLY: &str = "COALESCE(SUM(count), 0),
-     COALESCE(SUM(CASE WHEN operation = 'refused' THEN count END), 0),
-     COALESCE(SUM(CASE WHEN operation = 'failed' THEN count END), 0)";
+impl Tally {
+    fn add(&mut self, operation: &str, n: i64) {
+        self.calls += n;
+        match operation {
+            REFUSED => self.refused += n,
+            FAILED => self.failed += n,
+            _ => {}
+        }
+    }
 
-fn tally_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Tally> {
-    Ok(Tally {
-        calls: r.get(i)?,
-        refused: r.get(i + 1)?,
-        failed: r.get(i + 2)?,
-    })
+    pub fn plus(mut self, o: Tally) -> Tally {
+        self.calls += o.calls;
+        self.refused += o.refused;
+        self.failed += o.failed;
+        self
+    }
 }
 
-/// The filter's totals: of every row, or (`without_company`) of the calls about no
-/// company (tokens, refusals on ids that are not the application's companies).
-pub fn totals(conn: &Connection, f: &Filter, without_company: bool) -> rusqlite::Result<Tally> {
-    let (with, args) = relation(f);
-    let only = if without_company {
-        " WHERE company_id IS NULL"
-    } else {
-        ""
-    };
-    conn.query_row(
-        &format!("{with} SELECT {TALLY} FROM u{only}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| tally_at(r, 0),
-    )
+/// Everything the report sums, from one pass over the filter's rows: SQLite steps
+/// through the rows of the period (by the primary key's date prefix, or the company
+/// index) once, and the sums are kept here — one entry per day, company, application
+/// and operation seen.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    pub rows: i64,
+    pub totals: Tally,
+    /// Calls about no company (tokens, routes, refusals on ids not the application's).
+    pub without_company: Tally,
+    /// By day (`aaaa-mm-dd`), in date order.
+    pub per_day: std::collections::BTreeMap<String, Tally>,
+    pub companies: std::collections::HashMap<String, Tally>,
+    pub applications: std::collections::HashMap<String, Tally>,
+    pub operations: std::collections::HashMap<String, Tally>,
 }
 
-/// Totals per day (`aaaa-mm-dd`), in date order; only days with calls.
-pub fn per_day(conn: &Connection, f: &Filter) -> rusqlite::Result<Vec<(String, Tally)>> {
-    let (with, args) = relation(f);
-    let mut stmt = conn.prepare(&format!(
-        "{with} SELECT date, {TALLY} FROM u GROUP BY date ORDER BY date LIMIT 1000"
-    ))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
-        Ok((r.get(0)?, tally_at(r, 1)?))
-    })?;
-    rows.collect()
+fn add_to(map: &mut std::collections::HashMap<String, Tally>, key: &str, op: &str, n: i64) {
+    match map.get_mut(key) {
+        Some(t) => t.add(op, n),
+        None => {
+            let mut t = Tally::default();
+            t.add(op, n);
+            map.insert(key.to_string(), t);
+        }
+    }
 }
 
-/// What a top list groups by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum By {
-    Company,
-    Application,
-    Operation,
-}
-
-/// One line of a top list: the key (an id, or the operation), its name when it has
-/// one, and its totals.
-#[derive(Clone, Debug)]
-pub struct Ranked {
-    pub key: String,
-    pub name: Option<String>,
-    pub tally: Tally,
-}
-
-/// The `limit` keys with the most calls (ties by key), and how many keys there are in
-/// all. Calls about no company are not a company: left out of the company list.
-pub fn top(
-    conn: &Connection,
-    f: &Filter,
-    by: By,
-    limit: usize,
-) -> rusqlite::Result<(Vec<Ranked>, i64)> {
-    let (with, mut args) = relation(f);
-    let (col, name_join, name) = match by {
-        By::Company => (
-            "company_id",
-            "LEFT JOIN companies c ON c.id = t.k",
-            "COALESCE(NULLIF(c.trade_name, ''), c.legal_name)",
-        ),
-        By::Application => (
-            "application_id",
-            "LEFT JOIN applications a ON a.id = t.k",
-            "a.name",
-        ),
-        By::Operation => ("operation", "", "NULL"),
-    };
-    args.push(limit.to_string());
-    let sql = format!(
-        "{with}
-         SELECT t.k, {name}, t.calls, t.refused, t.failed FROM (
-           SELECT {col} AS k,
-                  COALESCE(SUM(count), 0) AS calls,
-                  COALESCE(SUM(CASE WHEN operation = 'refused' THEN count END), 0) AS refused,
-                  COALESCE(SUM(CASE WHEN operation = 'failed' THEN count END), 0) AS failed
-           FROM u WHERE {col} IS NOT NULL GROUP BY {col}
-           ORDER BY calls DESC, k LIMIT CAST(?{} AS INTEGER)
-         ) t {name_join}
-         ORDER BY t.calls DESC, t.k",
-        args.len()
-    );
+pub fn aggregate(conn: &Connection, f: &Filter) -> rusqlite::Result<Aggregate> {
+    let (sql, args) = relation(f);
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok(Ranked {
-                key: r.get(0)?,
-                name: r.get(1)?,
-                tally: tally_at(r, 2)?,
+    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+    let mut a = Aggregate::default();
+    let mut day = String::new();
+    let mut day_tally = Tally::default();
+    while let Some(r) = rows.next()? {
+        let text = |i: usize| -> rusqlite::Result<&str> {
+            r.get_ref(i)?.as_str().map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    i,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    args.pop();
-    let keys: i64 = conn.query_row(
-        &format!("{with} SELECT COUNT(DISTINCT {col}) FROM u"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
-    Ok((rows, keys))
+        };
+        let (date, op, n) = (text(0)?, text(3)?, r.get::<_, i64>(4)?);
+        a.rows += 1;
+        a.totals.add(op, n);
+        // Rows come grouped by day within each table; a day seen again is added to.
+        if date != day {
+            if !day.is_empty() {
+                let t = a.per_day.entry(std::mem::take(&mut day)).or_default();
+                *t = t.plus(day_tally);
+            }
+            day = date.to_string();
+            day_tally = Tally::default();
+        }
+        day_tally.add(op, n);
+        match r.get_ref(1)?.as_str_or_null().ok().flatten() {
+            Some(company) => add_to(&mut a.companies, company, op, n),
+            None => a.without_company.add(op, n),
+        }
+        add_to(&mut a.applications, text(2)?, op, n);
+        add_to(&mut a.operations, op, op, n);
+    }
+    if !day.is_empty() {
+        let t = a.per_day.entry(day).or_default();
+        *t = t.plus(day_tally);
+    }
+    Ok(a)
 }
 
-/// One page of the rows of a filter, newest day first, biggest counts first, and how
-/// many rows there are in all.
+/// Names of companies (trade name, else legal name) by id, for the few shown.
+pub fn company_names(
+    conn: &Connection,
+    ids: &[&str],
+) -> rusqlite::Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT COALESCE(NULLIF(trade_name, ''), legal_name) FROM companies WHERE id = ?1",
+    )?;
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if let Some(name) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            out.insert(id.to_string(), name);
+        }
+    }
+    Ok(out)
+}
+
+/// Names of applications by id, for the few shown.
+pub fn application_names(
+    conn: &Connection,
+    ids: &[&str],
+) -> rusqlite::Result<std::collections::HashMap<String, String>> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM applications WHERE id = ?1")?;
+    let mut out = std::collections::HashMap::new();
+    for id in ids {
+        if let Some(name) = stmt.query_row([id], |r| r.get::<_, String>(0)).optional()? {
+            out.insert(id.to_string(), name);
+        }
+    }
+    Ok(out)
+}
+
+/// One page of the rows of a filter: newest day first, then by application, company
+/// and operation — the order of the tables' keys, so SQLite walks their indexes and
+/// merges them instead of sorting the period's rows.
 pub fn page(
     conn: &Connection,
     f: &Filter,
     limit: usize,
     offset: usize,
-) -> rusqlite::Result<(Vec<Row>, i64)> {
-    let (with, mut args) = relation(f);
-    let all: i64 = conn.query_row(
-        &format!("{with} SELECT COUNT(*) FROM u"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
+) -> rusqlite::Result<Vec<Row>> {
+    let (sql, mut args) = relation(f);
     args.push(limit.to_string());
     args.push(offset.to_string());
     let n = args.len();
     let sql = format!(
-        "{with}
-         SELECT u.date, u.company_id, COALESCE(NULLIF(c.trade_name, ''), c.legal_name),
-                u.application_id, a.name, u.operation, u.count
-         FROM u
-         LEFT JOIN companies c ON c.id = u.company_id
-         LEFT JOIN applications a ON a.id = u.application_id
-         ORDER BY u.date DESC, u.count DESC, u.company_id, u.application_id, u.operation
-         LIMIT CAST(?{} AS INTEGER) OFFSET CAST(?{n} AS INTEGER)",
+        "SELECT p.date, p.company_id, COALESCE(NULLIF(c.trade_name, ''), c.legal_name),
+                p.application_id, a.name, p.operation, p.count
+         FROM ({sql}
+               ORDER BY 1 DESC, 3 DESC, 2 DESC, 4 DESC
+               LIMIT CAST(?{} AS INTEGER) OFFSET CAST(?{n} AS INTEGER)) p
+         LEFT JOIN companies c ON c.id = p.company_id
+         LEFT JOIN applications a ON a.id = p.application_id
+         ORDER BY p.date DESC, p.application_id DESC, p.company_id DESC, p.operation DESC",
         n - 1
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok(Row {
-                date: r.get(0)?,
-                company_id: r.get(1)?,
-                company_name: r.get(2)?,
-                application_id: r.get(3)?,
-                application_name: r.get(4)?,
-                operation: r.get(5)?,
-                count: r.get(6)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((rows, all))
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
+        Ok(Row {
+            date: r.get(0)?,
+            company_id: r.get(1)?,
+            company_name: r.get(2)?,
+            application_id: r.get(3)?,
+            application_name: r.get(4)?,
+            operation: r.get(5)?,
+            count: r.get(6)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// Applications to pick from: every one (at most 500) for the platform, or those that

@@ -11,7 +11,7 @@ use askama::Template;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::Deserialize;
 
-use crate::services::usage::{Filter, Summary, Tally, Top};
+use crate::services::usage::{Filter, Ranked, Summary, Tally, Top};
 use crate::services::{Actor, usage};
 use crate::views::int_br;
 use crate::web::State;
@@ -169,7 +169,7 @@ struct TopView {
 }
 
 impl TopView {
-    fn new(top: Top, name: impl Fn(&usage::Ranked) -> (String, Option<String>)) -> Self {
+    fn new(top: Top, name: impl Fn(&Ranked) -> (String, Option<String>)) -> Self {
         Self {
             lines: top
                 .lines
@@ -419,13 +419,13 @@ pub async fn page(
         .iter()
         .map(|(v, l)| (*v, *l, link(base, &q, &[("periodo", v)]), q.periodo == *v))
         .collect();
-    let company_href = |r: &usage::Ranked| {
+    let company_href = |r: &Ranked| {
         (
             r.name.clone().unwrap_or_else(|| "Empresa removida".into()),
             show_company_filter.then(|| link(base, &q, &[("company_id", &r.key)])),
         )
     };
-    let app_href = |r: &usage::Ranked| {
+    let app_href = |r: &Ranked| {
         (
             r.name
                 .clone()

@@ -2,7 +2,7 @@
 //! and added to `api_usage` in batches — every few seconds, and before any report.
 
 /// The rows this use case answers with, for the interfaces.
-pub use crate::db::usage::{By, FAILED, Filter, REFUSED, Ranked, Row, Tally};
+pub use crate::db::usage::{FAILED, Filter, REFUSED, Row, Tally};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -185,6 +185,15 @@ pub const PAGE_ROWS: usize = 50;
 /// Most rows in a download for people (a spreadsheet, not an archive).
 pub const DOWNLOAD_ROWS: usize = 100_000;
 
+/// One line of a top list: the key (an id, or the operation), its name when it has
+/// one, and its totals.
+#[derive(Clone, Debug)]
+pub struct Ranked {
+    pub key: String,
+    pub name: Option<String>,
+    pub tally: Tally,
+}
+
 /// A top list: its lines, and the number and totals of the keys left out.
 #[derive(Debug, Default)]
 pub struct Top {
@@ -193,8 +202,9 @@ pub struct Top {
     pub others_tally: Tally,
 }
 
-/// What the usage page shows for a filter, aggregated in SQL: the totals, per day, the
-/// top companies, applications and operations, and one page of rows.
+/// What the usage page shows for a filter: the totals, per day, the top companies,
+/// applications and operations (all from one pass over the period's rows), and one
+/// page of rows.
 #[derive(Debug, Default)]
 pub struct Summary {
     pub filter: Filter,
@@ -225,18 +235,35 @@ fn scoped(actor: &Actor, mut f: Filter) -> Result<Filter, AppError> {
     Ok(f)
 }
 
-fn top_of(conn: &Connection, f: &Filter, by: By, all: Tally) -> Result<Top, AppError> {
-    let (lines, keys) = store::top(conn, f, by, TOP)?;
-    let sum = |pick: fn(&Tally) -> i64| lines.iter().map(|l| pick(&l.tally)).sum::<i64>();
-    let others_tally = Tally {
-        calls: all.calls - sum(|t| t.calls),
-        refused: all.refused - sum(|t| t.refused),
-        failed: all.failed - sum(|t| t.failed),
+/// The [`TOP`] keys with the most calls (ties by key), named by `names`, and the rest.
+fn top_of(
+    map: HashMap<String, Tally>,
+    names: impl FnOnce(&[&str]) -> Result<HashMap<String, String>, AppError>,
+) -> Result<Top, AppError> {
+    let mut all: Vec<(String, Tally)> = map.into_iter().collect();
+    let by_calls = |a: &(String, Tally), b: &(String, Tally)| {
+        b.1.calls.cmp(&a.1.calls).then_with(|| a.0.cmp(&b.0))
     };
+    if all.len() > TOP {
+        all.select_nth_unstable_by(TOP - 1, by_calls);
+    }
+    let rest = all.split_off(all.len().min(TOP));
+    all.sort_by(by_calls);
+    let keys: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+    let mut named = names(&keys)?;
     Ok(Top {
-        others: (keys - lines.len() as i64).max(0),
-        others_tally,
-        lines,
+        lines: all
+            .into_iter()
+            .map(|(key, tally)| Ranked {
+                name: named.remove(&key),
+                key,
+                tally,
+            })
+            .collect(),
+        others: rest.len() as i64,
+        others_tally: rest
+            .iter()
+            .fold(Tally::default(), |acc, (_, t)| acc.plus(*t)),
     })
 }
 
@@ -250,15 +277,8 @@ pub fn summary(
 ) -> Result<Summary, AppError> {
     let f = scoped(actor, f)?;
     meter.flush(conn)?;
-    let totals = store::totals(conn, &f, false)?;
-    let without_company = store::totals(conn, &f, true)?;
-    // The companies' list is about companies: what was about none is not in its "outras".
-    let company_calls = Tally {
-        calls: totals.calls - without_company.calls,
-        refused: totals.refused - without_company.refused,
-        failed: totals.failed - without_company.failed,
-    };
-    let (rows, row_count) = store::page(conn, &f, PAGE_ROWS, page.saturating_mul(PAGE_ROWS))?;
+    let agg = store::aggregate(conn, &f)?;
+    let rows = store::page(conn, &f, PAGE_ROWS, page.saturating_mul(PAGE_ROWS))?;
     let pick_scope = (!actor.is_platform())
         .then(|| f.company_id.clone())
         .flatten();
@@ -274,15 +294,20 @@ pub fn summary(
         }),
         _ => None,
     };
+    let companies = top_of(agg.companies, |ids| Ok(store::company_names(conn, ids)?))?;
+    let applications = top_of(agg.applications, |ids| {
+        Ok(store::application_names(conn, ids)?)
+    })?;
+    let operations = top_of(agg.operations, |_| Ok(HashMap::new()))?;
     Ok(Summary {
-        per_day: store::per_day(conn, &f)?,
-        companies: top_of(conn, &f, By::Company, company_calls)?,
-        applications: top_of(conn, &f, By::Application, totals)?,
-        operations: top_of(conn, &f, By::Operation, totals)?,
-        totals,
-        without_company,
+        per_day: agg.per_day.into_iter().collect(),
+        totals: agg.totals,
+        without_company: agg.without_company,
+        companies,
+        applications,
+        operations,
         rows,
-        row_count,
+        row_count: agg.rows,
         applications_to_pick,
         company_name,
         filter: f,
@@ -298,7 +323,7 @@ pub fn download(
 ) -> Result<Vec<Row>, AppError> {
     let f = scoped(actor, f)?;
     meter.flush(conn)?;
-    Ok(store::page(conn, &f, DOWNLOAD_ROWS, 0)?.0)
+    Ok(store::page(conn, &f, DOWNLOAD_ROWS, 0)?)
 }
 
 /// Companies whose name or CNPJ matches `q`, to pick one for the report (platform
