@@ -354,3 +354,40 @@ pub fn companies_to_pick(
         })
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_top_list_keeps_the_ten_biggest_and_sums_the_rest() {
+        let t = |calls, refused| Tally {
+            calls,
+            refused,
+            failed: 0,
+        };
+        let mut map = HashMap::new();
+        for i in 0..13 {
+            map.insert(format!("k{i:02}"), t(i * 10, i));
+        }
+        // A tie with k12's 120 calls goes by key.
+        map.insert("a".into(), t(120, 0));
+        let top = top_of(map, |ids| {
+            Ok(ids
+                .iter()
+                .map(|i| (i.to_string(), i.to_uppercase()))
+                .collect())
+        })
+        .unwrap();
+        let keys: Vec<&str> = top.lines.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "a", "k12", "k11", "k10", "k09", "k08", "k07", "k06", "k05", "k04"
+            ]
+        );
+        assert_eq!(top.lines[1].name.as_deref(), Some("K12"));
+        assert_eq!(top.others, 4);
+        assert_eq!(top.others_tally, t(30 + 20 + 10, 3 + 2 + 1));
+    }
+}
