@@ -116,6 +116,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0021_company_sort_key.sql"),
     ),
     (
+        "0023_usage_app_calls",
+        include_str!("../../migrations/0023_usage_app_calls.sql"),
+    ),
+    (
         "0024_overview",
         include_str!("../../migrations/0024_overview.sql"),
     ),

@@ -497,6 +497,7 @@ pub const NOT_PERSONAL: &[(&str, &[&str])] = &[
     ("app_tokens", &["token_hash", "application_id", "secret_id", "scope", "created_at", "expires_at", "revoked_at"]),
     ("api_usage", &["date", "application_id", "company_id", "operation", "count"]),
     ("api_refusals", &["date", "application_id", "count"]),
+    ("api_app_usage", &["date", "application_id", "operation", "count"]),
     ("backups", &["id", "kind", "status", "phase", "started_at", "finished_at", "file_name", "size_bytes", "db_bytes", "sha256", "duration_ms", "verified", "remote", "remote_status", "remote_error", "error_code", "error", "pruned_at"]),
     ("app_settings", &["key", "value", "updated_at"]),
     ("alerts", &["kind", "active", "changed_at", "detail"]),

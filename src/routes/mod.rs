@@ -55,16 +55,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/marca/{hash}", crate::routes::admin::vendor::logo)
             .get("/api/openapi.json", api::openapi::document);
     });
-    cfg.service(table::scope("/api/v1", Area::Api, api::configure))
-        .service(
-            table::scope("/admin", Area::Admin, admin::configure)
-                .wrap(from_fn(guard::require_platform_user)),
-        )
-        .service(
-            table::scope("/portal", Area::Portal, portal::configure)
-                .wrap(from_fn(guard::require_company_user)),
-        )
-        .default_service(web::to(not_found));
+    cfg.service(
+        table::scope("/api/v1", Area::Api, api::configure)
+            .wrap(from_fn(crate::web::metering::layer)),
+    )
+    .service(
+        table::scope("/admin", Area::Admin, admin::configure)
+            .wrap(from_fn(guard::require_platform_user)),
+    )
+    .service(
+        table::scope("/portal", Area::Portal, portal::configure)
+            .wrap(from_fn(guard::require_company_user)),
+    )
+    .default_service(web::to(not_found));
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {

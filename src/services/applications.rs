@@ -347,10 +347,12 @@ pub struct Grant<'a> {
 }
 
 /// The client-credentials grant: returns (token, scope).
+/// A token issued is one of the application's calls (`auth.token` in its usage).
 pub fn issue_token(
     conn: &mut Connection,
     keys: &Keys,
     throttle: &Throttle,
+    meter: &super::usage::Meter,
     g: &Grant<'_>,
     ttl_secs: u64,
 ) -> Result<(String, String), GrantError> {
@@ -408,6 +410,7 @@ pub fn issue_token(
                 id: app.id.clone(),
                 client_id: app.client_id.clone(),
                 scope: scope.clone(),
+                metered: Default::default(),
             },
             ip: g.ip.to_string(),
         };
@@ -417,6 +420,7 @@ pub fn issue_token(
         Ok(())
     })
     .map_err(|_: AppError| GrantError::InvalidRequest("temporary failure, try again"))?;
+    meter.app_call(&app.id, "auth.token");
     Ok((format!("{}{token}", APP_TOKEN_PREFIX), scope))
 }
 

@@ -498,6 +498,7 @@ mod tests {
                 id: "app_a".into(),
                 client_id: "cli_a".into(),
                 scope: "companies:read".into(),
+                metered: Default::default(),
             },
             ip: "127.0.0.1".into(),
         };

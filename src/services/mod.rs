@@ -129,11 +129,41 @@ pub enum ActorKind {
         id: String,
         client_id: String,
         scope: String,
+        /// Set once the call this actor makes has reached the meter, so the edge can
+        /// count the calls no use case counted (see `usage::Meter`).
+        metered: CallMark,
     },
     System,
 }
 
+/// Whether one application call has been counted; clones share it.
+#[derive(Clone, Debug, Default)]
+pub struct CallMark(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl CallMark {
+    pub fn set(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 impl Actor {
+    /// An application acting with a token that grants `scope`.
+    pub fn application(id: String, client_id: String, scope: String, ip: String) -> Self {
+        Self {
+            kind: ActorKind::Application {
+                id,
+                client_id,
+                scope,
+                metered: CallMark::default(),
+            },
+            ip,
+        }
+    }
+
     pub fn system() -> Self {
         Self::system_at("")
     }
@@ -199,6 +229,14 @@ impl Actor {
     pub fn application_id(&self) -> Option<&str> {
         match &self.kind {
             ActorKind::Application { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The mark of an application's call (none for people and the system).
+    pub fn call_mark(&self) -> Option<&CallMark> {
+        match &self.kind {
+            ActorKind::Application { metered, .. } => Some(metered),
             _ => None,
         }
     }

@@ -534,8 +534,9 @@ pub struct ProxyCall {
 }
 
 /// Forwards an application's Omie call with the company's keys, within Omie's limits;
-/// every call is metered (`omie:{call}`, or `refused`: on the company when it is one of
-/// the application's, else on the application's refusal counter without the id).
+/// every call is metered (`omie:{call}`; `failed` when Omie failed; or `refused`: on the
+/// company when it is one of the application's, else on the application's refusal
+/// counter without the id).
 pub async fn forward(
     app: &Arc<App>,
     actor: &Actor,
@@ -580,9 +581,13 @@ pub async fn forward(
             &c.param,
         )
         .await;
+    // Our own limits refuse; Omie unreachable, timing out, blocking the keys or
+    // answering with an error (HTTP 5xx, its faults) is a failure.
     let operation = match &result {
+        Ok(a) if a.status >= 400 => super::usage::FAILED.to_string(),
         Ok(_) => format!("omie:{}", c.call),
-        Err(_) => "refused".to_string(),
+        Err(Refusal::Busy(_)) => super::usage::REFUSED.to_string(),
+        Err(Refusal::Blocked(_) | Refusal::Unavailable(_)) => super::usage::FAILED.to_string(),
     };
     app.meter.record(actor, &c.company_id, &operation);
     Ok(result)

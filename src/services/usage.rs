@@ -2,7 +2,7 @@
 //! and added to `api_usage` in batches — every few seconds, and before any report.
 
 /// The rows this use case answers with, for the interfaces.
-pub use crate::db::usage::{Filter, Row};
+pub use crate::db::usage::{FAILED, Filter, REFUSED, Row, Tally};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,10 +18,16 @@ use crate::error::AppError;
 /// Counts in memory: per (day, application, company, operation), only for companies the
 /// application may see; and per (day, application) for calls refused on any other id,
 /// which is never kept — so made-up ids grow neither these maps nor the reports.
+///
+/// Every call of an application reaches exactly one counter: the use case counts it
+/// (and marks the actor's [`super::CallMark`]), or, when none did — a token issued, a
+/// route applications may not use, a request refused before its use case ran — the
+/// API's edge counts it with [`Meter::unmetered`].
 #[derive(Default)]
 pub struct Meter {
     counts: Mutex<HashMap<(String, String, String, String), u64>>,
     refusals: Mutex<HashMap<(String, String), u64>>,
+    app_calls: Mutex<HashMap<(String, String, String), u64>>,
 }
 
 fn today() -> String {
@@ -60,6 +66,9 @@ impl Meter {
         let Some(app) = actor.application_id() else {
             return;
         };
+        if let Some(m) = actor.call_mark() {
+            m.set();
+        }
         let mut c = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
         *c.entry((today(), app.to_string())).or_insert(0) += 1;
     }
@@ -70,6 +79,9 @@ impl Meter {
         let Some(app) = actor.application_id() else {
             return;
         };
+        if let Some(m) = actor.call_mark() {
+            m.set();
+        }
         let date = today();
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         *c.entry((
@@ -79,6 +91,33 @@ impl Meter {
             operation.to_string(),
         ))
         .or_insert(0) += 1;
+    }
+
+    /// Counts a call of application `app_id` about none of its companies, such as
+    /// `auth.token` (a token issued).
+    pub fn app_call(&self, app_id: &str, operation: &str) {
+        let mut c = self.app_calls.lock().unwrap_or_else(|e| e.into_inner());
+        *c.entry((today(), app_id.to_string(), operation.to_string()))
+            .or_insert(0) += 1;
+    }
+
+    /// Counts a call of `actor` that no use case counted, with the HTTP status it was
+    /// answered with and the route pattern it matched: a refusal (4xx) on the
+    /// application's refusal counter, a failure of ours (5xx) as `failed`, anything else
+    /// as the route (`POST /api/v1/auth/logout`), about no company. Route patterns are
+    /// a fixed set, so these rows cannot grow with what a caller makes up.
+    pub fn unmetered(&self, actor: &Actor, status: u16, method: &str, route: Option<&str>) {
+        if actor.call_mark().is_none_or(|m| m.is_set()) {
+            return;
+        }
+        let Some(app) = actor.application_id() else {
+            return;
+        };
+        match (status, route) {
+            (500.., _) => self.app_call(app, FAILED),
+            (400.., _) | (_, None) => self.refused(actor),
+            (_, Some(route)) => self.app_call(app, &format!("{method} {route}")),
+        }
     }
 
     /// Moves the counts into the database; on failure they are put back.
@@ -91,14 +130,23 @@ impl Meter {
             let mut c = self.refusals.lock().unwrap_or_else(|e| e.into_inner());
             c.drain().collect()
         };
-        if taken.is_empty() && refused.is_empty() {
+        let calls: store::AppCalls = {
+            let mut c = self.app_calls.lock().unwrap_or_else(|e| e.into_inner());
+            c.drain().collect()
+        };
+        if taken.is_empty() && refused.is_empty() && calls.is_empty() {
             return Ok(());
         }
         let result = crate::db::write(conn, |tx| {
             store::add(tx, &taken)?;
+            store::add_app_calls(tx, &calls)?;
             Ok(store::add_refusals(tx, &refused)?)
         });
         if result.is_err() {
+            let mut a = self.app_calls.lock().unwrap_or_else(|e| e.into_inner());
+            for (k, n) in calls {
+                *a.entry(k).or_insert(0) += n;
+            }
             let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             for (k, n) in taken {
                 *c.entry(k).or_insert(0) += n;
@@ -128,4 +176,219 @@ pub fn report(
     }
     meter.flush(conn)?;
     Ok(store::list(conn, &f)?)
+}
+
+/// How many lines a top list shows; the rest is summed as "outras N".
+pub const TOP: usize = 10;
+/// Rows per page of the detail table.
+pub const PAGE_ROWS: usize = 50;
+/// Most rows in a download for people (a spreadsheet, not an archive).
+pub const DOWNLOAD_ROWS: usize = 100_000;
+
+/// One line of a top list: the key (an id, or the operation), its name when it has
+/// one, and its totals.
+#[derive(Clone, Debug)]
+pub struct Ranked {
+    pub key: String,
+    pub name: Option<String>,
+    pub tally: Tally,
+}
+
+/// A top list: its lines, and the number and totals of the keys left out.
+#[derive(Debug, Default)]
+pub struct Top {
+    pub lines: Vec<Ranked>,
+    pub others: i64,
+    pub others_tally: Tally,
+}
+
+/// What the usage page shows for a filter: the totals, per day, the top companies,
+/// applications and operations (all from one pass over the period's rows), and one
+/// page of rows.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub filter: Filter,
+    pub totals: Tally,
+    /// Calls about no company: tokens, routes and refusals on ids not the application's.
+    pub without_company: Tally,
+    pub per_day: Vec<(String, Tally)>,
+    pub companies: Top,
+    pub applications: Top,
+    pub operations: Top,
+    pub rows: Vec<Row>,
+    pub row_count: i64,
+    /// Applications to pick from, as (id, name).
+    pub applications_to_pick: Vec<(String, String)>,
+    /// The picked company's name, when one is picked.
+    pub company_name: Option<String>,
+}
+
+/// Keeps the actor to what it may see: a company admin to its company; people of a
+/// company who are not its admin and applications are refused.
+fn scoped(actor: &Actor, mut f: Filter) -> Result<Filter, AppError> {
+    if !actor.is_platform() {
+        match (actor.role(), actor.company_id()) {
+            (Some(Role::CompanyAdmin), Some(c)) => f.company_id = Some(c.to_string()),
+            _ => return Err(AppError::Forbidden),
+        }
+    }
+    Ok(f)
+}
+
+/// The [`TOP`] keys with the most calls (ties by key), named by `names`, and the rest.
+fn top_of(
+    map: HashMap<String, Tally>,
+    names: impl FnOnce(&[&str]) -> Result<HashMap<String, String>, AppError>,
+) -> Result<Top, AppError> {
+    let mut all: Vec<(String, Tally)> = map.into_iter().collect();
+    let by_calls = |a: &(String, Tally), b: &(String, Tally)| {
+        b.1.calls.cmp(&a.1.calls).then_with(|| a.0.cmp(&b.0))
+    };
+    if all.len() > TOP {
+        all.select_nth_unstable_by(TOP - 1, by_calls);
+    }
+    let rest = all.split_off(all.len().min(TOP));
+    all.sort_by(by_calls);
+    let keys: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+    let mut named = names(&keys)?;
+    Ok(Top {
+        lines: all
+            .into_iter()
+            .map(|(key, tally)| Ranked {
+                name: named.remove(&key),
+                key,
+                tally,
+            })
+            .collect(),
+        others: rest.len() as i64,
+        others_tally: rest
+            .iter()
+            .fold(Tally::default(), |acc, (_, t)| acc.plus(*t)),
+    })
+}
+
+/// The usage page's summary; `page` counts from 0.
+pub fn summary(
+    conn: &mut Connection,
+    meter: &Meter,
+    actor: &Actor,
+    f: Filter,
+    page: usize,
+) -> Result<Summary, AppError> {
+    let f = scoped(actor, f)?;
+    meter.flush(conn)?;
+    let agg = store::aggregate(conn, &f)?;
+    let rows = store::page(conn, &f, PAGE_ROWS, page.saturating_mul(PAGE_ROWS))?;
+    let pick_scope = (!actor.is_platform())
+        .then(|| f.company_id.clone())
+        .flatten();
+    let mut applications_to_pick = store::applications_to_pick(conn, pick_scope.as_deref())?;
+    applications_to_pick.sort_by_cached_key(|(id, name)| (crate::domain::fold(name), id.clone()));
+    let company_name = match &f.company_id {
+        Some(id) if actor.is_platform() => crate::db::companies::get(conn, id)?.map(|c| {
+            if c.trade_name.is_empty() {
+                c.legal_name
+            } else {
+                c.trade_name
+            }
+        }),
+        _ => None,
+    };
+    let companies = top_of(agg.companies, |ids| Ok(store::company_names(conn, ids)?))?;
+    let applications = top_of(agg.applications, |ids| {
+        Ok(store::application_names(conn, ids)?)
+    })?;
+    let operations = top_of(agg.operations, |_| Ok(HashMap::new()))?;
+    Ok(Summary {
+        per_day: agg.per_day.into_iter().collect(),
+        totals: agg.totals,
+        without_company: agg.without_company,
+        companies,
+        applications,
+        operations,
+        rows,
+        row_count: agg.rows,
+        applications_to_pick,
+        company_name,
+        filter: f,
+    })
+}
+
+/// The rows of a filter for a download (at most [`DOWNLOAD_ROWS`]), newest day first.
+pub fn download(
+    conn: &mut Connection,
+    meter: &Meter,
+    actor: &Actor,
+    f: Filter,
+) -> Result<Vec<Row>, AppError> {
+    let f = scoped(actor, f)?;
+    meter.flush(conn)?;
+    Ok(store::page(conn, &f, DOWNLOAD_ROWS, 0)?)
+}
+
+/// Companies whose name or CNPJ matches `q`, to pick one for the report (platform
+/// users only; at most 20), as (id, name, formatted CNPJ).
+pub fn companies_to_pick(
+    conn: &Connection,
+    actor: &Actor,
+    q: &str,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    if !actor.is_platform() {
+        return Err(AppError::Forbidden);
+    }
+    let filter = crate::db::companies::ListFilter {
+        q: Some(q.trim().to_string()).filter(|q| !q.is_empty()),
+        status: None,
+        after: None,
+        omie: None,
+    };
+    let (rows, _) = crate::db::companies::list(conn, &filter, 20)?;
+    Ok(rows
+        .into_iter()
+        .map(|c| {
+            let name = if c.trade_name.is_empty() {
+                c.legal_name
+            } else {
+                c.trade_name
+            };
+            (c.id, name, c.cnpj.formatted())
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_top_list_keeps_the_ten_biggest_and_sums_the_rest() {
+        let t = |calls, refused| Tally {
+            calls,
+            refused,
+            failed: 0,
+        };
+        let mut map = HashMap::new();
+        for i in 0..13 {
+            map.insert(format!("k{i:02}"), t(i * 10, i));
+        }
+        // A tie with k12's 120 calls goes by key.
+        map.insert("a".into(), t(120, 0));
+        let top = top_of(map, |ids| {
+            Ok(ids
+                .iter()
+                .map(|i| (i.to_string(), i.to_uppercase()))
+                .collect())
+        })
+        .unwrap();
+        let keys: Vec<&str> = top.lines.iter().map(|l| l.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "a", "k12", "k11", "k10", "k09", "k08", "k07", "k06", "k05", "k04"
+            ]
+        );
+        assert_eq!(top.lines[1].name.as_deref(), Some("K12"));
+        assert_eq!(top.others, 4);
+        assert_eq!(top.others_tally, t(30 + 20 + 10, 3 + 2 + 1));
+    }
 }

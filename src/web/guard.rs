@@ -276,20 +276,33 @@ impl FromRequest for ApiUser {
             let t = token.clone();
             let ip = state.client_ip(&req);
             if let Some(app_token) = t.strip_prefix(APP_TOKEN_PREFIX).map(str::to_string) {
-                let (id, client_id, scope) = state
+                let found = state
                     .run(move |conn, _| {
                         crate::services::applications::resolve_token(conn, &app_token)
                     })
-                    .await?
-                    .ok_or(ApiError(AppError::Unauthenticated))?;
+                    .await?;
+                let Some((id, client_id, scope)) = found else {
+                    // Nobody's: the metering layer need not look it up again.
+                    req.extensions_mut().insert(super::metering::TokenLookedUp);
+                    return Err(ApiError(AppError::Unauthenticated));
+                };
+                // One mark per request, however many times the token is extracted.
+                let metered = req
+                    .extensions()
+                    .get::<super::metering::AppCall>()
+                    .and_then(|c| c.0.call_mark().cloned())
+                    .unwrap_or_default();
                 let actor = Actor {
                     kind: ActorKind::Application {
                         id,
                         client_id,
                         scope,
+                        metered,
                     },
                     ip: ip.clone(),
                 };
+                req.extensions_mut()
+                    .insert(super::metering::AppCall(actor.clone()));
                 return Ok(ApiUser {
                     principal: None,
                     actor,

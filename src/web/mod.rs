@@ -7,6 +7,7 @@ pub mod error;
 pub mod guard;
 pub mod headers;
 pub mod limits;
+pub mod metering;
 pub mod multipart;
 pub mod page;
 pub mod request_log;

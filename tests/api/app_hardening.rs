@@ -354,7 +354,13 @@ async fn refused_calls_on_ids_not_its_own_never_reach_the_reports() {
             calls += 1;
         }
     }
-    let items = usage_items(&owner).await;
+    // Besides the token issued (a call about no company, issue 12), one refusal
+    // counter and nothing else.
+    let items: Vec<Value> = usage_items(&owner)
+        .await
+        .into_iter()
+        .filter(|r| r["operation"] != "auth.token")
+        .collect();
     assert_eq!(
         items.len(),
         1,
@@ -397,12 +403,14 @@ async fn refused_calls_on_ids_not_its_own_never_reach_the_reports() {
         page.contains("Robô sem vínculos"),
         "the application by name: {page}"
     );
-    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert_eq!(
+        csv.lines().count(),
+        3,
+        "a header, the refusals, the token: {csv}"
+    );
     assert!(
         csv.lines()
-            .nth(1)
-            .unwrap()
-            .contains(&format!(",{app_id},refused,{calls},,Robô sem vínculos")),
+            .any(|l| l.contains(&format!(",{app_id},refused,{calls},,Robô sem vínculos"))),
         "{csv}"
     );
 }
@@ -442,22 +450,37 @@ async fn csv_cells_never_start_a_formula() {
     b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
         .await;
     let page_csv = b.get("/admin/usage.csv").await.body;
-    for text in [&csv, &page_csv] {
-        assert!(
-            text.starts_with(
-                "date,company_id,application_id,operation,count,company_name,application_name\n"
-            ),
-            "{text}"
-        );
-        let line = text.lines().nth(1).unwrap();
-        assert!(
-            line.ends_with(
-                ",companies.read,1,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'@Robô -1 +1"
-            ),
-            "{line}"
-        );
+    assert!(
+        csv.starts_with(
+            "date,company_id,application_id,operation,count,company_name,application_name\n"
+        ),
+        "{csv}"
+    );
+    let line = csv.lines().find(|l| l.contains("companies.read")).unwrap();
+    assert!(
+        line.ends_with(
+            ",companies.read,1,\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\",'@Robô -1 +1"
+        ),
+        "{line}"
+    );
+    // The page's download is for people (issue 12): `;`, a BOM, Portuguese headers.
+    assert!(
+        page_csv.starts_with("\u{feff}Dia;Empresa;Aplicação;Operação;Chamadas\r\n"),
+        "{page_csv}"
+    );
+    let people_line = page_csv
+        .lines()
+        .find(|l| l.contains("Leitura de uma empresa"))
+        .unwrap();
+    assert!(
+        people_line.ends_with(
+            ";\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\";'@Robô -1 +1;Leitura de uma empresa;1"
+        ),
+        "{people_line}"
+    );
+    for (line, sep) in [(line, ','), (people_line, ';')] {
         // No cell, quoted or not, starts with a formula character.
-        for cell in split_csv(line) {
+        for cell in split_csv_on(line, sep) {
             assert!(
                 !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
                 "{cell:?} in {line}"
@@ -466,8 +489,8 @@ async fn csv_cells_never_start_a_formula() {
     }
 }
 
-/// The cells of one CSV line (RFC 4180, no line breaks inside).
-fn split_csv(line: &str) -> Vec<String> {
+/// The cells of one CSV line (RFC 4180, no line breaks inside) split on `sep`.
+fn split_csv_on(line: &str, sep: char) -> Vec<String> {
     let (mut cells, mut cur, mut quoted, mut chars) =
         (Vec::new(), String::new(), false, line.chars().peekable());
     while let Some(c) = chars.next() {
@@ -478,7 +501,7 @@ fn split_csv(line: &str) -> Vec<String> {
                 chars.next();
             }
             ('"', true) => quoted = false,
-            (',', false) => cells.push(std::mem::take(&mut cur)),
+            (c, false) if c == sep => cells.push(std::mem::take(&mut cur)),
             (c, _) => cur.push(c),
         }
     }
@@ -519,18 +542,32 @@ async fn two_thousand_made_up_ids_leave_one_row() {
         t.await.unwrap();
     }
     let items = usage_items(&owner).await;
-    assert_eq!(items.len(), 1, "{items:?}");
-    assert_eq!(items[0]["count"], 2000);
+    assert_eq!(
+        items.len(),
+        2,
+        "the refusals and the token issued: {items:?}"
+    );
+    assert!(
+        items
+            .iter()
+            .any(|r| r["operation"] == "refused" && r["count"] == 2000),
+        "{items:?}"
+    );
     assert_eq!(s.count("SELECT COUNT(*) FROM api_usage"), 0);
     assert_eq!(s.count("SELECT COUNT(*) FROM api_refusals"), 1);
     let b = s.browser();
     b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
         .await;
     let page = b.get("/admin/usage").await.body;
+    let rows = page.split("id=\"usage-rows\"").nth(1).unwrap_or_default();
     assert_eq!(
-        page.matches("<tr>").count(),
-        2,
-        "a header and one row: {page}"
+        rows.split("</table>")
+            .next()
+            .unwrap_or_default()
+            .matches("<tr>")
+            .count(),
+        3,
+        "a header and two rows (the refusals, the token): {page}"
     );
     assert!(!page.contains("cmp_inventada"));
 }

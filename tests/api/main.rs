@@ -32,6 +32,7 @@ mod platform;
 mod plumbing;
 mod privacy;
 mod proxy;
+mod reports12;
 mod review10;
 mod sessions;
 mod sign_in_policy;

@@ -303,10 +303,16 @@ async fn usage_is_metered_and_reported() {
     b.login(crate::common::OWNER_EMAIL, crate::common::OWNER_PASSWORD)
         .await;
     let page = b.get("/admin/usage").await.body;
+    // The five calls above and the token issued (issue 12: every call is counted).
     assert!(
-        page.contains("<svg class=\"chart\"") && page.contains("<strong>5</strong>"),
+        page.contains("<svg class=\"chart usage\"")
+            && page.contains("id=\"total-calls\"><span class=\"num\">6</span>"),
         "{page}"
     );
     let file = b.get("/admin/usage.csv").await;
-    assert!(file.body.contains("companies.read"));
+    assert!(
+        file.body.contains(";Leitura de uma empresa;1\r\n"),
+        "{}",
+        file.body
+    );
 }

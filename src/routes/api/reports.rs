@@ -36,17 +36,20 @@ pub struct Params {
 }
 
 /// Calls of one day, company, application and operation. A row without `company_id`
-/// is the application's refusal counter: calls refused on ids that are not its
-/// companies, counted without the id (operation `refused`).
+/// is about no company of the application: its refusal counter (operation `refused`:
+/// calls refused on ids that are not its companies, or on routes it may not use,
+/// counted without the id), or its other calls such as `auth.token` (tokens issued).
 #[derive(Serialize, ToSchema)]
 #[schema(as = UsageRow)]
 pub struct UsageJson {
     #[schema(format = Date, example = "2026-11-28")]
     date: String,
-    /// `null` for the application's refusal counter.
+    /// `null` for the application's refusal counter and its calls about no company.
     company_id: Option<String>,
     application_id: String,
-    /// Such as `omie:ListarClientes`, `omie_credentials.read` or `refused`.
+    /// Such as `omie:ListarClientes`, `omie_credentials.read`, `companies.read`,
+    /// `companies.list`, `auth.token`, `refused` or `failed` (Omie unreachable, timed
+    /// out or answering with an error).
     #[schema(example = "omie:ListarClientes")]
     operation: String,
     count: i64,

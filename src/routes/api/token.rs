@@ -189,6 +189,7 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
                 conn,
                 &app.keys,
                 &app.throttle,
+                &app.meter,
                 &g,
                 ttl,
             ))
