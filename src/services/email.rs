@@ -40,7 +40,10 @@ pub fn send_test(
         base_url: base_url.to_string(),
         requested_by,
     }
-    .to_outgoing(to.as_str(), "Teste de e-mail do Omie Tenant Manager".into())?;
+    .to_outgoing(
+        to.as_str(),
+        format!("Teste de e-mail do {}", crate::services::vendor::panel()),
+    )?;
     db::write(conn, |tx| {
         let now = time::now_db();
         let id = email::queue(tx, &keys.ring, &mail, &now)?;

@@ -96,7 +96,10 @@ pub fn signed_in(
         }
         .to_outgoing(
             &user.email,
-            "Novo acesso à sua conta no Omie Tenant Manager".into(),
+            format!(
+                "Novo acesso à sua conta no {}",
+                crate::services::vendor::panel()
+            ),
         )?;
         email::queue(tx, &keys.ring, &m, now)?;
     }

@@ -58,7 +58,10 @@ fn queue_reset(
         name: u.name.clone(),
         link: format!("{base_url}/password/reset/{token}"),
     }
-    .to_outgoing(&u.email, "Troca de senha no Omie Tenant Manager".into())?;
+    .to_outgoing(
+        &u.email,
+        format!("Troca de senha no {}", crate::services::vendor::panel()),
+    )?;
     email::queue(tx, &keys.ring, &m, now)?;
     Ok(())
 }
@@ -83,7 +86,10 @@ fn queue_password_changed(
     }
     .to_outgoing(
         &u.email,
-        "Sua senha do Omie Tenant Manager foi trocada".into(),
+        format!(
+            "Sua senha do {} foi trocada",
+            crate::services::vendor::panel()
+        ),
     )?;
     email::queue(tx, &keys.ring, &m, now)?;
     Ok(())
@@ -386,7 +392,10 @@ fn queue_invitation(
         link: format!("{base_url}/invite/{token}"),
         expires: time::db_to_br(&inv.expires_at),
     }
-    .to_outgoing(&inv.email, "Convite para o Omie Tenant Manager".into())?;
+    .to_outgoing(
+        &inv.email,
+        format!("Convite para o {}", crate::services::vendor::panel()),
+    )?;
     email::queue(tx, &keys.ring, &m, now)?;
     Ok(())
 }
@@ -845,7 +854,10 @@ pub fn copy_reset_link(
             name: u.name.clone(),
             link: link.clone(),
         }
-        .to_outgoing(&u.email, "Troca de senha no Omie Tenant Manager".into())?;
+        .to_outgoing(
+            &u.email,
+            format!("Troca de senha no {}", crate::services::vendor::panel()),
+        )?;
         email::queue(tx, &keys.ring, &m, &now)?;
         let mut entry = actor.entry(Action::PasswordResetLinkCopy, "user", Some(&u.id));
         entry.company_id = u.company_id.clone();

@@ -107,7 +107,7 @@ pub fn signup(
             }
             .to_outgoing(
                 email.as_str(),
-                "Pedido de cadastro no Omie Tenant Manager".into(),
+                format!("Pedido de cadastro no {}", crate::services::vendor::panel()),
             )?;
             email::queue(tx, &keys.ring, &m, &now)?;
             // The typed address only: the visitor learns nothing, the trail keeps it.

@@ -1008,6 +1008,10 @@ async fn the_vendors_name_and_logo_show_in_the_portal_the_notice_and_the_mail() 
         mail.html
     );
     assert!(!mail.text.contains("Omie Tenant Manager"), "{}", mail.text);
+    assert_eq!(
+        mail.subject, "Teste de e-mail do painel de Contabilidade Silva",
+        "the subject names the vendor too"
+    );
 
     // Removing the logo; an empty name goes back to the product's.
     let r = b
