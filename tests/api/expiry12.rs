@@ -298,6 +298,9 @@ async fn browser_an_expired_session_keeps_what_was_typed() {
         d.type_into("#legal_name", &name).await;
         d.type_into("#email", "contato@padaria.com.br").await;
         d.tap("main .actions button[type=submit]").await;
+        // The CNPJ look-up's own 401 already shows EXPIRED on the company form, so wait
+        // for the sign-in page itself before typing there.
+        d.wait_for_url("/login").await;
         d.wait_for(EXPIRED).await;
         d.type_into("#email", OWNER_EMAIL).await;
         d.type_into("#password", OWNER_PASSWORD).await;
