@@ -172,10 +172,38 @@ fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// The pattern without actix's regex parts (`{endpoint:.*}` → `{endpoint}`), the form
+/// the OpenAPI document uses; most patterns have none and are returned as they are.
+fn template(pattern: String) -> String {
+    if !pattern.contains(':') {
+        return pattern;
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut in_param = false;
+    let mut skipping = false;
+    for c in pattern.chars() {
+        match c {
+            '{' if !in_param => {
+                in_param = true;
+                out.push(c);
+            }
+            '}' if in_param => {
+                in_param = false;
+                skipping = false;
+                out.push(c);
+            }
+            ':' if in_param => skipping = true,
+            _ if skipping => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// Counts one answered request; `route` is the router's pattern (`None`: unmatched).
 pub fn record_request(method: &'static str, route: Option<String>, status: u16, seconds: f64) {
     let l = live();
-    let route = route.unwrap_or_else(|| UNMATCHED.to_string());
+    let route = route.map_or_else(|| UNMATCHED.to_string(), template);
     l.latency
         .get_or_create(&LatencyLabels {
             method,
@@ -379,5 +407,10 @@ mod tests {
         assert_eq!(status_class(404), "4xx");
         assert_eq!(status_class(503), "5xx");
         assert_eq!(status_class(999), "5xx");
+        assert_eq!(
+            template("/api/v1/companies/{id}/omie/{endpoint:.*}".into()),
+            "/api/v1/companies/{id}/omie/{endpoint}"
+        );
+        assert_eq!(template("/admin/{id}".into()), "/admin/{id}");
     }
 }
