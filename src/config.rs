@@ -49,6 +49,18 @@ pub struct Settings {
     /// Names (as in [`KEYS`]) set by the config file or the environment: the dashboard
     /// cannot override those.
     pub explicit: Vec<&'static str>,
+    /// `OTM_METRICS_TOKEN`: the bearer `/metrics` wants; `None` (unset) hides it (404).
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The `/metrics` bearer: never shown by `Debug`, so it cannot reach a log.
+#[derive(Clone)]
+pub struct MetricsToken(pub String);
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 /// `OTM_MFA_REQUIRED`: role names separated by commas, or `none`.
@@ -254,6 +266,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "",
         "rclone destination such as gdrive:omie-backups (unset: local only)",
     ),
+    (
+        "metrics_token",
+        "",
+        "bearer token that opens GET /metrics (unset: /metrics answers 404)",
+    ),
 ];
 
 impl Settings {
@@ -397,6 +414,11 @@ impl Settings {
                         .map_err(|m| anyhow!("OTM_BACKUP_REMOTE: {m}"))?;
                     Some(r.to_string())
                 }
+            },
+            metrics_token: match get("metrics_token").trim() {
+                "" => None,
+                t if t.len() < 16 => bail!("OTM_METRICS_TOKEN must be at least 16 characters"),
+                t => Some(MetricsToken(t.to_string())),
             },
             smtp: smtp_settings(&get)?,
             smtp_fields: SmtpFields {

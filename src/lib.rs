@@ -18,6 +18,7 @@ pub mod error;
 pub mod files;
 pub mod jobs;
 pub mod keyring;
+pub mod metrics;
 pub mod routes;
 pub mod services;
 pub mod startup;

@@ -141,6 +141,8 @@ impl Application {
                 )
                 .wrap(from_fn(csrf::origin_check))
                 .wrap(from_fn(headers::layer))
+                // Counts every answer by route pattern, 404s and refusals included.
+                .wrap(from_fn(crate::web::metrics::layer))
                 // Outermost, so 404s, CSRF refusals and 413s get an id and a log line too.
                 .wrap(from_fn(request_log::layer))
                 .configure(routes::configure)

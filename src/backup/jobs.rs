@@ -90,8 +90,9 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             last_alerts = Some(Instant::now());
             evaluate(&state, integrity).await;
         }
-        if let Err(e) = scheduled(&state, &mut handled).await {
-            tracing::warn!(error = ?e, "scheduled backup not started");
+        match scheduled(&state, &mut handled).await {
+            Ok(_) => crate::metrics::job_succeeded("backups"),
+            Err(e) => tracing::warn!(error = ?e, "scheduled backup not started"),
         }
     }
 }

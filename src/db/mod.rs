@@ -11,6 +11,7 @@ pub mod erasure;
 pub mod invitations;
 pub mod keyset;
 pub mod known_clients;
+pub mod metrics;
 pub mod mfa;
 pub mod omie_credentials;
 pub mod outbox;

@@ -156,7 +156,10 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             _ = stop.requested() => return,
         }
         let due = match db::run(&state.pool, |c| Ok(outbox::due(c, &time::now_db(), 20)?)).await {
-            Ok(d) => d,
+            Ok(d) => {
+                crate::metrics::job_succeeded("mail");
+                d
+            }
             Err(e) => {
                 tracing::warn!(error = ?e, "cannot read the outbox");
                 continue;

@@ -27,7 +27,10 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         })
         .await;
         match result {
-            Ok(c) if c.intact => tracing::info!(rows = c.rows, "audit chain verified"),
+            Ok(c) if c.intact => {
+                crate::metrics::job_succeeded("audit-verify");
+                tracing::info!(rows = c.rows, "audit chain verified")
+            }
             Ok(c) => tracing::error!(at = ?c.broken_at, reason = c.reason, "audit chain broken"),
             Err(e) => tracing::warn!(error = ?e, "audit verification failed; next try in 24 hours"),
         }

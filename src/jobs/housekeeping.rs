@@ -27,8 +27,12 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         }
         let idle = app.settings.session_idle_secs;
         match db::run(&app.pool, move |conn| auth::purge_expired(conn, idle)).await {
-            Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions and tokens removed"),
-            Ok(_) => {}
+            Ok(n) => {
+                crate::metrics::job_succeeded("housekeeping");
+                if n > 0 {
+                    tracing::info!(removed = n, "expired sessions and tokens removed");
+                }
+            }
             Err(e) => tracing::warn!(error = ?e, "housekeeping failed"),
         }
     }

@@ -24,8 +24,12 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         })
         .await;
         match r {
-            Ok(n) if n > 0 => tracing::info!(requests = n, "LGPD deadline reminders queued"),
-            Ok(_) => {}
+            Ok(n) => {
+                crate::metrics::job_succeeded("privacy-reminders");
+                if n > 0 {
+                    tracing::info!(requests = n, "LGPD deadline reminders queued");
+                }
+            }
             Err(e) => tracing::warn!(error = ?e, "LGPD reminders failed"),
         }
     }

@@ -32,7 +32,10 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         })
         .await;
         match result {
-            Ok(r) => tracing::info!(removed = r.total(), "retention applied"),
+            Ok(r) => {
+                crate::metrics::job_succeeded("retention");
+                tracing::info!(removed = r.total(), "retention applied")
+            }
             Err(e) => tracing::warn!(error = ?e, "retention run failed; next try in 24 hours"),
         }
     }

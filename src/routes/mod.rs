@@ -9,6 +9,7 @@ pub mod data_rights_pages;
 pub mod health;
 pub mod help_pages;
 pub mod mailed_links;
+pub mod metrics;
 pub mod mfa_pages;
 pub mod omie_pages;
 pub mod people;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     table::register(cfg, |r| {
         r.get("/healthz", health::healthz)
             .get("/readyz", health::readyz)
+            .get("/metrics", metrics::scrape)
             .get("/static/{file}", assets::serve)
             .get("/", auth::home)
             .get("/login", auth::login_form)

@@ -180,8 +180,40 @@ impl Proxy {
     }
 
     /// Forwards one call. `key_id` identifies the company's keys without holding them.
+    /// Each call's outcome is counted for `/metrics`.
     #[allow(clippy::too_many_arguments)]
     pub async fn call(
+        &self,
+        http: &reqwest::Client,
+        base_url: &str,
+        endpoint: &str,
+        key_id: &str,
+        app_key: &str,
+        app_secret: &str,
+        call: &str,
+        param: &Value,
+    ) -> Result<Answer, Refusal> {
+        use crate::metrics::OmieOutcome;
+        let result = self
+            .forward(
+                http, base_url, endpoint, key_id, app_key, app_secret, call, param,
+            )
+            .await;
+        crate::metrics::record_omie_call(match &result {
+            Ok(a) if a.cached => OmieOutcome::Cached,
+            Ok(a) if (200..300).contains(&a.status) && a.body.get("faultstring").is_none() => {
+                OmieOutcome::Ok
+            }
+            Ok(_) => OmieOutcome::OmieError,
+            Err(Refusal::Busy(_)) => OmieOutcome::Busy,
+            Err(Refusal::Blocked(_)) => OmieOutcome::Blocked,
+            Err(Refusal::Unavailable(_)) => OmieOutcome::Unavailable,
+        });
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn forward(
         &self,
         http: &reqwest::Client,
         base_url: &str,

@@ -8,6 +8,7 @@ pub mod guard;
 pub mod headers;
 pub mod limits;
 pub mod metering;
+pub mod metrics;
 pub mod multipart;
 pub mod page;
 pub mod request_log;

@@ -120,6 +120,8 @@ const RULES: &[(&str, &str)] = &[
     // Public: health, static files, sign-in, one-time links (a made-up token), sign-up.
     ("GET /healthz", "P"),
     ("GET /readyz", "P"),
+    // 404 here: the harness sets no OTM_METRICS_TOKEN (tests/api/metrics13.rs opens it).
+    ("GET /metrics", "P"),
     ("GET /static/{file}", "P"),
     ("GET /", "P"),
     ("GET /login", "P"),

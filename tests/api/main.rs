@@ -23,6 +23,7 @@ mod history;
 mod invitations;
 mod links;
 mod mail_settings;
+mod metrics13;
 mod mfa;
 mod omie;
 mod omie_stub;
