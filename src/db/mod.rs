@@ -127,6 +127,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0025_user_sort_key",
         include_str!("../../migrations/0025_user_sort_key.sql"),
     ),
+    (
+        "0030_monthly_fee",
+        include_str!("../../migrations/0030_monthly_fee.sql"),
+    ),
 ];
 
 /// Per-connection settings.
