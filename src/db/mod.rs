@@ -21,6 +21,7 @@ pub mod privacy_requests;
 pub mod schema;
 pub mod sessions;
 pub mod setup;
+pub mod summary;
 pub mod tokens;
 pub mod usage;
 pub mod users;

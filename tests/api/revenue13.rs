@@ -221,3 +221,137 @@ async fn the_overview_shows_the_mrr_of_active_companies() {
         "↑ +R$ 2.345,00 (+23,4%) em relação a 30 dias atrás"
     );
 }
+
+/// The weekly summary, sent on demand through the API (owner only), arrives on the mail
+/// server with the week's numbers in Brazilian formats, in HTML and plain text, and
+/// without anyone's name or e-mail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_summary_sent_on_demand_arrives_with_the_right_numbers() {
+    let smtp = crate::smtp::Smtp::start();
+    let s = crate::smtp::with_smtp(smtp.port);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let mut ids = vec![];
+    for n in 1..=4u64 {
+        ids.push(
+            company(
+                &api,
+                &format!("Empresa Número {n} Ltda"),
+                &crate::common::cnpj_from(n),
+            )
+            .await,
+        );
+    }
+    let (st, _) = patch(&api, &ids[0], json!({"monthly_fee_cents": 1_234_500})).await;
+    assert_eq!(st, 200);
+    let (st, _) = patch(
+        &api,
+        &ids[1],
+        json!({"monthly_fee_cents": 50_000, "status": "suspended"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (st, _) = api
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/companies/{}", ids[2]),
+            None,
+        )
+        .await;
+    assert_eq!(st, 204);
+    // Two people wait for approval: one asks to join a company, one to register a new one.
+    for (cnpj, email) in [(1u64, "joana@example.com.br"), (90, "pedro@example.com.br")] {
+        let r = reqwest::Client::new()
+            .post(s.url("/api/v1/signup"))
+            .json(
+                &json!({"cnpj": crate::common::cnpj_from(cnpj), "name": "Joana Lima",
+                "email": email, "password": "senha da pessoa bem longa"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+    }
+    // Usage this week and the week before; failing credentials; the week's backups.
+    let today = (chrono::Utc::now() - chrono::Duration::hours(3)).date_naive();
+    let day = |d: i64| {
+        (today - chrono::Duration::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let (this, before) = (day(1), day(8));
+    let now = "2026-01-01T00:00:00.000Z";
+    let c = rusqlite::Connection::open(s.db_path()).unwrap();
+    c.execute_batch(&format!(
+        "INSERT INTO applications (id, name, client_id, created_at, updated_at)
+           VALUES ('app_x', 'Robô Fiscal', 'cli_x', '{now}', '{now}');
+         INSERT INTO api_usage (date, application_id, company_id, operation, count) VALUES
+           ('{this}', 'app_x', '{a}', 'companies.read', 1500),
+           ('{before}', 'app_x', '{a}', 'companies.read', 1000),
+           ('{this}', 'app_x', '{d}', 'companies.read', 7);
+         INSERT INTO omie_credentials (company_id, app_key_sealed, app_secret_sealed, fingerprint,
+             updated_at, updated_by, validation_status)
+           VALUES ('{d}', 'x', 'x', 'f', '{now}', 'x', 'failed');
+         INSERT INTO backups (id, kind, status, started_at) VALUES
+           ('bk_1', 'scheduled', 'succeeded', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+           ('bk_2', 'scheduled', 'succeeded', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+           ('bk_3', 'manual', 'failed', strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+           ('bk_old', 'manual', 'failed', '2020-01-01T00:00:00.000Z');",
+        a = ids[0],
+        d = ids[3],
+    ))
+    .unwrap();
+
+    let (st, body) = api.post("/api/v1/reports/summary", json!({})).await;
+    assert_eq!(st, 202, "{body}");
+    let mail = smtp
+        .wait_for(crate::common::OWNER_EMAIL, "Resumo semanal")
+        .await;
+    let t = &mail.text.replace("\r\n", "\n");
+    for line in [
+        "- Cadastradas: 4",
+        "- Suspensas: 1",
+        "- Arquivadas: 1",
+        "- Pessoas aguardando aprovação: 2",
+        "- Receita mensal recorrente: R$ 12.345,00",
+        "- Chamadas na semana: 1.507 (semana anterior: 1.000; variação: +51%)",
+        "- Empresa Número 1 Ltda: 1.500 (antes: 1.000; +50%)",
+        "- Empresa Número 4 Ltda: 7 (antes: 0; novo)",
+        "- Robô Fiscal: 1.507 (antes: 1.000; +51%)",
+        "CREDENCIAIS DO OMIE COM FALHA\n- Empresa Número 4 Ltda",
+        "- Backups concluídos: 2",
+        "- Backups com falha: 1",
+    ] {
+        assert!(t.contains(line), "{line:?} not in:\n{t}");
+    }
+    assert!(mail.html.contains("R$ 12.345,00"), "{}", mail.html);
+    assert!(mail.html.contains("<td>Robô Fiscal</td>"), "{}", mail.html);
+    for personal in ["Joana", "joana@", "pedro@", "Dona Maria"] {
+        assert!(!mail.raw.contains(personal), "{personal} in the summary");
+        assert!(!t.contains(personal) && !mail.html.contains(personal));
+    }
+    // Staff may not send it; the sending is audited.
+    let (_, audit) = api.get("/api/v1/audit?action=report.summary_send").await;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+}
+
+/// The overview's button sends it too (owner), with a flash saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_button_sends_the_summary() {
+    let smtp = crate::smtp::Smtp::start();
+    let s = crate::smtp::with_smtp(smtp.port);
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let home = b.get("/admin").await.body;
+    assert!(home.contains("Enviar o resumo semanal agora"), "{home}");
+    let r = b.submit("/admin", "/admin/relatorios/resumo", &[]).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        b.get("/admin")
+            .await
+            .body
+            .contains("Resumo semanal enviado")
+    );
+    smtp.wait_for(OWNER_EMAIL, "Resumo semanal").await;
+}
