@@ -212,6 +212,64 @@ fn queue_summary(
     })
 }
 
+/// How many idle companies the reports page names (the rest are counted).
+pub const IDLE_SHOWN: usize = 50;
+
+/// "Relatórios avançados": the top consumers of the last 30 days, the active companies
+/// with no application call in 30 days, the credentials failing validation, and the
+/// MRR. Company names and counts only. Owner and staff.
+pub struct Advanced {
+    pub top: Vec<UsageLine>,
+    pub idle: Vec<String>,
+    pub idle_count: i64,
+    pub failing: Vec<String>,
+    pub mrr: super::companies::Mrr,
+}
+
+pub fn advanced(conn: &mut Connection, meter: &Meter, actor: &Actor) -> Result<Advanced, AppError> {
+    actor.platform_only()?;
+    let today = time::today_br();
+    let first = today - Days::new(29);
+    let prev = usage_store::aggregate(
+        conn,
+        &usage_store::Filter {
+            from: Some(iso(first - Days::new(30))),
+            to: Some(iso(first - Days::new(1))),
+            ..Default::default()
+        },
+    )?;
+    let (companies, _, _) = super::usage::period_tops(
+        conn,
+        meter,
+        &usage_store::Filter {
+            from: Some(iso(first)),
+            to: Some(iso(today)),
+            ..Default::default()
+        },
+    )?;
+    let top = companies
+        .lines
+        .into_iter()
+        .map(|r| {
+            let b = prev.companies.get(&r.key).map_or(0, |t| t.calls);
+            UsageLine {
+                name: r.name.unwrap_or_else(|| "Empresa removida".into()),
+                calls: int_br(r.tally.calls),
+                before: int_br(b),
+                change: change(r.tally.calls, b),
+            }
+        })
+        .collect();
+    let (idle, idle_count) = store::idle_companies(conn, &iso(first), IDLE_SHOWN)?;
+    Ok(Advanced {
+        top,
+        idle,
+        idle_count,
+        failing: store::failing_credentials(conn)?,
+        mrr: super::companies::mrr_facts(conn)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

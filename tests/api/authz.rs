@@ -260,6 +260,7 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/applications/{id}/link", "A A"),
     ("POST /admin/applications/{id}/unlink", "A A"),
     ("GET /admin/usage", "A A"),
+    ("GET /admin/relatorios", "A A"),
     ("POST /admin/relatorios/resumo", "A 3"),
     ("GET /admin/usage.csv", "A A"),
     ("GET /admin/audit", "A A"),

@@ -355,3 +355,62 @@ async fn the_overview_button_sends_the_summary() {
     );
     smtp.wait_for(OWNER_EMAIL, "Resumo semanal").await;
 }
+
+/// "Relatórios avançados": top consumers, idle companies, failing credentials and MRR,
+/// with company names only (no person's name or e-mail), linked from the menu.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_shows_top_idle_failing_and_mrr_without_personal_data() {
+    let s = Server::start();
+    s.create_owner();
+    let b = s.browser();
+    b.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let api = s.api(&s.token().await);
+    let busy = company(
+        &api,
+        "Empresa Movimentada Ltda",
+        &crate::common::cnpj_from(11),
+    )
+    .await;
+    let idle = company(&api, "Empresa Parada Ltda", &crate::common::cnpj_from(12)).await;
+    let (st, _) = patch(
+        &api,
+        &busy,
+        json!({"monthly_fee_cents": 250_000, "contact_name": "Maria Contato", "email": "maria@example.com.br"}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let today = (chrono::Utc::now() - chrono::Duration::hours(3)).date_naive();
+    let now = "2026-01-01T00:00:00.000Z";
+    rusqlite::Connection::open(s.db_path())
+        .unwrap()
+        .execute_batch(&format!(
+            "INSERT INTO applications (id, name, client_id, created_at, updated_at)
+               VALUES ('app_x', 'Robô Fiscal', 'cli_x', '{now}', '{now}');
+             INSERT INTO api_usage (date, application_id, company_id, operation, count)
+               VALUES ('{d}', 'app_x', '{busy}', 'companies.read', 4321);
+             INSERT INTO omie_credentials (company_id, app_key_sealed, app_secret_sealed,
+                 fingerprint, updated_at, updated_by, validation_status)
+               VALUES ('{idle}', 'x', 'x', 'f', '{now}', 'x', 'failed');",
+            d = today.format("%Y-%m-%d"),
+        ))
+        .unwrap();
+    let home = b.get("/admin").await.body;
+    assert!(home.contains("href=\"/admin/relatorios\""), "menu link");
+    let p = b.get("/admin/relatorios").await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    let top = &p.body[p.body.find("id=\"top\"").unwrap()..p.body.find("id=\"idle\"").unwrap()];
+    assert!(
+        top.contains("<td>Empresa Movimentada Ltda</td><td>4.321</td>"),
+        "{top}"
+    );
+    let idle_part =
+        &p.body[p.body.find("id=\"idle\"").unwrap()..p.body.find("id=\"failing\"").unwrap()];
+    assert!(idle_part.contains("Empresa Parada Ltda"), "{idle_part}");
+    assert!(!idle_part.contains("Movimentada"), "{idle_part}");
+    let failing = &p.body[p.body.find("id=\"failing\"").unwrap()..];
+    assert!(failing.contains("Empresa Parada Ltda"), "{failing}");
+    assert_eq!(text_of(&p.body, "mrr-value"), "R$ 2.500,00");
+    for personal in ["Maria Contato", "maria@example.com.br"] {
+        assert!(!p.body.contains(personal), "{personal} on the reports page");
+    }
+}

@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/", overview::show)
             .get("/ajuda", crate::routes::help_pages::admin)
             .post("/overview/checklist/hide", overview::hide_checklist)
+            .get("/relatorios", reports::show)
             .post("/relatorios/resumo", reports::send_summary)
             .get("/companies", companies::list)
             .post("/companies", companies::create)
