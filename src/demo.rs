@@ -215,6 +215,7 @@ pub fn fill(
                 contact_name: contact.clone(),
                 email: email.clone(),
                 phone,
+                monthly_fee_cents: [None, Some(19_900), Some(29_900), Some(49_900)][rng.below(4)],
             };
             companies::insert(tx, &id, &fields, &at)?;
             let status = match rng.below(100) {

@@ -17,6 +17,8 @@ pub struct Company {
     pub status: CompanyStatus,
     pub created_at: String,
     pub updated_at: String,
+    /// What the client pays each month, in cents; `None` when not set.
+    pub monthly_fee_cents: Option<i64>,
 }
 
 /// The fields a person edits; already validated by the use case.
@@ -28,10 +30,11 @@ pub struct Fields {
     pub contact_name: String,
     pub email: String,
     pub phone: String,
+    pub monthly_fee_cents: Option<i64>,
 }
 
-const COLUMNS: &str =
-    "id, legal_name, trade_name, cnpj, contact_name, email, phone, status, created_at, updated_at";
+const COLUMNS: &str = "id, legal_name, trade_name, cnpj, contact_name, email, phone, status, \
+     created_at, updated_at, monthly_fee_cents";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
     Ok(Company {
@@ -45,6 +48,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Company> {
         status: r.get(7)?,
         created_at: r.get(8)?,
         updated_at: r.get(9)?,
+        monthly_fee_cents: r.get(10)?,
     })
 }
 
@@ -61,8 +65,9 @@ pub fn sort_key(legal_name: &str) -> String {
 pub fn insert(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO companies (id, legal_name, trade_name, cnpj, contact_name, email, phone,
-                                status, created_at, updated_at, search_text, sort_key)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8, ?9, ?10)",
+                                status, created_at, updated_at, search_text, sort_key,
+                                monthly_fee_cents)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'active', ?8, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         id,
@@ -74,7 +79,8 @@ pub fn insert(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::R
         f.phone,
         now,
         search_text(&f.legal_name, &f.trade_name, &f.cnpj),
-        sort_key(&f.legal_name)
+        sort_key(&f.legal_name),
+        f.monthly_fee_cents
     ])?;
     Ok(())
 }
@@ -82,7 +88,8 @@ pub fn insert(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::R
 pub fn update(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE companies SET legal_name = ?2, trade_name = ?3, cnpj = ?4, contact_name = ?5,
-                email = ?6, phone = ?7, updated_at = ?8, search_text = ?9, sort_key = ?10
+                email = ?6, phone = ?7, updated_at = ?8, search_text = ?9, sort_key = ?10,
+                monthly_fee_cents = ?11
          WHERE id = ?1",
         params![
             id,
@@ -94,7 +101,8 @@ pub fn update(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::R
             f.phone,
             now,
             search_text(&f.legal_name, &f.trade_name, &f.cnpj),
-            sort_key(&f.legal_name)
+            sort_key(&f.legal_name),
+            f.monthly_fee_cents
         ],
     )?;
     Ok(())
@@ -131,6 +139,45 @@ pub fn set_status(
         params![id, status, now],
     )?;
     Ok(())
+}
+
+/// The monthly recurring revenue now: the sum of the fees of active companies, in
+/// cents, and how many active companies have a fee.
+pub fn mrr(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row(
+        "SELECT COALESCE(SUM(monthly_fee_cents), 0), COUNT(monthly_fee_cents)
+         FROM companies WHERE status = 'active'",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// Records today's MRR (São Paulo date `day`), replacing an earlier figure of the day.
+pub fn record_mrr(conn: &Connection, day: &str) -> rusqlite::Result<(i64, i64)> {
+    let (cents, n) = mrr(conn)?;
+    conn.execute(
+        "INSERT INTO mrr_daily (date, mrr_cents, companies) VALUES (?1, ?2, ?3)
+         ON CONFLICT(date) DO UPDATE SET mrr_cents = excluded.mrr_cents,
+                                         companies = excluded.companies",
+        params![day, cents, n],
+    )?;
+    Ok((cents, n))
+}
+
+/// The MRR as it stood at the end of `day` (the latest record on or before it), or
+/// `None` when nothing was recorded by then.
+pub fn mrr_on(conn: &Connection, day: &str) -> rusqlite::Result<Option<i64>> {
+    conn.query_row(
+        "SELECT mrr_cents FROM mrr_daily WHERE date <= ?1 ORDER BY date DESC LIMIT 1",
+        [day],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Whether any MRR was recorded at all (before the first record, fees did not exist).
+pub fn first_mrr_day(conn: &Connection) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT MIN(date) FROM mrr_daily", [], |r| r.get(0))
 }
 
 pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Company>> {
@@ -441,6 +488,7 @@ mod tests {
             contact_name: String::new(),
             email: String::new(),
             phone: String::new(),
+            monthly_fee_cents: None,
         }
     }
 

@@ -22,6 +22,7 @@ pub mod privacy_requests;
 pub mod schema;
 pub mod sessions;
 pub mod setup;
+pub mod summary;
 pub mod tokens;
 pub mod usage;
 pub mod users;
@@ -127,6 +128,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0025_user_sort_key",
         include_str!("../../migrations/0025_user_sort_key.sql"),
+    ),
+    (
+        "0030_monthly_fee",
+        include_str!("../../migrations/0030_monthly_fee.sql"),
     ),
 ];
 

@@ -160,6 +160,7 @@ actions! {
     PrivacyAnonymizeCompany => "privacy.anonymize_company" / "Empresa anonimizada ao fim do contrato" / Companies,
     PrivacyReapply => "privacy.reapply" / "Anonimização refeita após restaurar um backup" / System,
     AuditRechain => "audit.rechain" / "Trilha de auditoria convertida para permitir anonimização" / System,
+    ReportSummarySend => "report.summary_send" / "Resumo semanal enviado aos proprietários" / System,
 }
 
 #[cfg(test)]

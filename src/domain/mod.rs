@@ -7,6 +7,7 @@ pub mod device;
 mod email;
 pub mod holidays;
 pub mod inventory;
+pub mod money;
 mod password;
 mod phone;
 mod text;
@@ -14,6 +15,7 @@ mod text;
 pub use action::{Action, ActionGroup};
 pub use cnpj::{Cnpj, format_cnpj as cnpj_format, normalize as cnpj_normalize};
 pub use email::Email;
+pub use money::{MonthlyFee, money_br};
 pub use password::Password;
 pub use phone::{Phone, format_phone as phone_format};
 pub use text::{

@@ -175,6 +175,11 @@ message!(AlertMessage, "alert", "email/alert.txt", "email/alert.html", {
     link: String,
 });
 
+message!(SummaryMessage, "summary", "email/summary.txt", "email/summary.html", {
+    r: crate::services::summary::Summary,
+    link: String,
+});
+
 message!(NewSignInMessage, "new_sign_in", "email/new_sign_in.txt", "email/new_sign_in.html", {
     name: String,
     when: String,

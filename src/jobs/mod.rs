@@ -8,6 +8,7 @@ pub mod audit_verify;
 pub mod housekeeping;
 pub mod privacy;
 pub mod retention;
+pub mod summary;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

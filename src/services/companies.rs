@@ -13,7 +13,7 @@ use crate::crypto::new_id;
 pub use crate::db::companies::OmieFilter;
 use crate::db::companies::{self as store, Fields, ListFilter};
 use crate::db::{self, audit};
-use crate::domain::{Cnpj, CompanyStatus, Email, Phone, Role, required_text};
+use crate::domain::{Cnpj, CompanyStatus, Email, MonthlyFee, Phone, Role, required_text};
 use crate::error::{AppError, FieldError};
 use crate::time;
 
@@ -26,6 +26,27 @@ pub struct CompanyInput {
     pub contact_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// The monthly fee; `None` leaves it as it is (on create: no fee).
+    #[serde(skip)]
+    pub monthly_fee: Option<FeeInput>,
+}
+
+/// A monthly fee as given: typed on a page ("R$ 1.234,56", empty clears it) or in cents
+/// through the API (`null` clears it).
+#[derive(Clone, Debug)]
+pub enum FeeInput {
+    Typed(String),
+    Cents(Option<i64>),
+}
+
+impl FeeInput {
+    fn parse(&self) -> Result<Option<MonthlyFee>, String> {
+        match self {
+            Self::Typed(s) => MonthlyFee::parse(s),
+            Self::Cents(None) => Ok(None),
+            Self::Cents(Some(c)) => MonthlyFee::from_cents(*c).map(Some),
+        }
+    }
 }
 
 /// Fields a company's own admin may change; the rest belong to the owner.
@@ -99,6 +120,16 @@ fn validate(input: &CompanyInput, base: Option<&Company>) -> Result<Fields, AppE
             }
         }
     };
+    let monthly_fee_cents = match &input.monthly_fee {
+        None => base.and_then(|b| b.monthly_fee_cents),
+        Some(f) => match f.parse() {
+            Ok(fee) => fee.map(MonthlyFee::cents),
+            Err(m) => {
+                errors.push(FieldError::new("monthly_fee_cents", m));
+                None
+            }
+        },
+    };
     if let (true, Some(cnpj)) = (errors.is_empty(), cnpj) {
         Ok(Fields {
             legal_name,
@@ -107,6 +138,7 @@ fn validate(input: &CompanyInput, base: Option<&Company>) -> Result<Fields, AppE
             contact_name,
             email,
             phone,
+            monthly_fee_cents,
         })
     } else {
         Err(AppError::Validation(errors))
@@ -124,6 +156,7 @@ fn fields_json(f: &Fields) -> Value {
     json!({
         "legal_name": f.legal_name, "trade_name": f.trade_name, "cnpj": f.cnpj,
         "contact_name": f.contact_name, "email": f.email, "phone": f.phone,
+        "monthly_fee_cents": f.monthly_fee_cents,
     })
 }
 
@@ -184,7 +217,15 @@ pub fn create_in(
     })?;
     let mut entry = actor.entry(Action::CompanyCreate, "company", Some(&id));
     entry.company_id = Some(id.clone());
-    entry.details = json!({ "fields": fields_json(&fields) });
+    let mut recorded = fields_json(&fields);
+    if fields.monthly_fee_cents.is_none()
+        && let Value::Object(m) = &mut recorded
+    {
+        m.remove("monthly_fee_cents");
+    } else {
+        record_mrr(tx)?;
+    }
+    entry.details = json!({ "fields": recorded });
     audit::append(tx, &keys.audit, &now, &entry)?;
     store::get(tx, &id)?.ok_or(AppError::NotFound)
 }
@@ -227,9 +268,14 @@ pub fn update_in(
             .cnpj
             .as_deref()
             .is_some_and(|c| crate::domain::cnpj_normalize(c) != *before.cnpj);
+        // The fee is the vendor's business, not the client's.
+        let fee_changes = input.monthly_fee.as_ref().is_some_and(|f| {
+            f.parse().ok().map(|o| o.map(MonthlyFee::cents)) != Some(before.monthly_fee_cents)
+        });
         if changes(&input.legal_name, &before.legal_name)
             || changes(&input.trade_name, &before.trade_name)
             || cnpj_changes
+            || fee_changes
         {
             return Err(AppError::Forbidden);
         }
@@ -246,6 +292,7 @@ pub fn update_in(
         contact_name: before.contact_name.clone(),
         email: before.email.clone(),
         phone: before.phone.clone(),
+        monthly_fee_cents: before.monthly_fee_cents,
     });
     let new = fields_json(&fields);
     let mut changed = Map::new();
@@ -268,6 +315,9 @@ pub fn update_in(
             e.into()
         }
     })?;
+    if changed.contains_key("monthly_fee_cents") {
+        record_mrr(tx)?;
+    }
     let mut entry = actor.entry(Action::CompanyUpdate, "company", Some(id));
     entry.company_id = Some(id.to_string());
     entry.details = json!({ "changed": changed });
@@ -308,6 +358,9 @@ pub fn set_status_in(
     };
     let now = time::now_db();
     store::set_status(tx, id, status, &now)?;
+    if before.monthly_fee_cents.is_some() {
+        record_mrr(tx)?;
+    }
     let mut entry = actor.entry(action, "company", Some(id));
     entry.company_id = Some(id.to_string());
     entry.details = json!({ "status": { "from": before.status, "to": status.as_str() } });
@@ -326,6 +379,76 @@ pub fn set_status_in(
         super::mailed_links::revoke_fallen(tx, keys, actor, None, Some(id), &now)?;
     }
     store::get(tx, id)?.ok_or(AppError::NotFound)
+}
+
+/// Records today's monthly recurring revenue (São Paulo date) in the caller's
+/// transaction: every change that can move it calls this, so the MRR of any past day is
+/// the latest record on or before it.
+pub fn record_mrr(tx: &Connection) -> Result<(), AppError> {
+    store::record_mrr(tx, &time::today_br().format("%Y-%m-%d").to_string())?;
+    Ok(())
+}
+
+/// The monthly recurring revenue now and 30 days ago.
+#[derive(Clone, Debug, Default)]
+pub struct Mrr {
+    /// Sum of the fees of active companies, in cents.
+    pub cents: i64,
+    /// Active companies with a fee.
+    pub companies: i64,
+    /// The MRR at the end of the day 30 days ago (0 before any fee existed).
+    pub month_ago_cents: i64,
+}
+
+impl Mrr {
+    /// "R$ 12.345,00".
+    pub fn text(&self) -> String {
+        crate::domain::money_br(self.cents)
+    }
+
+    /// "↑ +R$ 1.000,00 (+8,8%) em relação a 30 dias atrás", or "= igual a 30 dias atrás".
+    pub fn trend_text(&self) -> String {
+        let (now, before) = (self.cents, self.month_ago_cents);
+        let diff = now - before;
+        if diff == 0 {
+            return "= igual a 30 dias atrás".into();
+        }
+        let (arrow, sign) = if diff > 0 { ("↑", "+") } else { ("↓", "") };
+        let pct = if before > 0 {
+            let p = diff as f64 * 100.0 / before as f64;
+            format!(" ({sign}{}%)", format!("{p:.1}").replace('.', ","))
+        } else {
+            String::new()
+        };
+        format!(
+            "{arrow} {sign}{}{pct} em relação a 30 dias atrás",
+            crate::domain::money_br(diff)
+        )
+    }
+}
+
+/// The MRR for the overview and the reports (platform only).
+pub fn mrr(conn: &Connection, actor: &Actor) -> Result<Mrr, AppError> {
+    if !actor.is_platform() {
+        return Err(AppError::Forbidden);
+    }
+    mrr_facts(conn)
+}
+
+/// [`mrr`] without the check, for the system's own reports.
+pub fn mrr_facts(conn: &Connection) -> Result<Mrr, AppError> {
+    let (cents, companies) = store::mrr(conn)?;
+    let day = (time::today_br() - chrono::Days::new(30))
+        .format("%Y-%m-%d")
+        .to_string();
+    // Every change that moves the MRR records the day's figure, and before the first
+    // record no fee existed (the column came with it): no record by then means zero.
+    let month_ago_cents = store::mrr_on(conn, &day)?.unwrap_or(0);
+    Ok(Mrr {
+        cents,
+        companies,
+        month_ago_cents,
+    })
 }
 
 /// What a list of companies asks for, as typed.
@@ -424,7 +547,8 @@ pub fn patch(
         &input.phone,
     ]
     .iter()
-    .any(|f| f.is_some());
+    .any(|f| f.is_some())
+        || input.monthly_fee.is_some();
     db::write(conn, |tx| {
         let mut c = get(tx, actor, id)?;
         // Edit before archiving, and reactivate before editing.

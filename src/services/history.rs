@@ -557,6 +557,7 @@ fn key(k: &str) -> Option<(&'static str, Kind)> {
         "outcome" => ("Resultado", Words),
         "owners" => ("Proprietários avisados", Count),
         "amount_cents" | "price_cents" => ("Valor", Money),
+        "monthly_fee_cents" => ("Mensalidade", Money),
         "legacy_verdict" => ("Cadeia anterior", Words),
         "legacy_rows" => ("Registros convertidos", Count),
         // Retention's counts.

@@ -27,6 +27,7 @@ pub mod proxy;
 pub mod retention;
 pub mod sessions;
 pub mod setup;
+pub mod summary;
 pub mod throttle;
 pub mod usage;
 pub mod users;

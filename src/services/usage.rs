@@ -314,6 +314,22 @@ pub fn summary(
     })
 }
 
+/// The top companies and applications of a period, named, and its totals (for the
+/// system's reports: no actor, nothing about people).
+pub fn period_tops(
+    conn: &mut Connection,
+    meter: &Meter,
+    f: &Filter,
+) -> Result<(Top, Top, Tally), AppError> {
+    meter.flush(conn)?;
+    let agg = store::aggregate(conn, f)?;
+    let companies = top_of(agg.companies, |ids| Ok(store::company_names(conn, ids)?))?;
+    let applications = top_of(agg.applications, |ids| {
+        Ok(store::application_names(conn, ids)?)
+    })?;
+    Ok((companies, applications, agg.totals))
+}
+
 /// The rows of a filter for a download (at most [`DOWNLOAD_ROWS`]), newest day first.
 pub fn download(
     conn: &mut Connection,

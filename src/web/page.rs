@@ -91,6 +91,8 @@ pub enum Nav {
     // Both areas
     Applications,
     Usage,
+    /// "Relatórios avançados", `/admin/relatorios`.
+    Reports,
     /// "Minha conta", reached from the name in the top bar.
     Profile,
     /// The guide, `/admin/ajuda` or `/portal/ajuda`.
@@ -137,6 +139,7 @@ impl Ctx {
                     pending(entry(Nav::Users, "/admin/users", "Usuários")),
                     entry(Nav::Applications, "/admin/applications", "Aplicações"),
                     entry(Nav::Usage, "/admin/usage", "Uso da API"),
+                    entry(Nav::Reports, "/admin/relatorios", "Relatórios"),
                     entry(Nav::Audit, "/admin/audit", "Auditoria"),
                     entry(Nav::Privacy, "/admin/privacidade", "Privacidade"),
                     entry(Nav::Backups, "/admin/backups", "Backups"),
@@ -191,7 +194,7 @@ impl Ctx {
                     Nav::Companies => "empresas",
                     Nav::Users => "aprovacoes",
                     Nav::Applications => "aplicacoes",
-                    Nav::Usage => "relatorios",
+                    Nav::Usage | Nav::Reports => "relatorios",
                     Nav::Audit => "auditoria",
                     Nav::Backups => "backups",
                     Nav::Privacy => "privacidade",
@@ -425,6 +428,7 @@ mod tests {
             Nav::Users,
             Nav::Applications,
             Nav::Usage,
+            Nav::Reports,
             Nav::Audit,
             Nav::Privacy,
             Nav::Backups,

@@ -223,6 +223,8 @@ const RULES: &[(&str, &str)] = &[
     ),
     // Usage and history: the platform's, or one's own company's for its admin.
     ("GET /api/v1/reports/usage", "A A A A 3 3 3 3 3"),
+    // The weekly summary is the owner's (§8.4).
+    ("POST /api/v1/reports/summary", "A 3 4 4 4 4 4 4 4"),
     ("GET /api/v1/audit", "A A A A 3 3 3 3 3"),
     // Anonymized by default; the clear form is probed in `privacy::staff_...`.
     ("GET /api/v1/audit/export", "A A A A 3 3 3 3 3"),
@@ -260,6 +262,8 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/applications/{id}/link", "A A"),
     ("POST /admin/applications/{id}/unlink", "A A"),
     ("GET /admin/usage", "A A"),
+    ("GET /admin/relatorios", "A A"),
+    ("POST /admin/relatorios/resumo", "A 3"),
     ("GET /admin/usage.csv", "A A"),
     ("GET /admin/audit", "A A"),
     ("GET /admin/audit.csv", "A A"),

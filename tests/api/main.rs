@@ -34,6 +34,7 @@ mod plumbing;
 mod privacy;
 mod proxy;
 mod reports12;
+mod revenue13;
 mod review10;
 mod sessions;
 mod sign_in_policy;

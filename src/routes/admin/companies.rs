@@ -133,6 +133,9 @@ pub struct FormValues {
     email: String,
     #[serde(default)]
     phone: String,
+    /// The monthly fee as typed ("R$ 1.234,56"); empty: no fee.
+    #[serde(default)]
+    monthly_fee_cents: String,
     /// Set by the "Buscar dados do CNPJ" button: fill the form, save nothing.
     #[serde(default)]
     lookup: String,
@@ -147,6 +150,7 @@ impl FormValues {
             contact_name: Some(self.contact_name.clone()),
             email: Some(self.email.clone()),
             phone: Some(self.phone.clone()),
+            monthly_fee: Some(uc::FeeInput::Typed(self.monthly_fee_cents.clone())),
         }
     }
 }
@@ -343,6 +347,10 @@ pub async fn edit_form(
         contact_name: c.contact_name,
         email: c.email,
         phone: view.phone,
+        monthly_fee_cents: c
+            .monthly_fee_cents
+            .map(crate::domain::money::money_input)
+            .unwrap_or_default(),
         lookup: String::new(),
     };
     render(&FormPage {

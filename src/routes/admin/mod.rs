@@ -7,6 +7,7 @@ pub mod companies;
 pub mod invitations;
 pub mod links;
 pub mod overview;
+pub mod reports;
 pub mod settings;
 pub mod users;
 pub mod vendor;
@@ -21,6 +22,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/", overview::show)
             .get("/ajuda", crate::routes::help_pages::admin)
             .post("/overview/checklist/hide", overview::hide_checklist)
+            .get("/relatorios", reports::show)
+            .post("/relatorios/resumo", reports::send_summary)
             .get("/companies", companies::list)
             .post("/companies", companies::create)
             .get("/companies/new", companies::new_form)

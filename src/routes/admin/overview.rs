@@ -24,6 +24,8 @@ struct Overview {
     attention: Vec<overview::Attention>,
     /// The first-steps checklist, for the owner until hidden.
     steps: Option<Vec<overview::Step>>,
+    /// Monthly recurring revenue of active companies, and its trend.
+    mrr: crate::services::companies::Mrr,
 }
 
 impl Overview {
@@ -42,7 +44,7 @@ impl Overview {
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let (o, recent, attention, steps) = state
+    let (o, recent, attention, steps, mrr) = state
         .run(move |conn, app| {
             let o = overview::overview(conn, &actor, &app.settings)?;
             let recent = crate::services::history::lines(conn, &actor, &o.recent)?;
@@ -51,6 +53,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
                 recent,
                 overview::attention(conn, &actor, &app.settings)?,
                 overview::checklist(conn, &actor, &app.settings)?,
+                crate::services::companies::mrr(conn, &actor)?,
             ))
         })
         .await?;
@@ -66,6 +69,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         running: o.running,
         attention,
         steps,
+        mrr,
     })
 }
 

@@ -42,6 +42,10 @@ pub struct CompanyJson {
     /// E.164, or empty.
     #[schema(example = "+5511912345678")]
     phone: String,
+    /// What the client pays each month, in cents (`123456` is R$ 1.234,56); null when
+    /// not set. Counted in the monthly recurring revenue while the company is active.
+    #[schema(example = 123456, minimum = 0)]
+    monthly_fee_cents: Option<i64>,
     /// A new company starts `active`.
     status: CompanyStatus,
     #[schema(format = DateTime, example = "2026-11-28T10:00:00-03:00")]
@@ -64,6 +68,7 @@ impl From<Company> for CompanyJson {
             email: c.email,
             phone: c.phone,
             status: c.status,
+            monthly_fee_cents: c.monthly_fee_cents,
         }
     }
 }
@@ -183,6 +188,20 @@ pub struct CompanyBody {
     #[serde(default, deserialize_with = "no_null")]
     #[schema(nullable = false)]
     phone: Option<String>,
+    /// The monthly fee in cents, 0 to 99999999999; `null` clears it (owner and staff
+    /// only).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, nullable = true, minimum = 0, maximum = 99_999_999_999_i64, example = 123456)]
+    monthly_fee_cents: Option<Option<i64>>,
+}
+
+/// A field that may be absent (`None`), `null` (`Some(None)`) or a value.
+fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl From<CompanyBody> for CompanyInput {
@@ -194,6 +213,7 @@ impl From<CompanyBody> for CompanyInput {
             contact_name: b.contact_name,
             email: b.email,
             phone: b.phone,
+            monthly_fee: b.monthly_fee_cents.map(uc::FeeInput::Cents),
         }
     }
 }
@@ -218,6 +238,14 @@ pub struct CreateSchema {
     /// A Brazilian phone with area code; stored as E.164.
     #[schema(nullable = false, example = "(11) 91234-5678")]
     phone: Option<String>,
+    /// The monthly fee in cents; null or absent: none.
+    #[schema(
+        nullable = true,
+        minimum = 0,
+        maximum = 99_999_999_999_i64,
+        example = 123456
+    )]
+    monthly_fee_cents: Option<i64>,
 }
 
 /// Create a company

@@ -82,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .post("/companies/{id}/omie/{endpoint:.*}", proxy::forward)
             .get("/reports/usage", reports::usage)
+            .post("/reports/summary", reports::summary)
             .get("/audit", audit::list)
             .get("/audit/export", privacy::audit_export)
             .get("/backups", backups::list)

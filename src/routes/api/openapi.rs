@@ -77,6 +77,7 @@ use super::{
         applications::unlink,
         proxy::forward,
         reports::usage,
+        reports::summary,
         audit::list,
         backups::list,
         backups::create,

@@ -169,3 +169,39 @@ impl From<crate::services::usage::Row> for UsageJson {
         }
     }
 }
+
+/// Send the summary report now
+///
+/// The summary report e-mailed to the owners every Monday at `OTM_DIGEST_TIME` goes out
+/// now: companies added, suspended and archived in the last 7 days, people waiting for
+/// approval, usage by company and application against the week before, companies whose
+/// Omie credentials fail, the week's backups and alerts, and the monthly recurring
+/// revenue. No person's name or e-mail is in it. Owner only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/reports/summary",
+    tag = "reports",
+    operation_id = "sendSummaryReport",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 202, description = "Queued to every owner."),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = super::openapi::NotFound),
+    )
+)]
+pub async fn summary(state: State, who: Acting) -> Result<HttpResponse, ApiError> {
+    let actor = who.actor();
+    state
+        .run(move |conn, app| {
+            crate::services::summary::send(
+                conn,
+                &app.keys,
+                &app.meter,
+                &app.settings.base_url,
+                &actor,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Accepted().finish())
+}
