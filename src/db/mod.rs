@@ -12,6 +12,7 @@ pub mod invitations;
 pub mod keyset;
 pub mod known_clients;
 pub mod mfa;
+pub mod notify;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod overview;
@@ -126,6 +127,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0025_user_sort_key",
         include_str!("../../migrations/0025_user_sort_key.sql"),
+    ),
+    (
+        "0029_notifications",
+        include_str!("../../migrations/0029_notifications.sql"),
     ),
 ];
 

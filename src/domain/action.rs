@@ -160,6 +160,7 @@ actions! {
     PrivacyAnonymizeCompany => "privacy.anonymize_company" / "Empresa anonimizada ao fim do contrato" / Companies,
     PrivacyReapply => "privacy.reapply" / "Anonimização refeita após restaurar um backup" / System,
     AuditRechain => "audit.rechain" / "Trilha de auditoria convertida para permitir anonimização" / System,
+    NotifyPrefsUpdate => "notify.prefs_update" / "Preferências de notificação alteradas" / Access,
 }
 
 #[cfg(test)]

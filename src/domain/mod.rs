@@ -7,6 +7,7 @@ pub mod device;
 mod email;
 pub mod holidays;
 pub mod inventory;
+pub mod notify;
 mod password;
 mod phone;
 mod text;

@@ -24,6 +24,7 @@ mod invitations;
 mod links;
 mod mail_settings;
 mod mfa;
+mod notify13;
 mod omie;
 mod omie_stub;
 mod overview12;
