@@ -10,6 +10,7 @@ pub mod health;
 pub mod help_pages;
 pub mod mailed_links;
 pub mod mfa_pages;
+pub mod notify_pages;
 pub mod omie_pages;
 pub mod people;
 pub mod portal;

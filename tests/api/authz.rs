@@ -236,6 +236,9 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin", "A A"),
     ("GET /admin/", "A A"),
     ("GET /admin/ajuda", "A A"),
+    // Minha conta → Notificações (§8.4): the platform's people.
+    ("GET /admin/profile/notifications", "A A"),
+    ("POST /admin/profile/notifications", "A A"),
     // The first-steps checklist is the owner's (staff never see it).
     ("POST /admin/overview/checklist/hide", "A 3"),
     ("GET /admin/companies", "A A"),

@@ -262,3 +262,53 @@ async fn preferences_refuse_unknown_categories_and_choices_with_a_problem() {
         json!({"security": "daily", "approvals": "immediate", "changes": "daily", "system": "off"})
     );
 }
+
+/// In a real browser, at 1366 px and at 390 px: the owner opens Minha conta →
+/// Notificações, reads what each category holds, and saves a choice.
+#[tokio::test]
+async fn the_owner_saves_a_choice_on_the_notifications_page_in_a_browser() {
+    use crate::browser::{Driver, sign_in};
+    let Some(d) = Driver::start().await else {
+        return;
+    };
+    let s = Server::start();
+    s.create_owner();
+    d.laptop().await;
+    sign_in(
+        &d,
+        &s,
+        OWNER_EMAIL,
+        crate::common::OWNER_PASSWORD,
+        "Visão geral",
+    )
+    .await;
+    d.goto(&s.url("/admin/profile")).await;
+    d.wait_for("Abrir Notificações").await;
+    d.goto(&s.url("/admin/profile/notifications")).await;
+    let page = d.wait_for("Resumo diário").await;
+    assert!(page.contains("Segurança") && page.contains("Empresas cadastradas"));
+    assert!(page.contains("08:00"), "says when the digest goes");
+    assert_eq!(d.overflow().await, None, "fits 1366 px");
+    d.click("input[name=changes][value=immediate]").await;
+    d.click("main button[type=submit]").await;
+    d.wait_for("Preferências de notificação salvas.").await;
+    let api = s.api(&s.token().await);
+    assert_eq!(
+        api.get("/api/v1/me/notifications").await.1["categories"]["changes"],
+        "immediate"
+    );
+
+    d.phone().await;
+    d.goto(&s.url("/admin/profile/notifications")).await;
+    d.wait_for("Não receber").await;
+    assert_eq!(d.overflow().await, None, "fits 390 px");
+    d.tap("input[name=system][value=off]").await;
+    d.tap("main button[type=submit]").await;
+    d.wait_for("Preferências de notificação salvas.").await;
+    let v = api.get("/api/v1/me/notifications").await.1;
+    assert_eq!(v["categories"]["system"], "off");
+    assert_eq!(
+        v["categories"]["changes"], "immediate",
+        "the other choices kept"
+    );
+}
