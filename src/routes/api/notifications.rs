@@ -46,7 +46,7 @@ pub struct NotificationsJson {
     categories: CategoriesJson,
 }
 
-/// Some or all of the choices; categories left out keep theirs.
+/// Some or all of the choices; categories left out (or null) keep theirs.
 #[derive(Deserialize, ToSchema)]
 #[schema(as = NotificationsUpdate)]
 pub struct NotificationsBody {
@@ -55,8 +55,9 @@ pub struct NotificationsBody {
     categories: Value,
 }
 
-/// The categories to change.
-#[derive(ToSchema)]
+/// The categories to change (no others: an unknown one is refused with 422).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[schema(as = PartialCategories)]
 #[allow(dead_code)]
 pub struct PartialCategoriesJson {
@@ -139,9 +140,11 @@ pub async fn put(
             let mut out = Vec::new();
             let mut errors = Vec::new();
             for (k, v) in m {
-                match v.as_str() {
-                    Some(s) => out.push((k.clone(), s.to_string())),
-                    None => errors.push(FieldError::new(
+                match v {
+                    Value::String(s) => out.push((k.clone(), s.clone())),
+                    // null: as if left out (the category keeps its choice).
+                    Value::Null => {}
+                    _ => errors.push(FieldError::new(
                         &format!("categories.{k}"),
                         "Use immediate, daily ou off.",
                     )),
