@@ -55,6 +55,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// Notification e-mails
+    Notify {
+        #[command(subcommand)]
+        command: NotifyCommand,
+    },
     /// Manage the master key
     Key {
         #[command(subcommand)]
@@ -69,6 +74,12 @@ pub enum Command {
         #[arg(long)]
         audit_rows: Option<usize>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NotifyCommand {
+    /// Queue every person's waiting daily digest now (what OTM_DIGEST_TIME does)
+    Digest,
 }
 
 #[derive(Subcommand, Debug)]
@@ -161,6 +172,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             command: AuditCommand::Verify,
         } => audit_verify(settings),
         Command::Backup => backup_now(settings),
+        Command::Notify {
+            command: NotifyCommand::Digest,
+        } => {
+            let opened = startup::open(&settings)?;
+            let mut conn = opened.pool.get()?;
+            let n = crate::services::notify::send_digests(&mut conn, &opened.keys, &settings)
+                .map_err(|e| anyhow!("{e:?}"))?;
+            println!("digests queued: {n}");
+            Ok(())
+        }
         Command::Retention {
             command: RetentionCommand::Run { now },
         } => retention_run(settings, now),

@@ -28,6 +28,10 @@ pub struct Settings {
     /// Open LGPD requests due within this many days are mailed to the owners, once a
     /// day each (`OTM_PRIVACY_REMINDER_DAYS`, 1 to 15).
     pub privacy_reminder_days: u64,
+    /// When the daily notification digest goes out, `HH:MM` São Paulo time.
+    pub digest_time: String,
+    /// How long an immediate notification waits in the outbox for repeats to join it.
+    pub notify_coalesce_secs: u64,
     pub workers: usize,
     pub db_pool_size: u32,
     pub omie_base_url: String,
@@ -214,6 +218,16 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "3",
         "days before an LGPD request's deadline when the owners are reminded daily",
     ),
+    (
+        "digest_time",
+        "08:00",
+        "when the daily notification digest goes out, America/Sao_Paulo",
+    ),
+    (
+        "notify_coalesce_secs",
+        "120",
+        "seconds an immediate notification waits for repeats of the same change to join it",
+    ),
     ("workers", "0", "HTTP worker threads (0 = one per core)"),
     ("db_pool_size", "8", "database connections kept open"),
     (
@@ -381,6 +395,18 @@ impl Settings {
                 parse(&get("privacy_reminder_days"), "OTM_PRIVACY_REMINDER_DAYS")?,
                 1..=15,
                 "OTM_PRIVACY_REMINDER_DAYS",
+            )?,
+            digest_time: {
+                let t = get("digest_time");
+                match crate::backup::schedule::parse_times(&t) {
+                    Ok(v) if v.len() == 1 => t,
+                    _ => bail!("OTM_DIGEST_TIME: give one time, such as 08:00"),
+                }
+            },
+            notify_coalesce_secs: bounded(
+                parse(&get("notify_coalesce_secs"), "OTM_NOTIFY_COALESCE_SECS")?,
+                0..=3600,
+                "OTM_NOTIFY_COALESCE_SECS",
             )?,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
             db_pool_size: bounded(

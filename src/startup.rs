@@ -43,6 +43,8 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
         // anything serves or reads the database.
         crate::services::erasure::reapply(&mut conn, &keys, &settings.data_dir)?;
     }
+    // From here on, every audit row may mail the platform's people (services::notify).
+    crate::services::notify::install(&keys, settings);
     Ok(Opened { pool, keys })
 }
 
@@ -215,6 +217,10 @@ fn start_jobs(app: Arc<app::App>) -> jobs::Supervisor {
     let a = app.clone();
     sup.start("weekly-summary", move |stop| {
         jobs::summary::run(a.clone(), stop)
+    });
+    let a = app.clone();
+    sup.start("notify-digest", move |stop| {
+        jobs::digest::run(a.clone(), stop)
     });
     sup.start("housekeeping", move |stop| {
         jobs::housekeeping::run(app.clone(), stop)

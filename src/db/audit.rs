@@ -237,7 +237,40 @@ pub fn append(conn: &Connection, key: &[u8], at: &str, new: &NewEntry) -> rusqli
         ],
     )?;
     write_head(conn, key, e.id, &e.hash)?;
+    let hook = AFTER_APPEND
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if let Some(hook) = hook {
+        hook(conn, &e)?;
+    }
     Ok(e.id)
+}
+
+/// Called with every appended row, in the appending transaction: the notifications
+/// (`services::notify`) queue their mail there, so no use case can forget them.
+pub type AfterAppend = dyn Fn(&Connection, &Entry) -> rusqlite::Result<()> + Send + Sync;
+
+static AFTER_APPEND: std::sync::RwLock<Option<std::sync::Arc<AfterAppend>>> =
+    std::sync::RwLock::new(None);
+
+/// Installs (or replaces) the hook every `append` calls.
+pub fn on_append(hook: std::sync::Arc<AfterAppend>) {
+    *AFTER_APPEND.write().unwrap_or_else(|p| p.into_inner()) = Some(hook);
+}
+
+/// The rows with these ids, oldest first.
+pub fn by_ids(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Entry>> {
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit_log WHERE id = ?1"))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(e) = stmt.query_row([id], from_row).optional()? {
+            out.push(e);
+        }
+    }
+    out.sort_by_key(|e| e.id);
+    Ok(out)
 }
 
 /// What erasing a person needs to find their rows: their id, and the words (e-mail,

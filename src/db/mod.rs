@@ -13,6 +13,7 @@ pub mod keyset;
 pub mod known_clients;
 pub mod metrics;
 pub mod mfa;
+pub mod notify;
 pub mod omie_credentials;
 pub mod outbox;
 pub mod overview;
@@ -128,6 +129,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0025_user_sort_key",
         include_str!("../../migrations/0025_user_sort_key.sql"),
+    ),
+    (
+        "0029_notifications",
+        include_str!("../../migrations/0029_notifications.sql"),
     ),
     (
         "0030_monthly_fee",

@@ -162,3 +162,32 @@ pub fn retry_all_now(conn: &Connection, now: &str) -> rusqlite::Result<usize> {
         [now],
     )
 }
+
+/// Keeps a just-queued message from leaving before `until` (an immediate notification
+/// waits there for repeats to join it).
+pub fn hold(conn: &Connection, id: i64, until: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE outbox SET next_attempt_at = ?2 WHERE id = ?1",
+        params![id, until],
+    )?;
+    Ok(())
+}
+
+/// Rewrites a message that is still held (pending, never tried, not due before
+/// `not_before`); false when it is already on its way, so the caller queues a new one.
+pub fn replace_held(
+    conn: &Connection,
+    id: i64,
+    subject: &str,
+    text: &str,
+    html: &str,
+    not_before: &str,
+) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "UPDATE outbox SET subject = ?2, text_body = ?3, html_body = ?4
+         WHERE id = ?1 AND status = 'pending' AND attempts = 0 AND gave_up_at IS NULL
+           AND next_attempt_at > ?5",
+        params![id, subject, text, html, not_before],
+    )?;
+    Ok(n == 1)
+}

@@ -161,6 +161,7 @@ actions! {
     PrivacyReapply => "privacy.reapply" / "Anonimização refeita após restaurar um backup" / System,
     AuditRechain => "audit.rechain" / "Trilha de auditoria convertida para permitir anonimização" / System,
     ReportSummarySend => "report.summary_send" / "Resumo semanal enviado aos proprietários" / System,
+    NotifyPrefsUpdate => "notify.prefs_update" / "Preferências de notificação alteradas" / Access,
 }
 
 #[cfg(test)]

@@ -509,6 +509,11 @@ pub const NOT_PERSONAL: &[(&str, &[&str])] = &[
     ("notice_acceptances", &["id", "user_id", "request_id", "context"]),
     ("privacy_requests", &["id", "user_id", "company_id", "kind", "status", "created_at", "due_at", "resolved_at", "reminded_on"]),
     ("incidents", &["id", "known_on", "risk", "anpd_notified_on", "subjects_notified_on", "created_at", "updated_at"]),
+    // Notification choices and what waits for a mail: ids and codes only; the words
+    // are rendered from the audit trail when the mail is written.
+    ("notify_prefs", &["user_id", "security", "approvals", "changes", "system", "updated_at"]),
+    ("notify_digest", &["id", "user_id", "audit_id", "created_at"]),
+    ("notify_bundle", &["id", "user_id", "action", "entity", "outbox_id", "audit_ids", "created_at"]),
 ];
 
 /// How a column is classified, if it is.

@@ -8,6 +8,7 @@ mod email;
 pub mod holidays;
 pub mod inventory;
 pub mod money;
+pub mod notify;
 mod password;
 mod phone;
 mod text;

@@ -64,6 +64,25 @@ pub fn queue(conn: &Connection, ring: &Keyring, m: &Outgoing, now: &str) -> Resu
     )?)
 }
 
+/// Rewrites a held message (see `outbox::replace_held`), its bodies sealed like
+/// `queue`'s; false when it already left the hold.
+pub fn replace_held(
+    conn: &Connection,
+    ring: &Keyring,
+    id: i64,
+    m: &Outgoing,
+    not_before: &str,
+) -> Result<bool, AppError> {
+    Ok(outbox::replace_held(
+        conn,
+        id,
+        &m.subject,
+        &ring.seal(BODY_AAD, m.text.as_bytes()),
+        &ring.seal(BODY_AAD, m.html.as_bytes()),
+        not_before,
+    )?)
+}
+
 /// The last check before a value becomes a header: no line break or other control
 /// character in the address or the subject (the forms refuse them first; this keeps a
 /// value from anywhere else from splitting a header). Refused in the caller's
@@ -165,6 +184,23 @@ message!(MfaNotice, "mfa", "email/mfa_notice.txt", "email/mfa_notice.html", {
     detail: String,
     advice: String,
     link: String,
+});
+
+/// One change in a notification: when, who did what to what, and what changed.
+#[derive(Clone, Debug)]
+pub struct MailLine {
+    pub when: String,
+    pub text: String,
+    pub changes: Vec<String>,
+}
+
+message!(NotifyMessage, "notify", "email/notify.txt", "email/notify.html", {
+    name: String,
+    headline: String,
+    digest: bool,
+    lines: Vec<MailLine>,
+    link: String,
+    prefs_link: String,
 });
 
 message!(AlertMessage, "alert", "email/alert.txt", "email/alert.html", {

@@ -5,6 +5,7 @@
 //! at its next pause and waits a bounded time for them.
 
 pub mod audit_verify;
+pub mod digest;
 pub mod housekeeping;
 pub mod privacy;
 pub mod retention;

@@ -19,7 +19,7 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         }
         let a = app.clone();
         let result = db::run(&app.pool, move |conn| {
-            summary::weekly_if_due(conn, &a.keys, &a.meter, &a.settings.base_url)
+            summary::weekly_if_due(conn, &a.keys, &a.meter, &a.settings)
         })
         .await;
         match result {

@@ -11,6 +11,7 @@ pub mod help_pages;
 pub mod mailed_links;
 pub mod metrics;
 pub mod mfa_pages;
+pub mod notify_pages;
 pub mod omie_pages;
 pub mod people;
 pub mod portal;

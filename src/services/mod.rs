@@ -19,6 +19,7 @@ pub mod known_clients;
 pub mod mail_settings;
 pub mod mailed_links;
 pub mod mfa;
+pub mod notify;
 pub mod omie;
 pub mod overview;
 pub mod privacy;

@@ -19,10 +19,10 @@ use crate::views::int_br;
 
 /// When the weekly summary goes out on Mondays (São Paulo time): `OTM_DIGEST_TIME`,
 /// `08:00` by default — the same setting as the daily digest of notifications.
-pub fn summary_time() -> chrono::NaiveTime {
-    std::env::var("OTM_DIGEST_TIME")
+pub fn summary_time(settings: &crate::config::Settings) -> chrono::NaiveTime {
+    crate::backup::schedule::parse_times(&settings.digest_time)
         .ok()
-        .and_then(|v| chrono::NaiveTime::parse_from_str(v.trim(), "%H:%M").ok())
+        .and_then(|v| v.first().copied())
         .unwrap_or(chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap_or_default())
 }
 
@@ -167,11 +167,12 @@ pub fn weekly_if_due(
     conn: &mut Connection,
     keys: &Keys,
     meter: &Meter,
-    base_url: &str,
+    settings: &crate::config::Settings,
 ) -> Result<bool, AppError> {
     use chrono::{Datelike, Weekday};
+    let base_url = settings.base_url.as_str();
     let now = time::now().with_timezone(&chrono_tz::America::Sao_Paulo);
-    if now.weekday() != Weekday::Mon || now.time() < summary_time() {
+    if now.weekday() != Weekday::Mon || now.time() < summary_time(settings) {
         return Ok(false);
     }
     let today = iso(now.date_naive());

@@ -155,6 +155,10 @@ const RULES: &[(&str, &str)] = &[
     ("POST /api/v1/me/mfa", "A A A A A 4 4 4 4"),
     ("DELETE /api/v1/me/mfa", "A A A A A 4 4 4 4"),
     ("POST /api/v1/me/mfa/confirm", "A A A A A 4 4 4 4"),
+    // Notification choices (§8.4): the platform's people only; company people and
+    // applications find nothing (404), as with the other platform-only routes.
+    ("GET /api/v1/me/notifications", "A A 4 4 4 4 4 4 4"),
+    ("PUT /api/v1/me/notifications", "A A 4 4 4 4 4 4 4"),
     // LGPD (§8.3): one's own data and requests; the queue is the platform's.
     ("GET /api/v1/me/export", "A A A A A 4 4 4 4"),
     ("POST /api/v1/me/privacy-requests", "A A A A A 4 4 4 4"),
@@ -236,6 +240,9 @@ const RULES: &[(&str, &str)] = &[
     ("GET /admin", "A A"),
     ("GET /admin/", "A A"),
     ("GET /admin/ajuda", "A A"),
+    // Minha conta → Notificações (§8.4): the platform's people.
+    ("GET /admin/profile/notifications", "A A"),
+    ("POST /admin/profile/notifications", "A A"),
     // The first-steps checklist is the owner's (staff never see it).
     ("POST /admin/overview/checklist/hide", "A 3"),
     ("GET /admin/companies", "A A"),

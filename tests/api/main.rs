@@ -25,6 +25,7 @@ mod links;
 mod mail_settings;
 mod metrics13;
 mod mfa;
+mod notify13;
 mod omie;
 mod omie_stub;
 mod overview12;

@@ -82,6 +82,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/profile/sessions/end-others",
                 crate::routes::profile::end_others,
             )
+            .get("/profile/notifications", crate::routes::notify_pages::show)
+            .post("/profile/notifications", crate::routes::notify_pages::save)
             .get("/profile/mfa", crate::routes::mfa_pages::show)
             .post("/profile/mfa/start", crate::routes::mfa_pages::start)
             .post("/profile/mfa/confirm", crate::routes::mfa_pages::confirm)

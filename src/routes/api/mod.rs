@@ -7,6 +7,7 @@ pub mod backups;
 pub mod companies;
 pub mod erasure;
 pub mod me;
+pub mod notifications;
 pub mod omie;
 pub mod openapi;
 pub mod privacy;
@@ -44,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .post("/me/mfa", me::start)
             .delete("/me/mfa", me::disable)
             .post("/me/mfa/confirm", me::confirm)
+            .get("/me/notifications", notifications::get)
+            .put("/me/notifications", notifications::put)
             .get("/me/export", privacy::export)
             .post("/me/privacy-requests", privacy::open)
             .get("/privacy/requests", privacy::list)

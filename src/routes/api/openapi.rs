@@ -17,8 +17,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    applications, audit, auth, backups, companies, erasure, me, omie, privacy, proxy, reports,
-    token, users, validate,
+    applications, audit, auth, backups, companies, erasure, me, notifications, omie, privacy,
+    proxy, reports, token, users, validate,
 };
 
 #[derive(OpenApi)]
@@ -44,6 +44,8 @@ use super::{
         me::start,
         me::confirm,
         me::disable,
+        notifications::get,
+        notifications::put,
         privacy::export,
         privacy::open,
         privacy::list,
