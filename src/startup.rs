@@ -210,6 +210,8 @@ fn start_jobs(app: Arc<app::App>) -> jobs::Supervisor {
     sup.start("audit-verify", move |stop| {
         jobs::audit_verify::run(a.clone(), stop)
     });
+    let a = app.clone();
+    sup.start("health", move |stop| jobs::health::run(a.clone(), stop));
     sup.start("housekeeping", move |stop| {
         jobs::housekeeping::run(app.clone(), stop)
     });

@@ -5,6 +5,7 @@
 //! at its next pause and waits a bounded time for them.
 
 pub mod audit_verify;
+pub mod health;
 pub mod housekeeping;
 pub mod privacy;
 pub mod retention;

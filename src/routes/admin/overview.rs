@@ -24,6 +24,8 @@ struct Overview {
     attention: Vec<overview::Attention>,
     /// The first-steps checklist, for the owner until hidden.
     steps: Option<Vec<overview::Step>>,
+    /// Saúde do sistema's worst status and how many checks are not fine.
+    health: (crate::services::health::Status, usize),
 }
 
 impl Overview {
@@ -42,15 +44,18 @@ impl Overview {
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let (o, recent, attention, steps) = state
+    let (o, recent, attention, steps, health) = state
         .run(move |conn, app| {
             let o = overview::overview(conn, &actor, &app.settings)?;
             let recent = crate::services::history::lines(conn, &actor, &o.recent)?;
+            let h =
+                crate::services::health::report(conn, &app.keys, &app.settings, &app.jobs, &actor)?;
             Ok((
                 o,
                 recent,
                 overview::attention(conn, &actor, &app.settings)?,
                 overview::checklist(conn, &actor, &app.settings)?,
+                (h.status, h.problems()),
             ))
         })
         .await?;
@@ -66,6 +71,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         running: o.running,
         attention,
         steps,
+        health,
     })
 }
 
