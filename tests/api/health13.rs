@@ -264,3 +264,54 @@ async fn the_health_page_with_one_problem_in_a_browser() {
         }
     }
 }
+
+/// Credentials that Omie (the stand-in) refuses turn `omie` yellow; keys it accepts,
+/// tested again, turn it green.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_omie_credentials_turn_omie_yellow_and_back() {
+    const GOOD_KEY: &str = "1724630275368";
+    const BAD_KEY: &str = "1560731700";
+    const SECRET: &str = "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a";
+    let stub = crate::omie_stub::start(&[(GOOD_KEY, "11222333000181")]);
+    let s = Server::start_with(&[("OTM_OMIE_BASE_URL", stub.base.as_str())]);
+    s.create_owner();
+    let api = s.api(&s.token().await);
+    let (st, c) = api
+        .post(
+            "/api/v1/companies",
+            serde_json::json!({"legal_name": "Oficina Aurora Ltda", "cnpj": "11222333000181"}),
+        )
+        .await;
+    assert_eq!(st, 201, "{c}");
+    let path = format!(
+        "/api/v1/companies/{}/omie-credentials",
+        c["id"].as_str().unwrap()
+    );
+    assert_eq!(check(&health(&api).await, "omie")["status"], "ok");
+    for (key, want) in [(BAD_KEY, "warning"), (GOOD_KEY, "ok")] {
+        let (st, v) = api
+            .send(
+                reqwest::Method::PUT,
+                &path,
+                Some(serde_json::json!({"app_key": key, "app_secret": SECRET})),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        let (st, t) = api
+            .post(&format!("{path}/test"), serde_json::json!({}))
+            .await;
+        assert_eq!(st, 200, "{t}");
+        let h = health(&api).await;
+        let omie = check(&h, "omie");
+        assert_eq!(omie["status"], want, "{h}");
+        if want == "warning" {
+            assert!(
+                omie["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("1 empresa(s) ativa(s)"),
+                "{omie}"
+            );
+        }
+    }
+}
