@@ -32,6 +32,18 @@ INSERT OR IGNORE INTO api_usage (date, application_id, company_id, operation, co
 ANALYZE;
 SQL
 echo "$N companies; database $(du -h "$DB" | cut -f1); $(sqlite3 "$DB" "SELECT COUNT(*) FROM api_usage WHERE date = '$TODAY'") usage rows today"
+time_query() {
+  local label=$1 q=$2 best=999
+  for _ in 1 2 3 4 5; do
+    t=$(printf '.timer on\n%s\n' "$q" | sqlite3 "$DB" | sed -n 's/^Run Time: real \([0-9.]*\).*/\1/p' | tail -1)
+    best=$(python3 -c "print(min($best, $t))")
+  done
+  printf '%-44s %8.1f ms\n' "$label" "$(python3 -c "print($best*1000)")"
+}
+echo "== the queries (sqlite3 .timer, best of 5)"
+time_query "active companies with failing credentials" "SELECT COUNT(*) FROM omie_credentials o INDEXED BY omie_credentials_by_validation JOIN companies c ON c.id = o.company_id WHERE o.validation_status = 'failed' AND c.status = 'active';"
+time_query "mail queue (count, oldest, failing)" "SELECT COUNT(*), MIN(created_at), COALESCE(SUM(attempts > 0), 0) FROM outbox INDEXED BY outbox_pending_by_age WHERE status = 'pending' AND gave_up_at IS NULL;"
+time_query "today's proxy tally (health job, per minute)" "SELECT COALESCE(SUM(CASE WHEN operation LIKE 'omie:%' THEN count END), 0), COALESCE(SUM(CASE WHEN operation = 'failed' THEN count END), 0) FROM api_usage WHERE date = '$TODAY';"
 "$BIN" serve > "$DIR/out.log" 2>&1 &
 PID=$!
 until grep -q "listening on" "$DIR/out.log" 2>/dev/null; do sleep 0.05; done
@@ -55,8 +67,9 @@ measure() {
 echo "== Saúde do sistema (server answer measured by curl, best of 5)"
 measure "GET /api/v1/health" -H "authorization: Bearer $TOKEN" "$BASE/api/v1/health"
 measure "GET /admin/saude" -b "$JAR" "$BASE/admin/saude"
+measure "GET /healthz (for comparison)" "$BASE/healthz"
 curl -s -H "authorization: Bearer $TOKEN" "$BASE/api/v1/health" | python3 -c '
 import json,sys
 h = json.load(sys.stdin)
 print("overall:", h["status"])
-for c in h["checks"]: print(f"  {c[\"name\"]:<12} {c[\"status\"]:<9} {c[\"message\"]}")'
+for c in h["checks"]: print("  %-12s %-9s %s" % (c["name"], c["status"], c["message"]))'

@@ -16,6 +16,7 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
         app.jobs.beat("health");
         let a = app.clone();
         let r = db::run(&app.pool, move |conn| {
+            health::refresh(conn)?;
             let report = health::compute(conn, &a.keys, &a.settings, &a.jobs)?;
             alerts::evaluate_health(conn, &a.keys, &a.settings, &report.checks)
         })

@@ -25,6 +25,34 @@ use crate::time;
 /// Where the last integrity check of the live database is stored.
 pub const INTEGRITY_KEY: &str = "health_integrity";
 
+/// Where the health job stores today's tally of proxy calls to Omie (summing today's
+/// usage rows reads one row per company, too much for every request).
+pub const OMIE_TALLY_KEY: &str = "health_omie_calls";
+
+/// Today's calls to Omie through the proxy, as the health job last counted them.
+#[derive(Serialize, Deserialize)]
+pub struct OmieTally {
+    pub date: String,
+    pub answered: i64,
+    pub failed: i64,
+}
+
+/// Counts today's proxy calls and stores the tally (the health job, once a minute).
+pub fn refresh(conn: &mut Connection) -> Result<(), AppError> {
+    let date = time::today_br().format("%Y-%m-%d").to_string();
+    let (answered, failed) = store::omie_calls(conn, &date)?;
+    let text = serde_json::to_string(&OmieTally {
+        date,
+        answered,
+        failed,
+    })
+    .map_err(|e| AppError::Internal(e.into()))?;
+    crate::db::write(conn, |tx| {
+        app_settings::set(tx, OMIE_TALLY_KEY, &text, &time::now_db())?;
+        Ok(())
+    })
+}
+
 /// Every threshold of the health checks, in one place.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
@@ -626,7 +654,10 @@ fn omie(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppError> {
     let mut c = check("omie", "Omie", now);
     let failing = crate::db::overview::companies_with_failed_credentials(conn)?;
     let today = time::today_br().format("%Y-%m-%d").to_string();
-    let (answered, failed) = store::omie_calls(conn, &today)?;
+    let (answered, failed) = app_settings::get(conn, OMIE_TALLY_KEY)?
+        .and_then(|t| serde_json::from_str::<OmieTally>(&t).ok())
+        .filter(|t| t.date == today)
+        .map_or((0, 0), |t| (t.answered, t.failed));
     let total = answered + failed;
     let pct = if total == 0 {
         0.0
