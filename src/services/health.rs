@@ -698,3 +698,35 @@ fn omie(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppError> {
     }
     Ok(c)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    #[test]
+    fn the_settings_override_the_disk_and_mail_limits_and_red_wins() {
+        let env: BTreeMap<String, String> = [
+            ("OTM_HEALTH_DISK_MIN_FREE_MB", "20000"),
+            ("OTM_HEALTH_MAIL_MAX_AGE_SECONDS", "120"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let s = Settings::from_sources(&BTreeMap::new(), &env).unwrap();
+        let l = Limits::with(&s);
+        assert_eq!(l.disk_critical_mb, 20000);
+        assert!(l.disk_warning_mb >= 40000, "yellow comes before red");
+        assert_eq!((l.mail_critical_secs, l.mail_warning_secs), (120, 60));
+        let d = Limits::with(&Settings::from_sources(&BTreeMap::new(), &BTreeMap::new()).unwrap());
+        assert_eq!(d.disk_critical_mb, LIMITS.disk_critical_mb);
+        assert_eq!(
+            [Status::Ok, Status::Critical, Status::Warning]
+                .into_iter()
+                .max(),
+            Some(Status::Critical)
+        );
+    }
+}
