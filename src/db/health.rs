@@ -36,3 +36,15 @@ pub fn omie_calls(conn: &Connection, date: &str) -> rusqlite::Result<(i64, i64)>
     )?
     .query_row([date], |r| Ok((r.get(0)?, r.get(1)?)))
 }
+
+/// Active companies whose credentials failed their last test, counted up to `cap` (one
+/// more than that means "more than `cap`"): the full count joins every failing row.
+pub fn failing_credentials_capped(conn: &Connection, cap: i64) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT COUNT(*) FROM (
+           SELECT 1 FROM omie_credentials o INDEXED BY omie_credentials_by_validation
+           JOIN companies c ON c.id = o.company_id
+           WHERE o.validation_status = 'failed' AND c.status = 'active' LIMIT ?1)",
+    )?
+    .query_row([cap + 1], |r| r.get(0))
+}

@@ -652,7 +652,9 @@ fn audit_chain(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppErr
 
 fn omie(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppError> {
     let mut c = check("omie", "Omie", now);
-    let failing = crate::db::overview::companies_with_failed_credentials(conn)?;
+    // Counted up to a hundred: the full count would join every failing row.
+    const CAP: i64 = 100;
+    let failing = store::failing_credentials_capped(conn, CAP)?;
     let today = time::today_br().format("%Y-%m-%d").to_string();
     let (answered, failed) = app_settings::get(conn, OMIE_TALLY_KEY)?
         .and_then(|t| serde_json::from_str::<OmieTally>(&t).ok())
@@ -681,8 +683,13 @@ fn omie(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppError> {
     }
     if failing > 0 {
         c.status = c.status.max(Status::Warning);
+        let how_many = if failing > CAP {
+            format!("mais de {CAP}")
+        } else {
+            failing.to_string()
+        };
         let creds = format!(
-            "{failing} empresa(s) ativa(s) com credenciais do Omie recusadas no último teste"
+            "{how_many} empresa(s) ativa(s) com credenciais do Omie recusadas no último teste"
         );
         c.message = if c.message.is_empty() {
             format!("{creds}; {rate}.")
