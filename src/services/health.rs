@@ -692,7 +692,12 @@ fn omie(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppError> {
             "{how_many} empresa(s) ativa(s) com credenciais do Omie recusadas no último teste"
         );
         c.message = if c.message.is_empty() {
-            format!("{creds}; {rate}.")
+            let text = format!("{creds}; {rate}.");
+            let mut chars = text.chars();
+            chars
+                .next()
+                .map(|f| f.to_uppercase().chain(chars).collect())
+                .unwrap_or(text)
         } else {
             format!("{} Também: {creds}.", c.message)
         };
