@@ -50,6 +50,13 @@ pub struct Settings {
     pub alert_emails: Vec<String>,
     pub mail_retry_max_secs: u64,
     pub mail_max_attempts: i64,
+    /// Free disk space (MB) below which the health check is critical; `None`: the
+    /// default of `services::health::LIMITS`.
+    pub health_disk_min_free_mb: Option<u64>,
+    /// Age (seconds) of the oldest queued e-mail at which the health check is critical.
+    pub health_mail_max_age_secs: Option<u64>,
+    /// How often the health job evaluates the checks and their alerts.
+    pub health_every_secs: u64,
     /// Names (as in [`KEYS`]) set by the config file or the environment: the dashboard
     /// cannot override those.
     pub explicit: Vec<&'static str>,
@@ -276,6 +283,21 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "attempts before a message becomes a dead letter",
     ),
     (
+        "health_disk_min_free_mb",
+        "",
+        "free disk space (MB) below which Saúde do sistema is red (default 1024)",
+    ),
+    (
+        "health_mail_max_age_seconds",
+        "",
+        "age of the oldest queued e-mail at which Saúde do sistema is red (default 3600)",
+    ),
+    (
+        "health_every_seconds",
+        "60",
+        "how often the health checks and their alerts are evaluated",
+    ),
+    (
         "backup_remote",
         "",
         "rclone destination such as gdrive:omie-backups (unset: local only)",
@@ -483,6 +505,19 @@ impl Settings {
                 1..=10_000,
                 "OTM_MAIL_MAX_ATTEMPTS",
             )? as i64,
+            health_disk_min_free_mb: match get("health_disk_min_free_mb").trim() {
+                "" => None,
+                v => Some(parse(v, "OTM_HEALTH_DISK_MIN_FREE_MB")?),
+            },
+            health_mail_max_age_secs: match get("health_mail_max_age_seconds").trim() {
+                "" => None,
+                v => Some(parse(v, "OTM_HEALTH_MAIL_MAX_AGE_SECONDS")?),
+            },
+            health_every_secs: bounded(
+                parse(&get("health_every_seconds"), "OTM_HEALTH_EVERY_SECONDS")?,
+                1..=3600,
+                "OTM_HEALTH_EVERY_SECONDS",
+            )?,
             explicit: KEYS
                 .iter()
                 .map(|(k, _, _)| *k)

@@ -222,6 +222,8 @@ fn start_jobs(app: Arc<app::App>) -> jobs::Supervisor {
     sup.start("notify-digest", move |stop| {
         jobs::digest::run(a.clone(), stop)
     });
+    let a = app.clone();
+    sup.start("health", move |stop| jobs::health::run(a.clone(), stop));
     sup.start("housekeeping", move |stop| {
         jobs::housekeeping::run(app.clone(), stop)
     });

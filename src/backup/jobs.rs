@@ -79,6 +79,7 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             _ = tick.tick() => {}
             _ = stop.requested() => return,
         }
+        state.jobs.beat("backups");
         let mut integrity: Integrity = None;
         if last_integrity.is_none_or(|t| t.elapsed() >= INTEGRITY_EVERY) {
             last_integrity = Some(Instant::now());

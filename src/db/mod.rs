@@ -8,6 +8,7 @@ pub mod backups;
 pub mod companies;
 pub mod company_requests;
 pub mod erasure;
+pub mod health;
 pub mod invitations;
 pub mod keyset;
 pub mod known_clients;

@@ -155,6 +155,7 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
             _ = tick.tick() => {}
             _ = stop.requested() => return,
         }
+        state.jobs.beat("mail");
         let due = match db::run(&state.pool, |c| Ok(outbox::due(c, &time::now_db(), 20)?)).await {
             Ok(d) => {
                 crate::metrics::job_succeeded("mail");

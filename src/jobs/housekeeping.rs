@@ -12,6 +12,7 @@ use crate::services::auth;
 pub async fn run(app: Arc<App>, mut stop: Stop) {
     let mut n: u64 = 0;
     loop {
+        app.jobs.beat("housekeeping");
         let stopping = stop.sleep(Duration::from_secs(10)).await;
         // The counts of the last seconds are saved on the way out too.
         let a = app.clone();

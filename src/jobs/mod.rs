@@ -6,6 +6,7 @@
 
 pub mod audit_verify;
 pub mod digest;
+pub mod health;
 pub mod housekeeping;
 pub mod privacy;
 pub mod retention;

@@ -20,6 +20,7 @@ pub const ADMIN_SECTIONS: &[(&str, &str)] = &[
     ("relatorios", "Ler os relatórios de uso"),
     ("auditoria", "Auditoria: quem fez o quê"),
     ("backups", "Backups: fazer e restaurar"),
+    ("saude", "Saúde do sistema"),
     ("privacidade", "Privacidade (LGPD)"),
     ("conta", "Sua conta e a verificação em duas etapas"),
 ];

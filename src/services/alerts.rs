@@ -54,6 +54,30 @@ fn label(kind: &str) -> (&'static str, &'static str) {
             "há e-mails que não puderam ser enviados",
             "abra Configurações, veja o erro de cada e-mail e, depois de corrigir o endereço ou o servidor de e-mail, clique em \"Tentar de novo\".",
         ),
+        "health_backups" => (
+            "o arquivo do último backup sumiu do servidor",
+            "abra a página de backups e clique em \"Fazer backup agora\"; depois descubra quem apagou o arquivo.",
+        ),
+        "health_mail" => (
+            "os e-mails estão parados na fila",
+            "abra Configurações → E-mail, confira o servidor de e-mail e envie um e-mail de teste.",
+        ),
+        "health_disk" => (
+            "o espaço livre em disco está no fim",
+            "libere espaço no servidor ou aumente o disco: com o disco cheio, o banco de dados e os backups param.",
+        ),
+        "health_jobs" => (
+            "uma tarefa de fundo parou de dar sinal de vida",
+            "reinicie o serviço (systemctl restart omie-tenant-manager) e, se voltar a acontecer, peça ajuda técnica com o log do servidor.",
+        ),
+        "health_omie" => (
+            "muitas chamadas ao Omie estão falhando",
+            "confira se o Omie está no ar e se o servidor acessa a internet; se só uma empresa falha, teste as credenciais dela.",
+        ),
+        "health_database" => (
+            "o banco de dados precisa de atenção",
+            "abra Saúde do sistema e siga o que a página diz.",
+        ),
         _ => ("um alerta", "abra o painel."),
     }
 }
@@ -143,10 +167,71 @@ pub fn evaluate(
     integrity: &Integrity,
 ) -> Result<Vec<String>, AppError> {
     db::write(conn, |tx| {
+        if let Some(r) = integrity {
+            // The health page reads the last outcome instead of checking again.
+            let at = time::now_db();
+            let stored = super::health::Integrity {
+                at: at.clone(),
+                ok: r.is_ok(),
+                detail: r.clone().err().unwrap_or_default(),
+            };
+            let text = serde_json::to_string(&stored).map_err(|e| AppError::Internal(e.into()))?;
+            app_settings::set(tx, super::health::INTEGRITY_KEY, &text, &at)?;
+        }
+        let conds = conditions(tx, settings, integrity)?;
+        apply(tx, keys, settings, conds)
+    })
+}
+
+/// The critical health checks whose cause no other alert covers (disk, stuck mail, a
+/// silent job, a missing backup file, Omie failing): `health_<check>`, raised and
+/// cleared like the others.
+pub fn evaluate_health(
+    conn: &mut Connection,
+    keys: &Keys,
+    settings: &Settings,
+    checks: &[super::health::Check],
+) -> Result<Vec<String>, AppError> {
+    const KINDS: &[&str] = &[
+        "health_backups",
+        "health_mail",
+        "health_disk",
+        "health_jobs",
+        "health_omie",
+        "health_database",
+    ];
+    let conds: Vec<Condition> = KINDS
+        .iter()
+        .map(|kind| {
+            let check = checks
+                .iter()
+                .find(|c| format!("health_{}", c.name) == *kind);
+            let active = check.is_some_and(|c| c.alert);
+            Condition {
+                kind,
+                active,
+                detail: check
+                    .filter(|_| active)
+                    .map(|c| c.message.clone())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    db::write(conn, |tx| apply(tx, keys, settings, conds))
+}
+
+/// Records and mails each condition whose state differs from the stored one.
+fn apply(
+    tx: &Connection,
+    keys: &Keys,
+    settings: &Settings,
+    conds: Vec<Condition>,
+) -> Result<Vec<String>, AppError> {
+    {
         let now = time::now_db();
         let stored = app_settings::alerts(tx)?;
         let mut changed = Vec::new();
-        for c in conditions(tx, settings, integrity)? {
+        for c in conds {
             let was = stored.iter().any(|s| s.kind == c.kind && s.active);
             if was == c.active {
                 continue;
@@ -176,6 +261,8 @@ pub fn evaluate(
                     settings.base_url,
                     if c.kind == "mail_dead" {
                         "settings"
+                    } else if c.kind.starts_with("health_") {
+                        "saude"
                     } else {
                         "backups"
                     }
@@ -196,7 +283,7 @@ pub fn evaluate(
             changed.push(c.kind.to_string());
         }
         Ok(changed)
-    })
+    }
 }
 
 /// A background job panicked (and, when `gave_up`, will not be started again until the

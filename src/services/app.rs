@@ -51,6 +51,9 @@ pub enum JobState {
 #[derive(Debug, Default)]
 pub struct JobBoard {
     jobs: std::sync::Mutex<std::collections::BTreeMap<&'static str, JobState>>,
+    /// When each job last went round its loop (the health page's "alive").
+    beats:
+        std::sync::Mutex<std::collections::BTreeMap<&'static str, chrono::DateTime<chrono::Utc>>>,
 }
 
 impl JobBoard {
@@ -68,6 +71,23 @@ impl JobBoard {
             .iter()
             .map(|(k, v)| (*k, v.clone()))
             .collect()
+    }
+
+    /// A job went round its loop once more.
+    pub fn beat(&self, job: &'static str) {
+        self.beats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job, crate::time::now());
+    }
+
+    /// When `job` last went round its loop, if it ever did.
+    pub fn last_beat(&self, job: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.beats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(job)
+            .copied()
     }
 
     /// The jobs that died for good.

@@ -13,6 +13,7 @@ pub mod companies;
 pub mod data_rights;
 pub mod email;
 pub mod erasure;
+pub mod health;
 pub mod history;
 pub mod keys;
 pub mod known_clients;

@@ -81,6 +81,8 @@ pub enum Nav {
     Settings,
     Audit,
     Backups,
+    /// `/admin/saude`: Saúde do sistema.
+    Health,
     /// `/admin/privacidade`: LGPD requests.
     Privacy,
     // /portal
@@ -143,6 +145,7 @@ impl Ctx {
                     entry(Nav::Audit, "/admin/audit", "Auditoria"),
                     entry(Nav::Privacy, "/admin/privacidade", "Privacidade"),
                     entry(Nav::Backups, "/admin/backups", "Backups"),
+                    entry(Nav::Health, "/admin/saude", "Saúde"),
                 ];
                 if self.is_owner {
                     v.push(entry(Nav::Settings, "/admin/settings", "Configurações"));
@@ -197,6 +200,8 @@ impl Ctx {
                     Nav::Usage | Nav::Reports => "relatorios",
                     Nav::Audit => "auditoria",
                     Nav::Backups => "backups",
+                    // The guide has no section yet (the lead adds `<section id="saude">`).
+                    Nav::Health => "saude",
                     Nav::Privacy => "privacidade",
                     Nav::Settings => "email",
                     Nav::Profile => "conta",

@@ -236,6 +236,8 @@ const RULES: &[(&str, &str)] = &[
     ("GET /api/v1/backups", "A A 4 4 4 4 4 4 4"),
     ("POST /api/v1/backups", "A A 4 4 4 4 4 4 4"),
     ("GET /api/v1/backups/{id}", "A A 4 4 4 4 4 4 4"),
+    // Saúde do sistema is the platform's.
+    ("GET /api/v1/health", "A A 4 4 4 4 4 4 4"),
     // Dashboard.       owner staff
     ("GET /admin", "A A"),
     ("GET /admin/", "A A"),
@@ -321,6 +323,7 @@ const RULES: &[(&str, &str)] = &[
     ("POST /admin/users/{id}/sessions/end-all", "A A"),
     ("POST /admin/users/{id}/sessions/{session}/end", "A A"),
     ("GET /admin/backups", "A A"),
+    ("GET /admin/saude", "A A"),
     ("POST /admin/backups", "A A"),
     // Staff may not manage settings or restores: forbidden, the same answer everywhere.
     ("POST /admin/backups/settings", "A 3"),

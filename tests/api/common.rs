@@ -151,6 +151,12 @@ impl Server {
         }
     }
 
+    /// Changes (or adds) one setting of the environment for the next `restart`.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     /// Starts again on the same port and data dir.
     pub fn restart(&mut self) {
         self.kill9();

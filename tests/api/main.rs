@@ -18,6 +18,7 @@ mod email;
 mod erasure;
 mod expiry12;
 mod grants;
+mod health13;
 mod help;
 mod history;
 mod invitations;

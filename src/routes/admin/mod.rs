@@ -4,6 +4,7 @@ pub mod applications;
 pub mod audit;
 pub mod backups;
 pub mod companies;
+pub mod health;
 pub mod invitations;
 pub mod links;
 pub mod overview;
@@ -131,6 +132,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/profile/sessions/{session}/end",
                 crate::routes::sessions::end_own,
             )
+            .get("/saude", health::show)
             .get("/backups", backups::show)
             .post("/backups", backups::start)
             .post("/backups/settings", backups::save_settings)

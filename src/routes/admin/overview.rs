@@ -26,6 +26,8 @@ struct Overview {
     steps: Option<Vec<overview::Step>>,
     /// Monthly recurring revenue of active companies, and its trend.
     mrr: crate::services::companies::Mrr,
+    /// Saúde do sistema's worst status and how many checks are not fine.
+    health: (crate::services::health::Status, usize),
 }
 
 impl Overview {
@@ -44,16 +46,19 @@ impl Overview {
 
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
-    let (o, recent, attention, steps, mrr) = state
+    let (o, recent, attention, steps, mrr, health) = state
         .run(move |conn, app| {
             let o = overview::overview(conn, &actor, &app.settings)?;
             let recent = crate::services::history::lines(conn, &actor, &o.recent)?;
+            let h =
+                crate::services::health::report(conn, &app.keys, &app.settings, &app.jobs, &actor)?;
             Ok((
                 o,
                 recent,
                 overview::attention(conn, &actor, &app.settings)?,
                 overview::checklist(conn, &actor, &app.settings)?,
                 crate::services::companies::mrr(conn, &actor)?,
+                (h.status, h.problems()),
             ))
         })
         .await?;
@@ -70,6 +75,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         attention,
         steps,
         mrr,
+        health,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod backups;
 pub mod companies;
 pub mod erasure;
+pub mod health;
 pub mod me;
 pub mod notifications;
 pub mod omie;
@@ -91,6 +92,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .get("/backups", backups::list)
             .post("/backups", backups::create)
             .get("/backups/{id}", backups::get)
+            .get("/health", health::get)
             .get("/validate/cnpj", validate::cnpj);
     });
 }

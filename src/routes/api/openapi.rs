@@ -17,8 +17,8 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use super::{
-    applications, audit, auth, backups, companies, erasure, me, notifications, omie, privacy,
-    proxy, reports, token, users, validate,
+    applications, audit, auth, backups, companies, erasure, health, me, notifications, omie,
+    privacy, proxy, reports, token, users, validate,
 };
 
 #[derive(OpenApi)]
@@ -84,6 +84,7 @@ use super::{
         backups::list,
         backups::create,
         backups::get,
+        health::get,
         validate::cnpj,
     ),
     components(
@@ -101,7 +102,7 @@ use super::{
     ),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "health", description = "Liveness and readiness probes."),
+        (name = "health", description = "Liveness and readiness probes, and the system's health checks."),
         (name = "auth", description = "Bearer tokens for people and applications."),
         (name = "me", description = "The signed-in person's own account and second factor."),
         (name = "companies", description = "Client companies and their Omie credentials."),
