@@ -669,7 +669,11 @@ fn omie(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppError> {
     let rate = if total == 0 {
         "nenhuma chamada ao Omie hoje".to_string()
     } else {
-        format!("{failed} de {total} chamadas ao Omie falharam hoje ({pct:.0}%)")
+        format!(
+            "{} de {} chamadas ao Omie falharam hoje ({pct:.0}%)",
+            crate::views::int_br(failed),
+            crate::views::int_br(total)
+        )
     };
     if total >= l.omie_min_calls && pct >= l.omie_critical_percent {
         c.status = Status::Critical;
@@ -683,14 +687,18 @@ fn omie(conn: &Connection, l: &Limits, now: &str) -> Result<Check, AppError> {
     }
     if failing > 0 {
         c.status = c.status.max(Status::Warning);
-        let how_many = if failing > CAP {
-            format!("mais de {CAP}")
+        let creds = if failing > CAP {
+            format!(
+                "mais de {CAP} empresas ativas com credenciais do Omie recusadas no último teste"
+            )
+        } else if failing == 1 {
+            "1 empresa ativa com credenciais do Omie recusadas no último teste".to_string()
         } else {
-            failing.to_string()
+            format!(
+                "{} empresas ativas com credenciais do Omie recusadas no último teste",
+                crate::views::int_br(failing)
+            )
         };
-        let creds = format!(
-            "{how_many} empresa(s) ativa(s) com credenciais do Omie recusadas no último teste"
-        );
         c.message = if c.message.is_empty() {
             let text = format!("{creds}; {rate}.");
             let mut chars = text.chars();

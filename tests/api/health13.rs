@@ -309,7 +309,7 @@ async fn refused_omie_credentials_turn_omie_yellow_and_back() {
                 omie["message"]
                     .as_str()
                     .unwrap()
-                    .contains("1 empresa(s) ativa(s)"),
+                    .contains("1 empresa ativa com credenciais do Omie recusadas"),
                 "{omie}"
             );
         }
