@@ -828,13 +828,14 @@ pub fn may_copy_reset_link(actor: &Actor) -> Result<(), AppError> {
 
 /// "Copiar link de troca de senha", while mail is off: a reset link (valid one hour)
 /// for the owner to hand over; the mail with it stays queued. Audited without the link.
+/// Answers the person, the link and when it expires (as stored).
 pub fn copy_reset_link(
     conn: &mut Connection,
     keys: &Keys,
     settings: &crate::config::Settings,
     actor: &Actor,
     user_id: &str,
-) -> Result<(User, String), AppError> {
+) -> Result<(User, String, String), AppError> {
     may_copy_reset_link(actor)?;
     db::write(conn, |tx| {
         let u = super::users::changeable(tx, actor, user_id)?;
@@ -863,6 +864,6 @@ pub fn copy_reset_link(
         entry.company_id = u.company_id.clone();
         entry.details = json!({ "email": u.email });
         audit::append(tx, &keys.audit, &now, &entry)?;
-        Ok((u, link))
+        Ok((u, link, expires))
     })
 }

@@ -144,16 +144,14 @@ pub async fn copy_reset(
         })
         .await;
     match r {
-        Ok((u, link)) => {
+        Ok((u, link, expires)) => {
             hold(
                 &session,
                 &key,
                 &Held {
                     link,
                     email: u.email.clone(),
-                    expires: crate::time::db_to_br(&crate::time::to_db(
-                        crate::time::now() + chrono::Duration::hours(mailed_links::RESET_TTL_HOURS),
-                    )),
+                    expires: crate::time::db_to_br(&expires),
                     back: "/admin/users".into(),
                 },
             )?;
