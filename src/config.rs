@@ -57,6 +57,9 @@ pub struct Settings {
     pub health_mail_max_age_secs: Option<u64>,
     /// How often the health job evaluates the checks and their alerts.
     pub health_every_secs: u64,
+    /// Background jobs made to fail on purpose (a drill of Saúde do sistema and its
+    /// alerts): each one named here panics every time it starts.
+    pub fault_jobs: Vec<String>,
     /// Names (as in [`KEYS`]) set by the config file or the environment: the dashboard
     /// cannot override those.
     pub explicit: Vec<&'static str>,
@@ -298,6 +301,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "how often the health checks and their alerts are evaluated",
     ),
     (
+        "fault_jobs",
+        "",
+        "drill: background jobs (comma-separated names, e.g. housekeeping) made to fail on purpose, to see Saúde do sistema and its alert react; empty in normal use",
+    ),
+    (
         "backup_remote",
         "",
         "rclone destination such as gdrive:omie-backups (unset: local only)",
@@ -518,6 +526,12 @@ impl Settings {
                 1..=3600,
                 "OTM_HEALTH_EVERY_SECONDS",
             )?,
+            fault_jobs: get("fault_jobs")
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
             explicit: KEYS
                 .iter()
                 .map(|(k, _, _)| *k)

@@ -124,6 +124,7 @@ impl Application {
             proxy: Default::default(),
             meter: Default::default(),
             jobs: Default::default(),
+            tls: Default::default(),
         }));
         let jobs_state = state.get_ref().clone();
         let server = HttpServer::new(move || {
@@ -193,7 +194,8 @@ fn start_jobs(app: Arc<app::App>) -> jobs::Supervisor {
             }
         });
     });
-    let sup = jobs::Supervisor::new(app.jobs.clone(), report);
+    let sup = jobs::Supervisor::new(app.jobs.clone(), report)
+        .with_faults(app.settings.fault_jobs.clone());
     let a = app.clone();
     sup.start("mail", move |stop| {
         crate::email::worker::run(a.clone(), stop)

@@ -8,16 +8,17 @@ use std::time::Duration;
 use super::Stop;
 use crate::db;
 use crate::services::app::App;
-use crate::services::{alerts, health};
+use crate::services::{alerts, health, tls_cert};
 
 pub async fn run(app: Arc<App>, mut stop: Stop) {
     let every = Duration::from_secs(app.settings.health_every_secs);
     loop {
         app.jobs.beat("health");
+        tls_cert::refresh(&app.tls, &app.settings.base_url).await;
         let a = app.clone();
         let r = db::run(&app.pool, move |conn| {
             health::refresh(conn)?;
-            let report = health::compute(conn, &a.keys, &a.settings, &a.jobs)?;
+            let report = health::compute(conn, &a)?;
             alerts::evaluate_health(conn, &a.keys, &a.settings, &report.checks)
         })
         .await;

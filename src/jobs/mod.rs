@@ -55,6 +55,8 @@ pub struct Supervisor {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// The first pause after a panic; it doubles with each panic.
     first_pause: Duration,
+    /// Jobs that panic on purpose each time they start (`OTM_FAULT_JOBS`, a drill).
+    faults: Vec<String>,
 }
 
 impl Supervisor {
@@ -65,7 +67,14 @@ impl Supervisor {
             stop: watch::channel(false).0,
             tasks: Mutex::new(Vec::new()),
             first_pause: Duration::from_secs(1),
+            faults: Vec::new(),
         }
+    }
+
+    /// Makes the named jobs fail on purpose, through the same path as a real panic.
+    pub fn with_faults(mut self, faults: Vec<String>) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// Starts `job` under supervision; `make` builds a fresh run of it each time.
@@ -76,12 +85,17 @@ impl Supervisor {
     {
         let (board, report) = (self.board.clone(), self.report.clone());
         let (stop, first_pause) = (Stop(self.stop.subscribe()), self.first_pause);
+        let fault = self.faults.iter().any(|f| f == name);
         let task = tokio::spawn(async move {
             let mut panics: Vec<Instant> = Vec::new();
             let mut pause = first_pause;
             loop {
                 board.set(name, JobState::Running);
-                let run = tokio::spawn(make(stop.clone()));
+                let run = if fault {
+                    tokio::spawn(async { panic!("failure drill (OTM_FAULT_JOBS)") })
+                } else {
+                    tokio::spawn(make(stop.clone()))
+                };
                 let panic = match run.await {
                     Ok(()) => {
                         board.set(name, JobState::Finished);

@@ -78,6 +78,10 @@ fn label(kind: &str) -> (&'static str, &'static str) {
             "o banco de dados precisa de atenção",
             "abra Saúde do sistema e siga o que a página diz.",
         ),
+        "health_tls" => (
+            "o certificado HTTPS do painel está vencendo ou venceu",
+            "no servidor, rode sudo certbot renew e depois sudo systemctl reload nginx; abra Saúde do sistema para conferir.",
+        ),
         _ => ("um alerta", "abra o painel."),
     }
 }
@@ -199,6 +203,7 @@ pub fn evaluate_health(
         "health_jobs",
         "health_omie",
         "health_database",
+        "health_tls",
     ];
     let conds: Vec<Condition> = KINDS
         .iter()

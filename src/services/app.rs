@@ -29,6 +29,8 @@ pub struct App {
     pub meter: Meter,
     /// What the background jobs are doing, as their supervisor reports it.
     pub jobs: Arc<JobBoard>,
+    /// The HTTPS certificate of the public address, as the health job last read it.
+    pub tls: super::tls_cert::Watch,
 }
 
 /// How a background job is doing.

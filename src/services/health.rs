@@ -13,9 +13,9 @@ use chrono::Duration;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use super::Actor;
-use super::Keys;
-use super::app::{JobBoard, JobState};
+use super::app::{App, JobBoard, JobState};
+use super::tls_cert::{self, Outcome};
+use super::{Actor, Keys};
 use crate::config::Settings;
 use crate::db::{app_settings, backups, health as store, outbox};
 use crate::domain::{BackupStatus, RemoteStatus};
@@ -87,6 +87,10 @@ pub struct Limits {
     pub omie_warning_percent: f64,
     /// ... critical.
     pub omie_critical_percent: f64,
+    /// The HTTPS certificate expires within this many days: warning.
+    pub tls_warning_days: i64,
+    /// ... critical (certbot renews 30 days ahead, so this means renewal is failing).
+    pub tls_critical_days: i64,
 }
 
 pub const LIMITS: Limits = Limits {
@@ -105,6 +109,8 @@ pub const LIMITS: Limits = Limits {
     omie_min_calls: 20,
     omie_warning_percent: 5.0,
     omie_critical_percent: 25.0,
+    tls_warning_days: 21,
+    tls_critical_days: 7,
 };
 
 impl Limits {
@@ -160,7 +166,7 @@ impl Status {
 
 #[derive(Clone, Debug)]
 pub struct Check {
-    /// `database`, `backups`, `mail`, `disk`, `jobs`, `audit_chain`, `omie`.
+    /// `database`, `backups`, `mail`, `disk`, `jobs`, `audit_chain`, `omie`, `tls`.
     pub name: &'static str,
     /// The card's title.
     pub title: &'static str,
@@ -196,35 +202,28 @@ pub struct Integrity {
 }
 
 /// The report for the page and the API (owner and staff).
-pub fn report(
-    conn: &Connection,
-    keys: &Keys,
-    settings: &Settings,
-    jobs: &JobBoard,
-    actor: &Actor,
-) -> Result<Report, AppError> {
+pub fn report(conn: &Connection, app: &App, actor: &Actor) -> Result<Report, AppError> {
     actor.platform_only()?;
-    compute(conn, keys, settings, jobs)
+    compute(conn, app)
 }
 
 /// Every check, now.
-pub fn compute(
-    conn: &Connection,
-    keys: &Keys,
-    settings: &Settings,
-    jobs: &JobBoard,
-) -> Result<Report, AppError> {
+pub fn compute(conn: &Connection, app: &App) -> Result<Report, AppError> {
+    let settings = &app.settings;
     let l = Limits::with(settings);
     let now = time::now_db();
-    let checks = vec![
+    let mut checks = vec![
         database(conn, settings, &l, &now)?,
         backups_check(conn, settings, &l, &now)?,
-        mail(conn, keys, settings, &l, &now)?,
+        mail(conn, &app.keys, settings, &l, &now)?,
         disk(settings, &l, &now),
-        jobs_check(jobs, &l, &now),
+        jobs_check(&app.jobs, &l, &now),
         audit_chain(conn, &l, &now)?,
         omie(conn, &l, &now)?,
     ];
+    if tls_cert::applies(&settings.base_url) {
+        checks.push(certificate(app.tls.last(), &l, &now));
+    }
     let status = checks.iter().map(|c| c.status).max().unwrap_or(Status::Ok);
     Ok(Report { status, checks })
 }
@@ -612,6 +611,61 @@ fn jobs_check(jobs: &JobBoard, l: &Limits, now: &str) -> Check {
         c.what_to_do = "Aguarde alguns segundos e recarregue a página.".into();
     } else {
         c.message = format!("As {} tarefas de fundo estão funcionando.", snapshot.len());
+    }
+    c
+}
+
+fn certificate(fact: Option<tls_cert::Fact>, l: &Limits, now: &str) -> Check {
+    let mut c = check("tls", "Certificado HTTPS", now);
+    let renew = "Renove o certificado: no servidor, rode sudo certbot renew e depois sudo systemctl reload nginx (veja Ajuda → Backups e servidor). Se usa o Cloudflare, confira o certificado no painel dele.";
+    let Some(fact) = fact else {
+        c.message = "O certificado do endereço público ainda não foi verificado.".into();
+        c.what_to_do = "Aguarde um minuto e recarregue a página.".into();
+        return c;
+    };
+    c.checked_at = fact.at.clone();
+    match fact.outcome {
+        Outcome::Unreadable { .. } => {
+            c.status = Status::Warning;
+            c.message = "Não foi possível ler o certificado do endereço público do painel.".into();
+            c.what_to_do = "Confira se o endereço em OTM_BASE_URL abre no navegador com o cadeado; se não abrir, confira o nginx e o DNS.".into();
+        }
+        Outcome::Read { not_after } => {
+            let left = not_after - time::now();
+            let until = time::db_to_br(&time::to_db(not_after));
+            // Calendar days in São Paulo, as a person counts them ("vence amanhã").
+            let days = (not_after
+                .with_timezone(&chrono_tz::America::Sao_Paulo)
+                .date_naive()
+                - time::today_br())
+            .num_days();
+            let in_days = match days {
+                0 => "hoje".to_string(),
+                1 => "amanhã".to_string(),
+                n => format!("em {n} dias"),
+            };
+            if left <= Duration::zero() {
+                c.status = Status::Critical;
+                c.alert = true;
+                c.message = format!(
+                    "O certificado HTTPS venceu em {until}: os navegadores estão avisando que o site não é seguro."
+                );
+                c.what_to_do = renew.into();
+            } else if days < l.tls_critical_days {
+                c.status = Status::Critical;
+                c.alert = true;
+                c.message = format!("O certificado HTTPS vence {in_days} ({until}).");
+                c.what_to_do = renew.into();
+            } else if days < l.tls_warning_days {
+                c.status = Status::Warning;
+                c.message = format!(
+                    "O certificado HTTPS vence {in_days} ({until}) e ainda não foi renovado."
+                );
+                c.what_to_do = "A renovação costuma ser automática 30 dias antes; confira com sudo certbot renew --dry-run.".into();
+            } else {
+                c.message = format!("Certificado HTTPS válido até {until}.");
+            }
+        }
     }
     c
 }

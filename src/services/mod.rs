@@ -31,6 +31,7 @@ pub mod sessions;
 pub mod setup;
 pub mod summary;
 pub mod throttle;
+pub mod tls_cert;
 pub mod usage;
 pub mod users;
 pub mod vendor;

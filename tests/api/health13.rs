@@ -315,3 +315,160 @@ async fn refused_omie_credentials_turn_omie_yellow_and_back() {
         }
     }
 }
+
+/// `openssl s_server` on loopback with a fresh self-signed certificate valid for `days`.
+struct CertServer(std::process::Child);
+
+impl CertServer {
+    fn start(dir: &std::path::Path, port: u16, days: u32) -> CertServer {
+        let (cert, key) = (
+            dir.join(format!("c{days}.pem")),
+            dir.join(format!("k{days}.pem")),
+        );
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+            ])
+            .arg("-days")
+            .arg(days.to_string())
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl (scripts/install-test-deps.sh installs it)");
+        assert!(made.success());
+        let child = std::process::Command::new("openssl")
+            .args(["s_server", "-quiet", "-www", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-cert")
+            .arg(&cert)
+            .arg("-key")
+            .arg(&key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Until it accepts connections.
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        CertServer(child)
+    }
+}
+
+impl Drop for CertServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// With an HTTPS base URL the health job reads the certificate that address serves: one
+/// that expires in three days turns `tls` red and mails one alert; once a renewed one is
+/// served the check turns green and the "Resolvido" arrives. An HTTP base URL has no
+/// such check (the other tests' NAMES).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_about_to_expire_turns_tls_red_and_a_renewed_one_green() {
+    let smtp = Smtp::start();
+    let certs = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let expiring = CertServer::start(certs.path(), port, 3);
+    let base = format!("https://127.0.0.1:{port}");
+    let s = server(smtp.port, &[("OTM_BASE_URL", &base)]);
+    let api = s.api(&s.token().await);
+    let h = until(&api, "tls", "critical").await;
+    let tls = check(&h, "tls");
+    let message = tls["message"].as_str().unwrap();
+    // Three days from now, counted in calendar days of São Paulo.
+    assert!(
+        message.starts_with("O certificado HTTPS vence em 3 dias ("),
+        "{tls}"
+    );
+    assert!(
+        tls["what_to_do"]
+            .as_str()
+            .unwrap()
+            .contains("certbot renew"),
+        "{tls}"
+    );
+    smtp.wait_for(OWNER_EMAIL, "Alerta: o certificado HTTPS")
+        .await;
+
+    drop(expiring);
+    let _renewed = CertServer::start(certs.path(), port, 90);
+    let h = until(&api, "tls", "ok").await;
+    assert!(
+        check(&h, "tls")["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Certificado HTTPS válido até"),
+        "{h}"
+    );
+    smtp.wait_for(OWNER_EMAIL, "Resolvido: o certificado HTTPS")
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(count(&smtp, "o certificado HTTPS"), 2, "never a flood");
+}
+
+/// A background job that keeps crashing (the `OTM_FAULT_JOBS` drill makes it panic on
+/// every start, through the supervisor's real path): `jobs` turns yellow while it is
+/// being restarted, red once the supervisor gives up, the owner gets the mails, and a
+/// restart without the drill brings it back to green.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_keeps_crashing_turns_jobs_yellow_then_red_and_back() {
+    let smtp = Smtp::start();
+    let mut s = server(smtp.port, &[("OTM_FAULT_JOBS", "housekeeping")]);
+    let api = s.api(&s.token().await);
+    let h = until(&api, "jobs", "warning").await;
+    assert!(
+        check(&h, "jobs")["message"]
+            .as_str()
+            .unwrap()
+            .contains("limpeza e contagem de uso"),
+        "{h}"
+    );
+    smtp.wait_for(OWNER_EMAIL, "falhou e foi reiniciada").await;
+    // Five panics with pauses of 1, 2, 4 and 8 s: dead after about 15 s.
+    let h = until(&api, "jobs", "critical").await;
+    let jobs = check(&h, "jobs");
+    assert!(
+        jobs["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Tarefa(s) parada(s) de vez: limpeza e contagem de uso"),
+        "{jobs}"
+    );
+    assert!(
+        jobs["what_to_do"]
+            .as_str()
+            .unwrap()
+            .contains("systemctl restart"),
+        "{jobs}"
+    );
+    smtp.wait_for(OWNER_EMAIL, "parou de vez").await;
+    let (st, _) = api.get("/readyz").await;
+    assert_eq!(st, 503, "a dead job makes the server not ready");
+
+    s.set_env("OTM_FAULT_JOBS", "");
+    s.restart();
+    let api = s.api(&s.token().await);
+    let h = until(&api, "jobs", "ok").await;
+    assert!(
+        check(&h, "jobs")["message"]
+            .as_str()
+            .unwrap()
+            .contains("tarefas de fundo estão funcionando"),
+        "{h}"
+    );
+}

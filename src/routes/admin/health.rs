@@ -38,7 +38,7 @@ pub fn class(s: &Status) -> &'static str {
 pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse, PageError> {
     let actor = who.actor();
     let report = state
-        .run(move |conn, app| health::report(conn, &app.keys, &app.settings, &app.jobs, &actor))
+        .run(move |conn, app| health::report(conn, app, &actor))
         .await?;
     render(&Page {
         ctx: ctx.with_nav(Nav::Health),

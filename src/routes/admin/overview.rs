@@ -50,8 +50,7 @@ pub async fn show(state: State, ctx: Ctx, who: SignedIn) -> Result<HttpResponse,
         .run(move |conn, app| {
             let o = overview::overview(conn, &actor, &app.settings)?;
             let recent = crate::services::history::lines(conn, &actor, &o.recent)?;
-            let h =
-                crate::services::health::report(conn, &app.keys, &app.settings, &app.jobs, &actor)?;
+            let h = crate::services::health::report(conn, app, &actor)?;
             Ok((
                 o,
                 recent,

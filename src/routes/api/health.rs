@@ -81,7 +81,7 @@ impl From<&health::Report> for HealthJson {
 pub async fn get(state: State, who: Acting) -> Result<HttpResponse, ApiError> {
     let actor = who.actor();
     let report = state
-        .run(move |conn, app| health::report(conn, &app.keys, &app.settings, &app.jobs, &actor))
+        .run(move |conn, app| health::report(conn, app, &actor))
         .await?;
     Ok(HttpResponse::Ok().json(HealthJson::from(&report)))
 }
