@@ -180,7 +180,17 @@ fn visible(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppErr
 }
 
 pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
-    visible(conn, actor, id)
+    visible(conn, actor, id).map(|c| shown_to(actor, c))
+}
+
+/// What a reader gets of a company: the monthly fee is the vendor's business, so only
+/// the platform's people see it; a company's own people and the applications read
+/// `null`. (Writes compare against the stored row, never against this.)
+fn shown_to(actor: &Actor, mut c: Company) -> Company {
+    if !actor.is_platform() {
+        c.monthly_fee_cents = None;
+    }
+    c
 }
 
 pub fn create(
@@ -499,7 +509,7 @@ fn list_rows(
         let mut rows = Vec::new();
         for id in crate::db::applications::linked_company_ids(conn, app)? {
             match visible(conn, actor, &id) {
-                Ok(c) => rows.push(c),
+                Ok(c) => rows.push(shown_to(actor, c)),
                 Err(AppError::NotFound | AppError::Forbidden) => {}
                 Err(e) => return Err(e),
             }
@@ -515,6 +525,7 @@ fn list_rows(
             .filter(|c| {
                 filter.after.is_none() && c.status != crate::domain::CompanyStatus::Archived
             })
+            .map(|c| shown_to(actor, c))
             .collect(),
         false,
     ))
@@ -525,7 +536,7 @@ fn list_rows(
 pub fn read(app: &App, conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {
     let c = visible(conn, actor, id);
     app.meter.outcome(actor, id, "companies.read", &c);
-    c
+    c.map(|c| shown_to(actor, c))
 }
 
 /// A change of a company: any fields, and perhaps its status, in one transaction — a
@@ -562,7 +573,7 @@ pub fn patch(
         if archiving {
             c = set_status_in(tx, keys, actor, id, CompanyStatus::Archived)?;
         }
-        Ok(c)
+        Ok(shown_to(actor, c))
     })
 }
 

@@ -414,3 +414,50 @@ async fn the_reports_page_shows_top_idle_failing_and_mrr_without_personal_data()
         assert!(!p.body.contains(personal), "{personal} on the reports page");
     }
 }
+
+/// The fee is the vendor's business: the company's own admin reads `null` (the one
+/// company and the list), cannot set it, and editing the contact fields keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_platform_sees_the_fee_and_a_company_admin_edit_keeps_it() {
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let id = company(&owner, "Padaria Pão Quente Ltda", "11222333000181").await;
+    let (st, _) = patch(&owner, &id, json!({"monthly_fee_cents": 45_000})).await;
+    assert_eq!(st, 200);
+    let pw = "cavalo bateria grampo azul";
+    let (st, u) = owner
+        .post(
+            &format!("/api/v1/companies/{id}/users"),
+            json!({"name": "Ana", "email": "ana@paoquente.com.br", "role": "company_admin", "password": pw}),
+        )
+        .await;
+    assert_eq!(st, 201, "{u}");
+    let r = reqwest::Client::new()
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"email": "ana@paoquente.com.br", "password": pw}))
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = r.json().await.unwrap();
+    let admin = s.api(v["access_token"].as_str().unwrap());
+
+    let (st, c) = admin.get(&format!("/api/v1/companies/{id}")).await;
+    assert_eq!(st, 200, "{c}");
+    assert!(c["monthly_fee_cents"].is_null(), "{c}");
+    let (_, list) = admin.get("/api/v1/companies").await;
+    assert!(list.to_string().contains(&id), "{list}");
+    assert!(!list.to_string().contains("45000"), "{list}");
+    let (st, _) = patch(&admin, &id, json!({"monthly_fee_cents": 1})).await;
+    assert_eq!(st, 403);
+    let (st, c) = patch(&admin, &id, json!({"phone": "(11) 3123-4567"})).await;
+    assert_eq!(st, 200, "{c}");
+    assert!(c["monthly_fee_cents"].is_null(), "{c}");
+    assert_eq!(
+        fee_in_db(&s, &id),
+        Some(45_000),
+        "the contact edit kept the fee"
+    );
+    let (_, c) = owner.get(&format!("/api/v1/companies/{id}")).await;
+    assert_eq!(c["monthly_fee_cents"], 45_000);
+}

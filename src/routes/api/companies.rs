@@ -44,6 +44,8 @@ pub struct CompanyJson {
     phone: String,
     /// What the client pays each month, in cents (`123456` is R$ 1.234,56); null when
     /// not set. Counted in the monthly recurring revenue while the company is active.
+    /// Only the platform's people see it: for a company's own people and applications
+    /// it is always null.
     #[schema(example = 123456, minimum = 0)]
     monthly_fee_cents: Option<i64>,
     /// A new company starts `active`.
