@@ -67,6 +67,91 @@ fn back_for(company_id: Option<&str>) -> String {
     }
 }
 
+/// One kind of copied link: where it is held and shown, and the words around it.
+struct Kind {
+    /// Prefix of the key it is held under (with the item's id).
+    key: &'static str,
+    title: &'static str,
+    intro: fn(&str) -> String,
+    power: &'static str,
+    /// What a second look at the page says.
+    gone: &'static str,
+    /// The GET that shows it, for the item's id.
+    shown_at: fn(&str) -> String,
+}
+
+const INVITATION: Kind = Kind {
+    key: "invitation",
+    title: "Link do convite",
+    intro: invitation_intro,
+    power: "pode criar a conta convidada",
+    gone: "Este link já foi mostrado e não aparece de novo. Se ele não foi guardado, use \"Copiar link\" outra vez (o anterior deixa de valer).",
+    shown_at: invitation_page,
+};
+
+const RESET: Kind = Kind {
+    key: "reset",
+    title: "Link de troca de senha",
+    intro: reset_intro,
+    power: "pode trocar a senha e entrar na conta",
+    gone: "Este link já foi mostrado e não aparece de novo. Se ele não foi guardado, copie outro.",
+    shown_at: reset_page,
+};
+
+fn invitation_intro(email: &str) -> String {
+    format!("Convite para {email}.")
+}
+
+fn reset_intro(email: &str) -> String {
+    format!("Link para {email} escolher uma nova senha.")
+}
+
+fn invitation_page(id: &str) -> String {
+    format!("/admin/invitations/{id}/link")
+}
+
+fn reset_page(id: &str) -> String {
+    format!("/admin/users/{id}/reset-link")
+}
+
+/// Holds a new link for its one showing and sends the browser there.
+fn hold_and_show(
+    session: &actix_session::Session,
+    kind: &Kind,
+    id: &str,
+    held: &Held,
+) -> Result<HttpResponse, PageError> {
+    hold(session, &format!("{}:{id}", kind.key), held)?;
+    Ok(redirect(&(kind.shown_at)(id)))
+}
+
+/// Shows a held link once; a second look says it is gone and what to do.
+fn show_once(
+    state: &State,
+    ctx: Ctx,
+    session: &actix_session::Session,
+    kind: &Kind,
+    id: &str,
+) -> Result<HttpResponse, PageError> {
+    let Some(h) = take(session, &format!("{}:{id}", kind.key)) else {
+        return Ok(redirect_with(
+            state,
+            "/admin/users",
+            Flash::error(kind.gone),
+        ));
+    };
+    Ok(no_store(render(&LinkPage {
+        ctx: ctx.with_nav(Nav::Users),
+        title: kind.title,
+        intro: (kind.intro)(&h.email),
+        power: kind.power,
+        who: h.email,
+        expires: h.expires,
+        link: h.link,
+        back: h.back,
+    })?))
+}
+
 pub async fn copy_invitation(
     state: State,
     who: SignedIn,
@@ -75,26 +160,23 @@ pub async fn copy_invitation(
     _form: Form<super::backups::Empty>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
-    let key = format!("invitation:{id}");
     let r = state
         .run(move |conn, app| {
             mailed_links::copy_invitation_link(conn, &app.keys, &app.settings, &actor, &id)
         })
         .await;
     match r {
-        Ok((inv, link)) => {
-            hold(
-                &session,
-                &key,
-                &Held {
-                    link,
-                    email: inv.email.clone(),
-                    expires: crate::time::db_to_br(&inv.expires_at),
-                    back: back_for(inv.company_id.as_deref()),
-                },
-            )?;
-            Ok(redirect(&format!("/admin/invitations/{}/link", inv.id)))
-        }
+        Ok((inv, link)) => hold_and_show(
+            &session,
+            &INVITATION,
+            &inv.id,
+            &Held {
+                link,
+                email: inv.email.clone(),
+                expires: crate::time::db_to_br(&inv.expires_at),
+                back: back_for(inv.company_id.as_deref()),
+            },
+        ),
         Err(e) => redirect_outcome(&state, "/admin/users", Err(e)),
     }
 }
@@ -107,26 +189,7 @@ pub async fn show_invitation(
     session: actix_session::Session,
 ) -> Result<HttpResponse, PageError> {
     let _ = who;
-    let id = id.into_inner();
-    let Some(h) = take(&session, &format!("invitation:{id}")) else {
-        return Ok(redirect_with(
-            &state,
-            "/admin/users",
-            Flash::error(
-                "Este link já foi mostrado e não aparece de novo. Se ele não foi guardado, use \"Copiar link\" outra vez (o anterior deixa de valer).",
-            ),
-        ));
-    };
-    Ok(no_store(render(&LinkPage {
-        ctx: ctx.with_nav(Nav::Users),
-        title: "Link do convite",
-        intro: format!("Convite para {}.", h.email),
-        power: "pode criar a conta convidada",
-        who: h.email,
-        expires: h.expires,
-        link: h.link,
-        back: h.back,
-    })?))
+    show_once(&state, ctx, &session, &INVITATION, &id)
 }
 
 pub async fn copy_reset(
@@ -137,26 +200,23 @@ pub async fn copy_reset(
     _form: Form<super::backups::Empty>,
 ) -> Result<HttpResponse, PageError> {
     let (actor, id) = (who.actor(), id.into_inner());
-    let key = format!("reset:{id}");
     let r = state
         .run(move |conn, app| {
             mailed_links::copy_reset_link(conn, &app.keys, &app.settings, &actor, &id)
         })
         .await;
     match r {
-        Ok((u, link, expires)) => {
-            hold(
-                &session,
-                &key,
-                &Held {
-                    link,
-                    email: u.email.clone(),
-                    expires: crate::time::db_to_br(&expires),
-                    back: "/admin/users".into(),
-                },
-            )?;
-            Ok(redirect(&format!("/admin/users/{}/reset-link", u.id)))
-        }
+        Ok((u, link, expires)) => hold_and_show(
+            &session,
+            &RESET,
+            &u.id,
+            &Held {
+                link,
+                email: u.email.clone(),
+                expires: crate::time::db_to_br(&expires),
+                back: "/admin/users".into(),
+            },
+        ),
         Err(e) => redirect_outcome(&state, "/admin/users", Err(e)),
     }
 }
@@ -169,24 +229,5 @@ pub async fn show_reset(
     session: actix_session::Session,
 ) -> Result<HttpResponse, PageError> {
     mailed_links::may_copy_reset_link(&who.actor())?;
-    let id = id.into_inner();
-    let Some(h) = take(&session, &format!("reset:{id}")) else {
-        return Ok(redirect_with(
-            &state,
-            "/admin/users",
-            Flash::error(
-                "Este link já foi mostrado e não aparece de novo. Se ele não foi guardado, copie outro.",
-            ),
-        ));
-    };
-    Ok(no_store(render(&LinkPage {
-        ctx: ctx.with_nav(Nav::Users),
-        title: "Link de troca de senha",
-        intro: format!("Link para {} escolher uma nova senha.", h.email),
-        power: "pode trocar a senha e entrar na conta",
-        who: h.email,
-        expires: h.expires,
-        link: h.link,
-        back: h.back,
-    })?))
+    show_once(&state, ctx, &session, &RESET, &id)
 }
