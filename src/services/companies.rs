@@ -531,6 +531,26 @@ fn list_rows(
     ))
 }
 
+/// Companies whose name or CNPJ matches `q` (all when it is empty), for the pickers of
+/// the platform's pages (a report's company, an application's new link): at most
+/// `limit`, in name order, optionally of one status only.
+pub fn pick(
+    conn: &Connection,
+    actor: &Actor,
+    q: &str,
+    only: Option<CompanyStatus>,
+    limit: usize,
+) -> Result<Vec<Company>, AppError> {
+    actor.platform_only()?;
+    let filter = ListFilter {
+        q: Some(q.trim().to_string()).filter(|q| !q.is_empty()),
+        status: only.map(|s| s.as_str().to_string()),
+        after: None,
+        omie: None,
+    };
+    Ok(store::list(conn, &filter, limit)?.0)
+}
+
 /// Reads one company (metered for applications: `companies.read`, or `refused` — on
 /// the company when it is one of the application's, else without the id).
 pub fn read(app: &App, conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppError> {

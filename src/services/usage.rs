@@ -349,16 +349,7 @@ pub fn companies_to_pick(
     actor: &Actor,
     q: &str,
 ) -> Result<Vec<(String, String, String)>, AppError> {
-    if !actor.is_platform() {
-        return Err(AppError::Forbidden);
-    }
-    let filter = crate::db::companies::ListFilter {
-        q: Some(q.trim().to_string()).filter(|q| !q.is_empty()),
-        status: None,
-        after: None,
-        omie: None,
-    };
-    let (rows, _) = crate::db::companies::list(conn, &filter, 20)?;
+    let rows = super::companies::pick(conn, actor, q, None, 20)?;
     Ok(rows
         .into_iter()
         .map(|c| {

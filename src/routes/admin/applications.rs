@@ -371,20 +371,17 @@ pub async fn show(
     let mut picker = Picker::from_query(req.query_string());
     let q = picker.searched.then(|| picker.q.clone());
     let (app, secrets, links, found) = state
-        .run(move |conn, app| {
+        .run(move |conn, _| {
             let links = uc::links_of_app(conn, &actor, &id)?;
             // The picker: active companies whose name or CNPJ matches, ten at most.
             let found = match q.filter(|q| !q.is_empty()) {
-                Some(q) => {
-                    let query = crate::services::companies::ListQuery {
-                        q: Some(q),
-                        status: Some(crate::domain::CompanyStatus::Active),
-                        cursor: None,
-                        limit: 10,
-                        omie: None,
-                    };
-                    crate::services::companies::list(app, conn, &actor, &query)?.items
-                }
+                Some(q) => crate::services::companies::pick(
+                    conn,
+                    &actor,
+                    &q,
+                    Some(crate::domain::CompanyStatus::Active),
+                    10,
+                )?,
                 None => Vec::new(),
             };
             Ok((
