@@ -664,17 +664,7 @@ async fn archiving_revokes_links_and_tokens_and_reactivating_restores_none() {
         )
         .await;
     assert_eq!(st, 201);
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": "ana@a.com.br", "password": "cavalo bateria grampo azul"}))
-        .send()
-        .await
-        .unwrap();
-    let ana = s.api(
-        r.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap(),
-    );
+    let ana = s.api_as("ana@a.com.br", "cavalo bateria grampo azul").await;
     let (_, app) = owner
         .post("/api/v1/applications", json!({"name": "Robô"}))
         .await;

@@ -548,15 +548,7 @@ async fn page_session(s: &Server, who: Who) -> (reqwest::Client, String) {
 
 async fn person_token(s: &Server, who: Who) -> Option<String> {
     let (email, password) = who.person()?;
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{who:?} gets a token");
-    let v: Value = r.json().await.unwrap();
-    Some(v["access_token"].as_str().unwrap().to_string())
+    Some(s.token_of(email, password).await)
 }
 
 async fn app_token(s: &Server, client_id: &str, secret: &str) -> String {

@@ -235,19 +235,29 @@ impl Server {
         }
     }
 
-    /// Signs in through the API and returns a bearer token.
+    /// Signs the owner in through the API and returns a bearer token.
     pub async fn token(&self) -> String {
+        self.token_of(OWNER_EMAIL, OWNER_PASSWORD).await
+    }
+
+    /// Signs `email` in through the API and returns a bearer token.
+    pub async fn token_of(&self, email: &str, password: &str) -> String {
         let r = reqwest::Client::new()
             .post(self.url("/api/v1/auth/login"))
-            .json(&serde_json::json!({"email": OWNER_EMAIL, "password": OWNER_PASSWORD}))
+            .json(&serde_json::json!({"email": email, "password": password}))
             .send()
             .await
             .unwrap();
-        assert_eq!(r.status(), 200);
+        assert_eq!(r.status(), 200, "{email} signs in");
         r.json::<Value>().await.unwrap()["access_token"]
             .as_str()
             .unwrap()
             .to_string()
+    }
+
+    /// An API client signed in as `email`.
+    pub async fn api_as(&self, email: &str, password: &str) -> Api {
+        self.api(&self.token_of(email, password).await)
     }
 
     pub fn api(&self, token: &str) -> Api {

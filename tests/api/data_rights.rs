@@ -21,15 +21,7 @@ async fn person(owner: &Api, company: &str, name: &str, email: &str, role: &str)
 }
 
 async fn login(s: &Server, email: &str) -> Api {
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": PW}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
-    s.api(v["access_token"].as_str().unwrap())
+    s.api_as(email, PW).await
 }
 
 async fn company(owner: &Api) -> String {

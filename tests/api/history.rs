@@ -46,14 +46,7 @@ fn no_ids_or_json(text: &str, markup: &str) {
 }
 
 async fn login_api(s: &Server, email: &str, password: &str) -> Api {
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap();
-    let v: Value = r.json().await.unwrap();
-    s.api(v["access_token"].as_str().expect("a token"))
+    s.api_as(email, password).await
 }
 
 /// Two companies (A with an admin, B), and a staff member. Returns (owner API, A, B).

@@ -14,15 +14,7 @@ const BASE: &str = "http://127.0.0.1:8080";
 const TEAM: &str = "Equipe Omie Tenant Manager";
 
 async fn login_api(s: &Server, email: &str, pw: &str) -> Api {
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": pw}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{email}");
-    let v: Value = r.json().await.unwrap();
-    s.api(v["access_token"].as_str().unwrap())
+    s.api_as(email, pw).await
 }
 
 struct World {

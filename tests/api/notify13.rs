@@ -43,15 +43,7 @@ async fn setup(window: &str) -> (Server, Smtp, Api, Api) {
             [u["id"].as_str().unwrap()],
         )
         .unwrap();
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": STAFF, "password": PW}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
-    let staff = s.api(v["access_token"].as_str().unwrap());
+    let staff = s.api_as(STAFF, PW).await;
     (s, smtp, owner, staff)
 }
 

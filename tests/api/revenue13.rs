@@ -433,14 +433,7 @@ async fn only_the_platform_sees_the_fee_and_a_company_admin_edit_keeps_it() {
         )
         .await;
     assert_eq!(st, 201, "{u}");
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": "ana@paoquente.com.br", "password": pw}))
-        .send()
-        .await
-        .unwrap();
-    let v: serde_json::Value = r.json().await.unwrap();
-    let admin = s.api(v["access_token"].as_str().unwrap());
+    let admin = s.api_as("ana@paoquente.com.br", pw).await;
 
     let (st, c) = admin.get(&format!("/api/v1/companies/{id}")).await;
     assert_eq!(st, 200, "{c}");

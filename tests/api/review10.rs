@@ -95,14 +95,7 @@ async fn a_company_admin_cannot_find_the_platforms_people_through_the_history_fi
     assert_eq!(st, 201, "{u}");
     let (_, me) = owner.get("/api/v1/me").await;
     let owner_id = me["id"].as_str().unwrap().to_string();
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": "ana@paoquente.com.br", "password": pw}))
-        .send()
-        .await
-        .unwrap();
-    let tok: serde_json::Value = r.json().await.unwrap();
-    let admin = s.api(tok["access_token"].as_str().unwrap());
+    let admin = s.api_as("ana@paoquente.com.br", pw).await;
 
     // The history holds the owner's rows, masked.
     let (st, all) = admin.get("/api/v1/audit").await;

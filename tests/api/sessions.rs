@@ -220,20 +220,7 @@ async fn the_owner_ends_a_persons_sessions_and_staff_may_not_touch_a_platform_ac
     assert_eq!(lands(&owner, "/admin").await.0, 200, "the owner stays in");
 
     // The owner signs Joana out everywhere: sessions and API tokens.
-    let token = {
-        let r = reqwest::Client::new()
-            .post(s.url("/api/v1/auth/login"))
-            .json(&json!({"email": "joana@padaria.com.br", "password": PW}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-        r.json::<serde_json::Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let joana_api = s.api(&token);
+    let joana_api = s.api_as("joana@padaria.com.br", PW).await;
     assert_eq!(
         joana_api
             .get(&format!("/api/v1/companies/{company}"))

@@ -19,15 +19,7 @@ struct World {
 }
 
 async fn login_api(s: &Server, email: &str) -> Api {
-    let r = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/login"))
-        .json(&json!({"email": email, "password": PW}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{email}");
-    let v: Value = r.json().await.unwrap();
-    s.api(v["access_token"].as_str().unwrap())
+    s.api_as(email, PW).await
 }
 
 async fn world() -> World {
