@@ -366,6 +366,13 @@ same "HTTP redirects to HTTPS" \
     "$("${C[@]}" -o /dev/null -w '%{http_code} %{redirect_url}' "http://$HOST:$HTTP_PORT/login?x=1")" \
     "301 $BASE/login?x=1"
 
+# Certbot's challenge files are served on both ports (renewals behind Cloudflare reach
+# HTTPS), not redirected nor proxied.
+mkdir -p "$N/www/.well-known/acme-challenge"
+echo "challenge-token" >"$N/www/.well-known/acme-challenge/t1"
+same "certbot challenge served over HTTP" "$("${C[@]}" "http://$HOST:$HTTP_PORT/.well-known/acme-challenge/t1")" "challenge-token"
+same "certbot challenge served over HTTPS" "$("${C[@]}" "$BASE/.well-known/acme-challenge/t1")" "challenge-token"
+
 # Sign-in end to end over HTTPS, from 127.0.0.2, with a forged X-Forwarded-For.
 jar="$WORK/https.jar"
 "${C[@]}" --interface 127.0.0.2 -c "$jar" -D "$WORK/login.h" -o "$WORK/login.html" "$BASE/login"
