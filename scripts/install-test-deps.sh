@@ -19,6 +19,7 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v adduser >/dev/null 2>&1 || need+=(adduser)
 command -v ps >/dev/null 2>&1 || need+=(procps)
+command -v dpkg-shlibdeps >/dev/null 2>&1 || need+=(dpkg-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing test dependencies: ${need[*]}"
