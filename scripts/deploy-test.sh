@@ -128,7 +128,9 @@ PY
 
 # The unit's restrictions, reproduced: a private mount namespace where every mount but
 # the data dir is read-only (ProtectSystem=strict + ReadWritePaths), /tmp and /var/tmp
-# are fresh (PrivateTmp), /home and /root are empty and read-only (ProtectHome), then
+# are fresh (PrivateTmp), /home and /root are empty and read-only (ProtectHome), /dev
+# holds the pseudo-devices only (PrivateDevices), /proc shows processes only, others'
+# hidden (ProcSubset=pid, ProtectProc=invisible), then
 # the otm user with no capabilities and no_new_privs (NoNewPrivileges, User=,
 # CapabilityBoundingSet=). SANDBOX_PROBE=1 first checks, as root inside it, that the
 # system really is read-only there. It ends by exec'ing the command: call it in a
@@ -138,21 +140,39 @@ sandbox() {
     exec unshare --mount --propagation private -- /bin/bash -c '
         set -e
         data="$1"; shift
-        mount --bind "$data" "$data"
+        mount -n --bind "$data" "$data"
         for m in $(awk "{print \$5}" /proc/self/mountinfo | sort -u); do
             case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*|"$data") continue ;; esac
-            mount -o remount,bind,ro "$m" 2>/dev/null || true
+            mount -n -o remount,bind,ro "$m" 2>/dev/null || true
         done
-        mount -t tmpfs -o mode=1777 tmpfs /tmp
-        mount -t tmpfs -o mode=1777 tmpfs /var/tmp
-        mount -t tmpfs -o ro,mode=0755 tmpfs /home
-        mount -t tmpfs -o ro,mode=0700 tmpfs /root
+        mount -n -t tmpfs -o mode=1777 tmpfs /tmp
+        mount -n -t tmpfs -o mode=1777 tmpfs /var/tmp
+        mount -n -t tmpfs -o ro,mode=0755 tmpfs /home
+        mount -n -t tmpfs -o ro,mode=0700 tmpfs /root
+        # PrivateDevices: a /dev with the pseudo-devices only, and a fresh /dev/shm.
+        mkdir /tmp/.dev
+        for d in null zero full random urandom tty; do
+            touch "/tmp/.dev/$d"; mount -n --bind "/dev/$d" "/tmp/.dev/$d"
+        done
+        mount -n -t tmpfs -o mode=0755,nosuid,noexec tmpfs /dev
+        for d in null zero full random urandom tty; do
+            touch "/dev/$d"; mount -n --move "/tmp/.dev/$d" "/dev/$d"
+        done
+        rm -rf /tmp/.dev
+        mkdir /dev/shm && mount -n -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+        mount -n -o remount,ro /dev
+        # ProtectProc=invisible, ProcSubset=pid: a /proc of processes only, other
+        # users processes hidden.
+        mount -n -t proc -o subset=pid,hidepid=invisible,nosuid,nodev,noexec proc /proc
         if [ -n "${SANDBOX_PROBE:-}" ]; then
             if touch /etc/.otm-probe 2>/dev/null || touch /usr/.otm-probe 2>/dev/null; then
                 echo "probe: the system is writable" >&2; exit 97
             fi
             touch "$data/.otm-probe" && rm "$data/.otm-probe"
             [ -z "$(ls -A /tmp)" ] || { echo "probe: /tmp is not private" >&2; exit 98; }
+            [ ! -e /proc/meminfo ] || { echo "probe: /proc is not the pid subset" >&2; exit 99; }
+            [ "$(ls /dev | tr "\n" " ")" = "full null random shm tty urandom zero " ] \
+                || { echo "probe: /dev is not private: $(ls /dev)" >&2; exit 96; }
         fi
         exec setpriv --reuid otm --regid otm --init-groups --no-new-privs \
             --inh-caps=-all --bounding-set=-all -- "$@"
@@ -224,7 +244,7 @@ else
         OTM_BACKUP_REMOTE=dav:omie-backups)
     OTMCTL=(/usr/bin/omie-tenant-manager --config /etc/omie-tenant-manager/config.toml)
     if (SANDBOX_PROBE=1 sandbox /bin/true); then
-        ok "sandbox: system read-only, /tmp private, data dir writable"
+        ok "sandbox: system read-only, /tmp, /dev and /proc private, data dir writable"
     else
         bad "sandbox: the restrictions do not hold"
     fi
