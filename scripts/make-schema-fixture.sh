@@ -21,6 +21,9 @@ out="tests/fixtures/schema-${newest%%_*}"
 rm -rf "$out"
 mkdir -p "$out"
 # One self-contained file: the WAL folded in, free pages dropped.
-sqlite3 "$OTM_DATA_DIR/omie-tenant-manager.db" "PRAGMA wal_checkpoint(TRUNCATE); VACUUM INTO '$PWD/$out/omie-tenant-manager.db';" >/dev/null
+python3 - "$OTM_DATA_DIR/omie-tenant-manager.db" "$PWD/$out/omie-tenant-manager.db" <<'PY'
+import sqlite3, sys
+sqlite3.connect(sys.argv[1]).execute("VACUUM INTO ?", (sys.argv[2],))
+PY
 cp "$OTM_DATA_DIR/master.key" "$out/master.key"
 ls -l "$out"
