@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what the tests need, then checks formatting and lints,
 # runs unit and black-box tests (real server, real Chromium), fuzzes the API with
-# schemathesis, and checks the nginx site.
+# schemathesis, and proves the deployment: the Debian package installed, upgraded and
+# removed, the unit's hardening, nginx in front of the program (scripts/deploy-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +22,4 @@ if [ "$left" -gt 0 ]; then
     exit 1
 fi
 scripts/schemathesis.sh target/debug/omie-tenant-manager
-bash nginx/test-config.sh
+scripts/deploy-test.sh target/debug/omie-tenant-manager

@@ -134,8 +134,9 @@ impl MasterKey {
             let mode = std::fs::metadata(path)?.permissions().mode() & 0o777;
             if mode & 0o077 != 0 {
                 bail!(
-                    "master key file {} is readable by others (mode {mode:o}); run chmod 600 on it",
-                    path.display()
+                    "master key file {} is readable by others (mode {mode:03o}); fix it with: chmod 600 {}",
+                    path.display(),
+                    crate::files::shell_quoted(path)
                 );
             }
         }

@@ -18,3 +18,66 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Refuses a data dir that other users may enter or list (any group or world bit): it
+/// holds the database, the master key and the backups. The message says the fix.
+pub fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)
+            .with_context(|| format!("cannot read data dir {}", dir.display()))?
+            .permissions()
+            .mode()
+            & 0o777;
+        if mode & 0o077 != 0 {
+            anyhow::bail!(
+                "data dir {} is open to other users (mode {mode:03o}); fix it with: chmod 700 {}",
+                dir.display(),
+                shell_quoted(dir)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `path` as one shell word, for a command a message asks the person to run.
+pub fn shell_quoted(path: &Path) -> String {
+    let s = path.display().to_string();
+    let plain = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@%,".contains(c));
+    if plain && !s.is_empty() {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_data_dir_open_to_others_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        check_private_dir(dir.path()).unwrap();
+        for mode in [0o750, 0o705, 0o755] {
+            std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = check_private_dir(dir.path()).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("chmod 700 {}", dir.path().display())),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn odd_paths_are_quoted_for_the_shell() {
+        assert_eq!(shell_quoted(Path::new("/var/lib/x")), "/var/lib/x");
+        assert_eq!(shell_quoted(Path::new("/tmp/a b")), "'/tmp/a b'");
+        assert_eq!(shell_quoted(Path::new("/tmp/it's")), r"'/tmp/it'\''s'");
+    }
+}

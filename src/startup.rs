@@ -30,8 +30,11 @@ pub struct Opened {
 /// Creates the data dir (mode 0700), the master key (0600) and the database as needed.
 pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     files::create_private_dir(&settings.data_dir)?;
+    files::check_private_dir(&settings.data_dir)?;
     MasterKey::load_or_create(&settings.master_key_file)?;
     let ring = Arc::new(Keyring::load(&settings.master_key_file)?);
+    // Pending migrations on an existing database: a backup first, then all or nothing.
+    crate::backup::upgrade::before_migrations(settings, &ring)?;
     let pool = db::open(&settings.db_path(), settings.db_pool_size)?;
     let keys = Keys::load(ring, &*pool.get()?)?;
     {
@@ -63,6 +66,7 @@ impl Application {
         // The lock first: a restore running on this data dir must not see the database
         // opened (and a journal created) under it.
         files::create_private_dir(&settings.data_dir)?;
+        files::check_private_dir(&settings.data_dir)?;
         let lock = crate::backup::restore::server_lock(&settings)?.with_context(|| {
             format!(
                 "another server or a restore is running on {}",

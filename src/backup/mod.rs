@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod remote;
 pub mod restore;
 pub mod schedule;
+pub mod upgrade;
 
 use crate::domain::Action;
 use crate::domain::RemoteStatus;

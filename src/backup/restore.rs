@@ -41,6 +41,7 @@ pub fn run(settings: &Settings, file: &Path, force: bool) -> anyhow::Result<Rest
     }
     let ring = std::sync::Arc::new(Keyring::load(key_file)?);
     crate::files::create_private_dir(&settings.data_dir)?;
+    crate::files::check_private_dir(&settings.data_dir)?;
     let _server = server_lock(settings)?.context(
         "the server is running on this data dir: stop it first (systemctl stop omie-tenant-manager)",
     )?;

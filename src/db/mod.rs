@@ -26,6 +26,7 @@ pub mod sessions;
 pub mod setup;
 pub mod summary;
 pub mod tokens;
+pub mod upgrade;
 pub mod usage;
 pub mod users;
 pub mod vendor;

@@ -33,6 +33,12 @@ impl Drop for Server {
 }
 
 pub fn command(data_dir: &Path, env: &[(String, String)]) -> Command {
+    // tempfile makes directories with the umask's mode (0755 under umask 022), and the
+    // server refuses a data dir other users can enter: close it, as an installer would.
+    if data_dir.is_dir() {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(data_dir, std::fs::Permissions::from_mode(0o700));
+    }
     let mut cmd = Command::new(BIN);
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

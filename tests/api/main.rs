@@ -13,6 +13,7 @@ mod bugs12;
 mod common;
 mod companies;
 mod data_rights;
+mod deploy15;
 mod durability;
 mod email;
 mod erasure;
