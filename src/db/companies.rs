@@ -309,8 +309,9 @@ fn list_tuned(
     let Some(m) = fts_query(q) else {
         return run(conn, f, q, limit, Strategy::Walk { window: None });
     };
-    let matches = match_count_upto(conn, &m, t.walk_above.saturating_add(1))?;
-    if matches <= t.sort_at_most {
+    // Counting stops early: a common word has thousands of trigram matches, and
+    // counting them all cost more than the page itself.
+    if match_count_upto(conn, &m, t.sort_at_most.saturating_add(1))? <= t.sort_at_most {
         return run(conn, f, q, limit, Strategy::Sort(m));
     }
     let (rows, more) = run(
@@ -325,7 +326,7 @@ fn list_tuned(
     if more {
         return Ok((rows, more));
     }
-    if matches <= t.walk_above {
+    if match_count_upto(conn, &m, t.walk_above.saturating_add(1))? <= t.walk_above {
         run(conn, f, q, limit, Strategy::Sort(m))
     } else {
         run(conn, f, q, limit, Strategy::Walk { window: None })
@@ -420,10 +421,15 @@ fn run(
                     args.push(Box::new(w as i64));
                     let n = args.len();
                     args.push(Box::new((limit + 1) as i64));
+                    // No ORDER BY outside: the window is a co-routine that yields in its
+                    // own ORDER BY, so the scan stops once a page is found (an outer
+                    // sort would read the whole window first: 2.5 ms instead of 40 µs
+                    // for a word in 5 % of 100,000 names). The page is put in order
+                    // again below.
                     format!(
                         "SELECT wid FROM (SELECT c.id AS wid, c.sort_key AS ln, c.search_text AS st \
                          FROM {walk} WHERE 1=1{cond} {order} LIMIT ?{n}) WHERE {} \
-                         ORDER BY ln, wid LIMIT ?{}",
+                         LIMIT ?{}",
                         text_test.replace("@COL@", "st"),
                         args.len()
                     )
@@ -526,7 +532,9 @@ mod tests {
     fn common_words_take_the_index_walk_and_find_the_same_rows() {
         let mut c = db();
         let tx = c.transaction().unwrap();
-        for i in 0..1100 {
+        // Inserted out of name order, so rowid order tells nothing about the page.
+        for k in 0..1100 {
+            let i = (k * 7919) % 1100;
             let base = format!("{:08}0001", i + 10);
             let cnpj = Cnpj::from_base(base.as_bytes().try_into().unwrap()).unwrap();
             insert(
