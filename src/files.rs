@@ -19,18 +19,29 @@ pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuses a data dir that other users may enter or list (any group or world bit): it
-/// holds the database, the master key and the backups. The message says the fix.
+/// Refuses a data dir that other users may enter or list (any group or world bit on a
+/// path they can reach): it holds the database, the master key and the backups. A dir
+/// under a parent that only its owner may traverse (say `mktemp -d`) is out of anyone
+/// else's reach whatever its own mode. The message says the fix.
 pub fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir)
-            .with_context(|| format!("cannot read data dir {}", dir.display()))?
-            .permissions()
-            .mode()
-            & 0o777;
-        if mode & 0o077 != 0 {
+        let mode_of = |p: &Path| -> anyhow::Result<u32> {
+            Ok(std::fs::metadata(p)
+                .with_context(|| format!("cannot read data dir {}", p.display()))?
+                .permissions()
+                .mode()
+                & 0o777)
+        };
+        let mode = mode_of(dir)?;
+        let real = std::fs::canonicalize(dir)
+            .with_context(|| format!("cannot read data dir {}", dir.display()))?;
+        let shut_above = real
+            .ancestors()
+            .skip(1)
+            .any(|a| mode_of(a).is_ok_and(|m| m & 0o011 == 0));
+        if mode & 0o077 != 0 && !shut_above {
             anyhow::bail!(
                 "data dir {} is open to other users (mode {mode:03o}); fix it with: chmod 700 {}",
                 dir.display(),
@@ -72,6 +83,21 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_dir_under_a_parent_only_its_owner_traverses_is_out_of_reach() {
+        let outer = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        let inner = outer.path().join("data");
+        std::fs::create_dir(&inner).unwrap();
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).unwrap();
+        check_private_dir(&inner).unwrap();
+        std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+        assert!(
+            check_private_dir(&inner).is_err(),
+            "others may traverse 0711"
+        );
     }
 
     #[test]
