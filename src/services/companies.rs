@@ -334,6 +334,7 @@ pub fn set_status(
     status: CompanyStatus,
 ) -> Result<Company, AppError> {
     db::write(conn, |tx| set_status_in(tx, keys, actor, id, status))
+        .inspect(|_| keys.hot.forget_company(id))
 }
 
 /// [`set_status`] inside the caller's transaction.
@@ -564,6 +565,7 @@ pub fn patch(
         }
         Ok(c)
     })
+    .inspect(|_| keys.hot.forget_company(id))
 }
 
 /// Everything the company's page shows: the company, its recent history, its people
