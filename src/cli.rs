@@ -143,10 +143,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if matches!(command, Command::Serve) {
         return serve(settings);
     }
+    // A restore refuses to run beside a server (and must leave the data dir as it was
+    // when it fails); verifying the audit trail changes nothing.
+    let changes = !matches!(command, Command::Restore { .. } | Command::Audit { .. });
     let done = command_run(command, &settings);
     // Whatever the command changed, a server running on this data dir reads it again
     // (its hot caches are dropped) before the command answers.
-    if settings.data_dir.is_dir()
+    if changes
+        && settings.data_dir.is_dir()
         && let Err(e) = crate::services::hot::announce_change(&settings.data_dir)
     {
         done?;

@@ -495,7 +495,18 @@ fn announce(path: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
     let tmp = path.with_extension(format!("epoch.{}", std::process::id()));
     let stamp = format!("{} {}\n", crate::time::now_db(), std::process::id());
-    std::fs::write(&tmp, stamp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(stamp.as_bytes())
+    };
+    write().with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
     Ok(())
 }
