@@ -123,20 +123,27 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
     }
 }
 
-/// How the file `hot-cache.epoch` looked: inode, size, modification and change times.
-type FileMark = Option<(u64, u64, i64, i64, i64, i64)>;
+/// Which file `hot-cache.epoch` is: device and inode. The server keeps the file it saw
+/// open, so its inode cannot be freed and given to a later file: a replaced file always
+/// has another inode, however quickly it was replaced.
+type FileMark = Option<(u64, u64)>;
 
 fn file_mark(path: &Path) -> FileMark {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(path).ok()?;
-    Some((
-        m.ino(),
-        m.size(),
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ctime(),
-        m.ctime_nsec(),
-    ))
+    Some((m.dev(), m.ino()))
+}
+
+/// The epoch file opened, and its mark (of the file opened, not of the path).
+fn hold(path: &Path) -> (Option<std::fs::File>, FileMark) {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            let mark = f.metadata().ok().map(|m| (m.dev(), m.ino()));
+            (Some(f), mark)
+        }
+        Err(_) => (None, None),
+    }
 }
 
 /// Whose the epoch file is: the server watches it, a command announces through it.
@@ -149,6 +156,8 @@ enum Epoch {
 struct Inner {
     generation: u64,
     seen: FileMark,
+    /// The epoch file last seen, held open (see [`FileMark`]).
+    held: Option<std::fs::File>,
     people: Bounded<String, PersonEntry>,
     apps: Bounded<String, AppEntry>,
     links: Bounded<(String, String), LinkEntry>,
@@ -193,6 +202,7 @@ impl Hot {
             inner: Mutex::new(Inner {
                 generation: 0,
                 seen: None,
+                held: None,
                 people: Bounded::new(),
                 apps: Bounded::new(),
                 links: Bounded::new(),
@@ -217,9 +227,11 @@ impl Hot {
     /// The server: drop everything whenever a command replaced the epoch file.
     pub fn watch(&self, data_dir: &Path) {
         let path = data_dir.join(EPOCH_FILE);
-        let mark = file_mark(&path);
+        let (held, mark) = hold(&path);
         let _ = self.epoch.set(Epoch::Watch(path));
-        self.lock().seen = mark;
+        let mut inner = self.lock();
+        inner.held = held;
+        inner.seen = mark;
     }
 
     /// A command: every invalidation replaces the epoch file, for a running server.
@@ -239,6 +251,8 @@ impl Hot {
                 let mut inner = self.lock();
                 if inner.seen != mark {
                     inner.clear();
+                    let (held, mark) = hold(path);
+                    inner.held = held;
                     inner.seen = mark;
                 }
                 inner
@@ -424,9 +438,12 @@ pub fn person_token(app: &App, token: &str) -> Result<Option<PersonEntry>, AppEr
     }
     let t = hot.ticket();
     let conn = app.pool.get()?;
-    let Some((principal, expires_at)) = super::auth::resolve_token_until(&conn, token)? else {
+    let Some((mut principal, expires_at)) = super::auth::resolve_token_until(&conn, token)? else {
         return Ok(None);
     };
+    // Nothing of the API reads it from here (a password is always checked against a
+    // fresh row): the cache keeps no password hash.
+    principal.user.password_hash = None;
     let must_enrol = super::mfa::must_enrol(&conn, &app.settings, &principal)?;
     let e = PersonEntry {
         principal,
@@ -680,10 +697,15 @@ mod tests {
         announce_change(&dir).unwrap();
         server.put_application(t, "a1", app("x"), later());
         assert!(server.application("a1").is_none());
-        // And twice in a row is seen twice.
-        server.put_application(server.ticket(), "a1", app("x"), later());
-        announce_change(&dir).unwrap();
-        assert!(server.application("a1").is_none());
+        // Every replacement is seen, however quick: the file the server saw is held
+        // open, so a new file never gets its inode.
+        for _ in 0..200 {
+            server.put_application(server.ticket(), "a1", app("x"), later());
+            assert!(server.application("a1").is_some());
+            announce_change(&dir).unwrap();
+            announce_change(&dir).unwrap();
+            assert!(server.application("a1").is_none());
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
