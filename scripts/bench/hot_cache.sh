@@ -4,14 +4,17 @@
 # same data: a person's GET /api/v1/me, an application's GET /api/v1/companies/{id}, and
 # an application's credential read (token and link check cached; the audited write stays).
 # wrk at 1 connection (latency: the difference is what the check costs) and at 64
-# connections (throughput). Prints one line per route and setting.
+# connections (throughput). Prints one line per route and setting. First, the check
+# alone in-process (examples/hot_token_check.rs): SQL against the cache, in microseconds.
 # Usage: scripts/bench/hot_cache.sh [seconds=10] [connections=64] [profile=debug]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-10}; CONNS=${2:-64}; PROFILE=${3:-debug}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
-if [ "$PROFILE" = release ]; then cargo build --release --locked -q; else cargo build --locked -q; fi
+if [ "$PROFILE" = release ]; then FLAG=--release; else FLAG=; fi
+cargo build $FLAG --locked -q --bin omie-tenant-manager --example hot_token_check
 BIN=${CARGO_TARGET_DIR:-target}/$PROFILE/omie-tenant-manager
+CHECK=${CARGO_TARGET_DIR:-target}/$PROFILE/examples/hot_token_check
 DIR=$(mktemp -d)
 PID=
 trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$DIR"' EXIT
@@ -43,7 +46,9 @@ curl -s -o /dev/null -X PUT "$BASE/api/v1/companies/$CID/applications/$APP_ID" -
 APP_TOKEN=$(curl -s "$BASE/api/v1/auth/token" -d "grant_type=client_credentials&client_id=$CLIENT_ID&client_secret=$SECRET" | json '["access_token"]')
 stop
 
-echo "$PROFILE build, wrk ${SECS}s per run; p50 and p99 latency, requests/s"
+echo "== one check in-process ($PROFILE build; examples/hot_token_check.rs)"
+$CHECK
+echo "== HTTP ($PROFILE build), wrk ${SECS}s per run; p50 and p99 latency, requests/s"
 for entries in 0 10000; do
   start "$entries"
   label=$([ "$entries" = 0 ] && echo "cache off" || echo "cache on ")
