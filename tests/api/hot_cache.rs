@@ -198,6 +198,37 @@ async fn a_role_change_takes_effect_at_once() {
 }
 
 #[tokio::test]
+async fn a_role_change_on_the_people_page_takes_effect_at_once() {
+    let w = world().await;
+    let id = w.person("ana@empresa-a.com.br", "company_admin").await;
+    let ana = w.login("ana@empresa-a.com.br", PW).await;
+    warm(&ana, &w.creds(), 200).await;
+    let owner = w.owner_browser().await;
+    let r = owner
+        .submit(
+            "/admin/users",
+            &format!("/admin/users/{id}/role"),
+            &[("role", "company_user")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(ana.get(&w.creds()).await.0, 403);
+}
+
+#[tokio::test]
+async fn ending_ones_other_sessions_ends_ones_api_tokens() {
+    let w = world().await;
+    let me = w.login(OWNER_EMAIL, OWNER_PASSWORD).await;
+    warm(&me, "/api/v1/me", 200).await;
+    let page = w.owner_browser().await;
+    let r = page
+        .submit("/admin/profile", "/admin/profile/sessions/end-others", &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(me.get("/api/v1/me").await.0, 401);
+}
+
+#[tokio::test]
 async fn changing_ones_password_ends_the_api_tokens() {
     let w = world().await;
     w.person("ana@empresa-a.com.br", "company_admin").await;
