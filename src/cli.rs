@@ -139,7 +139,38 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     // Mail a command queues records the base URL its links were made with.
     crate::email::set_link_base(&settings.base_url);
-    match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Serve) {
+        return serve(settings);
+    }
+    // A restore refuses to run beside a server (and must leave the data dir as it was
+    // when it fails); verifying the audit trail changes nothing.
+    let changes = !matches!(command, Command::Restore { .. } | Command::Audit { .. });
+    let done = command_run(command, &settings);
+    // Whatever the command changed, a server running on this data dir reads it again
+    // (its hot caches are dropped) before the command answers.
+    if changes
+        && settings.data_dir.is_dir()
+        && let Err(e) = crate::services::hot::announce_change(&settings.data_dir)
+    {
+        done?;
+        bail!(
+            "{e:#}; a running server may answer from what it cached for up to a minute: restart it"
+        );
+    }
+    done
+}
+
+/// Opens the database for a command; its invalidations reach a running server.
+fn open(settings: &Settings) -> anyhow::Result<startup::Opened> {
+    let opened = startup::open(settings)?;
+    opened.keys.hot.announce_to(&settings.data_dir);
+    Ok(opened)
+}
+
+fn command_run(command: Command, settings: &Settings) -> anyhow::Result<()> {
+    let settings = settings.clone();
+    match command {
         Command::Serve => serve(settings),
         Command::Admin {
             command:
@@ -152,7 +183,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin {
             command: AdminCommand::ResetMfa { email },
         } => {
-            let opened = startup::open(&settings)?;
+            let opened = open(&settings)?;
             let mut conn = opened.pool.get()?;
             match crate::services::mfa::reset(&mut conn, &opened.keys, &settings.base_url, &email) {
                 Ok(u) => {
@@ -175,7 +206,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notify {
             command: NotifyCommand::Digest,
         } => {
-            let opened = startup::open(&settings)?;
+            let opened = open(&settings)?;
             let mut conn = opened.pool.get()?;
             let n = crate::services::notify::send_digests(&mut conn, &opened.keys, &settings)
                 .map_err(|e| anyhow!("{e:?}"))?;
@@ -189,7 +220,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key {
             command: KeyCommand::Rotate,
         } => {
-            let opened = startup::open(&settings)?;
+            let opened = open(&settings)?;
             let mut conn = opened.pool.get()?;
             let (id, n) = crate::services::keys::rotate(&mut conn, &opened.keys)
                 .map_err(|e| anyhow!("{e:?}"))?;
@@ -202,7 +233,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             companies,
             audit_rows,
         } => {
-            let opened = startup::open(&settings)?;
+            let opened = open(&settings)?;
             let mut conn = opened.pool.get()?;
             let report = crate::demo::fill(
                 &mut conn,
@@ -229,7 +260,7 @@ fn admin_create(settings: Settings, email: &str, name: &str) -> anyhow::Result<(
     let mut password = String::new();
     std::io::stdin().lock().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    let opened = startup::open(&settings)?;
+    let opened = open(&settings)?;
 
     let input = setup::OwnerInput {
         name,
@@ -262,7 +293,7 @@ fn admin_create(settings: Settings, email: &str, name: &str) -> anyhow::Result<(
 }
 
 fn audit_verify(settings: Settings) -> anyhow::Result<()> {
-    let opened = startup::open(&settings)?;
+    let opened = open(&settings)?;
     let conn = opened.pool.get()?;
     match audit::verify(&conn, &opened.keys.audit).map_err(|e| anyhow!("{e:?}"))? {
         Verdict::Intact { rows } => {
@@ -285,7 +316,7 @@ fn retention_run(
     now: Option<chrono::DateTime<chrono::Utc>>,
 ) -> anyhow::Result<()> {
     let now = now.unwrap_or_else(crate::time::now);
-    let opened = startup::open(&settings)?;
+    let opened = open(&settings)?;
     let mut conn = opened.pool.get()?;
     let removed =
         crate::services::retention::run(&mut conn, &opened.keys, now, settings.session_idle_secs)
@@ -298,7 +329,7 @@ fn retention_run(
 }
 
 fn backup_now(settings: Settings) -> anyhow::Result<()> {
-    let opened = startup::open(&settings)?;
+    let opened = open(&settings)?;
     let mut conn = opened.pool.get()?;
     let actor = Actor::system_at("command line");
     let (lock, row) = match backup::begin(&mut conn, &opened.keys, &settings, &actor, "manual") {

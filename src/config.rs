@@ -34,6 +34,8 @@ pub struct Settings {
     pub notify_coalesce_secs: u64,
     pub workers: usize,
     pub db_pool_size: u32,
+    /// Entries in each hot-path cache (`OTM_HOT_CACHE_ENTRIES`); 0 turns them off.
+    pub hot_cache_entries: usize,
     pub omie_base_url: String,
     /// The public CNPJ service's root (BrasilAPI's shape); `None` when `off`.
     pub cnpj_lookup_url: Option<String>,
@@ -241,6 +243,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("workers", "0", "HTTP worker threads (0 = one per core)"),
     ("db_pool_size", "8", "database connections kept open"),
     (
+        "hot_cache_entries",
+        "10000",
+        "entries in each hot-path cache (tokens, links); 0 turns them off",
+    ),
+    (
         "omie_base_url",
         "https://app.omie.com.br/api/v1",
         "Omie API root",
@@ -444,6 +451,11 @@ impl Settings {
                 1..=64,
                 "OTM_DB_POOL_SIZE",
             )? as u32,
+            hot_cache_entries: bounded(
+                parse(&get("hot_cache_entries"), "OTM_HOT_CACHE_ENTRIES")?,
+                0..=1_000_000,
+                "OTM_HOT_CACHE_ENTRIES",
+            )? as usize,
             omie_base_url: get("omie_base_url").trim_end_matches('/').to_string(),
             cnpj_lookup_url: match get("cnpj_lookup_url").trim() {
                 "" | "off" => None,

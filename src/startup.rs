@@ -46,6 +46,7 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
         // anything serves or reads the database.
         crate::services::erasure::reapply(&mut conn, &keys, &settings.data_dir)?;
     }
+    keys.hot.set_capacity(settings.hot_cache_entries);
     // From here on, every audit row may mail the platform's people (services::notify).
     crate::services::notify::install(&keys, settings);
     Ok(Opened { pool, keys })
@@ -74,6 +75,8 @@ impl Application {
             )
         })?;
         let opened = open(&settings)?;
+        // The command line's changes reach this server's hot caches through a file.
+        opened.keys.hot.watch(&settings.data_dir);
         let mut conn = opened.pool.get()?;
         let setup_token =
             setup::ensure_link(&mut conn, &opened.keys).map_err(|e| anyhow::anyhow!("{e:?}"))?;

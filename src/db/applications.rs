@@ -195,15 +195,27 @@ pub fn live_token(
     hash: &str,
     now: &str,
 ) -> rusqlite::Result<Option<(String, String, String)>> {
+    Ok(live_token_until(conn, hash, now)?.map(|(a, _)| a))
+}
+
+/// A live token's (application id, client id, scope), and its expiry.
+pub type LiveToken = ((String, String, String), String);
+
+/// [`live_token`] and the token's expiry.
+pub fn live_token_until(
+    conn: &Connection,
+    hash: &str,
+    now: &str,
+) -> rusqlite::Result<Option<LiveToken>> {
     conn.prepare_cached(
-        "SELECT a.id, a.client_id, t.scope FROM app_tokens t
+        "SELECT a.id, a.client_id, t.scope, t.expires_at FROM app_tokens t
          JOIN applications a ON a.id = t.application_id
          JOIN application_secrets s ON s.id = t.secret_id
          WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2
            AND a.status = 'active' AND s.revoked_at IS NULL",
     )?
     .query_row(params![hash, now], |r| {
-        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
     })
     .optional()
 }

@@ -30,6 +30,20 @@ pub fn live_user(
     .optional()
 }
 
+/// The user id and expiry of a live token: known, not revoked, not expired.
+pub fn live_user_until(
+    conn: &Connection,
+    token_hash: &str,
+    now: &str,
+) -> rusqlite::Result<Option<(String, String)>> {
+    conn.prepare_cached(
+        "SELECT user_id, expires_at FROM api_tokens
+         WHERE token_hash = ?1 AND revoked_at IS NULL AND expires_at > ?2",
+    )?
+    .query_row(params![token_hash, now], |r| Ok((r.get(0)?, r.get(1)?)))
+    .optional()
+}
+
 pub fn revoke(conn: &Connection, token_hash: &str, now: &str) -> rusqlite::Result<usize> {
     conn.execute(
         "UPDATE api_tokens SET revoked_at = ?2 WHERE token_hash = ?1 AND revoked_at IS NULL",

@@ -204,6 +204,7 @@ pub fn revoke_secret(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
+    .inspect(|_| keys.hot.forget_application(id))
 }
 
 /// Revokes the application; all its tokens stop working at once.
@@ -220,6 +221,7 @@ pub fn revoke(conn: &mut Connection, keys: &Keys, actor: &Actor, id: &str) -> Re
         )?;
         Ok(())
     })
+    .inspect(|_| keys.hot.forget_application(id))
 }
 
 /// Links an application to a company with scopes (replacing earlier scopes).
@@ -245,6 +247,7 @@ pub fn link(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(scopes.clone())
     })
+    .inspect(|_| keys.hot.forget_link(app_id, company_id))
 }
 
 /// Links an application to the company of a CNPJ as the owner typed it; returns the
@@ -288,6 +291,7 @@ pub fn unlink(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
+    .inspect(|_| keys.hot.forget_link(app_id, company_id))
 }
 
 /// Whether an application actor holds `scope` on a company: `None` when it is not
@@ -464,6 +468,7 @@ pub fn revoke_own_token(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
+    .inspect(|_| keys.hot.forget_app_token(&sha256_hex(raw.as_bytes())))
 }
 
 pub fn links_of_app(

@@ -440,7 +440,16 @@ fn insert_token(
 }
 
 pub fn resolve_token(conn: &Connection, token: &str) -> Result<Option<Principal>, AppError> {
-    let Some(user_id) = tokens::live_user(conn, &sha256_hex(token.as_bytes()), &time::now_db())?
+    Ok(resolve_token_until(conn, token)?.map(|(p, _)| p))
+}
+
+/// [`resolve_token`] and when the token expires (its `expires_at`, as stored).
+pub fn resolve_token_until(
+    conn: &Connection,
+    token: &str,
+) -> Result<Option<(Principal, String)>, AppError> {
+    let Some((user_id, expires_at)) =
+        tokens::live_user_until(conn, &sha256_hex(token.as_bytes()), &time::now_db())?
     else {
         return Ok(None);
     };
@@ -450,7 +459,7 @@ pub fn resolve_token(conn: &Connection, token: &str) -> Result<Option<Principal>
     if !super::users::company_allows_sign_in(conn, &user)? {
         return Ok(None);
     }
-    Ok(Principal::from_user(user))
+    Ok(Principal::from_user(user).map(|p| (p, expires_at)))
 }
 
 pub fn revoke_token(
@@ -471,6 +480,7 @@ pub fn revoke_token(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
+    .inspect(|_| keys.hot.forget_person_token(&sha256_hex(token.as_bytes())))
 }
 
 /// Housekeeping: forget expired sessions and tokens.

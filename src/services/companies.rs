@@ -344,6 +344,7 @@ pub fn set_status(
     status: CompanyStatus,
 ) -> Result<Company, AppError> {
     db::write(conn, |tx| set_status_in(tx, keys, actor, id, status))
+        .inspect(|_| keys.hot.forget_company(id))
 }
 
 /// [`set_status`] inside the caller's transaction.
@@ -595,6 +596,7 @@ pub fn patch(
         }
         Ok(shown_to(actor, c))
     })
+    .inspect(|_| keys.hot.forget_company(id))
 }
 
 /// Everything the company's page shows: the company, its recent history, its people

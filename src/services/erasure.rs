@@ -126,6 +126,7 @@ pub fn anonymize_user(
         erase_user_in(tx, keys, actor, &u, Action::PrivacyAnonymize)?;
         user_store::get(tx, id)?.ok_or(AppError::NotFound)
     })?;
+    keys.hot.forget_user(id);
     scrub(conn);
     Ok(out)
 }
@@ -149,6 +150,7 @@ pub fn anonymize_company(
         erase_company_in(tx, keys, actor, id, Action::PrivacyAnonymizeCompany)?;
         company_store::get(tx, id)?.ok_or(AppError::NotFound)
     })?;
+    keys.hot.forget_company(id);
     scrub(conn);
     Ok(out)
 }
@@ -315,6 +317,7 @@ pub fn reapply(conn: &mut Connection, keys: &Keys, data_dir: &Path) -> anyhow::R
         Ok(n)
     })
     .map_err(|e| anyhow::anyhow!("cannot re-apply erasures: {e:?}"))?;
+    keys.hot.clear();
     if n > 0 {
         tracing::info!(
             erasures = n,

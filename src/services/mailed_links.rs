@@ -208,6 +208,7 @@ pub fn complete_reset(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(u)
     })
+    .inspect(|u| keys.hot.forget_user(&u.id))
 }
 
 /// A signed-in person changes their own password; every other session and token ends,
@@ -246,6 +247,7 @@ pub fn change_password(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
+    .inspect(|_| keys.hot.forget_user(&u.id))
 }
 
 fn may_invite(actor: &Actor, role: Role, company_id: Option<&str>) -> Result<(), AppError> {

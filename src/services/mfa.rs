@@ -138,6 +138,7 @@ pub fn set_company_admin_required(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
+    .inspect(|_| keys.hot.clear())
 }
 
 /// What "Minha conta" and `GET /api/v1/me` show.
@@ -464,6 +465,7 @@ pub fn confirm(
         notify(tx, keys, base_url, &user, Notice::On, &actor.ip)?;
         Ok(Ok(shown))
     })?;
+    keys.hot.forget_user(&user.id);
     result.or_else(|o| into_result(o).map(|_| vec![]))
 }
 
@@ -533,6 +535,7 @@ pub fn disable(
         notify(tx, keys, base_url, &user, Notice::Off, &actor.ip)?;
         Ok(Ok(()))
     })?;
+    keys.hot.forget_user(&user.id);
     result.or_else(|o| into_result(o).map(|_| ()))
 }
 
@@ -634,6 +637,7 @@ pub fn reset(
         }
         Ok(())
     })?;
+    keys.hot.forget_user(&user.id);
     Ok(user)
 }
 

@@ -15,6 +15,7 @@ pub mod email;
 pub mod erasure;
 pub mod health;
 pub mod history;
+pub mod hot;
 pub mod keys;
 pub mod known_clients;
 pub mod mail_settings;
@@ -60,6 +61,9 @@ pub struct Keys {
     /// Encrypts the page-session cookie (actix-session's private cookie); kept in the
     /// database like the others, so sessions survive a restart and a key rotation.
     pub session_cookie: [u8; 32],
+    /// The hot-path caches ([`hot`]): here because every use case that writes has the
+    /// keys, so each change that ends access can invalidate before it answers.
+    pub hot: Arc<hot::Hot>,
 }
 
 impl std::fmt::Debug for Keys {
@@ -108,6 +112,7 @@ impl Keys {
             csrf,
             fingerprint,
             session_cookie,
+            hot: Arc::default(),
         })
     }
 }

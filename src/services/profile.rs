@@ -41,4 +41,5 @@ pub fn end_other_sessions(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(n)
     })
+    .inspect(|_| keys.hot.forget_user(&id))
 }

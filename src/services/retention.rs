@@ -156,4 +156,5 @@ pub fn run(
         }
         Ok(removed)
     })
+    .inspect(|_| keys.hot.clear())
 }

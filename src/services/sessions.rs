@@ -148,6 +148,7 @@ pub fn end_one(
         }
         Ok(Ended::Nothing)
     })
+    .inspect(|_| keys.hot.forget_user(user_id))
 }
 
 /// Ends every session and token of `user_id` (checked as in [`list`]); returns how many
@@ -162,6 +163,7 @@ pub fn end_all(
         let u = target(tx, actor, user_id)?;
         sign_out_everywhere(tx, keys, actor, &u)
     })
+    .inspect(|_| keys.hot.forget_user(user_id))
 }
 
 /// "Sign out everywhere", in the caller's transaction and without a permission check

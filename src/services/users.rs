@@ -326,6 +326,7 @@ pub fn approve(
         email::queue(tx, &keys.ring, &decided_mail(&u, true, "", base_url)?, &now)?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
     })
+    .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// Approving or refusing someone who is no longer waiting conflicts with their state
@@ -373,6 +374,7 @@ pub fn reject(
         )?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
     })
+    .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// Ends every session and token of a user (after disabling, or a password change).
@@ -396,6 +398,7 @@ pub fn set_enabled(
     enabled: bool,
 ) -> Result<User, AppError> {
     db::write(conn, |tx| set_enabled_in(tx, keys, actor, id, enabled))
+        .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// [`set_enabled`] inside the caller's transaction.
@@ -477,6 +480,7 @@ pub fn change_role(
     role: Role,
 ) -> Result<User, AppError> {
     db::write(conn, |tx| change_role_in(tx, keys, actor, id, role))
+        .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// [`change_role`] inside the caller's transaction.
@@ -774,6 +778,7 @@ pub fn patch(
         }
         Ok(u)
     })
+    .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// Creates an active company user with a password chosen by an admin.

@@ -276,10 +276,9 @@ impl FromRequest for ApiUser {
             let t = token.clone();
             let ip = state.client_ip(&req);
             if let Some(app_token) = t.strip_prefix(APP_TOKEN_PREFIX).map(str::to_string) {
+                // From the hot cache when it holds the token: no connection, no SQL.
                 let found = state
-                    .run(move |conn, _| {
-                        crate::services::applications::resolve_token(conn, &app_token)
-                    })
+                    .blocking(move |app| crate::services::hot::application_token(app, &app_token))
                     .await?;
                 let Some((id, client_id, scope)) = found else {
                     // Nobody's: the metering layer need not look it up again.
@@ -314,18 +313,14 @@ impl FromRequest for ApiUser {
             // own account, the enrolment and the sign-out.
             let exempt = matches!(req.path(), "/api/v1/me" | "/api/v1/auth/logout")
                 || req.path().starts_with("/api/v1/me/mfa");
-            let principal = state
-                .run(move |conn, app| {
-                    let Some(p) = auth::resolve_token(conn, &t)? else {
-                        return Ok(None);
-                    };
-                    if !exempt && mfa::must_enrol(conn, &app.settings, &p)? {
-                        return Err(AppError::MfaEnrollmentRequired);
-                    }
-                    Ok(Some(p))
-                })
+            let found = state
+                .blocking(move |app| crate::services::hot::person_token(app, &t))
                 .await?
                 .ok_or(ApiError(AppError::Unauthenticated))?;
+            if !exempt && found.must_enrol {
+                return Err(ApiError(AppError::MfaEnrollmentRequired));
+            }
+            let principal = found.principal;
             let actor = principal.actor(&ip);
             Ok(ApiUser {
                 principal: Some(principal),

@@ -49,7 +49,7 @@ pub async fn layer(
         // Refused before the application was looked up (another extractor failed
         // first): look the token up now; an unknown or expired one is nobody's call.
         None => state
-            .run(move |conn, _| crate::services::applications::resolve_token(conn, &token))
+            .blocking(move |app| crate::services::hot::application_token(app, &token))
             .await
             .ok()
             .flatten()

@@ -22,6 +22,7 @@ mod grants;
 mod health13;
 mod help;
 mod history;
+mod hot_cache;
 mod invitations;
 mod links;
 mod mail_settings;
