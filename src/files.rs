@@ -37,11 +37,12 @@ pub fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
         let mode = mode_of(dir)?;
         let real = std::fs::canonicalize(dir)
             .with_context(|| format!("cannot read data dir {}", dir.display()))?;
-        let shut_above = real
+        let above: Vec<u32> = real
             .ancestors()
             .skip(1)
-            .any(|a| mode_of(a).is_ok_and(|m| m & 0o011 == 0));
-        if mode & 0o077 != 0 && !shut_above {
+            .filter_map(|a| mode_of(a).ok())
+            .collect();
+        if open_to_others(mode, &above) {
             anyhow::bail!(
                 "data dir {} is open to other users (mode {mode:03o}); fix it with: chmod 700 {}",
                 dir.display(),
@@ -50,6 +51,12 @@ pub fn check_private_dir(dir: &Path) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A dir of `mode` under parents of `above` modes is open to others when it has a group
+/// or other bit and every parent lets a group member or anyone traverse it.
+fn open_to_others(mode: u32, above: &[u32]) -> bool {
+    mode & 0o077 != 0 && above.iter().all(|m| m & 0o011 != 0)
 }
 
 /// `path` as one shell word, for a command a message asks the person to run.
@@ -71,8 +78,19 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
+    fn open_to_others_needs_a_loose_mode_and_a_path_others_can_walk() {
+        assert!(!open_to_others(0o700, &[0o755, 0o755]));
+        assert!(open_to_others(0o755, &[0o1777, 0o755]));
+        assert!(open_to_others(0o750, &[0o750, 0o755]));
+        assert!(!open_to_others(0o755, &[0o700, 0o755]), "mktemp -d above");
+        assert!(!open_to_others(0o755, &[0o755, 0o700, 0o755]));
+        assert!(open_to_others(0o705, &[0o711]));
+    }
+
+    #[test]
     fn a_data_dir_open_to_others_is_refused_with_the_fix() {
-        let dir = tempfile::tempdir().unwrap();
+        // Under /tmp itself: the suite's TMPDIR may be private, which would shield it.
+        let dir = tempfile::tempdir_in("/tmp").unwrap();
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         check_private_dir(dir.path()).unwrap();
         for mode in [0o750, 0o705, 0o755] {
@@ -93,11 +111,6 @@ mod tests {
         std::fs::create_dir(&inner).unwrap();
         std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).unwrap();
         check_private_dir(&inner).unwrap();
-        std::fs::set_permissions(outer.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-        assert!(
-            check_private_dir(&inner).is_err(),
-            "others may traverse 0711"
-        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ const FIXTURE_PASSWORD: &str = "cavalo bateria grampo";
 
 /// A fresh data dir holding a copy of the fixture (git does not keep the key's 0600).
 fn fixture_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+    // Directly under /tmp (world-traversable), not under the suite's private TMPDIR:
+    // a dir nobody else can reach is not "open to others", and the refusal test below
+    // needs one they can.
+    let dir = tempfile::tempdir_in("/tmp").unwrap();
     for name in ["omie-tenant-manager.db", "master.key"] {
         std::fs::copy(Path::new(FIXTURE).join(name), dir.path().join(name)).unwrap();
     }
