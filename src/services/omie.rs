@@ -1,5 +1,6 @@
 //! A company's Omie credentials: set, read masked, reveal (audited), test against Omie.
 
+use crate::db::Conn;
 use crate::domain::Action;
 use std::sync::Arc;
 
@@ -102,7 +103,7 @@ pub fn mask(value: &str) -> String {
 
 /// Stores (or rotates) a company's credentials, sealed.
 pub fn set(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,
@@ -110,7 +111,13 @@ pub fn set(
     app_secret: &str,
 ) -> Result<(), AppError> {
     let (key, secret) = validate_shape(app_key, app_secret)?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_company_id = company_id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let company_id = &w_company_id;
         let c = may_change(tx, actor, company_id)?;
         if c.status == crate::domain::CompanyStatus::Archived {
             return Err(AppError::NotFound);
@@ -175,7 +182,7 @@ fn open_pair(keys: &Keys, s: &Stored) -> Result<(String, String), AppError> {
 
 /// Reads credentials: masked, or in clear when `reveal` (an audited action).
 pub fn read(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,
@@ -188,9 +195,16 @@ pub fn read(
     let (key, secret) = open_pair(keys, &s)?;
     if let Some(app) = actor.application_id() {
         // Applications read in clear; every read is a row the company sees.
-        db::write(conn, |tx| {
+        let w_keys = keys.to_owned();
+        let w_actor = actor.to_owned();
+        let w_company_id = company_id.to_owned();
+        let app = app.to_string();
+        db::write(conn, move |tx| {
+            let keys = &w_keys;
+            let actor = &w_actor;
+            let company_id = &w_company_id;
             let now = time::now_db();
-            crate::db::applications::mark_credentials_read(tx, app, company_id, &now)?;
+            crate::db::applications::mark_credentials_read(tx, &app, company_id, &now)?;
             let mut entry = actor.entry(Action::OmieCredentialsRead, "company", Some(company_id));
             entry.company_id = Some(company_id.to_string());
             audit::append(tx, &keys.audit, &now, &entry)?;
@@ -207,7 +221,13 @@ pub fn read(
         }));
     }
     if reveal {
-        db::write(conn, |tx| {
+        let w_keys = keys.to_owned();
+        let w_actor = actor.to_owned();
+        let w_company_id = company_id.to_owned();
+        db::write(conn, move |tx| {
+            let keys = &w_keys;
+            let actor = &w_actor;
+            let company_id = &w_company_id;
             let now = time::now_db();
             let mut entry = actor.entry(Action::OmieCredentialsReveal, "company", Some(company_id));
             entry.company_id = Some(company_id.to_string());
@@ -252,6 +272,7 @@ pub struct TestOutcome {
 }
 
 /// What a test needs, read (and opened) inside the database step.
+#[derive(Clone)]
 pub struct TestInput {
     pub company_id: String,
     pub company_cnpj: String,
@@ -397,13 +418,21 @@ pub async fn call_omie(http: &reqwest::Client, base_url: &str, input: &TestInput
 
 /// Stores the outcome with the credentials it tested and writes the audit row.
 pub fn record_test(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     input: &TestInput,
     o: &TestOutcome,
 ) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_input = input.to_owned();
+    let w_o = o.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let input = &w_input;
+        let o = &w_o;
         let status = if o.ok {
             crate::domain::ValidationStatus::Ok
         } else {
@@ -500,7 +529,7 @@ pub fn proxy_keys(
 /// Reads a company's credentials for the API (an application's read is metered).
 pub fn get(
     app: &App,
-    conn: &mut Connection,
+    conn: &mut Conn,
     actor: &Actor,
     company_id: &str,
     reveal: bool,
@@ -514,7 +543,7 @@ pub fn get(
 
 /// Stores credentials and answers what people then see of them (masked).
 pub fn put(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,

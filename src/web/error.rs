@@ -154,6 +154,10 @@ impl ResponseError for PageError {
                 "Ative a verificação em duas etapas",
                 "Sua conta precisa da verificação em duas etapas. Ative-a em Minha conta.".to_string(),
             ),
+            AppError::Busy => (
+                "Sistema ocupado",
+                "O sistema está ocupado; tente de novo em instantes.".to_string(),
+            ),
             AppError::Internal(_) => (
                 "Algo deu errado",
                 "Tivemos um problema do nosso lado. Tente de novo em instantes; se continuar, avise o suporte."
