@@ -34,6 +34,9 @@ pub struct Settings {
     pub notify_coalesce_secs: u64,
     pub workers: usize,
     pub db_pool_size: u32,
+    /// How long a write waits for room in the writer's full queue before the caller is
+    /// answered 503 (`OTM_WRITE_DEADLINE_MS`).
+    pub write_deadline_ms: u64,
     pub omie_base_url: String,
     /// The public CNPJ service's root (BrasilAPI's shape); `None` when `off`.
     pub cnpj_lookup_url: Option<String>,
@@ -238,6 +241,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ("workers", "0", "HTTP worker threads (0 = one per core)"),
     ("db_pool_size", "8", "database connections kept open"),
     (
+        "write_deadline_ms",
+        "2000",
+        "how long a write waits for room in the writer's full queue before a 503",
+    ),
+    (
         "omie_base_url",
         "https://app.omie.com.br/api/v1",
         "Omie API root",
@@ -431,6 +439,11 @@ impl Settings {
                 "OTM_NOTIFY_COALESCE_SECS",
             )?,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
+            write_deadline_ms: bounded(
+                parse(&get("write_deadline_ms"), "OTM_WRITE_DEADLINE_MS")?,
+                1..=60_000,
+                "OTM_WRITE_DEADLINE_MS",
+            )?,
             db_pool_size: bounded(
                 parse(&get("db_pool_size"), "OTM_DB_POOL_SIZE")?,
                 1..=64,

@@ -32,7 +32,14 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     files::create_private_dir(&settings.data_dir)?;
     MasterKey::load_or_create(&settings.master_key_file)?;
     let ring = Arc::new(Keyring::load(&settings.master_key_file)?);
-    let pool = db::open(&settings.db_path(), settings.db_pool_size)?;
+    let pool = db::open_with(
+        &settings.db_path(),
+        settings.db_pool_size,
+        db::writer::Options {
+            deadline: Duration::from_millis(settings.write_deadline_ms),
+            ..Default::default()
+        },
+    )?;
     let keys = Keys::load(ring, &pool)?;
     {
         let mut conn = pool.get()?;

@@ -164,8 +164,8 @@ fn prepare(
     data_dir: &Path,
 ) -> anyhow::Result<Verdict> {
     let pool = db::open(db_file, 1)?;
-    let mut conn = pool.get()?;
     let keys = Keys::load(ring, &pool)?;
+    let mut conn = pool.get()?;
     crate::services::audit::upgrade(&mut conn, &keys.audit)
         .map_err(|e| anyhow::anyhow!("cannot convert the audit trail: {e:?}"))?;
     // The restored database says it was restored, and from when (the chain check

@@ -137,12 +137,15 @@ trait Job: Send {
     fn fail(&mut self, why: &str);
     /// Answers the caller once the group's fate is known.
     fn answer(self: Box<Self>, commit: Result<(), &str>);
+    /// Runs alone and outside any transaction (a checkpoint, a VACUUM).
+    fn solo(&self) -> bool;
 }
 
 struct Typed<T, F> {
     f: Option<F>,
     out: Option<Answer<T>>,
     reply: Reply<T>,
+    solo: bool,
 }
 
 fn internal(msg: String) -> AppError {
@@ -177,6 +180,10 @@ where
 
     fn fail(&mut self, why: &str) {
         self.out = Some(Err(internal(format!("write job failed: {why}"))));
+    }
+
+    fn solo(&self) -> bool {
+        self.solo
     }
 
     fn answer(self: Box<Self>, commit: Result<(), &str>) {
@@ -282,7 +289,16 @@ impl Queue {
             }
             st = self.not_empty.wait(st).unwrap_or_else(|p| p.into_inner());
         }
-        let n = st.jobs.len().min(GROUP_CAP);
+        // A solo job goes alone; a group stops before the next solo one.
+        let n = if st.jobs.front().is_some_and(|j| j.solo()) {
+            1
+        } else {
+            st.jobs
+                .iter()
+                .take(GROUP_CAP)
+                .take_while(|j| !j.solo())
+                .count()
+        };
         into.extend(st.jobs.drain(..n));
         drop(st);
         self.not_full.notify_all();
@@ -387,6 +403,27 @@ impl Writer {
             f: Some(f),
             out: None,
             reply: Reply::Blocking(s),
+            solo: false,
+        });
+        self.inner.queue.push_blocking(job, self.inner.deadline)?;
+        r.recv()
+            .map_err(|_| internal("the writer dropped a job".into()))?
+    }
+
+    /// Runs `f` on the writer's connection alone and OUTSIDE any transaction, between
+    /// two groups: for what SQLite refuses inside one (a WAL checkpoint, a VACUUM). A
+    /// `Tx` still, so the audit head in memory is forgotten afterwards if `f` touched it.
+    pub fn maintenance_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&Connection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (s, r) = std::sync::mpsc::sync_channel(1);
+        let job = Box::new(Typed {
+            f: Some(move |tx: &Tx<'_>| f(tx)),
+            out: None,
+            reply: Reply::Blocking(s),
+            solo: true,
         });
         self.inner.queue.push_blocking(job, self.inner.deadline)?;
         r.recv()
@@ -404,6 +441,7 @@ impl Writer {
             f: Some(f),
             out: None,
             reply: Reply::Async(s),
+            solo: false,
         });
         self.inner
             .queue
@@ -437,6 +475,21 @@ fn run_group(
     data_version: &mut Option<i64>,
     group: &mut Vec<Box<dyn Job>>,
 ) {
+    if group.len() == 1 && group[0].solo() {
+        let tx = Tx {
+            conn,
+            head,
+            per_row: true,
+        };
+        group[0].run(&tx);
+        // Whatever it did, it did outside our knowledge of the chain's head.
+        *head.borrow_mut() = AuditHead::default();
+        *data_version = None;
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        return answer_all(group, Ok(()));
+    }
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         tracing::error!(error = %e, "the writer could not begin a transaction");
         *head.borrow_mut() = AuditHead::default();

@@ -14,7 +14,9 @@ use serde_json::json;
 /// whether a person or an application asks.
 pub const APP_TOKEN_PREFIX: &str = "oat_";
 
-use super::throttle::Throttle;
+use std::sync::Arc;
+
+use super::app::App;
 use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_id, new_token, sha256_hex};
 use crate::db::applications::{self as store};
@@ -391,6 +393,8 @@ pub enum GrantError {
     UnsupportedGrantType,
     InvalidScope,
     SlowDown(u64),
+    /// The writer's queue stayed full past its deadline: 503, try again.
+    Busy,
 }
 
 pub struct Grant<'a> {
@@ -403,11 +407,13 @@ pub struct Grant<'a> {
 
 /// The client-credentials grant: returns (token, scope).
 /// A token issued is one of the application's calls (`auth.token` in its usage).
-pub fn issue_token(
-    conn: &mut Conn,
-    keys: &Keys,
-    throttle: &Throttle,
-    meter: &super::usage::Meter,
+///
+/// The hot path: the checks that need no database run here, then ONE writer job looks
+/// the client up, checks the secret, stores the token and its audit row (so a secret
+/// revoked a moment before can never be honoured), and the answer comes once that job's
+/// group committed. No blocking-pool thread is held meanwhile.
+pub async fn issue_token(
+    app: &Arc<App>,
     g: &Grant<'_>,
     ttl_secs: u64,
 ) -> Result<(String, String), GrantError> {
@@ -424,54 +430,73 @@ pub fn issue_token(
         ));
     }
     let scope = granted_scope(g.scope)?;
-    // Client secrets are 256 random bits: guessing one is hopeless, so there is no
-    // budget per client_id (which anyone could spend to keep the application out), only
-    // one per address, counted before the check like a sign-in's.
-    let ik = format!("client-ip:{}", g.ip);
-    throttle.reserve(&[&ik]).map_err(GrantError::SlowDown)?;
-    let internal = |_| GrantError::InvalidRequest("temporary failure, try again");
-    let found = store::by_client_id(conn, g.client_id)
-        .map_err(internal)?
-        .filter(|a| a.status == crate::domain::ApplicationStatus::Active)
-        .map(|a| {
-            store::active_secret_by_hash(conn, &a.id, &sha256_hex(g.client_secret.as_bytes()))
-                .map(|s| s.map(|s| (a, s)))
-        })
-        .transpose()
-        .map_err(internal)?
-        .flatten();
-    let Some((app, secret_id)) = found else {
-        return Err(GrantError::InvalidClient);
-    };
-    throttle.clear(&ik);
     let token = new_token();
-    let w_keys = keys.to_owned();
-    let ip = g.ip.to_string();
     let token_hash = sha256_hex(token.as_bytes());
-    let (app, scope) = db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let now_t = time::now();
-        let now = time::to_db(now_t);
-        let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
-        store::insert_token(tx, &token_hash, &app.id, &secret_id, &scope, &now, &expires)?;
-        store::touch_secret(tx, &app.id, &secret_id, &now)?;
-        // The application's sign-in, as auth.login is a person's.
-        let actor = Actor {
-            kind: ActorKind::Application {
-                id: app.id.clone(),
-                client_id: app.client_id.clone(),
-                scope: scope.clone(),
-                metered: Default::default(),
-            },
-            ip,
-        };
-        let mut entry = actor.entry(Action::ApplicationTokenIssue, "application", Some(&app.id));
-        entry.details = json!({ "scope": scope });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        Ok((app, scope))
-    })
-    .map_err(|_: AppError| GrantError::InvalidRequest("temporary failure, try again"))?;
-    meter.app_call(&app.id, "auth.token");
+    let secret_hash = sha256_hex(g.client_secret.as_bytes());
+    let (client_id, ip) = (g.client_id.to_string(), g.ip.to_string());
+    let a = Arc::clone(app);
+    let issued = app
+        .pool
+        .writer()
+        .write(move |tx| {
+            // Client secrets are 256 random bits: guessing one is hopeless, so there is
+            // no budget per client_id (which anyone could spend to keep the application
+            // out), only one per address, counted before the check like a sign-in's.
+            // Here, in the writer, reservation, check and clearing run one job at a time.
+            let ik = format!("client-ip:{ip}");
+            if let Err(wait) = a.throttle.reserve(&[&ik]) {
+                return Ok(Err(GrantError::SlowDown(wait)));
+            }
+            let found = store::by_client_id(tx, &client_id)?
+                .filter(|c| c.status == crate::domain::ApplicationStatus::Active)
+                .map(|c| {
+                    store::active_secret_by_hash(tx, &c.id, &secret_hash).map(|s| s.map(|s| (c, s)))
+                })
+                .transpose()?
+                .flatten();
+            let Some((application, secret_id)) = found else {
+                return Ok(Err(GrantError::InvalidClient));
+            };
+            a.throttle.clear(&ik);
+            let now_t = time::now();
+            let now = time::to_db(now_t);
+            let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
+            store::insert_token(
+                tx,
+                &token_hash,
+                &application.id,
+                &secret_id,
+                &scope,
+                &now,
+                &expires,
+            )?;
+            store::touch_secret(tx, &application.id, &secret_id, &now)?;
+            // The application's sign-in, as auth.login is a person's.
+            let actor = Actor {
+                kind: ActorKind::Application {
+                    id: application.id.clone(),
+                    client_id: application.client_id.clone(),
+                    scope: scope.clone(),
+                    metered: Default::default(),
+                },
+                ip,
+            };
+            let mut entry = actor.entry(
+                Action::ApplicationTokenIssue,
+                "application",
+                Some(&application.id),
+            );
+            entry.details = json!({ "scope": scope });
+            audit::append(tx, &a.keys.audit, &now, &entry)?;
+            Ok(Ok((application.id, scope)))
+        })
+        .await
+        .map_err(|e| match e {
+            AppError::Busy => GrantError::Busy,
+            _ => GrantError::InvalidRequest("temporary failure, try again"),
+        })?;
+    let (app_id, scope) = issued?;
+    app.meter.app_call(&app_id, "auth.token");
     Ok((format!("{}{token}", APP_TOKEN_PREFIX), scope))
 }
 

@@ -280,9 +280,11 @@ fn erase_trail(
 
 /// Empties the write-ahead log into the database file, so the erased bytes are in
 /// neither; retried while readers hold old snapshots.
-fn scrub(conn: &Connection) {
+fn scrub(conn: &Conn) {
     for _ in 0..50 {
-        match store::scrub_files(conn) {
+        // A checkpoint needs the read-write connection, outside any transaction.
+        let done = db::Writer::maintenance_blocking(conn.as_ref(), |c| Ok(store::scrub_files(c)?));
+        match done {
             Ok(true) => return,
             Ok(false) => std::thread::sleep(std::time::Duration::from_millis(50)),
             Err(e) => {
@@ -338,7 +340,8 @@ pub fn reapply(conn: &mut Conn, keys: &Keys, data_dir: &Path) -> anyhow::Result<
         );
         // An older file's free space may hold what was erased before it was written
         // with secure_delete: rebuild it (rare: only after a restore).
-        if let Err(e) = store::compact(conn) {
+        if let Err(e) = db::Writer::maintenance_blocking(conn.as_ref(), |c| Ok(store::compact(c)?))
+        {
             tracing::warn!(error = %e, "rebuilding the database after re-applied erasures failed");
         }
         scrub(conn);

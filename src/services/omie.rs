@@ -1,6 +1,6 @@
 //! A company's Omie credentials: set, read masked, reveal (audited), test against Omie.
 
-use crate::db::Conn;
+use crate::db::{Conn, Tx};
 use crate::domain::Action;
 use std::sync::Arc;
 
@@ -193,32 +193,11 @@ pub fn read(
         return Ok(None);
     };
     let (key, secret) = open_pair(keys, &s)?;
-    if let Some(app) = actor.application_id() {
-        // Applications read in clear; every read is a row the company sees.
-        let w_keys = keys.to_owned();
-        let w_actor = actor.to_owned();
-        let w_company_id = company_id.to_owned();
-        let app = app.to_string();
-        db::write(conn, move |tx| {
-            let keys = &w_keys;
-            let actor = &w_actor;
-            let company_id = &w_company_id;
-            let now = time::now_db();
-            crate::db::applications::mark_credentials_read(tx, &app, company_id, &now)?;
-            let mut entry = actor.entry(Action::OmieCredentialsRead, "company", Some(company_id));
-            entry.company_id = Some(company_id.to_string());
-            audit::append(tx, &keys.audit, &now, &entry)?;
-            Ok(())
-        })?;
-        return Ok(Some(CredentialsView {
-            app_key: key,
-            app_secret: secret,
-            validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
-            validation_status: s.validation_status,
-            validation_message: s.validation_message,
-            updated_at: time::db_to_rfc3339(&s.updated_at),
-            updated_by: super::audit::label_seen_by(conn, actor, &s.updated_by)?,
-        }));
+    if actor.application_id().is_some() {
+        let (keys, actor, company_id) = (keys.clone(), actor.clone(), company_id.to_string());
+        return db::write(conn, move |tx| {
+            read_as_application(tx, &keys, &actor, &company_id)
+        });
     }
     if reveal {
         let w_keys = keys.to_owned();
@@ -244,6 +223,66 @@ pub fn read(
         updated_at: time::db_to_rfc3339(&s.updated_at),
         updated_by: super::audit::label_seen_by(conn, actor, &s.updated_by)?,
     }))
+}
+
+/// An application's read: in clear, and every read is a row the company sees. The
+/// checks (company, link, scope), the read and the audit row are one writer job, so a
+/// link removed a moment before is never honoured and the row commits with the read.
+fn read_as_application(
+    tx: &Tx<'_>,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<Option<CredentialsView>, AppError> {
+    let Some(app) = actor.application_id() else {
+        return Err(AppError::Forbidden);
+    };
+    let c = may_handle(tx, actor, company_id)?;
+    let Some(s) = store::get(tx, &c.id)? else {
+        return Ok(None);
+    };
+    let (key, secret) = open_pair(keys, &s)?;
+    let now = time::now_db();
+    crate::db::applications::mark_credentials_read(tx, app, company_id, &now)?;
+    let mut entry = actor.entry(Action::OmieCredentialsRead, "company", Some(company_id));
+    entry.company_id = Some(company_id.to_string());
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    Ok(Some(CredentialsView {
+        app_key: key,
+        app_secret: secret,
+        validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
+        validation_status: s.validation_status,
+        validation_message: s.validation_message,
+        updated_at: time::db_to_rfc3339(&s.updated_at),
+        updated_by: super::audit::label_seen_by(tx, actor, &s.updated_by)?,
+    }))
+}
+
+/// `GET …/omie-credentials`: an application's read is the hot path and goes straight to
+/// the writer as one async job (no blocking-pool thread held); a person's runs on the
+/// pool as before.
+pub async fn get_for(
+    app: &Arc<App>,
+    actor: Actor,
+    company_id: String,
+    reveal: bool,
+) -> Result<CredentialsView, AppError> {
+    if actor.application_id().is_none() {
+        return app
+            .run(move |conn, app| get(app, conn, &actor, &company_id, reveal))
+            .await;
+    }
+    let keys = app.keys.clone();
+    let (a, id) = (actor.clone(), company_id.clone());
+    let view = app
+        .pool
+        .writer()
+        .write(move |tx| read_as_application(tx, &keys, &a, &id))
+        .await
+        .and_then(|v| v.ok_or(AppError::NotFound));
+    app.meter
+        .outcome(&actor, &company_id, "omie_credentials.read", &view);
+    view
 }
 
 /// (when, by whom, which key masked), newest first.
