@@ -314,6 +314,16 @@ impl Queue {
     }
 }
 
+struct CloseOnExit(Arc<Queue>);
+
+impl Drop for CloseOnExit {
+    fn drop(&mut self) {
+        self.0.close();
+        let left: Vec<_> = self.0.lock().jobs.drain(..).collect();
+        drop(left);
+    }
+}
+
 /// Closes the queue when the last handle goes; the thread finishes what is queued.
 struct Handle {
     queue: Arc<Queue>,
@@ -363,6 +373,10 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("otm-writer".into())
             .spawn(move || {
+                // However the loop ends (even by a panic outside a job), callers must not
+                // wait forever: the queue closes and what is left in it is dropped, which
+                // answers each of those callers with an error.
+                let _closing = CloseOnExit(Arc::clone(&q));
                 writer_loop(&conn, &q);
                 conn
             })?;
@@ -468,6 +482,12 @@ fn answer_all(group: &mut Vec<Box<dyn Job>>, commit: Result<(), &str>) {
     }
 }
 
+/// Runs one statement through the statement cache (per job: no parse each time).
+fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 /// One transaction for the whole group; see the module's documentation.
 fn run_group(
     conn: &Connection,
@@ -513,7 +533,7 @@ fn run_group(
     };
     for job in group.iter_mut() {
         let before = head.borrow().clone();
-        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+        if let Err(e) = exec(conn, "SAVEPOINT job") {
             job.fail(&e.to_string());
             continue;
         }
@@ -525,7 +545,7 @@ fn run_group(
             *head.borrow_mut() = AuditHead::default();
             return answer_all(group, Err("the transaction was rolled back"));
         }
-        if ok && let Err(e) = conn.execute_batch("RELEASE job") {
+        if ok && let Err(e) = exec(conn, "RELEASE job") {
             job.fail(&e.to_string());
             ok = false;
         }

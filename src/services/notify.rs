@@ -309,7 +309,7 @@ pub fn send_digests(conn: &mut Conn, keys: &Keys, settings: &Settings) -> Result
         })?;
     }
     let stale = time::to_db(time::now() - Duration::days(1));
-    store::prune_bundles(conn, &stale)?;
+    db::write(conn, move |tx| Ok(store::prune_bundles(tx, &stale)?))?;
     Ok(sent)
 }
 
@@ -324,12 +324,16 @@ pub fn digest_if_due(conn: &mut Conn, keys: &Keys, settings: &Settings) -> Resul
         return Ok(0);
     };
     let slot = time::to_db(slot);
-    let last = app_settings::get(conn, LAST_DIGEST)?;
-    if last.as_deref().is_some_and(|l| l >= slot.as_str()) {
-        return Ok(0);
-    }
-    app_settings::set(conn, LAST_DIGEST, &slot, &time::now_db())?;
-    if last.is_none() {
+    // Checked and taken in one writer job: two runs never serve the same slot.
+    let due = db::write(conn, move |tx| {
+        let last = app_settings::get(tx, LAST_DIGEST)?;
+        if last.as_deref().is_some_and(|l| l >= slot.as_str()) {
+            return Ok(false);
+        }
+        app_settings::set(tx, LAST_DIGEST, &slot, &time::now_db())?;
+        Ok(last.is_some())
+    })?;
+    if !due {
         return Ok(0);
     }
     send_digests(conn, keys, settings)
