@@ -12,7 +12,7 @@ status=0
 total=0
 for i in $(seq 1 "$RUNS"); do
     out=$(cargo test -q --test api durability::kill_9 -- --nocapture --test-threads 1 2>&1) || status=1
-    lines=$(grep '^KILL-TEST' <<<"$out" || true)
+    lines=$(grep -o 'KILL-TEST .*' <<<"$out" || true)
     lost=$(grep -o 'lost=[0-9]*' <<<"$lines" | awk -F= '{s += $2} END {print s + 0}')
     total=$((total + ${lost:-0}))
     summary=$(sed -E 's/^KILL-TEST ([a-z_]+) acked=([0-9]+).* lost=([0-9]+)$/\1: \2 acked, \3 lost/' <<<"$lines" | paste -sd';' | sed 's/;/; /g')
