@@ -217,6 +217,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Prepared statements kept per connection: the writer runs every kind of write, and a
+/// statement re-prepared on each job costs more than the job's own work.
+const STATEMENT_CACHE: usize = 256;
+
 /// Per-connection settings (the writer's and the read-only pool's).
 ///
 /// `synchronous=FULL`: in WAL mode a commit then returns only after the WAL is fsynced,
@@ -260,6 +264,7 @@ pub fn open_with(path: &Path, max_size: u32, opts: writer::Options) -> anyhow::R
         }
         // Migrations and backfills are done: from here on this connection is the
         // writer's, the only read-write one of the process.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Writer::start(conn, opts).context("cannot start the database writer")?
     };
     // Read-only: reads never wait behind the writer (WAL), and a write that did not go
@@ -270,7 +275,10 @@ pub fn open_with(path: &Path, max_size: u32, opts: writer::Options) -> anyhow::R
                 | OpenFlags::SQLITE_OPEN_URI
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+        .with_init(|c| {
+            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            c.execute_batch(CONNECTION_PRAGMAS)
+        });
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))

@@ -187,3 +187,35 @@ impl From<askama::Error> for PageError {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_busy_writer_is_503_with_retry_after_in_the_api_and_portuguese_on_pages() {
+        let api = ApiError(AppError::Busy).error_response();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            api.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        assert_eq!(
+            api.headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(&b"application/problem+json"[..])
+        );
+        let page = PageError(AppError::Busy).error_response();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(page.headers().contains_key(header::RETRY_AFTER));
+        let body = actix_web::body::to_bytes(page.into_body())
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains("O sistema está ocupado; tente de novo em instantes."),
+            "{text}"
+        );
+    }
+}
