@@ -36,6 +36,9 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// Entries in each hot-path cache (`OTM_HOT_CACHE_ENTRIES`); 0 turns them off.
     pub hot_cache_entries: usize,
+    /// How long a write waits for room in the writer's full queue before the caller is
+    /// answered 503 (`OTM_WRITE_DEADLINE_MS`).
+    pub write_deadline_ms: u64,
     pub omie_base_url: String,
     /// The public CNPJ service's root (BrasilAPI's shape); `None` when `off`.
     pub cnpj_lookup_url: Option<String>,
@@ -248,6 +251,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "entries in each hot-path cache (tokens, links); 0 turns them off",
     ),
     (
+        "write_deadline_ms",
+        "2000",
+        "how long a write waits for room in the writer's full queue before a 503",
+    ),
+    (
         "omie_base_url",
         "https://app.omie.com.br/api/v1",
         "Omie API root",
@@ -446,6 +454,11 @@ impl Settings {
                 "OTM_NOTIFY_COALESCE_SECS",
             )?,
             workers: parse(&get("workers"), "OTM_WORKERS")?,
+            write_deadline_ms: bounded(
+                parse(&get("write_deadline_ms"), "OTM_WRITE_DEADLINE_MS")?,
+                1..=60_000,
+                "OTM_WRITE_DEADLINE_MS",
+            )?,
             db_pool_size: bounded(
                 parse(&get("db_pool_size"), "OTM_DB_POOL_SIZE")?,
                 1..=64,

@@ -1,13 +1,13 @@
 //! `demo`: realistic fake data for trying the product and for benchmarks. Everything is
 //! written through the same store functions and audit chain as real data.
 
+use crate::db::Conn;
 use crate::domain::Action;
 use crate::domain::CompanyStatus;
 use std::collections::HashSet;
 use std::time::Instant;
 
 use anyhow::bail;
-use rusqlite::Connection;
 use serde_json::json;
 
 use crate::crypto::{new_id, random_bytes};
@@ -152,7 +152,7 @@ fn cnpj(rng: &mut Rng, seen: &mut HashSet<String>, alphanumeric: bool) -> Cnpj {
 
 /// Fills an empty database. Returns a short report with the timings.
 pub fn fill(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     n_companies: usize,
     audit_rows: Option<usize>,
@@ -176,7 +176,9 @@ pub fn fill(
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
 
-    let (made_owner, n_users) = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let (made_owner, n_users) = db::write(conn, move |tx| {
+        let keys = &w_keys;
         let base_time = time::now() - chrono::Duration::days(365);
         let mut seen = HashSet::new();
         let made_owner = !users::owner_exists(tx)?;

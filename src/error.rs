@@ -91,6 +91,10 @@ pub enum AppError {
     /// The person's role must use a second factor and they have none yet.
     #[error("second factor enrolment required")]
     MfaEnrollmentRequired,
+    /// The writer's queue stayed full past its deadline (`OTM_WRITE_DEADLINE_MS`): the
+    /// change was not made; the caller may try again shortly.
+    #[error("busy")]
+    Busy,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -116,6 +120,7 @@ impl AppError {
             Self::Throttled { .. } => 429,
             Self::BadRequest(_) => 400,
             Self::PayloadTooLarge { .. } => 413,
+            Self::Busy => 503,
             Self::Internal(_) => 500,
         }
     }
@@ -159,6 +164,10 @@ impl AppError {
                 "Forbidden",
                 "This account must turn on a second factor first (POST /api/v1/me/mfa).".into(),
             ),
+            Self::Busy => (
+                "Service unavailable",
+                "The server is busy; try again in a moment.".into(),
+            ),
             Self::Internal(_) => ("Internal error", "Something went wrong on our side.".into()),
         }
     }
@@ -181,6 +190,7 @@ impl AppError {
             Self::Throttled { retry_after_secs } | Self::MfaLocked { retry_after_secs } => {
                 Some(*retry_after_secs)
             }
+            Self::Busy => Some(1),
             _ => None,
         }
     }

@@ -35,8 +35,15 @@ pub fn open(settings: &Settings) -> anyhow::Result<Opened> {
     let ring = Arc::new(Keyring::load(&settings.master_key_file)?);
     // Pending migrations on an existing database: a backup first, then all or nothing.
     crate::backup::upgrade::before_migrations(settings, &ring)?;
-    let pool = db::open(&settings.db_path(), settings.db_pool_size)?;
-    let keys = Keys::load(ring, &*pool.get()?)?;
+    let pool = db::open_with(
+        &settings.db_path(),
+        settings.db_pool_size,
+        db::writer::Options {
+            deadline: Duration::from_millis(settings.write_deadline_ms),
+            ..Default::default()
+        },
+    )?;
+    let keys = Keys::load(ring, &pool)?;
     {
         let mut conn = pool.get()?;
         // A trail from before migration 0017 is verified and re-chained once.
@@ -82,7 +89,11 @@ impl Application {
             setup::ensure_link(&mut conn, &opened.keys).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         // The schedule counts from the first start: a new install owes no backup yet.
         let now = crate::time::now_db();
-        crate::db::app_settings::get_or_init(&conn, crate::services::alerts::ANCHOR, &now, &now)?;
+        crate::db::write(&opened.pool, move |tx| {
+            crate::db::app_settings::get_or_init(tx, crate::services::alerts::ANCHOR, &now, &now)?;
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         // The vendor's name and logo, read by templates and audit labels from memory.
         crate::services::vendor::refresh(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         // Pages offer "Copiar link" while mail is off: they read the state kept here.

@@ -12,6 +12,7 @@ pub mod restore;
 pub mod schedule;
 pub mod upgrade;
 
+use crate::db::Conn;
 use crate::domain::Action;
 use crate::domain::RemoteStatus;
 use std::collections::BTreeMap;
@@ -107,7 +108,7 @@ pub fn try_lock_file(path: &Path) -> anyhow::Result<Option<File>> {
 
 /// Takes the lock and records a running backup (with its audit row).
 pub fn begin(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -120,7 +121,13 @@ pub fn begin(
         )])
     })?;
     let id = crate::crypto::new_id("bkp");
-    let row = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_kind = kind.to_owned();
+    let row = db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let kind = &w_kind;
         let now = time::now_db();
         let by = actor.user_id().map(|_| actor.label());
         // Holding the lock proves nothing else runs: a row still "running" is a dead run.
@@ -141,8 +148,10 @@ pub fn begin(
 
 /// Marks runs left `running` by a process that died as failed, with an audit row. Call
 /// it holding the lock (nobody else can be running then).
-pub fn fail_interrupted(conn: &mut Connection, keys: &Keys) -> Result<usize, AppError> {
-    db::write(conn, |tx| {
+pub fn fail_interrupted(conn: &mut Conn, keys: &Keys) -> Result<usize, AppError> {
+    let w_keys = keys.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
         let now = time::now_db();
         let n = backups::fail_interrupted(tx, &now)?;
         if n > 0 {
@@ -202,14 +211,58 @@ pub fn execute(
     r
 }
 
+/// Shows which phase a run is in (best effort: a run does not fail for it).
+fn set_phase(pool: &Pool, id: &str, phase: &'static str) {
+    let id = id.to_string();
+    if let Err(e) = db::write(pool, move |tx| Ok(backups::set_phase(tx, &id, phase)?)) {
+        tracing::warn!(error = ?e, "backup phase not recorded");
+    }
+}
+
 /// Records how a run ended, with its audit row.
 fn record(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     id: &str,
     outcome: &backups::Outcome<'_>,
 ) -> Result<backups::Backup, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_id = id.to_owned();
+    let own = |o: Option<&str>| o.map(str::to_owned);
+    let o = outcome;
+    let (file_name, sha256, remote, remote_error, error_code, error) = (
+        own(o.file_name),
+        own(o.sha256),
+        own(o.remote),
+        own(o.remote_error),
+        own(o.error_code),
+        own(o.error),
+    );
+    let (status, size_bytes, db_bytes, duration_ms, verified, remote_status) = (
+        o.status,
+        o.size_bytes,
+        o.db_bytes,
+        o.duration_ms,
+        o.verified,
+        o.remote_status,
+    );
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let id = &w_id;
+        let outcome = &backups::Outcome {
+            status,
+            file_name: file_name.as_deref(),
+            size_bytes,
+            db_bytes,
+            sha256: sha256.as_deref(),
+            duration_ms,
+            verified,
+            remote: remote.as_deref(),
+            remote_status,
+            remote_error: remote_error.as_deref(),
+            error_code: error_code.as_deref(),
+            error: error.as_deref(),
+        };
         let now = time::now_db();
         backups::finish(tx, id, outcome, &now)?;
         let mut entry = Actor::system().entry(Action::BackupFinish, "backup", Some(id));
@@ -239,7 +292,7 @@ fn execute_inner(
     let made = make(pool, keys, settings, id);
     let (remote_status, remote_error) = match (&made, &policy.remote) {
         (Ok(m), Some(remote)) => {
-            let _ = pool.get().map(|c| backups::set_phase(&c, id, "copy"));
+            set_phase(pool, id, "copy");
             match remote::copy(&m.path, remote) {
                 Ok(()) => (Some(RemoteStatus::Copied), None),
                 Err(e) => (Some(RemoteStatus::Failed), Some(e.to_string())),
@@ -268,7 +321,7 @@ fn execute_inner(
             ..backups::Outcome::failed(f.code, &f.detail)
         },
     };
-    let row = record(&mut *pool.get()?, keys, id, &outcome);
+    let row = record(&mut pool.get()?, keys, id, &outcome);
     let row = match row {
         Ok(row) => row,
         Err(e) => {
@@ -347,7 +400,7 @@ fn make_inner(
             );
         }
         clock = (Instant::now(), Some(p));
-        let _ = pool.get().map(|c| backups::set_phase(&c, id, p));
+        set_phase(pool, id, p);
     };
     phase("snapshot");
     let target = snapshot
@@ -531,7 +584,11 @@ pub fn prune(
     if removed.is_empty() {
         return Ok(0);
     }
-    db::write(&mut *pool.get()?, |tx| {
+    let w_keys = keys.to_owned();
+    let w_policy = policy.to_owned();
+    db::write(pool.writer(), move |tx| {
+        let keys = &w_keys;
+        let policy = &w_policy;
         let now = time::now_db();
         for id in &removed {
             backups::mark_pruned(tx, id, &now)?;
@@ -539,7 +596,6 @@ pub fn prune(
         let mut entry = Actor::system().entry(Action::BackupPrune, "backup", None);
         entry.details = json!({ "removed": removed, "retention_days": policy.retention_days });
         audit::append(tx, &keys.audit, &now, &entry)?;
-        Ok(())
-    })?;
-    Ok(removed.len())
+        Ok(removed.len())
+    })
 }

@@ -165,13 +165,15 @@ fn prepare(
     data_dir: &Path,
 ) -> anyhow::Result<Verdict> {
     let pool = db::open(db_file, 1)?;
+    let keys = Keys::load(ring, &pool)?;
     let mut conn = pool.get()?;
-    let keys = Keys::load(ring, &conn)?;
     crate::services::audit::upgrade(&mut conn, &keys.audit)
         .map_err(|e| anyhow::anyhow!("cannot convert the audit trail: {e:?}"))?;
     // The restored database says it was restored, and from when (the chain check
     // below covers this row too).
-    db::write(&mut conn, |tx| {
+    let w_manifest = manifest.to_owned();
+    db::write(&conn, move |tx| {
+        let manifest = &w_manifest;
         let now = time::now_db();
         let actor = crate::services::Actor::system_at("command line");
         let mut entry = actor.entry(Action::BackupRestore, "backup", None);
@@ -186,10 +188,12 @@ fn prepare(
         println!("re-applied {n} erasure(s) made after this backup");
     }
     let verdict = audit::verify(&conn, &keys.audit).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-    anyhow::ensure!(busy == 0, "the restored database could not be checkpointed");
     drop(conn);
-    drop(pool);
+    // The writer's connection, once its thread has finished: the only read-write one.
+    let rw = pool.close()?;
+    let busy: i64 = rw.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    anyhow::ensure!(busy == 0, "the restored database could not be checkpointed");
+    drop(rw);
     for suffix in ["-wal", "-shm"] {
         let p = format!("{}{suffix}", db_file.display());
         if Path::new(&p).exists() {

@@ -161,14 +161,10 @@ pub fn touch_secret(
     secret_id: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE application_secrets SET last_used_at = ?2 WHERE id = ?1",
-        params![secret_id, now],
-    )?;
-    conn.execute(
-        "UPDATE applications SET last_used_at = ?2 WHERE id = ?1",
-        params![app_id, now],
-    )?;
+    conn.prepare_cached("UPDATE application_secrets SET last_used_at = ?2 WHERE id = ?1")?
+        .execute(params![secret_id, now])?;
+    conn.prepare_cached("UPDATE applications SET last_used_at = ?2 WHERE id = ?1")?
+        .execute(params![app_id, now])?;
     Ok(())
 }
 
@@ -181,9 +177,7 @@ pub fn insert_token(
     now: &str,
     expires: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO app_tokens (token_hash, application_id, secret_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![hash, app_id, secret_id, scope, now, expires],
+    conn.prepare_cached("INSERT INTO app_tokens (token_hash, application_id, secret_id, scope, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(params![hash, app_id, secret_id, scope, now, expires],
     )?;
     Ok(())
 }
@@ -263,9 +257,7 @@ pub fn mark_credentials_read(
     company_id: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE application_links SET last_credentials_read_at = ?3 WHERE application_id = ?1 AND company_id = ?2",
-        params![app_id, company_id, now],
+    conn.prepare_cached("UPDATE application_links SET last_credentials_read_at = ?3 WHERE application_id = ?1 AND company_id = ?2")?.execute(params![app_id, company_id, now],
     )?;
     Ok(())
 }

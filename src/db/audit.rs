@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value;
 
+use super::writer::Tx;
 use crate::crypto::{constant_time_eq, hmac_hex, random_bytes, sha256_hex};
 
 const GENESIS: &str = "genesis";
@@ -169,25 +170,40 @@ fn facts_text(v: &Value) -> String {
 }
 
 fn write_head(conn: &Connection, key: &[u8], id: i64, hash: &str) -> rusqlite::Result<()> {
-    conn.execute(
+    store_head(conn, id, hash, &head_mac(key, id, hash))
+}
+
+/// Writes the head row (the writer does it once per group).
+pub(crate) fn store_head(
+    conn: &Connection,
+    id: i64,
+    hash: &str,
+    mac: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
         "INSERT INTO audit_head (singleton, last_id, last_hash, mac) VALUES (1, ?1, ?2, ?3)
          ON CONFLICT (singleton) DO UPDATE SET last_id = ?1, last_hash = ?2, mac = ?3",
-        params![id, hash, head_mac(key, id, hash)],
-    )?;
+    )?
+    .execute(params![id, hash, mac])?;
     Ok(())
 }
 
-/// Appends one entry. Must run inside the caller's write transaction so the entry commits
-/// (or rolls back) with the change it describes.
-pub fn append(conn: &Connection, key: &[u8], at: &str, new: &NewEntry) -> rusqlite::Result<i64> {
-    let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT last_id, last_hash FROM audit_head WHERE singleton = 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    let (prev_id, prev_hash) = last.unwrap_or((0, GENESIS.to_string()));
+/// Appends one entry. Runs inside the writer's transaction (a write job), so the entry
+/// commits (or rolls back) with the change it describes. The chain's head comes from the
+/// writer's memory ([`Tx`]); only when it is not known is the `audit_head` row read.
+pub fn append(tx: &Tx<'_>, key: &[u8], at: &str, new: &NewEntry) -> rusqlite::Result<i64> {
+    let conn: &Connection = tx;
+    let (prev_id, prev_hash) = match tx.audit_head() {
+        Some(h) => h,
+        None => conn
+            .query_row(
+                "SELECT last_id, last_hash FROM audit_head WHERE singleton = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, GENESIS.to_string())),
+    };
     let id = prev_id + 1;
     let details = new.details.to_string();
     let salt = new_salt();
@@ -211,32 +227,33 @@ pub fn append(conn: &Connection, key: &[u8], at: &str, new: &NewEntry) -> rusqli
         hash: String::new(),
     };
     e.hash = row_hash(key, &e);
-    conn.execute(
-        &format!(
-            "INSERT INTO audit_log ({COLUMNS}) \
-             VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
-        ),
-        params![
-            e.id,
-            e.at,
-            e.actor_type,
-            e.actor_id,
-            e.actor_label,
-            e.action,
-            e.entity_type,
-            e.entity_id,
-            e.company_id,
-            e.ip,
-            e.details,
-            e.prev_hash,
-            e.hash,
-            e.facts,
-            e.personal_salt,
-            e.personal_commit,
-            e.erased_by
-        ],
-    )?;
-    write_head(conn, key, e.id, &e.hash)?;
+    conn.prepare_cached(&format!(
+        "INSERT INTO audit_log ({COLUMNS}) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
+    ))?
+    .execute(params![
+        e.id,
+        e.at,
+        e.actor_type,
+        e.actor_id,
+        e.actor_label,
+        e.action,
+        e.entity_type,
+        e.entity_id,
+        e.company_id,
+        e.ip,
+        e.details,
+        e.prev_hash,
+        e.hash,
+        e.facts,
+        e.personal_salt,
+        e.personal_commit,
+        e.erased_by
+    ])?;
+    tx.set_audit_head(e.id, e.hash.clone(), head_mac(key, e.id, &e.hash));
+    if tx.writes_head_per_row() {
+        tx.flush_audit_head()?;
+    }
     let hook = AFTER_APPEND
         .read()
         .unwrap_or_else(|p| p.into_inner())
@@ -640,7 +657,11 @@ pub fn needs_rechain(conn: &Connection) -> rusqlite::Result<bool> {
 /// Rebuilds the chain in the current format: every row gets a salt and a commitment to
 /// its personal part, and new hashes; the head moves to the new last hash. Returns the
 /// old head (id, hash). Run inside a write transaction, after verifying the old chain.
-pub fn rechain(conn: &Connection, key: &[u8]) -> rusqlite::Result<(i64, String)> {
+pub fn rechain(tx: &Tx<'_>, key: &[u8]) -> rusqlite::Result<(i64, String)> {
+    // The head row is rewritten below: the writer reads it again afterwards.
+    tx.flush_audit_head()?;
+    tx.forget_audit_head();
+    let conn: &Connection = tx;
     let old_head: (i64, String) = conn
         .query_row(
             "SELECT last_id, last_hash FROM audit_head WHERE singleton = 1",
@@ -721,7 +742,7 @@ pub(crate) mod tests {
         let c = db();
         for _ in 0..5 {
             append(
-                &c,
+                &Tx::direct(&c, &Default::default()),
                 b"k",
                 "2026-01-01T00:00:00.000000Z",
                 &entry("company.create"),
@@ -751,7 +772,7 @@ pub(crate) mod tests {
         let c = db();
         for _ in 0..4 {
             append(
-                &c,
+                &Tx::direct(&c, &Default::default()),
                 b"k",
                 "2026-01-01T00:00:00.000000Z",
                 &entry("auth.login"),
@@ -864,7 +885,10 @@ pub(crate) mod tests {
         assert_eq!(verify_legacy(&c, key).unwrap(), Verdict::Intact { rows: 3 });
         // Before the conversion, the new rule does not vouch for old rows.
         assert!(matches!(verify(&c, key).unwrap(), Verdict::Broken { .. }));
-        assert_eq!(rechain(&c, key).unwrap(), (3, old_head));
+        assert_eq!(
+            rechain(&Tx::direct(&c, &Default::default()), key).unwrap(),
+            (3, old_head)
+        );
         assert!(!needs_rechain(&c).unwrap());
         assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 3 });
         let entry = NewEntry {
@@ -872,7 +896,13 @@ pub(crate) mod tests {
             action: "audit.rechain",
             ..Default::default()
         };
-        append(&c, key, "2026-01-09T00:00:00.000000Z", &entry).unwrap();
+        append(
+            &Tx::direct(&c, &Default::default()),
+            key,
+            "2026-01-09T00:00:00.000000Z",
+            &entry,
+        )
+        .unwrap();
         // Erasing Ana: her rows lose their personal part, the chain still verifies.
         let words = ["ana@padaria.com.br".to_string(), "Ana Souza".to_string()];
         let ids = rows_involving(
@@ -892,7 +922,13 @@ pub(crate) mod tests {
             facts: serde_json::json!({"erased_digest": erased_digest(&ids)}),
             ..Default::default()
         };
-        let eid = append(&c, key, "2026-02-01T00:00:00.000000Z", &entry).unwrap();
+        let eid = append(
+            &Tx::direct(&c, &Default::default()),
+            key,
+            "2026-02-01T00:00:00.000000Z",
+            &entry,
+        )
+        .unwrap();
         erase_rows(&c, &ids, eid, &|a| format!("P-{}", a.unwrap_or(""))).unwrap();
         assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 5 });
         let left: i64 = c

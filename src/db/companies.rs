@@ -181,12 +181,9 @@ pub fn first_mrr_day(conn: &Connection) -> rusqlite::Result<Option<String>> {
 }
 
 pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<Company>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM companies WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM companies WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
 }
 
 pub fn id_by_cnpj(conn: &Connection, cnpj: &str) -> rusqlite::Result<Option<String>> {

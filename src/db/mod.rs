@@ -30,18 +30,94 @@ pub mod upgrade;
 pub mod usage;
 pub mod users;
 pub mod vendor;
+pub mod writer;
+
+pub use writer::{Tx, Writer};
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 use crate::error::AppError;
 
-pub type Pool = r2d2::Pool<SqliteConnectionManager>;
-pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+/// The database: a pool of READ-ONLY connections for reads, and the [`Writer`] every
+/// write goes through (one thread, the only read-write connection, group commit).
+#[derive(Clone)]
+pub struct Pool {
+    read: r2d2::Pool<SqliteConnectionManager>,
+    writer: Writer,
+}
+
+/// A pooled read-only connection (it derefs to [`Connection`]) that also carries the
+/// writer, so a use case handed one can write through [`write`].
+pub struct Conn {
+    read: r2d2::PooledConnection<SqliteConnectionManager>,
+    writer: Writer,
+}
+
+impl Pool {
+    /// A read-only connection from the pool.
+    pub fn get(&self) -> Result<Conn, r2d2::Error> {
+        Ok(Conn {
+            read: self.read.get()?,
+            writer: self.writer.clone(),
+        })
+    }
+
+    pub fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// Closes the pool and stops the writer once its queue is done; returns the
+    /// writer's (read-write) connection, for work after the server's life such as a
+    /// checkpoint. Other clones of the writer stop working.
+    pub fn close(self) -> anyhow::Result<Connection> {
+        drop(self.read);
+        self.writer.finish()
+    }
+
+    pub fn state(&self) -> r2d2::State {
+        self.read.state()
+    }
+
+    pub fn max_size(&self) -> u32 {
+        self.read.max_size()
+    }
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pool(..)")
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.read
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.read
+    }
+}
+
+impl AsRef<Writer> for Conn {
+    fn as_ref(&self) -> &Writer {
+        &self.writer
+    }
+}
+
+impl AsRef<Writer> for Pool {
+    fn as_ref(&self) -> &Writer {
+        &self.writer
+    }
+}
 
 /// Plain SQL files, embedded in the binary, applied in order; `PRAGMA user_version`
 /// records how many have run.
@@ -142,13 +218,17 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
     ),
 ];
 
-/// Per-connection settings.
+/// Prepared statements kept per connection: the writer runs every kind of write, and a
+/// statement re-prepared on each job costs more than the job's own work.
+const STATEMENT_CACHE: usize = 256;
+
+/// Per-connection settings (the writer's and the read-only pool's).
 ///
 /// `synchronous=FULL`: in WAL mode a commit then returns only after the WAL is fsynced,
 /// so an acknowledged write survives `kill -9` *and* a power cut. (`NORMAL` would also
 /// survive `kill -9`, but may lose the last commits on power loss; our write rate is a
 /// few per second at most, so the extra fsync is cheap insurance.)
-const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
+pub(crate) const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA synchronous = FULL;
      PRAGMA busy_timeout = 5000;
      PRAGMA temp_store = MEMORY;
@@ -157,9 +237,14 @@ const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA secure_delete = ON;";
 
 /// Opens (creating if needed) the database, switches it to WAL once, applies pending
-/// migrations, and returns a pool.
+/// migrations, starts the writer on that connection, and returns the read-only pool.
 pub fn open(path: &Path, max_size: u32) -> anyhow::Result<Pool> {
-    {
+    open_with(path, max_size, writer::Options::default())
+}
+
+/// [`open`] with the writer's queue settings.
+pub fn open_with(path: &Path, max_size: u32, opts: writer::Options) -> anyhow::Result<Pool> {
+    let writer = {
         let mut conn = Connection::open(path)
             .with_context(|| format!("cannot open database {}", path.display()))?;
         conn.execute_batch(CONNECTION_PRAGMAS)?;
@@ -178,15 +263,29 @@ pub fn open(path: &Path, max_size: u32) -> anyhow::Result<Pool> {
         if filled > 0 {
             tracing::info!(rows = filled, "filled people's sort keys");
         }
-    }
-    let manager =
-        SqliteConnectionManager::file(path).with_init(|c| c.execute_batch(CONNECTION_PRAGMAS));
+        // Migrations and backfills are done: from here on this connection is the
+        // writer's, the only read-write one of the process.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Writer::start(conn, opts).context("cannot start the database writer")?
+    };
+    // Read-only: reads never wait behind the writer (WAL), and a write that did not go
+    // through the writer fails loudly instead of taking the lock behind its back.
+    let manager = SqliteConnectionManager::file(path)
+        .with_flags(
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_URI
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_init(|c| {
+            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            c.execute_batch(CONNECTION_PRAGMAS)
+        });
     let pool = r2d2::Pool::builder()
         .max_size(max_size)
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .context("cannot build the database pool")?;
-    Ok(pool)
+    Ok(Pool { read: pool, writer })
 }
 
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
@@ -207,16 +306,16 @@ pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `f` inside an IMMEDIATE transaction and commits when it returns `Ok`.
-/// IMMEDIATE takes the write lock up front, so a read-then-write never fails with BUSY.
-pub fn write<T>(
-    conn: &mut Connection,
-    f: impl FnOnce(&Transaction<'_>) -> Result<T, AppError>,
-) -> Result<T, AppError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let out = f(&tx)?;
-    tx.commit()?;
-    Ok(out)
+/// Runs `f` in the writer (its own savepoint inside the writer's group transaction) and
+/// waits, blocking this thread, until the group committed. For use cases already on the
+/// blocking pool; the async path is [`Writer::write`]. Reads that decide the write belong
+/// inside `f`, so check-then-write stays atomic.
+pub fn write<T, F>(w: &impl AsRef<Writer>, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&Tx<'_>) -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    w.as_ref().write_blocking(f)
 }
 
 /// Runs blocking database work on actix's blocking pool, never on the async workers.

@@ -77,8 +77,9 @@ mod tests {
 
     #[test]
     fn a_migration_adding_an_undeclared_column_fails_the_check() {
-        let (_dir, pool) = fresh();
-        let conn = pool.get().unwrap();
+        let (dir, _pool) = fresh();
+        // The pool's connections are read-only: a connection of its own, like a tool's.
+        let conn = rusqlite::Connection::open(dir.path().join("otm.db")).unwrap();
         conn.execute_batch(
             "ALTER TABLE users ADD COLUMN nickname TEXT;
              CREATE TABLE loyalty (user_id TEXT, birthday TEXT);",

@@ -104,12 +104,9 @@ pub fn get(conn: &Connection, id: &str) -> rusqlite::Result<Option<User>> {
 }
 
 pub fn by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM users WHERE email = ?1"),
-        [email],
-        from_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE email = ?1"))?
+        .query_row([email], from_row)
+        .optional()
 }
 
 pub fn owner_exists(conn: &Connection) -> rusqlite::Result<bool> {

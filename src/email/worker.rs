@@ -196,37 +196,58 @@ pub async fn run(state: State, mut stop: crate::jobs::Stop) {
                 Ok(()) => {
                     tracing::info!(id, kind = m.kind, "e-mail sent");
                     let test = m.kind == "test";
-                    db::run(&state.pool, move |c| {
-                        outbox::mark_sent(c, id, &time::now_db())?;
-                        if test {
-                            // The first-steps checklist ticks "e-mail de teste" from this.
-                            crate::services::overview::record_fact(
-                                c,
-                                crate::services::overview::FACT_TEST_MAIL,
-                            )?;
-                        }
-                        Ok(())
-                    })
-                    .await
+                    state
+                        .pool
+                        .writer()
+                        .write(move |c| {
+                            outbox::mark_sent(c, id, &time::now_db())?;
+                            if test {
+                                // The first-steps checklist ticks "e-mail de teste" from this.
+                                crate::services::overview::record_fact(
+                                    c,
+                                    crate::services::overview::FACT_TEST_MAIL,
+                                )?;
+                            }
+                            Ok(())
+                        })
+                        .await
                 }
                 Err((permanent, err)) if permanent || attempts + 1 >= max_attempts => {
                     tracing::error!(id, kind = m.kind, error = %err, attempts = attempts + 1, "e-mail given up");
                     let (st, now) = (state.clone(), time::now_db());
-                    db::run(&state.pool, move |c| {
-                        outbox::give_up(c, id, &err, &now)?;
-                        crate::services::alerts::evaluate(c, &st.keys, &st.settings, &None)?;
-                        Ok(())
-                    })
-                    .await
+                    let given_up = state
+                        .pool
+                        .writer()
+                        .write(move |c| Ok(outbox::give_up(c, id, &err, &now)?))
+                        .await;
+                    match given_up {
+                        Ok(_) => {
+                            db::run(&state.pool, move |c| {
+                                crate::services::alerts::evaluate(
+                                    c,
+                                    &st.keys,
+                                    &st.settings,
+                                    &None,
+                                )?;
+                                Ok(())
+                            })
+                            .await
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 Err((_, err)) => {
                     let wait = backoff_secs(attempts, max);
                     tracing::warn!(id, kind = m.kind, error = %err, retry_in_secs = wait, "e-mail not sent");
                     let next = time::to_db(time::now() + chrono::Duration::seconds(wait as i64));
-                    db::run(&state.pool, move |c| {
-                        Ok(outbox::mark_failed(c, id, &err, &next)?)
-                    })
-                    .await
+                    state
+                        .pool
+                        .writer()
+                        .write(move |c| {
+                            outbox::mark_failed(c, id, &err, &next)?;
+                            Ok(())
+                        })
+                        .await
                 }
             };
             if let Err(e) = write {

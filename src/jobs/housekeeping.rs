@@ -27,7 +27,12 @@ pub async fn run(app: Arc<App>, mut stop: Stop) {
             continue;
         }
         let idle = app.settings.session_idle_secs;
-        match db::run(&app.pool, move |conn| auth::purge_expired(conn, idle)).await {
+        match app
+            .pool
+            .writer()
+            .write(move |tx| auth::purge_expired(tx, idle))
+            .await
+        {
             Ok(n) => {
                 crate::metrics::job_succeeded("housekeeping");
                 if n > 0 {

@@ -2,6 +2,8 @@
 //! recomputed from the stored state; a mail goes out only when one starts or clears,
 //! in the same transaction that records the change, so a restart repeats nothing.
 
+use crate::db::Conn;
+use crate::db::Tx;
 use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
@@ -165,12 +167,18 @@ pub fn conditions(
 
 /// Records every change of state and mails it. Returns the kinds that changed.
 pub fn evaluate(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     integrity: &Integrity,
 ) -> Result<Vec<String>, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_settings = settings.to_owned();
+    let w_integrity = integrity.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let settings = &w_settings;
+        let integrity = &w_integrity;
         if let Some(r) = integrity {
             // The health page reads the last outcome instead of checking again.
             let at = time::now_db();
@@ -191,7 +199,7 @@ pub fn evaluate(
 /// silent job, a missing backup file, Omie failing): `health_<check>`, raised and
 /// cleared like the others.
 pub fn evaluate_health(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     checks: &[super::health::Check],
@@ -222,12 +230,18 @@ pub fn evaluate_health(
             }
         })
         .collect();
-    db::write(conn, |tx| apply(tx, keys, settings, conds))
+    let w_keys = keys.to_owned();
+    let w_settings = settings.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let settings = &w_settings;
+        apply(tx, keys, settings, conds)
+    })
 }
 
 /// Records and mails each condition whose state differs from the stored one.
 fn apply(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     settings: &Settings,
     conds: Vec<Condition>,
@@ -294,14 +308,22 @@ fn apply(
 /// A background job panicked (and, when `gave_up`, will not be started again until the
 /// server restarts): an e-mail to the alert recipients and an audit row.
 pub fn job_failed(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     job: &str,
     panic: &str,
     gave_up: bool,
 ) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_settings = settings.to_owned();
+    let w_job = job.to_owned();
+    let w_panic = panic.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let settings = &w_settings;
+        let job = &w_job;
+        let panic = &w_panic;
         let now = time::now_db();
         let recipients = {
             let configured = super::mail_settings::load(tx, keys, settings)?.alert_emails;

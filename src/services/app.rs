@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use rusqlite::Connection;
-
 use super::Keys;
 use super::omie::{TestCache, TestDeps};
 use super::proxy::Proxy;
@@ -107,7 +105,7 @@ impl App {
     /// their own transaction on that connection, so the audit row commits with the change.
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut Connection, &App) -> Result<T, AppError> + Send + 'static,
+        F: FnOnce(&mut db::Conn, &App) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
         let app = Arc::clone(self);

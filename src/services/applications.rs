@@ -4,6 +4,7 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::applications::{Application, LinkRow, SecretRow};
 
+use crate::db::Conn;
 use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
@@ -13,7 +14,9 @@ use serde_json::json;
 /// whether a person or an application asks.
 pub const APP_TOKEN_PREFIX: &str = "oat_";
 
-use super::throttle::Throttle;
+use std::sync::Arc;
+
+use super::app::App;
 use super::{Actor, ActorKind, Keys};
 use crate::crypto::{new_id, new_token, sha256_hex};
 use crate::db::applications::{self as store};
@@ -88,7 +91,7 @@ fn new_secret(tx: &Connection, app_id: &str, now: &str) -> Result<String, AppErr
 
 /// Creates an application; returns it and its first client secret (shown once).
 pub fn create(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     name: &str,
@@ -98,7 +101,15 @@ pub fn create(
     let name = required_text(name, 120, "Informe o nome da aplicação.")
         .map_err(|m| AppError::field("name", m))?;
     let description: String = description.trim().chars().take(500).collect();
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_name = name.to_owned();
+    let w_description = description.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let name = &w_name;
+        let description = &w_description;
         let now = time::now_db();
         let app = Application {
             id: new_id("app"),
@@ -129,14 +140,22 @@ pub fn list(conn: &Connection, actor: &Actor) -> Result<Vec<Application>, AppErr
 }
 
 pub fn update(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     name: Option<&str>,
     description: Option<&str>,
 ) -> Result<Application, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let (name, description) = (name.map(str::to_owned), description.map(str::to_owned));
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let (name, description) = (name.as_deref(), description.as_deref());
         let app = get(tx, actor, id)?;
         let name = match name {
             Some(n) => required_text(n, 120, "Informe o nome da aplicação.")
@@ -157,12 +176,18 @@ pub fn update(
 
 /// Adds a second secret so the app can switch without downtime; at most two are active.
 pub fn rotate_secret(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
 ) -> Result<(Application, String), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
         let app = get(tx, actor, id)?;
         if app.status != crate::domain::ApplicationStatus::Active {
             return Err(AppError::field("status", "Esta aplicação foi revogada."));
@@ -187,13 +212,21 @@ pub fn rotate_secret(
 
 /// Revokes one secret; tokens issued with it stop working at once.
 pub fn revoke_secret(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     secret_id: &str,
 ) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_secret_id = secret_id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let secret_id = &w_secret_id;
         get(tx, actor, id)?;
         let now = time::now_db();
         if store::revoke_secret(tx, id, secret_id, &now)? == 0 {
@@ -208,8 +241,14 @@ pub fn revoke_secret(
 }
 
 /// Revokes the application; all its tokens stop working at once.
-pub fn revoke(conn: &mut Connection, keys: &Keys, actor: &Actor, id: &str) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+pub fn revoke(conn: &mut Conn, keys: &Keys, actor: &Actor, id: &str) -> Result<(), AppError> {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
         get(tx, actor, id)?;
         let now = time::now_db();
         store::revoke(tx, id, &now)?;
@@ -226,7 +265,7 @@ pub fn revoke(conn: &mut Connection, keys: &Keys, actor: &Actor, id: &str) -> Re
 
 /// Links an application to a company with scopes (replacing earlier scopes).
 pub fn link(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,
@@ -234,13 +273,23 @@ pub fn link(
     scopes: &[String],
 ) -> Result<String, AppError> {
     let scopes = parse_scopes(scopes)?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_company_id = company_id.to_owned();
+    let w_app_id = app_id.to_owned();
+    let w_scopes = scopes.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let company_id = &w_company_id;
+        let app_id = &w_app_id;
+        let scopes = &w_scopes;
         let app = get(tx, actor, app_id)?;
         let c = companies::get(tx, company_id)?
             .filter(|c| c.status != crate::domain::CompanyStatus::Archived)
             .ok_or(AppError::NotFound)?;
         let now = time::now_db();
-        store::upsert_link(tx, &app.id, &c.id, &scopes, &actor.label(), &now)?;
+        store::upsert_link(tx, &app.id, &c.id, scopes, &actor.label(), &now)?;
         let mut entry = actor.entry(Action::ApplicationLink, "application", Some(&app.id));
         entry.company_id = Some(c.id.clone());
         entry.details = json!({ "scopes": scopes, "client_id": app.client_id });
@@ -253,7 +302,7 @@ pub fn link(
 /// Links an application to the company of a CNPJ as the owner typed it; returns the
 /// CNPJ, for saying which company.
 pub fn link_by_cnpj(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     cnpj: &str,
@@ -270,13 +319,21 @@ pub fn link_by_cnpj(
 /// Unlinks; the app's tokens stop reaching that company at once (access is checked
 /// against links on every request).
 pub fn unlink(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,
     app_id: &str,
 ) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_company_id = company_id.to_owned();
+    let w_app_id = app_id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let company_id = &w_company_id;
+        let app_id = &w_app_id;
         let own_admin = actor.role() == Some(crate::domain::Role::CompanyAdmin)
             && actor.company_id() == Some(company_id);
         if !actor.is_platform() && !own_admin {
@@ -340,6 +397,8 @@ pub enum GrantError {
     UnsupportedGrantType,
     InvalidScope,
     SlowDown(u64),
+    /// The writer's queue stayed full past its deadline: 503, try again.
+    Busy,
 }
 
 pub struct Grant<'a> {
@@ -352,11 +411,13 @@ pub struct Grant<'a> {
 
 /// The client-credentials grant: returns (token, scope).
 /// A token issued is one of the application's calls (`auth.token` in its usage).
-pub fn issue_token(
-    conn: &mut Connection,
-    keys: &Keys,
-    throttle: &Throttle,
-    meter: &super::usage::Meter,
+///
+/// The hot path: the checks that need no database run here, then ONE writer job looks
+/// the client up, checks the secret, stores the token and its audit row (so a secret
+/// revoked a moment before can never be honoured), and the answer comes once that job's
+/// group committed. No blocking-pool thread is held meanwhile.
+pub async fn issue_token(
+    app: &Arc<App>,
     g: &Grant<'_>,
     ttl_secs: u64,
 ) -> Result<(String, String), GrantError> {
@@ -373,58 +434,73 @@ pub fn issue_token(
         ));
     }
     let scope = granted_scope(g.scope)?;
-    // Client secrets are 256 random bits: guessing one is hopeless, so there is no
-    // budget per client_id (which anyone could spend to keep the application out), only
-    // one per address, counted before the check like a sign-in's.
-    let ik = format!("client-ip:{}", g.ip);
-    throttle.reserve(&[&ik]).map_err(GrantError::SlowDown)?;
-    let internal = |_| GrantError::InvalidRequest("temporary failure, try again");
-    let found = store::by_client_id(conn, g.client_id)
-        .map_err(internal)?
-        .filter(|a| a.status == crate::domain::ApplicationStatus::Active)
-        .map(|a| {
-            store::active_secret_by_hash(conn, &a.id, &sha256_hex(g.client_secret.as_bytes()))
-                .map(|s| s.map(|s| (a, s)))
-        })
-        .transpose()
-        .map_err(internal)?
-        .flatten();
-    let Some((app, secret_id)) = found else {
-        return Err(GrantError::InvalidClient);
-    };
-    throttle.clear(&ik);
     let token = new_token();
-    db::write(conn, |tx| {
-        let now_t = time::now();
-        let now = time::to_db(now_t);
-        let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
-        store::insert_token(
-            tx,
-            &sha256_hex(token.as_bytes()),
-            &app.id,
-            &secret_id,
-            &scope,
-            &now,
-            &expires,
-        )?;
-        store::touch_secret(tx, &app.id, &secret_id, &now)?;
-        // The application's sign-in, as auth.login is a person's.
-        let actor = Actor {
-            kind: ActorKind::Application {
-                id: app.id.clone(),
-                client_id: app.client_id.clone(),
-                scope: scope.clone(),
-                metered: Default::default(),
-            },
-            ip: g.ip.to_string(),
-        };
-        let mut entry = actor.entry(Action::ApplicationTokenIssue, "application", Some(&app.id));
-        entry.details = json!({ "scope": scope });
-        audit::append(tx, &keys.audit, &now, &entry)?;
-        Ok(())
-    })
-    .map_err(|_: AppError| GrantError::InvalidRequest("temporary failure, try again"))?;
-    meter.app_call(&app.id, "auth.token");
+    let token_hash = sha256_hex(token.as_bytes());
+    let secret_hash = sha256_hex(g.client_secret.as_bytes());
+    let (client_id, ip) = (g.client_id.to_string(), g.ip.to_string());
+    let a = Arc::clone(app);
+    let issued = app
+        .pool
+        .writer()
+        .write(move |tx| {
+            // Client secrets are 256 random bits: guessing one is hopeless, so there is
+            // no budget per client_id (which anyone could spend to keep the application
+            // out), only one per address, counted before the check like a sign-in's.
+            // Here, in the writer, reservation, check and clearing run one job at a time.
+            let ik = format!("client-ip:{ip}");
+            if let Err(wait) = a.throttle.reserve(&[&ik]) {
+                return Ok(Err(GrantError::SlowDown(wait)));
+            }
+            let found = store::by_client_id(tx, &client_id)?
+                .filter(|c| c.status == crate::domain::ApplicationStatus::Active)
+                .map(|c| {
+                    store::active_secret_by_hash(tx, &c.id, &secret_hash).map(|s| s.map(|s| (c, s)))
+                })
+                .transpose()?
+                .flatten();
+            let Some((application, secret_id)) = found else {
+                return Ok(Err(GrantError::InvalidClient));
+            };
+            a.throttle.clear(&ik);
+            let now_t = time::now();
+            let now = time::to_db(now_t);
+            let expires = time::to_db(now_t + Duration::seconds(ttl_secs as i64));
+            store::insert_token(
+                tx,
+                &token_hash,
+                &application.id,
+                &secret_id,
+                &scope,
+                &now,
+                &expires,
+            )?;
+            store::touch_secret(tx, &application.id, &secret_id, &now)?;
+            // The application's sign-in, as auth.login is a person's.
+            let actor = Actor {
+                kind: ActorKind::Application {
+                    id: application.id.clone(),
+                    client_id: application.client_id.clone(),
+                    scope: scope.clone(),
+                    metered: Default::default(),
+                },
+                ip,
+            };
+            let mut entry = actor.entry(
+                Action::ApplicationTokenIssue,
+                "application",
+                Some(&application.id),
+            );
+            entry.details = json!({ "scope": scope });
+            audit::append(tx, &a.keys.audit, &now, &entry)?;
+            Ok(Ok((application.id, scope)))
+        })
+        .await
+        .map_err(|e| match e {
+            AppError::Busy => GrantError::Busy,
+            _ => GrantError::InvalidRequest("temporary failure, try again"),
+        })?;
+    let (app_id, scope) = issued?;
+    app.meter.app_call(&app_id, "auth.token");
     Ok((format!("{}{token}", APP_TOKEN_PREFIX), scope))
 }
 
@@ -451,15 +527,25 @@ pub fn secrets(
 
 /// An application ends its own token (`POST /auth/logout`).
 pub fn revoke_own_token(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     token: &str,
 ) -> Result<(), AppError> {
-    let raw = token.strip_prefix(APP_TOKEN_PREFIX).unwrap_or(token);
-    db::write(conn, |tx| {
+    let raw = sha256_hex(
+        token
+            .strip_prefix(APP_TOKEN_PREFIX)
+            .unwrap_or(token)
+            .as_bytes(),
+    );
+    let forget = raw.clone();
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let now = time::now_db();
-        store::revoke_token(tx, &sha256_hex(raw.as_bytes()), &now)?;
+        store::revoke_token(tx, &raw, &now)?;
         let entry = actor.entry(
             Action::ApplicationLogout,
             "application",
@@ -468,7 +554,7 @@ pub fn revoke_own_token(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
-    .inspect(|_| keys.hot.forget_app_token(&sha256_hex(raw.as_bytes())))
+    .inspect(|_| keys.hot.forget_app_token(&forget))
 }
 
 pub fn links_of_app(

@@ -3,6 +3,7 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::audit::{Entry, Filter};
 
+use crate::db::Conn;
 use std::collections::HashMap;
 
 use rusqlite::Connection;
@@ -157,11 +158,13 @@ pub fn erase_rows(
 /// (the old verdict and the old head's hash, so the old chain stays checkable against
 /// any copy of it). A broken old chain is converted too (the server must run), and its
 /// break is recorded in that row for good. Idempotent; one transaction.
-pub fn upgrade(conn: &mut Connection, audit_key: &[u8]) -> Result<Option<Verdict>, AppError> {
+pub fn upgrade(conn: &mut Conn, audit_key: &[u8]) -> Result<Option<Verdict>, AppError> {
     if !store::needs_rechain(conn)? {
         return Ok(None);
     }
-    crate::db::write(conn, |tx| {
+    let w_audit_key = audit_key.to_owned();
+    crate::db::write(conn, move |tx| {
+        let audit_key = &w_audit_key;
         if !store::needs_rechain(tx)? {
             return Ok(None);
         }
@@ -198,8 +201,15 @@ mod tests {
     #[test]
     fn an_old_trail_is_converted_once_and_the_conversion_is_on_record() {
         let key = b"old-audit-key";
-        let (mut c, old_head) = crate::db::audit::tests::legacy_trail(key);
-        crate::db::migrate(&mut c).unwrap();
+        let (legacy, old_head) = crate::db::audit::tests::legacy_trail(key);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        legacy
+            .execute("VACUUM INTO ?1", [path.to_str().unwrap()])
+            .unwrap();
+        // Migrations run on opening; the conversion goes through the writer.
+        let pool = crate::db::open(&path, 2).unwrap();
+        let mut c = pool.get().unwrap();
         let old = upgrade(&mut c, key).unwrap();
         assert_eq!(old, Some(Verdict::Intact { rows: 3 }));
         assert_eq!(verify(&c, key).unwrap(), Verdict::Intact { rows: 4 });

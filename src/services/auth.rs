@@ -1,5 +1,7 @@
 //! Sign-in, sessions and API tokens.
 
+use crate::db::Conn;
+use crate::db::Tx;
 use crate::domain::Action;
 use std::sync::OnceLock;
 
@@ -103,7 +105,7 @@ pub fn sign_in_page(
     old_session: Option<&str>,
 ) -> Result<PageSignIn, AppError> {
     let p = check_credentials(app, input)?;
-    let conn = &mut *app.pool.get()?;
+    let conn = &mut app.pool.get()?;
     if super::mfa::enabled(conn, &p.user.id)? {
         return Ok(PageSignIn::NeedsCode(p));
     }
@@ -120,7 +122,7 @@ pub fn sign_in_page(
 }
 
 fn finish_page(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     mark: Option<&str>,
     base_url: &str,
@@ -131,7 +133,17 @@ fn finish_page(
     if let Some(old) = old_session {
         end_session(conn, keys, old, client.ip)?;
     }
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_base_url = base_url.to_owned();
+    let w_p = p.to_owned();
+    let w_client = client.owned();
+    let mark = mark.map(str::to_owned);
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let base_url = &w_base_url;
+        let p = &w_p;
+        let client = &w_client.client();
+        let mark = mark.as_deref();
         // A pending sign-in counts once: the sign-in it is bound to must still be the
         // last, checked and replaced in this one (immediate) transaction.
         if let Some(m) = mark
@@ -160,7 +172,7 @@ pub fn sign_in_page_code(
     old_session: Option<&str>,
     pending_ok: &dyn Fn(&str) -> bool,
 ) -> Result<Principal, AppError> {
-    let conn = &mut *app.pool.get()?;
+    let conn = &mut app.pool.get()?;
     let p = session_principal(conn, user_id)?.ok_or(AppError::Unauthenticated)?;
     let mark = p.user.last_login_at.clone().unwrap_or_default();
     if !pending_ok(&mark) {
@@ -196,7 +208,7 @@ pub fn login_mark(conn: &Connection, user_id: &str) -> Result<Option<String>, Ap
 /// person has one (`otp`: a TOTP code or a recovery code), and issues a bearer token.
 pub fn sign_in_api(app: &App, input: &LoginInput<'_>) -> Result<String, AppError> {
     let p = check_credentials(app, input)?;
-    let conn = &mut *app.pool.get()?;
+    let conn = &mut app.pool.get()?;
     if super::mfa::enabled(conn, &p.user.id)? {
         let code = input
             .otp
@@ -212,27 +224,15 @@ pub fn sign_in_api(app: &App, input: &LoginInput<'_>) -> Result<String, AppError
         )?;
     }
     let token = new_token();
-    db::write(conn, |tx| {
+    let client = input.client().owned();
+    let keys = app.keys.clone();
+    let (base_url, ttl) = (app.settings.base_url.clone(), app.settings.token_ttl_secs);
+    db::write(conn, move |tx| {
         let now = time::now_db();
-        insert_token(
-            tx,
-            &app.keys,
-            &p,
-            &token,
-            input.ip,
-            app.settings.token_ttl_secs,
-        )?;
-        known_clients::signed_in(
-            tx,
-            &app.keys,
-            &app.settings.base_url,
-            &p.user,
-            &input.client(),
-            &now,
-        )?;
-        Ok(())
-    })?;
-    Ok(token)
+        insert_token(tx, &keys, &p, &token, &client.ip, ttl)?;
+        known_clients::signed_in(tx, &keys, &base_url, &p.user, &client.client(), &now)?;
+        Ok(token)
+    })
 }
 
 /// Checks e-mail and password. Unknown e-mail and wrong password take the same time and
@@ -279,15 +279,14 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
             for k in &policy.keys {
                 app.throttle.clear(k);
             }
-            let conn = &mut *app.pool.get()?;
+            let conn = &mut app.pool.get()?;
             if let Some(why) = inactive_reason(conn, &u)? {
-                db::write(conn, |tx| {
+                let ip = input.ip.to_string();
+                let keys = keys.clone();
+                db::write(conn, move |tx| {
                     let now = time::now_db();
-                    let mut entry = Actor::system_at(input.ip).entry(
-                        Action::AuthLoginRefused,
-                        "user",
-                        Some(&u.id),
-                    );
+                    let mut entry =
+                        Actor::system_at(&ip).entry(Action::AuthLoginRefused, "user", Some(&u.id));
                     entry.actor_label = u.email.clone();
                     entry.company_id = u.company_id.clone();
                     entry.details = json!({ "status": u.status });
@@ -300,11 +299,12 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
         }
         None => {
             // The failure was counted by the reservation, before anything could fail.
-            let conn = &mut *app.pool.get()?;
-            db::write(conn, |tx| {
+            let conn = &mut app.pool.get()?;
+            let ip = input.ip.to_string();
+            let keys = keys.clone();
+            db::write(conn, move |tx| {
                 let now = time::now_db();
-                let mut entry =
-                    Actor::system_at(input.ip).entry(Action::AuthLoginFailed, "user", None);
+                let mut entry = Actor::system_at(&ip).entry(Action::AuthLoginFailed, "user", None);
                 if let Some(u) = &user {
                     // Only failures counted on the account are the account's to keep.
                     if policy.account.is_some() {
@@ -341,7 +341,7 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
 }
 
 fn record_login(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     p: &Principal,
     ip: &str,
@@ -393,13 +393,14 @@ pub fn session_principal(conn: &Connection, user_id: &str) -> Result<Option<Prin
 
 /// Ends the page session whose row is `id_hash` (the SHA-256 of its key) and records the
 /// sign-out in the same transaction.
-pub fn end_session(
-    conn: &mut Connection,
-    keys: &Keys,
-    id_hash: &str,
-    ip: &str,
-) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+pub fn end_session(conn: &mut Conn, keys: &Keys, id_hash: &str, ip: &str) -> Result<(), AppError> {
+    let w_keys = keys.to_owned();
+    let w_id_hash = id_hash.to_owned();
+    let w_ip = ip.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let id_hash = &w_id_hash;
+        let ip = &w_ip;
         let Some(s) = sessions::get(tx, id_hash)? else {
             return Ok(());
         };
@@ -419,7 +420,7 @@ pub fn end_session(
 /// Stores `token` (its SHA-256) for `p` and records the sign-in, in the caller's
 /// transaction.
 fn insert_token(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     p: &Principal,
     token: &str,
@@ -463,13 +464,21 @@ pub fn resolve_token_until(
 }
 
 pub fn revoke_token(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     p: &Principal,
     token: &str,
     ip: &str,
 ) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_p = p.to_owned();
+    let w_token = token.to_owned();
+    let w_ip = ip.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let p = &w_p;
+        let token = &w_token;
+        let ip = &w_ip;
         let now = time::now_db();
         tokens::revoke(tx, &sha256_hex(token.as_bytes()), &now)?;
         let mut entry = p
@@ -502,7 +511,7 @@ pub fn password_matches(u: &crate::db::users::User, password: &str) -> bool {
 /// Ends the bearer token a request came with, a person's or an application's: it stops
 /// working at once.
 pub fn sign_out_api(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     principal: Option<&Principal>,
     actor: &Actor,

@@ -4,6 +4,7 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::backups::Backup;
 
+use crate::db::Conn;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
@@ -63,7 +64,7 @@ pub fn get(conn: &Connection, actor: &Actor, id: &str) -> Result<backups::Backup
 
 /// Records a manual backup and takes the lock; the caller runs [`backup::execute`].
 pub fn start(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -75,7 +76,7 @@ pub fn start(
 /// The file of a good backup, opened, for the owner to download; audited before it
 /// leaves (and only once it is open, so a file pruned meanwhile is a 404, not a row).
 pub fn download(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -93,10 +94,17 @@ pub fn download(
         .metadata()
         .map_err(|e| AppError::Internal(anyhow::Error::new(e)))?
         .len();
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_name = name.clone();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
         let now = time::now_db();
         let mut entry = actor.entry(Action::BackupDownload, "backup", Some(id));
-        entry.details = json!({ "file": name });
+        entry.details = json!({ "file": w_name });
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })?;
@@ -111,7 +119,7 @@ pub struct PolicyInput {
 
 /// Stores the owner's schedule, retention and remote (those the environment sets stay).
 pub fn update_policy(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -157,7 +165,13 @@ pub fn update_policy(
     let (Ok(times), Ok(retention)) = (times, retention) else {
         return Err(AppError::Validation(errors));
     };
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_settings = settings.to_owned();
+    let w_actor = actor.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let settings = &w_settings;
+        let actor = &w_actor;
         let now = time::now_db();
         let old = Policy::load(tx, settings)?;
         let mut changed = Vec::new();
@@ -200,11 +214,15 @@ pub fn test_remote(app: &App, actor: &Actor) -> Result<Result<String, String>, A
     let result = crate::backup::remote::probe(&remote, &app.settings.data_dir)
         .map(|()| remote.clone())
         .map_err(|e| e.to_string());
-    db::write(&mut *app.pool.get()?, |tx| {
+    let w_actor = actor.to_owned();
+    let keys = app.keys.clone();
+    let ok = result.is_ok();
+    db::write(app.pool.writer(), move |tx| {
+        let actor = &w_actor;
         let now = time::now_db();
         let mut entry = actor.entry(Action::BackupRemoteTest, "settings", Some("backup_remote"));
-        entry.details = serde_json::json!({ "remote": remote, "ok": result.is_ok() });
-        audit::append(tx, &app.keys.audit, &now, &entry)?;
+        entry.details = serde_json::json!({ "remote": remote, "ok": ok });
+        audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })?;
     if let Err(e) = &result {
@@ -232,9 +250,12 @@ pub fn recovery_kit(app: &App, actor: &Actor, password: &str) -> Result<Recovery
     if matches {
         app.throttle.clear(&throttle_key);
     }
-    let conn = &mut *app.pool.get()?;
+    let conn = &mut app.pool.get()?;
     if !matches {
-        db::write(conn, |tx| {
+        let w_actor = actor.to_owned();
+        let keys = keys.clone();
+        db::write(conn, move |tx| {
+            let actor = &w_actor;
             let now = time::now_db();
             let entry = actor.entry(
                 Action::BackupRecoveryKitDenied,
@@ -251,7 +272,11 @@ pub fn recovery_kit(app: &App, actor: &Actor, password: &str) -> Result<Recovery
     }
     let key_file = std::fs::read_to_string(&settings.master_key_file)
         .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("read master key")))?;
-    db::write(conn, |tx| {
+    let w_actor = actor.to_owned();
+    let w_keys = keys.clone();
+    db::write(conn, move |tx| {
+        let actor = &w_actor;
+        let keys = &w_keys;
         let now = time::now_db();
         let entry = actor.entry(Action::BackupRecoveryKit, "settings", Some("master_key"));
         audit::append(tx, &keys.audit, &now, &entry)?;

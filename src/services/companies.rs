@@ -3,6 +3,8 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::companies::Company;
 
+use crate::db::Conn;
+use crate::db::Tx;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
@@ -194,17 +196,25 @@ fn shown_to(actor: &Actor, mut c: Company) -> Company {
 }
 
 pub fn create(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     input: &CompanyInput,
 ) -> Result<Company, AppError> {
-    db::write(conn, |tx| create_in(tx, keys, actor, input))
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_input = input.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let input = &w_input;
+        create_in(tx, keys, actor, input)
+    })
 }
 
 /// Creates a company inside the caller's transaction (sign-up acceptance uses it too).
 pub fn create_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     input: &CompanyInput,
@@ -241,18 +251,28 @@ pub fn create_in(
 }
 
 pub fn update(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     input: &CompanyInput,
 ) -> Result<Company, AppError> {
-    db::write(conn, |tx| update_in(tx, keys, actor, id, input))
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_input = input.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let input = &w_input;
+        update_in(tx, keys, actor, id, input)
+    })
 }
 
 /// [`update`] inside the caller's transaction.
 pub fn update_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -337,19 +357,27 @@ pub fn update_in(
 
 /// Suspends, reactivates or archives a company (platform users only).
 pub fn set_status(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     status: CompanyStatus,
 ) -> Result<Company, AppError> {
-    db::write(conn, |tx| set_status_in(tx, keys, actor, id, status))
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        set_status_in(tx, keys, actor, id, status)
+    })
         .inspect(|_| keys.hot.forget_company(id))
 }
 
 /// [`set_status`] inside the caller's transaction.
 pub fn set_status_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -563,7 +591,7 @@ pub fn read(app: &App, conn: &Connection, actor: &Actor, id: &str) -> Result<Com
 /// A change of a company: any fields, and perhaps its status, in one transaction — a
 /// refused field change leaves the status as it was too.
 pub fn patch(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -581,7 +609,15 @@ pub fn patch(
     .iter()
     .any(|f| f.is_some())
         || input.monthly_fee.is_some();
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_input = input.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let input = &w_input;
         let mut c = get(tx, actor, id)?;
         // Edit before archiving, and reactivate before editing.
         let archiving = status == Some(CompanyStatus::Archived);

@@ -5,6 +5,7 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::privacy_requests::Request;
 
+use crate::db::Conn;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -254,7 +255,7 @@ fn owner_only(actor: &Actor) -> Result<(), AppError> {
 /// Everything about a person as one JSON document: the signed-in person's own
 /// (`person_id` `None`), or, for the owner only, anyone's. Audited as `privacy.export`.
 pub fn export(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     person_id: Option<&str>,
@@ -391,10 +392,15 @@ pub fn export(
         "events": events,
         "shared_with": shared_with,
     });
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let n_events = doc["events"].as_array().map_or(0, Vec::len);
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let mut entry = actor.entry(Action::PrivacyExport, "user", Some(&u.id));
         entry.company_id = u.company_id.clone();
-        entry.details = json!({ "events": doc["events"].as_array().map_or(0, Vec::len) });
+        entry.details = json!({ "events": n_events });
         audit_store::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })?;
@@ -440,7 +446,7 @@ fn profile_link(base_url: &str, role: Role) -> String {
 
 /// The person opens a request; it is due 15 days later. The person is e-mailed.
 pub fn open_request(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     base_url: &str,
     actor: &Actor,
@@ -481,7 +487,17 @@ pub fn open_request(
         &u.email,
         "Recebemos o seu pedido sobre os seus dados (LGPD)".into(),
     )?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_kind = kind.to_owned();
+    let w_message = message.to_owned();
+    let w_id = id.clone();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let kind = w_kind;
+        let id = w_id;
+        let message = &w_message;
         store::insert(
             tx,
             &store::NewRequest {
@@ -526,7 +542,7 @@ fn platform_person(actor: &Actor) -> Result<(), AppError> {
 
 /// Answers a request: `done`, or `refused` with a reason. The person is e-mailed.
 pub fn resolve(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     base_url: &str,
     actor: &Actor,
@@ -581,8 +597,16 @@ pub fn resolve(
         "Seu pedido sobre os seus dados (LGPD) foi respondido".into(),
     )?;
     let by = actor.user_id().unwrap_or_default().to_string();
-    db::write(conn, |tx| {
-        if store::resolve(tx, id, status, &reason, &by, &now)? == 0 {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_reason = reason.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let reason = &w_reason;
+        if store::resolve(tx, id, status, reason, &by, &now)? == 0 {
             return Err(AppError::Conflict(vec![crate::error::FieldError::new(
                 "outcome",
                 "Este pedido já foi respondido.",
@@ -604,12 +628,7 @@ pub fn resolve(
 
 /// Mails the owners about open requests due within `days`, once per request per São
 /// Paulo day (one message per owner listing them all). Returns how many requests.
-pub fn remind(
-    conn: &mut Connection,
-    keys: &Keys,
-    base_url: &str,
-    days: u64,
-) -> Result<usize, AppError> {
+pub fn remind(conn: &mut Conn, keys: &Keys, base_url: &str, days: u64) -> Result<usize, AppError> {
     let now_t = time::now();
     let now = time::to_db(now_t);
     let until = time::to_db(now_t + Duration::days(i64::try_from(days).unwrap_or(3)));
@@ -643,7 +662,10 @@ pub fn remind(
             .to_outgoing(to, "Pedidos LGPD perto do prazo".into())?,
         );
     }
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let n_due = due.len();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
         for m in &mails {
             email::queue(tx, &keys.ring, m, &now)?;
         }
@@ -660,7 +682,7 @@ pub fn remind(
         }
         Ok(())
     })?;
-    Ok(due.len())
+    Ok(n_due)
 }
 
 // ---------------------------------------------------------------------------------
@@ -675,7 +697,7 @@ pub const AUDIT_CSV_HEADER_CLEAR: &str =
 /// pseudonym, no e-mail and no IP address anywhere (details included). Clear: the owner
 /// only (staff are refused). Both audited as `audit.export`.
 pub fn audit_csv(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     anonymized: bool,
@@ -742,7 +764,11 @@ pub fn audit_csv(
         }
     }
     let now = time::now_db();
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let mut entry = actor.entry(Action::AuditExport, "audit", None);
         entry.company_id = actor.company_id().map(str::to_string);
         entry.details = json!({ "anonymized": anonymized, "rows": rows });

@@ -4,6 +4,7 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::outbox::Queued;
 
+use crate::db::Conn;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
@@ -27,7 +28,7 @@ fn owner_only(actor: &Actor) -> Result<(), AppError> {
 
 /// Queues a test message to `to` (the owner checks the SMTP settings with it).
 pub fn send_test(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     to: &str,
@@ -44,7 +45,13 @@ pub fn send_test(
         to.as_str(),
         format!("Teste de e-mail do {}", crate::services::vendor::panel()),
     )?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_to = to.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let to = &w_to;
         let now = time::now_db();
         let id = email::queue(tx, &keys.ring, &mail, &now)?;
         let mut entry = actor.entry(Action::EmailTest, "email", Some(&id.to_string()));
@@ -77,13 +84,17 @@ pub fn queue_state(conn: &Connection, actor: &Actor) -> Result<QueueState, AppEr
 /// Gives the dead letters a new round of attempts (after the owner fixed the address or
 /// the mail server); the alert clears once none is left. Returns how many.
 pub fn retry_dead(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &crate::config::Settings,
     actor: &Actor,
 ) -> Result<usize, AppError> {
     owner_only(actor)?;
-    let n = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let n = db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let now = time::now_db();
         let n = outbox::retry_dead(tx, &now)?;
         let mut entry = actor.entry(Action::EmailRetry, "email", None);

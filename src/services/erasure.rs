@@ -7,6 +7,8 @@
 //! the people erased since; at start-up (and in `restore`) every ledger line whose
 //! subject is not erased in the database is erased again before the server serves.
 
+use crate::db::Conn;
+use crate::db::Tx;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -109,7 +111,7 @@ fn may_anonymize(conn: &Connection, actor: &Actor, u: &User) -> Result<(), AppEr
 /// and the database files, their sessions and tokens end, their audit rows keep only a
 /// pseudonym. Recorded in the erasure ledger first, so a restore cannot bring them back.
 pub fn anonymize_user(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     data_dir: &Path,
     actor: &Actor,
@@ -121,7 +123,13 @@ pub fn anonymize_user(
         return Ok(u);
     }
     record(data_dir, "user", &u.id)?;
-    let out = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let out = db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
         let u = user_store::get(tx, id)?.ok_or(AppError::NotFound)?;
         erase_user_in(tx, keys, actor, &u, Action::PrivacyAnonymize)?;
         user_store::get(tx, id)?.ok_or(AppError::NotFound)
@@ -134,7 +142,7 @@ pub fn anonymize_user(
 /// `POST /api/v1/companies/{id}/anonymize` (owner): the company archived, its contact
 /// erased, its people anonymized, its Omie credentials destroyed, its links removed.
 pub fn anonymize_company(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     data_dir: &Path,
     actor: &Actor,
@@ -146,7 +154,13 @@ pub fn anonymize_company(
         return Err(AppError::Forbidden);
     }
     record(data_dir, "company", id)?;
-    let out = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let out = db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
         erase_company_in(tx, keys, actor, id, Action::PrivacyAnonymizeCompany)?;
         company_store::get(tx, id)?.ok_or(AppError::NotFound)
     })?;
@@ -156,7 +170,7 @@ pub fn anonymize_company(
 }
 
 fn erase_user_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     u: &User,
@@ -183,7 +197,7 @@ fn erase_user_in(
 }
 
 fn erase_company_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -244,7 +258,7 @@ fn erase_sealed_mail(tx: &Connection, keys: &Keys, words: &[&str]) -> Result<(),
 /// digest of their ids) and overwrites the personal part of those rows.
 #[allow(clippy::too_many_arguments)]
 fn erase_trail(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     action: Action,
@@ -268,9 +282,11 @@ fn erase_trail(
 
 /// Empties the write-ahead log into the database file, so the erased bytes are in
 /// neither; retried while readers hold old snapshots.
-fn scrub(conn: &Connection) {
+fn scrub(conn: &Conn) {
     for _ in 0..50 {
-        match store::scrub_files(conn) {
+        // A checkpoint needs the read-write connection, outside any transaction.
+        let done = db::Writer::maintenance_blocking(conn.as_ref(), |c| Ok(store::scrub_files(c)?));
+        match done {
             Ok(true) => return,
             Ok(false) => std::thread::sleep(std::time::Duration::from_millis(50)),
             Err(e) => {
@@ -286,13 +302,15 @@ fn scrub(conn: &Connection) {
 
 /// Re-applies every erasure of the ledger that the database does not show (a restored
 /// older backup): before the server serves, and in `restore`. Returns how many.
-pub fn reapply(conn: &mut Connection, keys: &Keys, data_dir: &Path) -> anyhow::Result<usize> {
+pub fn reapply(conn: &mut Conn, keys: &Keys, data_dir: &Path) -> anyhow::Result<usize> {
     let lines = ledger(data_dir)?;
     if lines.is_empty() {
         return Ok(0);
     }
     let actor = Actor::system_at("restauração");
-    let n = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let n = db::write(conn, move |tx| {
+        let keys = &w_keys;
         let mut n = 0;
         for l in &lines {
             match l.kind.as_str() {
@@ -325,7 +343,8 @@ pub fn reapply(conn: &mut Connection, keys: &Keys, data_dir: &Path) -> anyhow::R
         );
         // An older file's free space may hold what was erased before it was written
         // with secure_delete: rebuild it (rare: only after a restore).
-        if let Err(e) = store::compact(conn) {
+        if let Err(e) = db::Writer::maintenance_blocking(conn.as_ref(), |c| Ok(store::compact(c)?))
+        {
             tracing::warn!(error = %e, "rebuilding the database after re-applied erasures failed");
         }
         scrub(conn);

@@ -7,6 +7,7 @@
 //!
 //! The thresholds are all in [`LIMITS`] (the README's table is written from it).
 
+use crate::db::Conn;
 use std::path::Path;
 
 use chrono::Duration;
@@ -38,7 +39,7 @@ pub struct OmieTally {
 }
 
 /// Counts today's proxy calls and stores the tally (the health job, once a minute).
-pub fn refresh(conn: &mut Connection) -> Result<(), AppError> {
+pub fn refresh(conn: &mut Conn) -> Result<(), AppError> {
     let date = time::today_br().format("%Y-%m-%d").to_string();
     let (answered, failed) = store::omie_calls(conn, &date)?;
     let text = serde_json::to_string(&OmieTally {
@@ -47,7 +48,7 @@ pub fn refresh(conn: &mut Connection) -> Result<(), AppError> {
         failed,
     })
     .map_err(|e| AppError::Internal(e.into()))?;
-    crate::db::write(conn, |tx| {
+    crate::db::write(conn, move |tx| {
         app_settings::set(tx, OMIE_TALLY_KEY, &text, &time::now_db())?;
         Ok(())
     })

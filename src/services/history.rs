@@ -7,6 +7,7 @@
 //! Also the chain's last verification: run by a daily job or the "Verificar agora"
 //! button, stored, and read by the audit page (which never walks the chain itself).
 
+use crate::db::Conn;
 use std::collections::HashMap;
 
 use rusqlite::Connection;
@@ -92,7 +93,7 @@ pub const CSV_HEADERS: [&str; 7] = [
 /// time, so memory stays small at any size. `out` answers false to stop (the reader went
 /// away). Platform readers only; recorded as `audit.export`. Returns the rows written.
 pub fn export_csv(
-    conn: &mut Connection,
+    conn: &mut Conn,
     audit_key: &[u8],
     reader: &Actor,
     filter: Filter,
@@ -136,7 +137,11 @@ pub fn export_csv(
         }
     }
     let now = time::now_db();
-    db::write(conn, |tx| {
+    let w_audit_key = audit_key.to_owned();
+    let w_reader = reader.to_owned();
+    db::write(conn, move |tx| {
+        let audit_key = &w_audit_key;
+        let reader = &w_reader;
         let mut entry = reader.entry(Action::AuditExport, "audit", None);
         entry.details = serde_json::json!({ "format": "planilha", "rows": rows });
         crate::db::audit::append(tx, audit_key, &now, &entry)?;
@@ -794,7 +799,7 @@ impl Check {
 /// break, or its end, changes the `audit_chain` alert (mailed like the others).
 /// Platform readers and the system only.
 pub fn verify_now(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -823,8 +828,9 @@ pub fn verify_now(
         }
     };
     let text = serde_json::to_string(&check).map_err(|e| AppError::Internal(e.into()))?;
-    db::write(conn, |tx| {
-        app_settings::set(tx, VERIFIED_KEY, &text, &check.at)?;
+    let at = check.at.clone();
+    db::write(conn, move |tx| {
+        app_settings::set(tx, VERIFIED_KEY, &text, &at)?;
         Ok(())
     })?;
     super::alerts::evaluate(conn, keys, settings, &None)?;

@@ -1,7 +1,7 @@
 //! Master key rotation.
 
+use crate::db::Conn;
 use crate::domain::Action;
-use rusqlite::Connection;
 use serde_json::json;
 
 use super::{Actor, Keys};
@@ -12,9 +12,11 @@ use crate::time;
 /// Adds a new master key to the key file, then re-seals every sealed value under it in
 /// one transaction. Old keys stay in the file (older backups need them), so a crash in
 /// between leaves everything readable. Returns (new key id, values re-sealed).
-pub fn rotate(conn: &mut Connection, keys: &Keys) -> Result<(u32, usize), AppError> {
+pub fn rotate(conn: &mut Conn, keys: &Keys) -> Result<(u32, usize), AppError> {
     let id = keys.ring.add_key()?;
-    let resealed = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let resealed = db::write(conn, move |tx| {
+        let keys = &w_keys;
         let mut n = 0;
         let reseal = |aad: &str, sealed: &str| -> Result<String, AppError> {
             let clear = keys.ring.open(aad, sealed).map_err(|e| {

@@ -33,6 +33,34 @@ pub struct Client<'a> {
     pub user_agent: &'a str,
 }
 
+/// A [`Client`] that owns its text, for a write job (which must own what it uses).
+#[derive(Clone, Debug)]
+pub struct OwnedClient {
+    pub ip: String,
+    pub device: Option<String>,
+    pub user_agent: String,
+}
+
+impl Client<'_> {
+    pub fn owned(&self) -> OwnedClient {
+        OwnedClient {
+            ip: self.ip.to_string(),
+            device: self.device.map(str::to_string),
+            user_agent: self.user_agent.to_string(),
+        }
+    }
+}
+
+impl OwnedClient {
+    pub fn client(&self) -> Client<'_> {
+        Client {
+            ip: &self.ip,
+            device: self.device.as_deref(),
+            user_agent: &self.user_agent,
+        }
+    }
+}
+
 fn device_hash(device: &str) -> String {
     sha256_hex(device.as_bytes())
 }

@@ -4,6 +4,7 @@
 //! is sealed under the master key, like the Omie credentials, and never shown again.
 //! The mailer reads [`load`] before each round, so a change takes effect without a restart.
 
+use crate::db::Conn;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -220,7 +221,7 @@ fn has_control(s: &str) -> bool {
 /// Checks and stores the owner's e-mail settings (those the environment sets stay);
 /// audited without the password.
 pub fn update(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -318,7 +319,15 @@ pub fn update(
         return Err(AppError::Validation(errors));
     }
     let clear = input.clear_password.is_some();
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_settings = settings.to_owned();
+    let w_actor = actor.to_owned();
+    let w_input = input.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let settings = &w_settings;
+        let actor = &w_actor;
+        let input = &w_input;
         let now = time::now_db();
         let old = load(tx, keys, settings)?;
         let mut stored = Vec::new();

@@ -3,6 +3,8 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::invitations::Invitation;
 
+use crate::db::Conn;
+use crate::db::Tx;
 use crate::domain::Action;
 use chrono::Duration;
 use rusqlite::Connection;
@@ -120,13 +122,21 @@ pub fn accept_reset_request(
 /// single-use link, its mail in the outbox and the audit row, in one transaction; for any
 /// other address, nothing.
 pub fn send_requested_reset(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     ip: &str,
     email: &Email,
     base_url: &str,
 ) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_ip = ip.to_owned();
+    let w_email = email.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let ip = &w_ip;
+        let email = &w_email;
+        let base_url = &w_base_url;
         let Some(u) = user_store::by_email(tx, email.as_str())? else {
             return Ok(());
         };
@@ -146,13 +156,21 @@ pub fn send_requested_reset(
 
 /// The owner (or a company admin, for their people) sends someone a reset link.
 pub fn send_reset(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     user_id: &str,
     base_url: &str,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_user_id = user_id.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let user_id = &w_user_id;
+        let base_url = &w_base_url;
         let u = super::users::changeable(tx, actor, user_id)?;
         if u.status != UserStatus::Active {
             return Err(AppError::field(
@@ -191,7 +209,15 @@ pub fn complete_reset(
     }
     // No connection is held during bcrypt.
     let hashed = new_password(np, cost)?;
-    db::write(&mut *pool.get()?, |tx| {
+    let w_keys = keys.to_owned();
+    let w_ip = ip.to_owned();
+    let w_token = token.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(pool.writer(), move |tx| {
+        let keys = &w_keys;
+        let ip = &w_ip;
+        let token = &w_token;
+        let base_url = &w_base_url;
         let now = time::now_db();
         let user_id =
             password_resets::live_user(tx, &hash(token), &now)?.ok_or(AppError::NotFound)?;
@@ -237,7 +263,16 @@ pub fn change_password(
         ));
     }
     let hashed = new_password(np, cost)?;
-    db::write(&mut *pool.get()?, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_base_url = base_url.to_owned();
+    let current_session = current_session.map(str::to_owned);
+    let forget = u.id.clone();
+    db::write(pool.writer(), move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let base_url = &w_base_url;
+        let current_session = current_session.as_deref();
         let now = time::now_db();
         user_store::set_password(tx, &u.id, &hashed, &now)?;
         end_all_access(tx, &u.id, current_session, &now)?;
@@ -247,7 +282,7 @@ pub fn change_password(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(())
     })
-    .inspect(|_| keys.hot.forget_user(&u.id))
+    .inspect(|_| keys.hot.forget_user(&forget))
 }
 
 fn may_invite(actor: &Actor, role: Role, company_id: Option<&str>) -> Result<(), AppError> {
@@ -336,7 +371,7 @@ pub fn invitation_refusal(
 /// a change by `actor`: those `sender` sent (disabled, or a new role), or, with
 /// `company`, every one to that company (suspended or archived). One audit row each.
 pub fn revoke_fallen(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     sender: Option<&str>,
@@ -404,7 +439,7 @@ fn queue_invitation(
 
 /// Invites someone by e-mail with a role (and a company, for company roles).
 pub fn invite(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     email_raw: &str,
@@ -418,7 +453,15 @@ pub fn invite(
         return Err(AppError::field("company_id", "Escolha a empresa."));
     }
     may_invite(actor, role, company_id)?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_base_url = base_url.to_owned();
+    let company_id = company_id.map(str::to_owned);
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let base_url = &w_base_url;
+        let company_id = company_id.as_deref();
         let now = time::now_db();
         if let Some(c) = company_id {
             companies::get(tx, c)?
@@ -495,13 +538,21 @@ fn manageable_invitation(tx: &Connection, actor: &Actor, id: &str) -> Result<Inv
 
 /// Sends the invitation again with a new link and a new 72 hours; the old link dies.
 pub fn resend(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     base_url: &str,
 ) -> Result<Invitation, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let base_url = &w_base_url;
         let mut inv = manageable_invitation(tx, actor, id)?;
         let now = time::now_db();
         let token = new_token();
@@ -520,12 +571,18 @@ pub fn resend(
 }
 
 pub fn revoke(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
 ) -> Result<Invitation, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
         let inv = manageable_invitation(tx, actor, id)?;
         let now = time::now_db();
         invitations::revoke(tx, id, &now)?;
@@ -628,7 +685,17 @@ pub fn accept(
     let (Some(name), Some(hashed)) = (name, hashed) else {
         return Err(AppError::Validation(errors));
     };
-    db::write(&mut *pool.get()?, |tx| {
+    let w_keys = keys.to_owned();
+    let w_ip = ip.to_owned();
+    let w_token = token.to_owned();
+    let w_name = name.to_owned();
+    let w_settings = settings.to_owned();
+    db::write(pool.writer(), move |tx| {
+        let keys = &w_keys;
+        let ip = &w_ip;
+        let token = &w_token;
+        let name = &w_name;
+        let settings = &w_settings;
         let now = time::now_db();
         let inv = invitations::open_by_token(tx, &hash(token), &now)?.ok_or(AppError::NotFound)?;
         // Checked again inside the transaction: the sender may have lost the right (or
@@ -645,7 +712,7 @@ pub fn accept(
             &NewUser {
                 id: &id,
                 company_id: inv.company_id.as_deref(),
-                name: &name,
+                name,
                 email: &inv.email,
                 role: inv.role,
                 status: UserStatus::Active,
@@ -791,7 +858,7 @@ fn mail_is_off(tx: &Connection, settings: &crate::config::Settings) -> Result<()
 /// link (the old one dies, as with "Reenviar") that they hand over themselves; the mail
 /// with the same link stays queued for when mail works. Audited without the link.
 pub fn copy_invitation_link(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &crate::config::Settings,
     actor: &Actor,
@@ -800,7 +867,15 @@ pub fn copy_invitation_link(
     if !actor.is_platform() {
         return Err(AppError::NotFound);
     }
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_settings = settings.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let settings = &w_settings;
+        let actor = &w_actor;
+        let id = &w_id;
         let mut inv = manageable_invitation(tx, actor, id)?;
         mail_is_off(tx, settings)?;
         let now = time::now_db();
@@ -832,14 +907,22 @@ pub fn may_copy_reset_link(actor: &Actor) -> Result<(), AppError> {
 /// for the owner to hand over; the mail with it stays queued. Audited without the link.
 /// Answers the person, the link and when it expires (as stored).
 pub fn copy_reset_link(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &crate::config::Settings,
     actor: &Actor,
     user_id: &str,
 ) -> Result<(User, String, String), AppError> {
     may_copy_reset_link(actor)?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_settings = settings.to_owned();
+    let w_actor = actor.to_owned();
+    let w_user_id = user_id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let settings = &w_settings;
+        let actor = &w_actor;
+        let user_id = &w_user_id;
         let u = super::users::changeable(tx, actor, user_id)?;
         if u.status != UserStatus::Active {
             return Err(AppError::field(

@@ -11,6 +11,8 @@
 //!   conditional UPDATE).
 //! - Nothing here logs or audits a secret or a code.
 
+use crate::db::Conn;
+use crate::db::Tx;
 use chrono::Duration;
 use rusqlite::Connection;
 use serde_json::json;
@@ -111,7 +113,7 @@ pub fn enabled(conn: &Connection, user_id: &str) -> Result<bool, AppError> {
 
 /// The owner's setting: require it of company admins. Owner only.
 pub fn set_company_admin_required(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     on: bool,
@@ -121,7 +123,11 @@ pub fn set_company_admin_required(
         Some(Role::Staff) => return Err(AppError::Forbidden),
         _ => return Err(AppError::NotFound),
     }
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let now = time::now_db();
         app_settings::set(
             tx,
@@ -257,7 +263,7 @@ fn recovery_hash(user_id: &str, normalized: &str) -> String {
 /// the outcome into an answer after.
 #[allow(clippy::too_many_arguments)]
 fn check_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     base_url: &str,
     user: &users::User,
@@ -350,14 +356,24 @@ fn into_result(o: Outcome) -> Result<Used, AppError> {
 /// Checks a code (TOTP or recovery code) of `user` with a confirmed factor, in a
 /// transaction of its own; wrong codes are counted even though this answers an error.
 pub fn verify(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     base_url: &str,
     user: &users::User,
     code: &str,
     ip: &str,
 ) -> Result<Used, AppError> {
-    let o = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_base_url = base_url.to_owned();
+    let w_user = user.to_owned();
+    let w_code = code.to_owned();
+    let w_ip = ip.to_owned();
+    let o = db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let base_url = &w_base_url;
+        let user = &w_user;
+        let code = &w_code;
+        let ip = &w_ip;
         check_in(tx, keys, base_url, user, code, ip, false, true)
     })?;
     into_result(o)
@@ -372,11 +388,15 @@ pub fn person(conn: &Connection, actor: &Actor) -> Result<users::User, AppError>
 
 /// Starts an enrolment: a new secret, not counted until confirmed. A second start
 /// replaces an unconfirmed secret; with a confirmed factor it is refused (409).
-pub fn start(conn: &mut Connection, keys: &Keys, actor: &Actor) -> Result<Enrolment, AppError> {
+pub fn start(conn: &mut Conn, keys: &Keys, actor: &Actor) -> Result<Enrolment, AppError> {
     let user = person(conn, actor)?;
     let secret = random_bytes::<20>().to_vec();
     let t = totp(secret.clone(), &user.email)?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         if store::enabled(tx, &user.id)? {
             return Err(AppError::Conflict(vec![crate::error::FieldError::new(
                 "mfa",
@@ -428,14 +448,23 @@ fn new_codes(user_id: &str) -> (Vec<String>, Vec<String>) {
 /// Confirms the enrolment with a code from the app: the factor counts from now on.
 /// Returns the ten recovery codes, shown this once.
 pub fn confirm(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     base_url: &str,
     actor: &Actor,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
     let user = person(conn, actor)?;
-    let result = db::write(conn, |tx| {
+    let forget = user.id.clone();
+    let w_keys = keys.to_owned();
+    let w_base_url = base_url.to_owned();
+    let w_actor = actor.to_owned();
+    let w_code = code.to_owned();
+    let result = db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let base_url = &w_base_url;
+        let actor = &w_actor;
+        let code = &w_code;
         match store::get(tx, &user.id)? {
             Some(f) if f.confirmed_at.is_none() => {}
             Some(_) => {
@@ -465,7 +494,7 @@ pub fn confirm(
         notify(tx, keys, base_url, &user, Notice::On, &actor.ip)?;
         Ok(Ok(shown))
     })?;
-    keys.hot.forget_user(&user.id);
+    keys.hot.forget_user(&forget);
     result.or_else(|o| into_result(o).map(|_| vec![]))
 }
 
@@ -479,14 +508,22 @@ fn not_enabled() -> AppError {
 
 /// New recovery codes (the old ones stop working), after a code.
 pub fn regenerate_codes(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     base_url: &str,
     actor: &Actor,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
     let user = person(conn, actor)?;
-    let result = db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_base_url = base_url.to_owned();
+    let w_actor = actor.to_owned();
+    let w_code = code.to_owned();
+    let result = db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let base_url = &w_base_url;
+        let actor = &w_actor;
+        let code = &w_code;
         if !store::enabled(tx, &user.id)? {
             return Err(not_enabled());
         }
@@ -508,7 +545,7 @@ pub fn regenerate_codes(
 /// Turns the factor off after a code (TOTP or recovery code). Refused (403) for a role
 /// that must use it.
 pub fn disable(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     settings: &Settings,
     actor: &Actor,
@@ -518,8 +555,16 @@ pub fn disable(
     if required_for(conn, settings, user.role)? {
         return Err(AppError::Forbidden);
     }
-    let base_url = settings.base_url.as_str();
-    let result = db::write(conn, |tx| {
+    let base_url = settings.base_url.clone();
+    let forget = user.id.clone();
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_code = code.to_owned();
+    let result = db::write(conn, move |tx| {
+        let base_url = base_url.as_str();
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let code = &w_code;
         if !store::enabled(tx, &user.id)? {
             return Err(not_enabled());
         }
@@ -535,7 +580,7 @@ pub fn disable(
         notify(tx, keys, base_url, &user, Notice::Off, &actor.ip)?;
         Ok(Ok(()))
     })?;
-    keys.hot.forget_user(&user.id);
+    keys.hot.forget_user(&forget);
     result.or_else(|o| into_result(o).map(|_| ()))
 }
 
@@ -546,7 +591,7 @@ pub fn disable(
 /// again. Wrong passwords are throttled like sign-ins. Runs bcrypt: call it through
 /// `App::blocking`.
 pub fn step_up(app: &App, actor: &Actor, answer: &str) -> Result<Used, AppError> {
-    let conn = &mut *app.pool.get()?;
+    let conn = &mut app.pool.get()?;
     let user = person(conn, actor)?;
     if store::enabled(conn, &user.id)? {
         let used = verify(
@@ -557,11 +602,14 @@ pub fn step_up(app: &App, actor: &Actor, answer: &str) -> Result<Used, AppError>
             answer,
             &actor.ip,
         )?;
-        db::write(conn, |tx| {
+        let w_actor = actor.to_owned();
+        let keys = app.keys.clone();
+        db::write(conn, move |tx| {
+            let actor = &w_actor;
             let mut entry = actor.entry(Action::AuthStepUp, "user", Some(&user.id));
             entry.company_id = user.company_id.clone();
             entry.details = json!({ "with": "code" });
-            audit::append(tx, &app.keys.audit, &time::now_db(), &entry)?;
+            audit::append(tx, &keys.audit, &time::now_db(), &entry)?;
             Ok(())
         })?;
         return Ok(used);
@@ -577,11 +625,14 @@ pub fn step_up(app: &App, actor: &Actor, answer: &str) -> Result<Used, AppError>
     } else {
         Action::AuthStepUpFailed
     };
-    db::write(conn, |tx| {
+    let w_actor = actor.to_owned();
+    let keys = app.keys.clone();
+    db::write(conn, move |tx| {
+        let actor = &w_actor;
         let mut entry = actor.entry(action, "user", Some(&user.id));
         entry.company_id = user.company_id.clone();
         entry.details = json!({ "with": "password" });
-        audit::append(tx, &app.keys.audit, &time::now_db(), &entry)?;
+        audit::append(tx, &keys.audit, &time::now_db(), &entry)?;
         Ok(())
     })?;
     if ok {
@@ -599,14 +650,20 @@ pub fn step_up(app: &App, actor: &Actor, answer: &str) -> Result<Used, AppError>
 /// `admin reset-mfa`: removes a person's second factor, ends all their page sessions and
 /// API tokens, and e-mails every owner. Returns the person.
 pub fn reset(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     base_url: &str,
     email: &str,
 ) -> Result<users::User, AppError> {
     let email = email.trim().to_lowercase();
     let user = users::by_email(conn, &email)?.ok_or(AppError::NotFound)?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_base_url = base_url.to_owned();
+    let w_user = user.clone();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let base_url = &w_base_url;
+        let user = w_user;
         let now = time::now_db();
         let had = store::delete(tx, &user.id)?;
         let actor = Actor::system_at("command line");

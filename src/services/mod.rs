@@ -40,7 +40,6 @@ pub mod vendor;
 use std::sync::Arc;
 
 use anyhow::Context;
-use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::crypto::random_bytes;
@@ -73,21 +72,27 @@ impl std::fmt::Debug for Keys {
 }
 
 fn data_key(
-    conn: &Connection,
+    pool: &crate::db::Pool,
     ring: &Keyring,
     name: &str,
     initial: impl FnOnce() -> [u8; 32],
 ) -> anyhow::Result<[u8; 32]> {
     let aad = format!("data-key:{name}");
-    if omie_credentials::sealed_key(conn, name)?.is_none() {
+    if omie_credentials::sealed_key(&*pool.get()?, name)?.is_none() {
         let sealed = ring.seal(&aad, &initial());
+        let key_name = name.to_string();
         // Another process may have won the race: the first stored key stays.
-        conn.execute(
-            "INSERT INTO sealed_keys (name, sealed) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
-            rusqlite::params![name, sealed],
-        )?;
+        crate::db::write(pool, move |tx| {
+            tx.execute(
+                "INSERT INTO sealed_keys (name, sealed) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                rusqlite::params![key_name, sealed],
+            )?;
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("cannot store the {name} key: {e:?}"))?;
     }
-    let sealed = omie_credentials::sealed_key(conn, name)?.context("sealed key vanished")?;
+    let sealed =
+        omie_credentials::sealed_key(&*pool.get()?, name)?.context("sealed key vanished")?;
     let raw = ring.open(&aad, &sealed).map_err(|e| {
         anyhow::anyhow!("cannot open the {name} key ({e}): is this the right master key file?")
     })?;
@@ -96,7 +101,7 @@ fn data_key(
 }
 
 impl Keys {
-    pub fn load(ring: Arc<Keyring>, conn: &Connection) -> anyhow::Result<Self> {
+    pub fn load(ring: Arc<Keyring>, conn: &crate::db::Pool) -> anyhow::Result<Self> {
         // Databases from before key rotation keyed the audit chain with the first
         // master key's subkey: keep using it so old chains still verify.
         let legacy_audit = ring.legacy_derive("audit-chain");

@@ -11,6 +11,7 @@
 //!   `OTM_DIGEST_TIME` (`send_digests`);
 //! - `off`: nothing.
 
+use crate::db::Conn;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -52,7 +53,7 @@ pub fn prefs(conn: &Connection, actor: &Actor) -> Result<Prefs, AppError> {
 /// Changes some or all of the person's choices: `(category, choice)` as received. An
 /// unknown category or choice is refused whole (422), naming the field.
 pub fn update(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     changes: &[(String, String)],
@@ -76,7 +77,11 @@ pub fn update(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let now = time::now_db();
         let mut p = store::prefs(tx, &id)?;
         for (c, v) in &parsed {
@@ -281,15 +286,15 @@ fn message(
 }
 
 /// Sends every person's waiting digest now, one mail each; returns how many went.
-pub fn send_digests(
-    conn: &mut Connection,
-    keys: &Keys,
-    settings: &Settings,
-) -> Result<usize, AppError> {
+pub fn send_digests(conn: &mut Conn, keys: &Keys, settings: &Settings) -> Result<usize, AppError> {
     let people = store::digest_people(conn)?;
     let mut sent = 0;
     for id in people {
-        sent += db::write(conn, |tx| {
+        let w_keys = keys.to_owned();
+        let w_settings = settings.to_owned();
+        sent += db::write(conn, move |tx| {
+            let keys = &w_keys;
+            let settings = &w_settings;
             let ids = store::take_digest(tx, &id)?;
             let Some(p) = store::recipients(tx)?.into_iter().find(|r| r.id == id) else {
                 return Ok(0);
@@ -304,7 +309,7 @@ pub fn send_digests(
         })?;
     }
     let stale = time::to_db(time::now() - Duration::days(1));
-    store::prune_bundles(conn, &stale)?;
+    db::write(conn, move |tx| Ok(store::prune_bundles(tx, &stale)?))?;
     Ok(sent)
 }
 
@@ -312,23 +317,23 @@ const LAST_DIGEST: &str = "notify.digest_last";
 
 /// What the digest job does each minute: once the day's `OTM_DIGEST_TIME` has passed and
 /// that slot was not served yet, send the digests. The first run only remembers the slot.
-pub fn digest_if_due(
-    conn: &mut Connection,
-    keys: &Keys,
-    settings: &Settings,
-) -> Result<usize, AppError> {
+pub fn digest_if_due(conn: &mut Conn, keys: &Keys, settings: &Settings) -> Result<usize, AppError> {
     let times = crate::backup::schedule::parse_times(&settings.digest_time)
         .map_err(|m| AppError::Internal(anyhow::anyhow!(m)))?;
     let Some(slot) = crate::backup::schedule::latest_slot(time::now(), &times) else {
         return Ok(0);
     };
     let slot = time::to_db(slot);
-    let last = app_settings::get(conn, LAST_DIGEST)?;
-    if last.as_deref().is_some_and(|l| l >= slot.as_str()) {
-        return Ok(0);
-    }
-    app_settings::set(conn, LAST_DIGEST, &slot, &time::now_db())?;
-    if last.is_none() {
+    // Checked and taken in one writer job: two runs never serve the same slot.
+    let due = db::write(conn, move |tx| {
+        let last = app_settings::get(tx, LAST_DIGEST)?;
+        if last.as_deref().is_some_and(|l| l >= slot.as_str()) {
+            return Ok(false);
+        }
+        app_settings::set(tx, LAST_DIGEST, &slot, &time::now_db())?;
+        Ok(last.is_some())
+    })?;
+    if !due {
         return Ok(0);
     }
     send_digests(conn, keys, settings)

@@ -1,5 +1,6 @@
 //! A company's Omie credentials: set, read masked, reveal (audited), test against Omie.
 
+use crate::db::{Conn, Tx};
 use crate::domain::Action;
 use std::sync::Arc;
 
@@ -102,7 +103,7 @@ pub fn mask(value: &str) -> String {
 
 /// Stores (or rotates) a company's credentials, sealed.
 pub fn set(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,
@@ -110,7 +111,13 @@ pub fn set(
     app_secret: &str,
 ) -> Result<(), AppError> {
     let (key, secret) = validate_shape(app_key, app_secret)?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_company_id = company_id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let company_id = &w_company_id;
         let c = may_change(tx, actor, company_id)?;
         if c.status == crate::domain::CompanyStatus::Archived {
             return Err(AppError::NotFound);
@@ -175,44 +182,31 @@ fn open_pair(keys: &Keys, s: &Stored) -> Result<(String, String), AppError> {
 
 /// Reads credentials: masked, or in clear when `reveal` (an audited action).
 pub fn read(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,
     reveal: bool,
 ) -> Result<Option<CredentialsView>, AppError> {
-    // An application's link check comes from the hot cache when it holds it.
-    let cid = match actor.application_id() {
-        Some(_) => super::hot::app_may(conn, keys, actor, company_id, "omie_credentials:read")
-            .map(|()| company_id.to_string())?,
-        None => may_handle(conn, actor, company_id)?.id,
-    };
+    if actor.application_id().is_some() {
+        let (keys, actor, company_id) = (keys.clone(), actor.clone(), company_id.to_string());
+        return db::write(conn, move |tx| {
+            read_as_application(tx, &keys, &actor, &company_id)
+        });
+    }
+    let cid = may_handle(conn, actor, company_id)?.id;
     let Some(s) = store::get(conn, &cid)? else {
         return Ok(None);
     };
     let (key, secret) = open_pair(keys, &s)?;
-    if let Some(app) = actor.application_id() {
-        // Applications read in clear; every read is a row the company sees.
-        db::write(conn, |tx| {
-            let now = time::now_db();
-            crate::db::applications::mark_credentials_read(tx, app, company_id, &now)?;
-            let mut entry = actor.entry(Action::OmieCredentialsRead, "company", Some(company_id));
-            entry.company_id = Some(company_id.to_string());
-            audit::append(tx, &keys.audit, &now, &entry)?;
-            Ok(())
-        })?;
-        return Ok(Some(CredentialsView {
-            app_key: key,
-            app_secret: secret,
-            validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
-            validation_status: s.validation_status,
-            validation_message: s.validation_message,
-            updated_at: time::db_to_rfc3339(&s.updated_at),
-            updated_by: super::audit::label_seen_by(conn, actor, &s.updated_by)?,
-        }));
-    }
     if reveal {
-        db::write(conn, |tx| {
+        let w_keys = keys.to_owned();
+        let w_actor = actor.to_owned();
+        let w_company_id = company_id.to_owned();
+        db::write(conn, move |tx| {
+            let keys = &w_keys;
+            let actor = &w_actor;
+            let company_id = &w_company_id;
             let now = time::now_db();
             let mut entry = actor.entry(Action::OmieCredentialsReveal, "company", Some(company_id));
             entry.company_id = Some(company_id.to_string());
@@ -229,6 +223,66 @@ pub fn read(
         updated_at: time::db_to_rfc3339(&s.updated_at),
         updated_by: super::audit::label_seen_by(conn, actor, &s.updated_by)?,
     }))
+}
+
+/// An application's read: in clear, and every read is a row the company sees. The
+/// checks (company, link, scope), the read and the audit row are one writer job, so a
+/// link removed a moment before is never honoured and the row commits with the read.
+fn read_as_application(
+    tx: &Tx<'_>,
+    keys: &Keys,
+    actor: &Actor,
+    company_id: &str,
+) -> Result<Option<CredentialsView>, AppError> {
+    let Some(app) = actor.application_id() else {
+        return Err(AppError::Forbidden);
+    };
+    let c = may_handle(tx, actor, company_id)?;
+    let Some(s) = store::get(tx, &c.id)? else {
+        return Ok(None);
+    };
+    let (key, secret) = open_pair(keys, &s)?;
+    let now = time::now_db();
+    crate::db::applications::mark_credentials_read(tx, app, company_id, &now)?;
+    let mut entry = actor.entry(Action::OmieCredentialsRead, "company", Some(company_id));
+    entry.company_id = Some(company_id.to_string());
+    audit::append(tx, &keys.audit, &now, &entry)?;
+    Ok(Some(CredentialsView {
+        app_key: key,
+        app_secret: secret,
+        validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
+        validation_status: s.validation_status,
+        validation_message: s.validation_message,
+        updated_at: time::db_to_rfc3339(&s.updated_at),
+        updated_by: super::audit::label_seen_by(tx, actor, &s.updated_by)?,
+    }))
+}
+
+/// `GET …/omie-credentials`: an application's read is the hot path and goes straight to
+/// the writer as one async job (no blocking-pool thread held); a person's runs on the
+/// pool as before.
+pub async fn get_for(
+    app: &Arc<App>,
+    actor: Actor,
+    company_id: String,
+    reveal: bool,
+) -> Result<CredentialsView, AppError> {
+    if actor.application_id().is_none() {
+        return app
+            .run(move |conn, app| get(app, conn, &actor, &company_id, reveal))
+            .await;
+    }
+    let keys = app.keys.clone();
+    let (a, id) = (actor.clone(), company_id.clone());
+    let view = app
+        .pool
+        .writer()
+        .write(move |tx| read_as_application(tx, &keys, &a, &id))
+        .await
+        .and_then(|v| v.ok_or(AppError::NotFound));
+    app.meter
+        .outcome(&actor, &company_id, "omie_credentials.read", &view);
+    view
 }
 
 /// (when, by whom, which key masked), newest first.
@@ -257,6 +311,7 @@ pub struct TestOutcome {
 }
 
 /// What a test needs, read (and opened) inside the database step.
+#[derive(Clone)]
 pub struct TestInput {
     pub company_id: String,
     pub company_cnpj: String,
@@ -402,13 +457,21 @@ pub async fn call_omie(http: &reqwest::Client, base_url: &str, input: &TestInput
 
 /// Stores the outcome with the credentials it tested and writes the audit row.
 pub fn record_test(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     input: &TestInput,
     o: &TestOutcome,
 ) -> Result<(), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_input = input.to_owned();
+    let w_o = o.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let input = &w_input;
+        let o = &w_o;
         let status = if o.ok {
             crate::domain::ValidationStatus::Ok
         } else {
@@ -502,7 +565,7 @@ pub fn proxy_keys(
 /// Reads a company's credentials for the API (an application's read is metered).
 pub fn get(
     app: &App,
-    conn: &mut Connection,
+    conn: &mut Conn,
     actor: &Actor,
     company_id: &str,
     reveal: bool,
@@ -516,7 +579,7 @@ pub fn get(
 
 /// Stores credentials and answers what people then see of them (masked).
 pub fn put(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,

@@ -1,6 +1,7 @@
 //! The dashboard's first page: how many companies and people, what happened lately,
 //! and whether the newest good backup is too old.
 
+use crate::db::Conn;
 use rusqlite::Connection;
 
 use super::Actor;
@@ -381,7 +382,7 @@ pub fn checklist(
 
 /// The owner hides the checklist once every step is done (audited).
 pub fn hide_checklist(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &super::Keys,
     settings: &crate::config::Settings,
     actor: &Actor,
@@ -397,7 +398,11 @@ pub fn hide_checklist(
             "Conclua todos os primeiros passos antes de ocultar a lista.",
         ));
     }
-    crate::db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    crate::db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let now = time::now_db();
         app_settings::set(tx, CHECKLIST_HIDDEN, &now, &now)?;
         let entry = actor.entry(Action::OverviewChecklistHide, "settings", Some("checklist"));

@@ -2,6 +2,7 @@
 //! register (issue 11, item 8), all generated from the data inventory
 //! (`domain::inventory`) and the retention periods in force.
 
+use crate::db::Conn;
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
@@ -264,7 +265,7 @@ fn optional_text(raw: &str, max: usize) -> String {
 
 /// Registers an incident (owner or staff: handling one is operations, not settings).
 pub fn create_incident(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     input: &IncidentInput<'_>,
@@ -309,7 +310,12 @@ pub fn create_incident(
     let Some(known_on) = known_on.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let measures = optional_text(input.measures, 2000);
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let now = time::now_db();
         let i = Incident {
             id: new_id("inc"),
@@ -318,7 +324,7 @@ pub fn create_incident(
             data_affected,
             people_affected,
             risk,
-            measures: optional_text(input.measures, 2000),
+            measures,
             anpd_notified_on: None,
             subjects_notified_on: None,
             communication: String::new(),
@@ -343,7 +349,7 @@ pub struct FollowUpInput<'a> {
 }
 
 pub fn follow_up_incident(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -362,13 +368,21 @@ pub fn follow_up_incident(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let measures = optional_text(input.measures, 2000);
+    let communication = input.communication.to_string();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
         let mut i = store::incident(tx, id)?.ok_or(AppError::NotFound)?;
         let now = time::now_db();
-        i.measures = optional_text(input.measures, 2000);
+        i.measures = measures;
         i.anpd_notified_on = anpd;
         i.subjects_notified_on = subjects;
-        i.communication = optional_text(input.communication, 2000);
+        i.communication = optional_text(&communication, 2000);
         i.updated_at = now.clone();
         store::update_incident_follow_up(tx, &i)?;
         let mut entry = actor.entry(Action::PrivacyIncidentUpdate, "incident", Some(&i.id));

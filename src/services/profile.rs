@@ -1,5 +1,6 @@
 //! A person's own account: sessions, ending the others.
 
+use crate::db::Conn;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
@@ -25,13 +26,20 @@ pub fn sessions(conn: &Connection, actor: &Actor, current: &str) -> Result<Acces
 /// Ends every session of the person but this one (`current`, the SHA-256 of its key),
 /// and revokes their API tokens.
 pub fn end_other_sessions(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     current: &str,
 ) -> Result<usize, AppError> {
     let id = me(actor)?.to_string();
-    db::write(conn, |tx| {
+    let forget = id.clone();
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_current = current.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let current = &w_current;
         let now = time::now_db();
         let n = sessions::delete_for_user(tx, &id, Some(current))?;
         crate::db::tokens::revoke_for_user(tx, &id, &now)?;
@@ -41,5 +49,5 @@ pub fn end_other_sessions(
         audit::append(tx, &keys.audit, &now, &entry)?;
         Ok(n)
     })
-    .inspect(|_| keys.hot.forget_user(&id))
+    .inspect(|_| keys.hot.forget_user(&forget))
 }

@@ -7,6 +7,7 @@
 //! command line (`omie-tenant-manager retention run --now <RFC 3339>`) can apply it as
 //! of another moment; the server's job passes the clock's time.
 
+use crate::db::Conn;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::Connection;
 use serde_json::json;
@@ -46,7 +47,7 @@ pub fn periods_for(conn: &Connection, actor: &Actor) -> Result<Vec<(Rule, u32)>,
 
 /// The owner tightens (or relaxes, up to the inventory's maximum) one period.
 pub fn set_days(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     rule_key: &str,
@@ -75,7 +76,11 @@ pub fn set_days(
                 },
             )
         })?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
         let now = time::now_db();
         let before = self::days(tx, rule)?;
         app_settings::set(tx, &setting_key(rule), &days.to_string(), &now)?;
@@ -113,12 +118,14 @@ impl Removed {
 /// Applies every period as of `now`, in one transaction with its audit row (written
 /// only when something was removed: counts, never contents).
 pub fn run(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     now: DateTime<Utc>,
     session_idle_secs: u64,
 ) -> Result<Removed, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
         let cutoff = |rule: Rule| -> Result<String, AppError> {
             Ok(time::to_db(
                 now - Duration::days(i64::from(days(tx, rule)?)),

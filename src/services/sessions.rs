@@ -8,6 +8,8 @@
 //! Sessions and tokens are named on pages by a *handle*: a hash of the row's id (itself
 //! the SHA-256 of the key), so a page never shows what the database holds.
 
+use crate::db::Conn;
+use crate::db::Tx;
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -112,19 +114,29 @@ pub fn list(
 /// Ends one session or token of `user_id`, named by its handle. Ending what is already
 /// gone is no error ([`Ended::Nothing`]): the page that showed it was simply old.
 pub fn end_one(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     user_id: &str,
     handle: &str,
     current: Option<&str>,
 ) -> Result<Ended, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_user_id = user_id.to_owned();
+    let w_handle = handle.to_owned();
+    let current = current.map(str::to_owned);
+    db::write(conn, move |tx| {
+        let current = current.as_deref();
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let user_id = &w_user_id;
+        let handle = &w_handle;
         let u = target(tx, actor, user_id)?;
         let now = time::now_db();
         let session = sessions::list_for_user(tx, &u.id)?
             .into_iter()
-            .find(|(hash, ..)| session_handle(hash) == handle);
+            .find(|(hash, ..)| session_handle(hash) == *handle);
         if let Some((hash, _, _, ip, ua)) = session {
             sessions::delete(tx, &hash)?;
             let mut entry = actor.entry(Action::SessionEnd, "user", Some(&u.id));
@@ -137,7 +149,7 @@ pub fn end_one(
         }
         let token = tokens::live_for_user(tx, &u.id, &now)?
             .into_iter()
-            .find(|(hash, ..)| token_handle(hash) == handle);
+            .find(|(hash, ..)| token_handle(hash) == *handle);
         if let Some((hash, created, _)) = token {
             tokens::revoke(tx, &hash, &now)?;
             let mut entry = actor.entry(Action::SessionTokenRevoke, "user", Some(&u.id));
@@ -154,12 +166,18 @@ pub fn end_one(
 /// Ends every session and token of `user_id` (checked as in [`list`]); returns how many
 /// sessions and tokens ended.
 pub fn end_all(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     user_id: &str,
 ) -> Result<(usize, usize), AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_user_id = user_id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let user_id = &w_user_id;
         let u = target(tx, actor, user_id)?;
         sign_out_everywhere(tx, keys, actor, &u)
     })
@@ -170,7 +188,7 @@ pub fn end_all(
 /// (the caller decided): every page session and API token of `u` ends, audited. For
 /// use cases that must cut a person off (a reset second factor, a reset password).
 pub fn sign_out_everywhere(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     u: &User,

@@ -1,5 +1,6 @@
 //! First start: the one-time setup link and creating the owner account.
 
+use crate::db::Conn;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
@@ -13,8 +14,10 @@ use crate::time;
 
 /// When no owner exists yet, makes a fresh setup link (older unused ones stop working)
 /// and returns its token; `None` once the owner exists.
-pub fn ensure_link(conn: &mut Connection, keys: &Keys) -> Result<Option<String>, AppError> {
-    db::write(conn, |tx| {
+pub fn ensure_link(conn: &mut Conn, keys: &Keys) -> Result<Option<String>, AppError> {
+    let w_keys = keys.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
         if users::owner_exists(tx)? {
             return Ok(None);
         }
@@ -76,15 +79,25 @@ pub fn create_owner(
     bcrypt_cost: u32,
 ) -> Result<users::User, AppError> {
     // Nobody is signed in yet: the system acts, from where the request came.
-    let actor = &Actor::system_at(ip);
+    let actor = Actor::system_at(ip);
     let (name, email, password) = validate(input)?;
     // Hash before taking the write lock: bcrypt takes a quarter second on purpose.
     // No connection is held during bcrypt.
     let hash = auth::hash_password(&password, bcrypt_cost)?;
-    db::write(&mut *pool.get()?, |tx| {
+    let w_keys = keys.to_owned();
+    let token_hash = token.map(|t| sha256_hex(t.as_bytes()));
+    let via = if token.is_some() {
+        "setup_link"
+    } else {
+        "command_line"
+    };
+    let actor = actor.clone();
+    db::write(pool.writer(), move |tx| {
+        let keys = &w_keys;
+        let actor = &actor;
         let now = time::now_db();
-        if let Some(t) = token
-            && (users::owner_exists(tx)? || !setup::consume(tx, &sha256_hex(t.as_bytes()), &now)?)
+        if let Some(t) = &token_hash
+            && (users::owner_exists(tx)? || !setup::consume(tx, t, &now)?)
         {
             return Err(AppError::NotFound);
         }
@@ -110,7 +123,7 @@ pub fn create_owner(
         )?;
         let mut entry = actor.entry(Action::UserCreate, "user", Some(&id));
         entry.details = json!({ "role": "owner", "email": email.as_str(), "name": name,
-                                "via": if token.is_some() { "setup_link" } else { "command_line" } });
+                                "via": via });
         audit::append(tx, &keys.audit, &now, &entry)?;
         users::get(tx, &id)?.ok_or(AppError::NotFound)
     })

@@ -2,10 +2,10 @@
 //! demand), and the figures of the advanced reports page. Counts and company names
 //! only: no person's name or e-mail.
 
+use crate::db::Conn;
 use std::collections::HashMap;
 
 use chrono::{Days, NaiveDate};
-use rusqlite::Connection;
 use serde_json::json;
 
 use super::usage::{Meter, Tally};
@@ -79,7 +79,7 @@ fn iso(d: NaiveDate) -> String {
 }
 
 /// The summary of the last 7 days (today included) against the 7 before.
-pub fn build(conn: &mut Connection, meter: &Meter) -> Result<Summary, AppError> {
+pub fn build(conn: &mut Conn, meter: &Meter) -> Result<Summary, AppError> {
     let today = time::today_br();
     let first = today - Days::new(6);
     let prev_first = first - Days::new(7);
@@ -143,7 +143,7 @@ pub fn build(conn: &mut Connection, meter: &Meter) -> Result<Summary, AppError> 
 /// mailed. A person must be an owner (staff: forbidden; anyone else: not found); the
 /// Monday job acts as the system.
 pub fn send(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     meter: &Meter,
     base_url: &str,
@@ -164,7 +164,7 @@ const LAST_MONDAY: &str = "summary_last_monday";
 /// per Monday (the date is recorded with the mail, so a restart does not send it twice,
 /// and a server started later that Monday still sends it). Returns whether it went.
 pub fn weekly_if_due(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     meter: &Meter,
     settings: &crate::config::Settings,
@@ -184,7 +184,7 @@ pub fn weekly_if_due(
 }
 
 fn queue_summary(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     meter: &Meter,
     base_url: &str,
@@ -197,7 +197,13 @@ fn queue_summary(
         r,
         link: format!("{base_url}/admin"),
     };
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let monday = monday.map(str::to_owned);
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let monday = monday.as_deref();
         let now = time::now_db();
         let owners = crate::db::users::owner_emails(tx)?;
         for to in &owners {
@@ -227,7 +233,7 @@ pub struct Advanced {
     pub mrr: super::companies::Mrr,
 }
 
-pub fn advanced(conn: &mut Connection, meter: &Meter, actor: &Actor) -> Result<Advanced, AppError> {
+pub fn advanced(conn: &mut Conn, meter: &Meter, actor: &Actor) -> Result<Advanced, AppError> {
     actor.platform_only()?;
     let today = time::today_br();
     let first = today - Days::new(29);

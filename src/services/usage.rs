@@ -4,6 +4,7 @@
 /// The rows this use case answers with, for the interfaces.
 pub use crate::db::usage::{FAILED, Filter, REFUSED, Row, Tally};
 
+use crate::db::Conn;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -121,7 +122,7 @@ impl Meter {
     }
 
     /// Moves the counts into the database; on failure they are put back.
-    pub fn flush(&self, conn: &mut Connection) -> Result<(), AppError> {
+    pub fn flush(&self, conn: &mut Conn) -> Result<(), AppError> {
         let taken: store::Counts = {
             let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
             c.drain().collect()
@@ -137,10 +138,12 @@ impl Meter {
         if taken.is_empty() && refused.is_empty() && calls.is_empty() {
             return Ok(());
         }
-        let result = crate::db::write(conn, |tx| {
-            store::add(tx, &taken)?;
-            store::add_app_calls(tx, &calls)?;
-            Ok(store::add_refusals(tx, &refused)?)
+        // Kept here too: a failed write puts them back.
+        let (t, c, r) = (taken.clone(), calls.clone(), refused.clone());
+        let result = crate::db::write(conn, move |tx| {
+            store::add(tx, &t)?;
+            store::add_app_calls(tx, &c)?;
+            Ok(store::add_refusals(tx, &r)?)
         });
         if result.is_err() {
             let mut a = self.app_calls.lock().unwrap_or_else(|e| e.into_inner());
@@ -163,7 +166,7 @@ impl Meter {
 /// Usage rows the actor may see: all for platform users (with the refusal counters), the
 /// own company's for its admin.
 pub fn report(
-    conn: &mut Connection,
+    conn: &mut Conn,
     meter: &Meter,
     actor: &Actor,
     mut f: Filter,
@@ -269,7 +272,7 @@ fn top_of(
 
 /// The usage page's summary; `page` counts from 0.
 pub fn summary(
-    conn: &mut Connection,
+    conn: &mut Conn,
     meter: &Meter,
     actor: &Actor,
     f: Filter,
@@ -317,7 +320,7 @@ pub fn summary(
 /// The top companies and applications of a period, named, and its totals (for the
 /// system's reports: no actor, nothing about people).
 pub fn period_tops(
-    conn: &mut Connection,
+    conn: &mut Conn,
     meter: &Meter,
     f: &Filter,
 ) -> Result<(Top, Top, Tally), AppError> {
@@ -332,7 +335,7 @@ pub fn period_tops(
 
 /// The rows of a filter for a download (at most [`DOWNLOAD_ROWS`]), newest day first.
 pub fn download(
-    conn: &mut Connection,
+    conn: &mut Conn,
     meter: &Meter,
     actor: &Actor,
     f: Filter,

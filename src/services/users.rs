@@ -4,6 +4,8 @@
 pub use crate::db::company_requests::Request;
 pub use crate::db::users::{ListFilter, User};
 
+use crate::db::Conn;
+use crate::db::Tx;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::json;
@@ -77,7 +79,7 @@ pub fn signup(
     input: &SignupInput<'_>,
     settings: &crate::config::Settings,
 ) -> Result<SignupOutcome, AppError> {
-    let (bcrypt_cost, base_url) = (settings.bcrypt_cost, settings.base_url.as_str());
+    let (bcrypt_cost, base_url) = (settings.bcrypt_cost, settings.base_url.clone());
     let (cnpj, name, email, password) = validate_signup(input)?;
     // Each sign-up costs a bcrypt hash and sends mail: a burst from one address waits,
     // and a burst for one e-mail stops mailing it (silently, so nothing is revealed).
@@ -97,7 +99,14 @@ pub fn signup(
     // No connection is held during bcrypt.
     let hash = auth::hash_password(&password, bcrypt_cost)?;
     let actor = Actor::system_at(ip);
-    db::write(&mut *pool.get()?, |tx| {
+    let w_keys = keys.to_owned();
+    let w_ip = ip.to_owned();
+    let w_settings = settings.clone();
+    db::write(pool.writer(), move |tx| {
+        let keys = &w_keys;
+        let ip = &w_ip;
+        let settings = &w_settings;
+        let base_url = base_url.as_str();
         let now = time::now_db();
         if store::by_email(tx, email.as_str())?.is_some()
             || requests::pending_with_email(tx, email.as_str())?
@@ -287,7 +296,7 @@ fn decided_mail(
 /// approved only when `after_refusal` says the caller confirmed it deliberately (the
 /// page's confirmation, or the API's explicit approve); either way the person is told.
 pub fn approve(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -295,7 +304,15 @@ pub fn approve(
     base_url: &str,
     after_refusal: bool,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let base_url = &w_base_url;
         let u = manageable(tx, actor, id)?;
         let refused = u.status == UserStatus::Disabled && u.rejected_at.is_some();
         if refused && !after_refusal {
@@ -340,7 +357,7 @@ fn not_pending() -> AppError {
 
 /// Refuses a pending user; the optional reason is e-mailed to them.
 pub fn reject(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -348,7 +365,17 @@ pub fn reject(
     base_url: &str,
 ) -> Result<User, AppError> {
     let reason: String = reason.trim().chars().take(500).collect();
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_reason = reason.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let reason = &w_reason;
+        let base_url = &w_base_url;
         let u = manageable(tx, actor, id)?;
         if u.status != UserStatus::Pending {
             return Err(not_pending());
@@ -359,7 +386,7 @@ pub fn reject(
             id,
             UserStatus::Disabled.as_str(),
             Some(&now),
-            &reason,
+            reason,
             &now,
         )?;
         let mut entry = actor.entry(Action::UserReject, "user", Some(id));
@@ -369,7 +396,7 @@ pub fn reject(
         email::queue(
             tx,
             &keys.ring,
-            &decided_mail(&u, false, &reason, base_url)?,
+            &decided_mail(&u, false, reason, base_url)?,
             &now,
         )?;
         store::get(tx, id)?.ok_or(AppError::NotFound)
@@ -391,19 +418,27 @@ pub fn end_all_access(
 
 /// Disables or re-enables an account. Disabling ends its sessions and tokens at once.
 pub fn set_enabled(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     enabled: bool,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| set_enabled_in(tx, keys, actor, id, enabled))
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        set_enabled_in(tx, keys, actor, id, enabled)
+    })
         .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// [`set_enabled`] inside the caller's transaction.
 pub fn set_enabled_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -473,19 +508,27 @@ pub fn set_enabled_in(
 /// staff, or their company admin); platform users between owner and staff (owner only,
 /// and never the last owner).
 pub fn change_role(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     role: Role,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| change_role_in(tx, keys, actor, id, role))
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        change_role_in(tx, keys, actor, id, role)
+    })
         .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// [`change_role`] inside the caller's transaction.
 pub fn change_role_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -568,7 +611,7 @@ pub fn pending_requests(conn: &Connection, actor: &Actor) -> Result<Vec<Request>
 /// Accepts a request for an unknown CNPJ: creates the company (with the legal name the
 /// owner typed) and the person as its active company admin.
 pub fn accept_request(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -576,7 +619,17 @@ pub fn accept_request(
     base_url: &str,
 ) -> Result<String, AppError> {
     actor.platform_only()?;
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_legal_name = legal_name.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let legal_name = &w_legal_name;
+        let base_url = &w_base_url;
         let now = time::now_db();
         let actor_id = actor.user_id().unwrap_or_default().to_string();
         let req = requests::get(tx, id)?
@@ -639,7 +692,7 @@ pub fn accept_request(
 }
 
 pub fn refuse_request(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
@@ -648,7 +701,17 @@ pub fn refuse_request(
 ) -> Result<(), AppError> {
     actor.platform_only()?;
     let reason: String = reason.trim().chars().take(500).collect();
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_reason = reason.to_owned();
+    let w_base_url = base_url.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let reason = &w_reason;
+        let base_url = &w_base_url;
         let req = requests::get(tx, id)?
             .filter(|r| r.status == crate::domain::RequestStatus::Pending)
             .ok_or(AppError::NotFound)?;
@@ -658,7 +721,7 @@ pub fn refuse_request(
             tx,
             id,
             crate::domain::RequestStatus::Refused,
-            &reason,
+            reason,
             &actor_id,
             &now,
         )?;
@@ -737,7 +800,7 @@ pub fn add_to_company(app: &App, actor: &Actor, m: &NewMember<'_>) -> Result<Add
         Some(pw) => create_with_password(app, actor, m.company_id, m.name, m.email, m.role, pw)
             .map(Added::User),
         None => super::mailed_links::invite(
-            &mut *app.pool.get()?,
+            &mut app.pool.get()?,
             &app.keys,
             actor,
             m.email,
@@ -750,7 +813,7 @@ pub fn add_to_company(app: &App, actor: &Actor, m: &NewMember<'_>) -> Result<Add
 }
 
 /// What a change of a person may touch; `None` leaves it as it is.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct UserPatch {
     pub name: Option<String>,
     pub role: Option<Role>,
@@ -759,13 +822,21 @@ pub struct UserPatch {
 
 /// Applies a change in one transaction: all of it, or none of it.
 pub fn patch(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     p: &UserPatch,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_p = p.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let p = &w_p;
         let mut u = get(tx, actor, id)?;
         if let Some(n) = &p.name {
             u = rename_in(tx, keys, actor, id, n)?;
@@ -818,8 +889,17 @@ fn create_with_password(
     };
     // No connection is held during bcrypt.
     let hash = auth::hash_password(&password, app.settings.bcrypt_cost)?;
-    let keys = &app.keys;
-    db::write(&mut *app.pool.get()?, |tx| {
+    let keys = app.keys.clone();
+    let w_actor = actor.to_owned();
+    let w_company_id = company_id.to_owned();
+    let w_name = name.to_owned();
+    let w_email = email.to_owned();
+    db::write(app.pool.writer(), move |tx| {
+        let keys = &keys;
+        let actor = &w_actor;
+        let company_id = &w_company_id;
+        let name = &w_name;
+        let email = &w_email;
         companies::get(tx, company_id)?
             .filter(|c| c.status != crate::domain::CompanyStatus::Archived)
             .ok_or(AppError::NotFound)?;
@@ -836,7 +916,7 @@ fn create_with_password(
             &NewUser {
                 id: &id,
                 company_id: Some(company_id),
-                name: &name,
+                name,
                 email: email.as_str(),
                 role,
                 status: UserStatus::Active,
@@ -854,18 +934,28 @@ fn create_with_password(
 
 /// Renames a person (their admin, or themselves).
 pub fn rename(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     id: &str,
     name: &str,
 ) -> Result<User, AppError> {
-    db::write(conn, |tx| rename_in(tx, keys, actor, id, name))
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_id = id.to_owned();
+    let w_name = name.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let id = &w_id;
+        let name = &w_name;
+        rename_in(tx, keys, actor, id, name)
+    })
 }
 
 /// [`rename`] inside the caller's transaction.
 pub fn rename_in(
-    tx: &Connection,
+    tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     id: &str,

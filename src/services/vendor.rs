@@ -6,6 +6,7 @@
 //! in force are kept in this process's memory: loaded at start ([`refresh`]) and again
 //! after every save, in the same process that saved them.
 
+use crate::db::Conn;
 use std::sync::RwLock;
 
 use rusqlite::Connection;
@@ -91,7 +92,7 @@ pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// What the owner sent (no `Debug`: the logo may be large).
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct VendorInput {
     pub name: String,
     /// A new logo file, when one was chosen.
@@ -102,7 +103,7 @@ pub struct VendorInput {
 /// Checks and stores the vendor's name and logo; audited (with the logo's hash and size,
 /// never its bytes). The values in memory change once the transaction commits.
 pub fn update(
-    conn: &mut Connection,
+    conn: &mut Conn,
     keys: &Keys,
     actor: &Actor,
     input: &VendorInput,
@@ -151,7 +152,13 @@ pub fn update(
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
-    db::write(conn, |tx| {
+    let w_keys = keys.to_owned();
+    let w_actor = actor.to_owned();
+    let w_input = input.to_owned();
+    db::write(conn, move |tx| {
+        let keys = &w_keys;
+        let actor = &w_actor;
+        let input = &w_input;
         let now = time::now_db();
         app_settings::set(tx, NAME_KEY, &name, &now)?;
         let logo_change = if let Some(l) = &logo {

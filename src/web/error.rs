@@ -154,6 +154,10 @@ impl ResponseError for PageError {
                 "Ative a verificação em duas etapas",
                 "Sua conta precisa da verificação em duas etapas. Ative-a em Minha conta.".to_string(),
             ),
+            AppError::Busy => (
+                "Sistema ocupado",
+                "O sistema está ocupado; tente de novo em instantes.".to_string(),
+            ),
             AppError::Internal(_) => (
                 "Algo deu errado",
                 "Tivemos um problema do nosso lado. Tente de novo em instantes; se continuar, avise o suporte."
@@ -181,5 +185,37 @@ impl From<askama::Error> for PageError {
         Self(AppError::Internal(
             anyhow::Error::new(e).context("render template"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[actix_web::test]
+    async fn a_busy_writer_is_503_with_retry_after_in_the_api_and_portuguese_on_pages() {
+        let api = ApiError(AppError::Busy).error_response();
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            api.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"1"[..])
+        );
+        assert_eq!(
+            api.headers()
+                .get(header::CONTENT_TYPE)
+                .map(|v| v.as_bytes()),
+            Some(&b"application/problem+json"[..])
+        );
+        let page = PageError(AppError::Busy).error_response();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(page.headers().contains_key(header::RETRY_AFTER));
+        let body = actix_web::body::to_bytes(page.into_body())
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&body);
+        assert!(
+            text.contains("O sistema está ocupado; tente de novo em instantes."),
+            "{text}"
+        );
     }
 }

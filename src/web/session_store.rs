@@ -129,24 +129,24 @@ impl SessionStore for SqliteSessionStore {
     async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
         let row = row_of(key);
         let idle_ms = i64::try_from(self.idle_secs * 1000).unwrap_or(i64::MAX);
-        let found = db::run(&self.pool, move |conn| {
-            let Some(s) = sessions::get(conn, &row)? else {
-                return Ok(None);
-            };
-            let now = time::now();
-            let last_seen = time::parse_db(&s.last_seen_at).unwrap_or(now);
-            let absolute = time::parse_db(&s.absolute_expires_at).unwrap_or(now);
-            if (now - last_seen).num_milliseconds() >= idle_ms || now >= absolute {
-                sessions::delete(conn, &row)?;
-                return Ok(None);
-            }
-            Ok(Some(s))
-        })
-        .await
-        .map_err(|e| LoadError::Other(internal(e)))?;
+        let read_row = row.clone();
+        let found = db::run(&self.pool, move |conn| Ok(sessions::get(conn, &read_row)?))
+            .await
+            .map_err(|e| LoadError::Other(internal(e)))?;
         let Some(s) = found else {
             return Ok(None);
         };
+        let now = time::now();
+        let last_seen = time::parse_db(&s.last_seen_at).unwrap_or(now);
+        let absolute = time::parse_db(&s.absolute_expires_at).unwrap_or(now);
+        if (now - last_seen).num_milliseconds() >= idle_ms || now >= absolute {
+            self.pool
+                .writer()
+                .write(move |tx| Ok(sessions::delete(tx, &row)?))
+                .await
+                .map_err(|e| LoadError::Other(internal(e)))?;
+            return Ok(None);
+        }
         let mut state: State =
             serde_json::from_str(&s.state).map_err(|e| LoadError::Deserialization(e.into()))?;
         state.insert(USER_ID.into(), encoded(&s.user_id));
@@ -166,25 +166,27 @@ impl SessionStore for SqliteSessionStore {
         let key = new_token();
         let row = sha256_hex(key.as_bytes());
         let absolute_hours = i64::try_from(self.absolute_hours).unwrap_or(i64::MAX);
-        db::run(&self.pool, move |conn| {
-            let now = time::now();
-            // The setting is bounded, so the sum cannot overflow; were it to, the session
-            // would end at once rather than never.
-            let absolute = Duration::try_hours(absolute_hours)
-                .and_then(|d| now.checked_add_signed(d))
-                .unwrap_or(now);
-            let new = sessions::NewSession {
-                id_hash: &row,
-                user_id: &user_id,
-                ip: &ip,
-                user_agent: &ua,
-                state: &rest,
-            };
-            sessions::insert(conn, &new, &time::to_db(now), &time::to_db(absolute))?;
-            Ok(())
-        })
-        .await
-        .map_err(|e| SaveError::Other(internal(e)))?;
+        self.pool
+            .writer()
+            .write(move |conn| {
+                let now = time::now();
+                // The setting is bounded, so the sum cannot overflow; were it to, the session
+                // would end at once rather than never.
+                let absolute = Duration::try_hours(absolute_hours)
+                    .and_then(|d| now.checked_add_signed(d))
+                    .unwrap_or(now);
+                let new = sessions::NewSession {
+                    id_hash: &row,
+                    user_id: &user_id,
+                    ip: &ip,
+                    user_agent: &ua,
+                    state: &rest,
+                };
+                sessions::insert(conn, &new, &time::to_db(now), &time::to_db(absolute))?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| SaveError::Other(internal(e)))?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -196,26 +198,28 @@ impl SessionStore for SqliteSessionStore {
     ) -> Result<SessionKey, UpdateError> {
         let (user_id, _, _, rest) = split(state).map_err(UpdateError::Serialization)?;
         let row = row_of(&key);
-        db::run(&self.pool, move |conn| {
-            let Some(user_id) = user_id else {
-                // A session without a person is no session here: cleared means ended.
-                sessions::delete(conn, &row)?;
-                return Ok(());
-            };
-            let n = sessions::update_state(conn, &row, &user_id, &rest, &time::now_db())?;
-            if n == 0 && sessions::get(conn, &row)?.is_some() {
-                // Signing in as someone else must take a new key (`Session::renew`), or
-                // a key known before sign-in would be worth the new person's session.
-                return Err(AppError::Internal(anyhow::anyhow!(
-                    "a session's person changes only with a new key"
-                )));
-            }
-            // n == 0 otherwise: the session was ended meanwhile (signed out elsewhere, the
-            // account disabled); it stays ended, and the cookie now leads nowhere.
-            Ok(())
-        })
-        .await
-        .map_err(|e| UpdateError::Other(internal(e)))?;
+        self.pool
+            .writer()
+            .write(move |conn| {
+                let Some(user_id) = user_id else {
+                    // A session without a person is no session here: cleared means ended.
+                    sessions::delete(conn, &row)?;
+                    return Ok(());
+                };
+                let n = sessions::update_state(conn, &row, &user_id, &rest, &time::now_db())?;
+                if n == 0 && sessions::get(conn, &row)?.is_some() {
+                    // Signing in as someone else must take a new key (`Session::renew`), or
+                    // a key known before sign-in would be worth the new person's session.
+                    return Err(AppError::Internal(anyhow::anyhow!(
+                        "a session's person changes only with a new key"
+                    )));
+                }
+                // n == 0 otherwise: the session was ended meanwhile (signed out elsewhere, the
+                // account disabled); it stays ended, and the cookie now leads nowhere.
+                Ok(())
+            })
+            .await
+            .map_err(|e| UpdateError::Other(internal(e)))?;
         Ok(key)
     }
 
@@ -225,26 +229,34 @@ impl SessionStore for SqliteSessionStore {
             return Ok(());
         }
         let every = self.touch_every_ms();
-        db::run(&self.pool, move |conn| {
-            // A read first: the write (and its fsync) only when a quarter of the idle
-            // window has passed since the last one.
-            let Some(seen) = sessions::last_seen(conn, &row)? else {
-                return Ok(());
-            };
-            let now = time::now();
-            let seen = time::parse_db(&seen).unwrap_or(now);
-            if (now - seen).num_milliseconds() >= every {
-                sessions::touch(conn, &row, &time::to_db(now))?;
-            }
-            Ok(())
+        // A read first (on the pool): the write only when a quarter of the idle window
+        // has passed since the last one.
+        let read_row = row.clone();
+        let seen = db::run(&self.pool, move |conn| {
+            Ok(sessions::last_seen(conn, &read_row)?)
         })
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+        let Some(seen) = seen else {
+            return Ok(());
+        };
+        let now = time::now();
+        let seen = time::parse_db(&seen).unwrap_or(now);
+        if (now - seen).num_milliseconds() >= every {
+            self.pool
+                .writer()
+                .write(move |tx| Ok(sessions::touch(tx, &row, &time::to_db(now))?))
+                .await
+                .map_err(internal)?;
+        }
+        Ok(())
     }
 
     async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
         let row = row_of(key);
-        db::run(&self.pool, move |conn| Ok(sessions::delete(conn, &row)?))
+        self.pool
+            .writer()
+            .write(move |tx| Ok(sessions::delete(tx, &row)?))
             .await
             .map_err(internal)?;
         Ok(())
@@ -319,8 +331,7 @@ mod tests {
     fn store() -> (tempfile::TempDir, SqliteSessionStore) {
         let dir = tempfile::tempdir().unwrap();
         let pool = db::open(&dir.path().join("t.db"), 2).unwrap();
-        pool.get()
-            .unwrap()
+        rw(&dir)
             .execute(
                 "INSERT INTO users (id, name, email, role, created_at, updated_at)
                  VALUES ('usr_a', 'A', 'a@a.com', 'owner', 'x', 'x')",
@@ -328,6 +339,14 @@ mod tests {
             )
             .unwrap();
         (dir, SqliteSessionStore::new(pool, 1800, 12))
+    }
+
+    /// A read-write connection of the test's own (the pool's are read-only), as another
+    /// process would have.
+    fn rw(dir: &tempfile::TempDir) -> rusqlite::Connection {
+        let c = rusqlite::Connection::open(dir.path().join("t.db")).unwrap();
+        c.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        c
     }
 
     fn signed_in() -> State {
@@ -388,7 +407,7 @@ mod tests {
         let ttl = CookieDuration::minutes(30);
         let key = store.save(signed_in(), &ttl).await.unwrap();
         let row = row_of(&key);
-        let conn = store.pool.get().unwrap();
+        let conn = rw(&_dir);
         let old = time::to_db(time::now() - Duration::minutes(31));
         conn.execute(
             "UPDATE sessions SET last_seen_at = ?1 WHERE id_hash = ?2",
@@ -415,7 +434,7 @@ mod tests {
         let ttl = CookieDuration::minutes(30);
         let key = store.save(signed_in(), &ttl).await.unwrap();
         let row = row_of(&key);
-        let conn = store.pool.get().unwrap();
+        let conn = rw(&_dir);
         let seen = |conn: &rusqlite::Connection| sessions::last_seen(conn, &row).unwrap().unwrap();
         let recent = time::to_db(time::now() - Duration::seconds(30));
         sessions::touch(&conn, &row, &recent).unwrap();

@@ -75,6 +75,7 @@ pub struct ReadParams {
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, description = "No such company, or no credentials stored yet.", body = super::openapi::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The server is busy: retry after `Retry-After` seconds.", body = super::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn get(
@@ -84,9 +85,7 @@ pub async fn get(
     params: web::Query<ReadParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (actor, id, reveal) = (who.actor(), id.into_inner(), params.reveal);
-    let view = state
-        .run(move |conn, app| omie::get(app, conn, &actor, &id, reveal))
-        .await?;
+    let view = omie::get_for(&state, actor, id, reveal).await?;
     Ok(HttpResponse::Ok().json(CredentialsJson::from(view)))
 }
 

@@ -126,6 +126,16 @@ fn refusal(e: GrantError) -> HttpResponse {
             "unknown client or wrong secret",
         ),
         GrantError::InvalidRequest(d) => error(StatusCode::BAD_REQUEST, "invalid_request", d),
+        GrantError::Busy => {
+            let mut r = error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "temporarily_unavailable",
+                "the server is busy; try again in a moment",
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            r
+        }
         GrantError::UnsupportedGrantType => error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
@@ -174,6 +184,8 @@ fn refusal(e: GrantError) -> HttpResponse {
         (status = 429, description = "Too many failed attempts for this client.", body = OAuthError,
             headers(("Retry-After" = String, description = "Seconds to wait."))),
         (status = 500, description = "`server_error`.", body = OAuthError),
+        (status = 503, description = "`temporarily_unavailable`: the server is busy.", body = OAuthError,
+            headers(("Retry-After" = String, description = "Seconds to wait."))),
     )
 )]
 pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpResponse {
@@ -182,27 +194,9 @@ pub async fn token(req: HttpRequest, app: State, body: web::Bytes) -> HttpRespon
         Err(why) => return error(StatusCode::BAD_REQUEST, "invalid_request", why),
     };
     let (ip, ttl) = (app.client_ip(&req), app.settings.token_ttl_secs);
-    let result = app
-        .run(move |conn, app| {
-            let g = t.grant(&ip);
-            Ok(applications::issue_token(
-                conn,
-                &app.keys,
-                &app.throttle,
-                &app.meter,
-                &g,
-                ttl,
-            ))
-        })
-        .await;
-    match result {
-        Ok(Ok((access_token, scope))) => issued(access_token, scope, ttl),
-        Ok(Err(e)) => refusal(e),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "try again later",
-        ),
+    match applications::issue_token(&app, &t.grant(&ip), ttl).await {
+        Ok((access_token, scope)) => issued(access_token, scope, ttl),
+        Err(e) => refusal(e),
     }
 }
 
