@@ -372,7 +372,7 @@ pub fn set_status(
         let id = &w_id;
         set_status_in(tx, keys, actor, id, status)
     })
-        .inspect(|_| keys.hot.forget_company(id))
+    .inspect(|_| keys.hot.forget_company(id))
 }
 
 /// [`set_status`] inside the caller's transaction.

@@ -433,7 +433,7 @@ pub fn set_enabled(
         let id = &w_id;
         set_enabled_in(tx, keys, actor, id, enabled)
     })
-        .inspect(|_| keys.hot.forget_user(id))
+    .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// [`set_enabled`] inside the caller's transaction.
@@ -523,7 +523,7 @@ pub fn change_role(
         let id = &w_id;
         change_role_in(tx, keys, actor, id, role)
     })
-        .inspect(|_| keys.hot.forget_user(id))
+    .inspect(|_| keys.hot.forget_user(id))
 }
 
 /// [`change_role`] inside the caller's transaction.
