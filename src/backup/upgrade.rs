@@ -108,8 +108,10 @@ mod tests {
         let s = settings(dir);
         crate::crypto::MasterKey::load_or_create(&s.master_key_file).unwrap();
         let ring = Keyring::load(&s.master_key_file).unwrap();
-        let pool = db::open(&s.db_path(), 1).unwrap();
-        pool.get()
+        // The program's pool is read-only (writes go through its writer): the row is
+        // put in with a connection of the test's own.
+        drop(db::open(&s.db_path(), 1).unwrap());
+        rusqlite::Connection::open(s.db_path())
             .unwrap()
             .execute(
                 "INSERT INTO companies (id, legal_name, cnpj, created_at, updated_at)
