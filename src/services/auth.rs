@@ -20,7 +20,55 @@ use crate::error::{AppError, Inactive};
 use crate::time;
 
 pub fn hash_password(p: &Password, cost: u32) -> Result<String, AppError> {
+    let _turn = BcryptGate::enter();
     bcrypt::hash(p.expose(), cost).map_err(|e| AppError::Internal(anyhow::anyhow!("bcrypt: {e}")))
+}
+
+/// Checks a password against a bcrypt hash, waiting for a turn at the gate.
+fn bcrypt_verify(password: &str, hash: &str) -> bool {
+    let _turn = BcryptGate::enter();
+    bcrypt::verify(password, hash).unwrap_or(false)
+}
+
+/// At most one bcrypt fewer than the machine has cores runs at once (at least one), so a
+/// burst of sign-ins waits its turn instead of taking every core from the requests
+/// that need a few microseconds (on the 2-core droplet: one core stays for them).
+struct BcryptGate;
+
+static GATE: (std::sync::Mutex<usize>, std::sync::Condvar) =
+    (std::sync::Mutex::new(0), std::sync::Condvar::new());
+
+impl BcryptGate {
+    fn limit() -> usize {
+        static LIMIT: OnceLock<usize> = OnceLock::new();
+        *LIMIT.get_or_init(|| {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1))
+                .max(1)
+        })
+    }
+
+    /// Blocks (on the blocking pool, where bcrypt runs) until a turn is free.
+    fn enter() -> BcryptTurn {
+        let (lock, freed) = &GATE;
+        let mut running = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while *running >= Self::limit() {
+            running = freed.wait(running).unwrap_or_else(|p| p.into_inner());
+        }
+        *running += 1;
+        BcryptTurn
+    }
+}
+
+struct BcryptTurn;
+
+impl Drop for BcryptTurn {
+    fn drop(&mut self) {
+        let (lock, freed) = &GATE;
+        let mut running = lock.lock().unwrap_or_else(|p| p.into_inner());
+        *running = running.saturating_sub(1);
+        freed.notify_one();
+    }
 }
 
 /// A hash to verify against when the e-mail is unknown, so both cases cost one bcrypt.
@@ -269,7 +317,7 @@ pub fn check_credentials(app: &App, input: &LoginInput<'_>) -> Result<Principal,
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| dummy_hash(app.settings.bcrypt_cost).to_string());
-    let password_ok = bcrypt::verify(input.password, &hash).unwrap_or(false);
+    let password_ok = bcrypt_verify(input.password, &hash);
     let verified = user
         .clone()
         .filter(|u| u.password_hash.is_some() && password_ok);
@@ -505,7 +553,7 @@ pub fn purge_expired(conn: &Connection, idle_secs: u64) -> Result<usize, AppErro
 pub fn password_matches(u: &crate::db::users::User, password: &str) -> bool {
     u.password_hash
         .as_deref()
-        .is_some_and(|h| bcrypt::verify(password, h).unwrap_or(false))
+        .is_some_and(|h| bcrypt_verify(password, h))
 }
 
 /// Ends the bearer token a request came with, a person's or an application's: it stops
