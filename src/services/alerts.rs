@@ -232,11 +232,7 @@ pub fn evaluate_health(
         .collect();
     let w_keys = keys.to_owned();
     let w_settings = settings.to_owned();
-    db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let settings = &w_settings;
-        apply(tx, keys, settings, conds)
-    })
+    db::write(conn, move |tx| apply(tx, &w_keys, &w_settings, conds))
 }
 
 /// Records and mails each condition whose state differs from the stored one.

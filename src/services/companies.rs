@@ -204,12 +204,7 @@ pub fn create(
     let w_keys = keys.to_owned();
     let w_actor = actor.to_owned();
     let w_input = input.to_owned();
-    db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let actor = &w_actor;
-        let input = &w_input;
-        create_in(tx, keys, actor, input)
-    })
+    db::write(conn, move |tx| create_in(tx, &w_keys, &w_actor, &w_input))
 }
 
 /// Creates a company inside the caller's transaction (sign-up acceptance uses it too).
@@ -262,11 +257,7 @@ pub fn update(
     let w_id = id.to_owned();
     let w_input = input.to_owned();
     db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let actor = &w_actor;
-        let id = &w_id;
-        let input = &w_input;
-        update_in(tx, keys, actor, id, input)
+        update_in(tx, &w_keys, &w_actor, &w_id, &w_input)
     })
 }
 
@@ -367,10 +358,7 @@ pub fn set_status(
     let w_actor = actor.to_owned();
     let w_id = id.to_owned();
     db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let actor = &w_actor;
-        let id = &w_id;
-        set_status_in(tx, keys, actor, id, status)
+        set_status_in(tx, &w_keys, &w_actor, &w_id, status)
     })
     .inspect(|_| keys.hot.forget_company(id))
 }

@@ -369,12 +369,16 @@ pub fn verify(
     let w_code = code.to_owned();
     let w_ip = ip.to_owned();
     let o = db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let base_url = &w_base_url;
-        let user = &w_user;
-        let code = &w_code;
-        let ip = &w_ip;
-        check_in(tx, keys, base_url, user, code, ip, false, true)
+        check_in(
+            tx,
+            &w_keys,
+            &w_base_url,
+            &w_user,
+            &w_code,
+            &w_ip,
+            false,
+            true,
+        )
     })?;
     into_result(o)
 }

@@ -428,10 +428,7 @@ pub fn set_enabled(
     let w_actor = actor.to_owned();
     let w_id = id.to_owned();
     db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let actor = &w_actor;
-        let id = &w_id;
-        set_enabled_in(tx, keys, actor, id, enabled)
+        set_enabled_in(tx, &w_keys, &w_actor, &w_id, enabled)
     })
     .inspect(|_| keys.hot.forget_user(id))
 }
@@ -518,10 +515,7 @@ pub fn change_role(
     let w_actor = actor.to_owned();
     let w_id = id.to_owned();
     db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let actor = &w_actor;
-        let id = &w_id;
-        change_role_in(tx, keys, actor, id, role)
+        change_role_in(tx, &w_keys, &w_actor, &w_id, role)
     })
     .inspect(|_| keys.hot.forget_user(id))
 }
@@ -945,11 +939,7 @@ pub fn rename(
     let w_id = id.to_owned();
     let w_name = name.to_owned();
     db::write(conn, move |tx| {
-        let keys = &w_keys;
-        let actor = &w_actor;
-        let id = &w_id;
-        let name = &w_name;
-        rename_in(tx, keys, actor, id, name)
+        rename_in(tx, &w_keys, &w_actor, &w_id, &w_name)
     })
 }
 
