@@ -340,55 +340,13 @@ async fn metrics_want_the_bearer_count_route_patterns_and_hold_no_personal_data(
 /// Omie proxy calls are counted by outcome, and the company's keys, CNPJ and id stay out.
 #[tokio::test]
 async fn omie_proxy_calls_are_counted_by_outcome() {
-    use reqwest::Method;
-    const KEY: &str = "1724630275368";
-    const SECRET: &str = "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a";
-    let stub = crate::omie_stub::start(&[(KEY, "11222333000181")]);
-    let s = Server::start_with(&[
-        ("OTM_OMIE_BASE_URL", stub.base.as_str()),
-        ("OTM_METRICS_TOKEN", TOKEN),
-    ]);
-    s.create_owner();
-    let owner = s.api(&s.token().await);
-    let (_, c) = owner
-        .post(
-            "/api/v1/companies",
-            json!({"legal_name": "Empresa Reservada Ltda", "cnpj": "11222333000181"}),
-        )
-        .await;
-    let cid = c["id"].as_str().unwrap().to_string();
-    owner
-        .send(
-            Method::PUT,
-            &format!("/api/v1/companies/{cid}/omie-credentials"),
-            Some(json!({"app_key": KEY, "app_secret": SECRET})),
-        )
-        .await;
-    let (_, app) = owner
-        .post("/api/v1/applications", json!({"name": "Robô"}))
-        .await;
-    let app_id = app["id"].as_str().unwrap();
-    owner
-        .send(
-            Method::PUT,
-            &format!("/api/v1/companies/{cid}/applications/{app_id}"),
-            Some(json!({"scopes": ["omie:proxy"]})),
-        )
-        .await;
-    let r: serde_json::Value = reqwest::Client::new()
-        .post(s.url("/api/v1/auth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", app["client_id"].as_str().unwrap()),
-            ("client_secret", app["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let api = s.api(r["access_token"].as_str().unwrap());
+    use crate::proxy::{KEY, SECRET, linked_app};
+    let (_stub, s, cid, _, _, api) = linked_app(
+        &[("OTM_METRICS_TOKEN", TOKEN)],
+        "Empresa Reservada Ltda",
+        &["omie:proxy"],
+    )
+    .await;
     let path = format!("/api/v1/companies/{cid}/omie/geral/clientes");
     let list = json!({"call": "ListarClientes", "param": [{"pagina": 1}]});
     assert_eq!(api.post(&path, list.clone()).await.0, 200);

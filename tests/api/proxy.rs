@@ -6,21 +6,30 @@ use std::time::Instant;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::Server;
+use crate::common::{Api, Server};
 use crate::omie_stub;
 
-const KEY: &str = "1724630275368";
-const SECRET: &str = "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a";
+pub(crate) const KEY: &str = "1724630275368";
+pub(crate) const SECRET: &str = "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a";
 
-async fn setup() -> (omie_stub::OmieStub, Server, String, crate::common::Api) {
+/// A company named `legal_name` with Omie keys at a stand-in, and an application linked
+/// to it with `scopes`: (stand-in, server, company id, application id, the owner's
+/// client, the application's client).
+pub(crate) async fn linked_app(
+    env: &[(&str, &str)],
+    legal_name: &str,
+    scopes: &[&str],
+) -> (omie_stub::OmieStub, Server, String, String, Api, Api) {
     let stub = omie_stub::start(&[(KEY, "11222333000181")]);
-    let s = Server::start_with(&[("OTM_OMIE_BASE_URL", stub.base.as_str())]);
+    let mut env = env.to_vec();
+    env.push(("OTM_OMIE_BASE_URL", stub.base.as_str()));
+    let s = Server::start_with(&env);
     s.create_owner();
     let owner = s.api(&s.token().await);
     let (_, c) = owner
         .post(
             "/api/v1/companies",
-            json!({"legal_name": "Empresa A Ltda", "cnpj": "11222333000181"}),
+            json!({"legal_name": legal_name, "cnpj": "11222333000181"}),
         )
         .await;
     let cid = c["id"].as_str().unwrap().to_string();
@@ -34,12 +43,12 @@ async fn setup() -> (omie_stub::OmieStub, Server, String, crate::common::Api) {
     let (_, app) = owner
         .post("/api/v1/applications", json!({"name": "Robô"}))
         .await;
-    let app_id = app["id"].as_str().unwrap();
+    let app_id = app["id"].as_str().unwrap().to_string();
     owner
         .send(
             Method::PUT,
             &format!("/api/v1/companies/{cid}/applications/{app_id}"),
-            Some(json!({"scopes": ["companies:read"]})),
+            Some(json!({"scopes": scopes})),
         )
         .await;
     let r: Value = reqwest::Client::new()
@@ -55,8 +64,13 @@ async fn setup() -> (omie_stub::OmieStub, Server, String, crate::common::Api) {
         .json()
         .await
         .unwrap();
-    let token = r["access_token"].as_str().unwrap().to_string();
-    let api = s.api(&token);
+    let api = s.api(r["access_token"].as_str().unwrap());
+    (stub, s, cid, app_id, owner, api)
+}
+
+async fn setup() -> (omie_stub::OmieStub, Server, String, crate::common::Api) {
+    let (stub, s, cid, app_id, owner, api) =
+        linked_app(&[], "Empresa A Ltda", &["companies:read"]).await;
     // Without omie:proxy the proxy is refused.
     let (st, _) = api
         .post(
