@@ -188,11 +188,9 @@ pub fn read(
     company_id: &str,
     reveal: bool,
 ) -> Result<Option<CredentialsView>, AppError> {
+    // Applications read through `get_for`, as one writer job with its audit row.
     if actor.application_id().is_some() {
-        let (keys, actor, company_id) = (keys.clone(), actor.clone(), company_id.to_string());
-        return db::write(conn, move |tx| {
-            read_as_application(tx, &keys, &actor, &company_id)
-        });
+        return Err(AppError::Forbidden);
     }
     let cid = may_handle(conn, actor, company_id)?.id;
     let Some(s) = store::get(conn, &cid)? else {
@@ -269,8 +267,9 @@ pub async fn get_for(
 ) -> Result<CredentialsView, AppError> {
     if actor.application_id().is_none() {
         return app
-            .run(move |conn, app| get(app, conn, &actor, &company_id, reveal))
-            .await;
+            .run(move |conn, app| read(conn, &app.keys, &actor, &company_id, reveal))
+            .await
+            .and_then(|v| v.ok_or(AppError::NotFound));
     }
     let keys = app.keys.clone();
     let (a, id) = (actor.clone(), company_id.clone());
@@ -560,21 +559,6 @@ pub fn proxy_keys(
     })?;
     let (key, secret) = open_pair(keys, &s)?;
     Ok((key, secret, s.fingerprint))
-}
-
-/// Reads a company's credentials for the API (an application's read is metered).
-pub fn get(
-    app: &App,
-    conn: &mut Conn,
-    actor: &Actor,
-    company_id: &str,
-    reveal: bool,
-) -> Result<CredentialsView, AppError> {
-    let view =
-        read(conn, &app.keys, actor, company_id, reveal).and_then(|v| v.ok_or(AppError::NotFound));
-    app.meter
-        .outcome(actor, company_id, "omie_credentials.read", &view);
-    view
 }
 
 /// Stores credentials and answers what people then see of them (masked).
