@@ -161,10 +161,18 @@ pub fn touch_secret(
     secret_id: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE application_secrets SET last_used_at = ?2 WHERE id = ?1")?
-        .execute(params![secret_id, now])?;
-    conn.prepare_cached("UPDATE applications SET last_used_at = ?2 WHERE id = ?1")?
-        .execute(params![app_id, now])?;
+    // A mark to the second: within the same second the row is not written again (the
+    // hot token route would otherwise rewrite the same two rows thousands of times).
+    conn.prepare_cached(
+        "UPDATE application_secrets SET last_used_at = ?2 WHERE id = ?1 \
+         AND (last_used_at IS NULL OR substr(last_used_at, 1, 19) != substr(?2, 1, 19))",
+    )?
+    .execute(params![secret_id, now])?;
+    conn.prepare_cached(
+        "UPDATE applications SET last_used_at = ?2 WHERE id = ?1 \
+         AND (last_used_at IS NULL OR substr(last_used_at, 1, 19) != substr(?2, 1, 19))",
+    )?
+    .execute(params![app_id, now])?;
     Ok(())
 }
 
@@ -257,8 +265,14 @@ pub fn mark_credentials_read(
     company_id: &str,
     now: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE application_links SET last_credentials_read_at = ?3 WHERE application_id = ?1 AND company_id = ?2")?.execute(params![app_id, company_id, now],
-    )?;
+    // As `touch_secret`: the same second's mark is not written again.
+    conn.prepare_cached(
+        "UPDATE application_links SET last_credentials_read_at = ?3 \
+         WHERE application_id = ?1 AND company_id = ?2 \
+           AND (last_credentials_read_at IS NULL \
+                OR substr(last_credentials_read_at, 1, 19) != substr(?3, 1, 19))",
+    )?
+    .execute(params![app_id, company_id, now])?;
     Ok(())
 }
 

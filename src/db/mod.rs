@@ -4,6 +4,7 @@
 pub mod app_settings;
 pub mod applications;
 pub mod audit;
+pub mod checkpoint;
 pub mod backups;
 pub mod companies;
 pub mod company_requests;
@@ -266,8 +267,11 @@ pub fn open_with(path: &Path, max_size: u32, opts: writer::Options) -> anyhow::R
         // Migrations and backfills are done: from here on this connection is the
         // writer's, the only read-write one of the process.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Checkpoints are the checkpoint thread's (`checkpoint.rs`), not the writer's.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         Writer::start(conn, opts).context("cannot start the database writer")?
     };
+    checkpoint::start(path, &writer).context("cannot start the checkpoint thread")?;
     // Read-only: reads never wait behind the writer (WAL), and a write that did not go
     // through the writer fails loudly instead of taking the lock behind its back.
     let manager = SqliteConnectionManager::file(path)

@@ -43,6 +43,57 @@ pub fn get(conn: &Connection, company_id: &str) -> rusqlite::Result<Option<Store
     .optional()
 }
 
+/// What an application's credential read needs, in one statement: the company's status,
+/// the link's scopes, the sealed row and whether its author is of the platform.
+pub struct ForApplication {
+    pub company_status: crate::domain::CompanyStatus,
+    pub link_scopes: Option<String>,
+    pub stored: Option<Stored>,
+    pub updated_by_platform: bool,
+}
+
+/// `None` when the company does not exist.
+pub fn for_application(
+    conn: &Connection,
+    app_id: &str,
+    company_id: &str,
+) -> rusqlite::Result<Option<ForApplication>> {
+    conn.prepare_cached(
+        "SELECT c.status, l.scopes, o.company_id, o.app_key_sealed, o.app_secret_sealed, \
+                o.fingerprint, o.updated_at, o.updated_by, o.validated_at, o.validation_status, \
+                o.validation_message, o.validated_fingerprint, \
+                COALESCE((SELECT u.role IN ('owner', 'staff') FROM users u WHERE u.email = o.updated_by), 0) \
+         FROM companies c \
+         LEFT JOIN application_links l ON l.application_id = ?1 AND l.company_id = c.id \
+         LEFT JOIN omie_credentials o ON o.company_id = c.id \
+         WHERE c.id = ?2",
+    )?
+    .query_row(params![app_id, company_id], |r| {
+        let stored = match r.get::<_, Option<String>>(2)? {
+            Some(company_id) => Some(Stored {
+                company_id,
+                app_key_sealed: r.get(3)?,
+                app_secret_sealed: r.get(4)?,
+                fingerprint: r.get(5)?,
+                updated_at: r.get(6)?,
+                updated_by: r.get(7)?,
+                validated_at: r.get(8)?,
+                validation_status: r.get(9)?,
+                validation_message: r.get(10)?,
+                validated_fingerprint: r.get(11)?,
+            }),
+            None => None,
+        };
+        Ok(ForApplication {
+            company_status: r.get(0)?,
+            link_scopes: r.get(1)?,
+            stored,
+            updated_by_platform: r.get(12)?,
+        })
+    })
+    .optional()
+}
+
 pub fn upsert(conn: &Connection, s: &Stored) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO omie_credentials (company_id, app_key_sealed, app_secret_sealed, fingerprint, updated_at, updated_by)

@@ -325,7 +325,7 @@ impl Drop for CloseOnExit {
 }
 
 /// Closes the queue when the last handle goes; the thread finishes what is queued.
-struct Handle {
+pub struct Handle {
     queue: Arc<Queue>,
     deadline: Duration,
     thread: Mutex<Option<std::thread::JoinHandle<Connection>>>,
@@ -356,6 +356,15 @@ impl AsRef<Writer> for Writer {
 }
 
 impl Writer {
+    /// A reference that does not keep the writer open (for helper threads).
+    pub fn downgrade(&self) -> std::sync::Weak<Handle> {
+        Arc::downgrade(&self.inner)
+    }
+
+    pub fn from_handle(inner: Arc<Handle>) -> Self {
+        Self { inner }
+    }
+
     /// Starts the writer thread on `conn`, which must be read-write with the program's
     /// connection settings.
     pub fn start(conn: Connection, opts: Options) -> std::io::Result<Self> {

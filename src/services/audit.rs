@@ -68,14 +68,19 @@ pub fn label_seen_by(conn: &Connection, reader: &Actor, label: &str) -> Result<S
     if reader.is_platform() {
         return Ok(label.to_string());
     }
-    let by_platform = label.is_empty()
-        || label == "sistema"
-        || user_store::by_email(conn, label)?.is_some_and(|u| u.role.is_platform());
-    Ok(if by_platform {
+    let person_of_platform =
+        user_store::by_email(conn, label)?.is_some_and(|u| u.role.is_platform());
+    Ok(label_seen_by_tenant(label, person_of_platform))
+}
+
+/// [`label_seen_by`] for a reader who is not of the platform, once it is known whether
+/// `label` names a person of the platform.
+pub fn label_seen_by_tenant(label: &str, person_of_platform: bool) -> String {
+    if label.is_empty() || label == "sistema" || person_of_platform {
         platform_team_label()
     } else {
         label.to_string()
-    })
+    }
 }
 
 /// Tenants see the platform as the platform: rows by the owner, staff or the system

@@ -412,6 +412,18 @@ impl Hot {
     }
 }
 
+/// The application behind a token when the cache holds it: no connection, no SQL, so
+/// the request's own thread may ask (a hit costs a hash, a map look-up and one `stat` of
+/// the epoch file); `None` means "ask [`application_token`]", not "unknown".
+pub fn cached_application_token(app: &App, token: &str) -> Option<AppEntry> {
+    app.keys.hot.application(&sha256_hex(token.as_bytes()))
+}
+
+/// The person behind a token when the cache holds it; see [`cached_application_token`].
+pub fn cached_person_token(app: &App, token: &str) -> Option<PersonEntry> {
+    app.keys.hot.person(&sha256_hex(token.as_bytes()))
+}
+
 /// The application behind a live token (`oat_` removed): from the cache, or from the
 /// database (then cached until the token expires). Takes a connection only on a miss.
 pub fn application_token(app: &App, token: &str) -> Result<Option<AppEntry>, AppError> {

@@ -224,36 +224,39 @@ pub fn read(
 }
 
 /// An application's read: in clear, and every read is a row the company sees. The
-/// checks (company, link, scope), the read and the audit row are one writer job, so a
-/// link removed a moment before is never honoured and the row commits with the read.
+/// checks (company, link, scope), the read's mark and the audit row are one writer job,
+/// so a link removed a moment before is never honoured and the row commits with the
+/// read. The job reads with one statement and opens nothing: the keys are opened after
+/// the commit, on the request's thread, so the one writer spends no time on them.
 fn read_as_application(
     tx: &Tx<'_>,
     keys: &Keys,
     actor: &Actor,
     company_id: &str,
-) -> Result<Option<CredentialsView>, AppError> {
+) -> Result<Option<(Stored, bool)>, AppError> {
+    const SCOPE: &str = "omie_credentials:read";
     let Some(app) = actor.application_id() else {
         return Err(AppError::Forbidden);
     };
-    let c = may_handle(tx, actor, company_id)?;
-    let Some(s) = store::get(tx, &c.id)? else {
+    let r = store::for_application(tx, app, company_id)?.ok_or(AppError::NotFound)?;
+    let Some(scopes) = r.link_scopes else {
+        return Err(AppError::NotFound);
+    };
+    if r.company_status != crate::domain::CompanyStatus::Active {
+        return Err(AppError::NotFound);
+    }
+    if !(scopes.split(' ').any(|s| s == SCOPE) && actor.token_grants(SCOPE)) {
+        return Err(AppError::Forbidden);
+    }
+    let Some(s) = r.stored else {
         return Ok(None);
     };
-    let (key, secret) = open_pair(keys, &s)?;
     let now = time::now_db();
     crate::db::applications::mark_credentials_read(tx, app, company_id, &now)?;
     let mut entry = actor.entry(Action::OmieCredentialsRead, "company", Some(company_id));
     entry.company_id = Some(company_id.to_string());
     audit::append(tx, &keys.audit, &now, &entry)?;
-    Ok(Some(CredentialsView {
-        app_key: key,
-        app_secret: secret,
-        validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
-        validation_status: s.validation_status,
-        validation_message: s.validation_message,
-        updated_at: time::db_to_rfc3339(&s.updated_at),
-        updated_by: super::audit::label_seen_by(tx, actor, &s.updated_by)?,
-    }))
+    Ok(Some((s, r.updated_by_platform)))
 }
 
 /// `GET …/omie-credentials`: an application's read is the hot path and goes straight to
@@ -278,7 +281,19 @@ pub async fn get_for(
         .writer()
         .write(move |tx| read_as_application(tx, &keys, &a, &id))
         .await
-        .and_then(|v| v.ok_or(AppError::NotFound));
+        .and_then(|v| v.ok_or(AppError::NotFound))
+        .and_then(|(s, by_platform)| {
+            let (key, secret) = open_pair(&app.keys, &s)?;
+            Ok(CredentialsView {
+                app_key: key,
+                app_secret: secret,
+                validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
+                validation_status: s.validation_status,
+                validation_message: s.validation_message,
+                updated_at: time::db_to_rfc3339(&s.updated_at),
+                updated_by: super::audit::label_seen_by_tenant(&s.updated_by, by_platform),
+            })
+        });
     app.meter
         .outcome(&actor, &company_id, "omie_credentials.read", &view);
     view

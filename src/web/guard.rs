@@ -276,10 +276,19 @@ impl FromRequest for ApiUser {
             let t = token.clone();
             let ip = state.client_ip(&req);
             if let Some(app_token) = t.strip_prefix(APP_TOKEN_PREFIX).map(str::to_string) {
-                // From the hot cache when it holds the token: no connection, no SQL.
-                let found = state
-                    .blocking(move |app| crate::services::hot::application_token(app, &app_token))
-                    .await?;
+                // A hit in the hot cache is answered here; only a miss takes a blocking
+                // thread (a connection and SQL).
+                let found = match crate::services::hot::cached_application_token(&state, &app_token)
+                {
+                    Some(e) => Some(e),
+                    None => {
+                        state
+                            .blocking(move |app| {
+                                crate::services::hot::application_token(app, &app_token)
+                            })
+                            .await?
+                    }
+                };
                 let Some((id, client_id, scope)) = found else {
                     // Nobody's: the metering layer need not look it up again.
                     req.extensions_mut().insert(super::metering::TokenLookedUp);
@@ -313,10 +322,13 @@ impl FromRequest for ApiUser {
             // own account, the enrolment and the sign-out.
             let exempt = matches!(req.path(), "/api/v1/me" | "/api/v1/auth/logout")
                 || req.path().starts_with("/api/v1/me/mfa");
-            let found = state
-                .blocking(move |app| crate::services::hot::person_token(app, &t))
-                .await?
-                .ok_or(ApiError(AppError::Unauthenticated))?;
+            let found = match crate::services::hot::cached_person_token(&state, &t) {
+                Some(e) => e,
+                None => state
+                    .blocking(move |app| crate::services::hot::person_token(app, &t))
+                    .await?
+                    .ok_or(ApiError(AppError::Unauthenticated))?,
+            };
             if !exempt && found.must_enrol {
                 return Err(ApiError(AppError::MfaEnrollmentRequired));
             }

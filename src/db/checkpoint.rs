@@ -1,0 +1,70 @@
+//! WAL checkpoints beside the writer, so the one writer thread does not copy pages
+//! into the database file and wait for their fsync between its groups.
+//!
+//! A thread with a connection of its own runs `PRAGMA wal_checkpoint(PASSIVE)` a few
+//! times a second while there is something to copy: a passive checkpoint takes no write
+//! lock, so groups keep committing meanwhile. It cannot *restart* the WAL (SQLite does
+//! that when a transaction begins on a fully copied WAL), so once the WAL holds
+//! [`RESTART_AT`] frames the thread asks the writer for one short checkpoint of its own,
+//! between two groups, which copies what little is left; the writer's next transaction
+//! then starts the WAL over. That connection never writes a row: data still changes
+//! only through the writer.
+
+use std::path::Path;
+use std::sync::Weak;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::writer::{Handle, Writer};
+
+/// How often the thread looks.
+const EVERY: Duration = Duration::from_millis(100);
+
+/// WAL frames (pages) past which the writer is asked to finish a checkpoint: about
+/// 16 MB of WAL with 4 KB pages.
+pub const RESTART_AT: i64 = 4000;
+
+/// Starts the thread; it ends by itself when the last handle of `writer` is gone.
+pub fn start(path: &Path, writer: &Writer) -> std::io::Result<()> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(std::io::Error::other)?;
+    conn.execute_batch(super::CONNECTION_PRAGMAS)
+        .map_err(std::io::Error::other)?;
+    let weak = writer.downgrade();
+    std::thread::Builder::new()
+        .name("otm-checkpoint".into())
+        .spawn(move || run(&conn, &weak))?;
+    Ok(())
+}
+
+fn run(conn: &Connection, writer: &Weak<Handle>) {
+    loop {
+        std::thread::sleep(EVERY);
+        let Some(w) = writer.upgrade().map(Writer::from_handle) else {
+            return;
+        };
+        // (busy, frames in the WAL, frames copied): a passive checkpoint never waits.
+        let frames = match passive(conn) {
+            Ok((_, log, _)) => log,
+            Err(e) => {
+                tracing::warn!(error = %e, "background checkpoint failed");
+                continue;
+            }
+        };
+        if frames >= RESTART_AT
+            && let Err(e) = w.maintenance_blocking(|c| Ok(passive(c)?))
+        {
+            tracing::warn!(error = %e, "the writer's checkpoint failed");
+        }
+    }
+}
+
+fn passive(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+}
