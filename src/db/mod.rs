@@ -227,14 +227,20 @@ const STATEMENT_CACHE: usize = 256;
 ///
 /// `synchronous=FULL`: in WAL mode a commit then returns only after the WAL is fsynced,
 /// so an acknowledged write survives `kill -9` *and* a power cut. (`NORMAL` would also
-/// survive `kill -9`, but may lose the last commits on power loss; our write rate is a
-/// few per second at most, so the extra fsync is cheap insurance.)
+/// survive `kill -9`, but may lose the last commits on power loss; the writer commits
+/// whole groups, so the fsync is paid once per group, not once per write.)
+///
+/// `mmap_size` 16 MB: pages read through the map count in the process's RSS, and every
+/// audited read and token grows the database by a page every few rows; past the map,
+/// pages are read into each connection's own cache (`cache_size`, 8 MB at most). Measured:
+/// 256 MB of map left 116 MB of RSS after 30 s of audited reads and tokens, 16 MB left
+/// 59 MB, for about 5 % more CPU in the writer.
 pub(crate) const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
      PRAGMA synchronous = FULL;
      PRAGMA busy_timeout = 5000;
      PRAGMA temp_store = MEMORY;
      PRAGMA cache_size = -8000;
-     PRAGMA mmap_size = 268435456;
+     PRAGMA mmap_size = 16777216;
      PRAGMA secure_delete = ON;";
 
 /// Opens (creating if needed) the database, switches it to WAL once, applies pending
