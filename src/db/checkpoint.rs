@@ -48,9 +48,10 @@ fn run(conn: &Connection, writer: &Weak<Handle>) {
             return;
         };
         // (busy, frames in the WAL, frames copied): a passive checkpoint never waits.
-        let frames = match passive(conn) {
-            Ok((_, log, _)) => log,
-            Err(e) => {
+        let frames = match w.while_open(|| passive(conn)) {
+            None => return,
+            Some(Ok((_, log, _))) => log,
+            Some(Err(e)) => {
                 tracing::warn!(error = %e, "background checkpoint failed");
                 continue;
             }
@@ -67,4 +68,50 @@ fn passive(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
         Ok((r.get(0)?, r.get(1)?, r.get(2)?))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wal_frames(path: &Path) -> i64 {
+        let c = Connection::open(path).unwrap();
+        // A passive checkpoint that copies nothing new answers the WAL's frame count.
+        passive(&c).unwrap().1
+    }
+
+    #[test]
+    fn the_wal_starts_over_while_the_writer_keeps_writing_and_close_then_truncates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let pool = super::super::open(&path, 2).unwrap();
+        let w = pool.writer().clone();
+        w.write_blocking(|tx| Ok(tx.execute_batch("CREATE TABLE scratch (b BLOB)")?))
+            .unwrap();
+        // ~3 × RESTART_AT pages, in groups the writer commits one after the other.
+        let blob = vec![7u8; 256 * 1024];
+        for _ in 0..200 {
+            let b = blob.clone();
+            w.write_blocking(move |tx| Ok(tx.execute("INSERT INTO scratch (b) VALUES (?1)", [b])?))
+                .unwrap();
+        }
+        let mut frames = i64::MAX;
+        for _ in 0..50 {
+            std::thread::sleep(EVERY * 2);
+            // A write after the checkpoints: it starts the WAL over when all was copied.
+            w.write_blocking(|tx| Ok(tx.execute("DELETE FROM scratch WHERE rowid = 1", [])?))
+                .unwrap();
+            frames = wal_frames(&path);
+            if frames < RESTART_AT {
+                break;
+            }
+        }
+        assert!(frames < RESTART_AT, "the WAL kept {frames} frames");
+        // Closing waits for the checkpoint thread, so a TRUNCATE checkpoint is not busy.
+        let rw = pool.close().unwrap();
+        let busy: i64 = rw
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(busy, 0);
+    }
 }

@@ -4,8 +4,8 @@
 pub mod app_settings;
 pub mod applications;
 pub mod audit;
-pub mod checkpoint;
 pub mod backups;
+pub mod checkpoint;
 pub mod companies;
 pub mod company_requests;
 pub mod erasure;

@@ -219,6 +219,10 @@ struct Queue {
     /// Async callers wait here for room.
     room: tokio::sync::Notify,
     cap: usize,
+    /// Held by whoever checkpoints: the checkpoint thread, and the writer while it runs
+    /// a maintenance job (a TRUNCATE checkpoint or a VACUUM must not meet a passive
+    /// checkpoint of the other connection half-way, which SQLite answers `SQLITE_BUSY`).
+    checkpointing: Mutex<()>,
 }
 
 impl Queue {
@@ -377,6 +381,7 @@ impl Writer {
             not_full: Condvar::new(),
             room: tokio::sync::Notify::new(),
             cap: opts.queue_cap.max(1),
+            checkpointing: Mutex::new(()),
         });
         let q = Arc::clone(&queue);
         let thread = std::thread::Builder::new()
@@ -409,9 +414,31 @@ impl Writer {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .ok_or_else(|| anyhow::anyhow!("the writer was already finished"))?;
-        thread
+        let conn = thread
             .join()
-            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))
+            .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+        // A checkpoint of the checkpoint thread may still be running: wait for it (the
+        // closed queue keeps it from starting another), so the caller's own checkpoint
+        // does not meet it.
+        drop(
+            self.inner
+                .queue
+                .checkpointing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        Ok(conn)
+    }
+
+    /// Runs `f` unless the writer has stopped, with no maintenance job running meanwhile
+    /// (for the checkpoint thread). `None` once stopped.
+    pub(crate) fn while_open<T>(&self, f: impl FnOnce() -> T) -> Option<T> {
+        let q = &self.inner.queue;
+        let _gate = q.checkpointing.lock().unwrap_or_else(|p| p.into_inner());
+        if q.lock().closed {
+            return None;
+        }
+        Some(f())
     }
 
     /// Runs `f` in the writer and waits (blocking this thread) until its group committed.
@@ -480,6 +507,12 @@ fn writer_loop(conn: &Connection, queue: &Queue) {
     let mut data_version: Option<i64> = None;
     let mut group: Vec<Box<dyn Job>> = Vec::with_capacity(GROUP_CAP);
     while queue.take_group(&mut group) {
+        let _gate = group.first().is_some_and(|j| j.solo()).then(|| {
+            queue
+                .checkpointing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+        });
         run_group(conn, &head, &mut data_version, &mut group);
         group.clear();
     }
