@@ -143,7 +143,15 @@ impl Application {
             meter: Default::default(),
             jobs: Default::default(),
             tls: Default::default(),
+            search: Default::default(),
         }));
+        // Company search's in-memory index, built before the first search needs it.
+        let warm = state.get_ref().clone();
+        std::thread::spawn(move || {
+            if let Err(e) = crate::services::companies::warm_index(&warm) {
+                tracing::warn!(error = %e, "company search index not built at start");
+            }
+        });
         let jobs_state = state.get_ref().clone();
         let server = HttpServer::new(move || {
             App::new()
