@@ -145,13 +145,9 @@ impl Application {
             tls: Default::default(),
             search: Default::default(),
         }));
-        // Company search's in-memory index, built before the first search needs it.
-        let warm = state.get_ref().clone();
-        std::thread::spawn(move || {
-            if let Err(e) = crate::services::companies::warm_index(&warm) {
-                tracing::warn!(error = %e, "company search index not built at start");
-            }
-        });
+        // Company search's in-memory index: its own thread builds it now and after changes.
+        crate::services::companies::start_index(state.get_ref())
+            .context("cannot start the company search index's thread")?;
         let jobs_state = state.get_ref().clone();
         let server = HttpServer::new(move || {
             App::new()

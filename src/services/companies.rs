@@ -8,9 +8,10 @@ use crate::db::Tx;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 use super::app::App;
-use super::company_index::{Builder, CompanyIndex, Shown};
+use super::company_index::{self, Builder, CompanyIndex, Shown};
 use super::{Actor, Keys, Page};
 use crate::crypto::new_id;
 pub use crate::db::companies::OmieFilter;
@@ -597,7 +598,9 @@ fn search(
         match picked {
             Ok(page) => return Ok(Some(page)),
             Err(Picked::Stale) if attempt == 0 => {
-                if !index.rebuild(|b| load(conn, b))? {
+                // The builder thread builds it; SQL answers meanwhile. Without that
+                // thread (tests), this search builds it.
+                if index.ring() || !index.rebuild(|b| load(conn, b))? {
                     return Ok(None);
                 }
             }
@@ -607,10 +610,40 @@ fn search(
     Ok(None)
 }
 
-/// Builds the search index now (at start, so that the first search need not).
-pub fn warm_index(app: &App) -> Result<(), AppError> {
-    let conn = app.pool.get()?;
-    app.search.rebuild(|b| load(&conn, b))?;
+/// Starts the thread that builds the search index: at once, and again whenever a search
+/// found it stale. It holds the program only while it builds, so it ends with it.
+pub fn start_index(app: &Arc<App>) -> std::io::Result<()> {
+    let (bell, rings) = std::sync::mpsc::sync_channel(1);
+    // The first build, now: the first search need not wait for it.
+    let _ = bell.try_send(());
+    app.search.set_bell(bell);
+    let app = Arc::downgrade(app);
+    std::thread::Builder::new()
+        .name("search-index".into())
+        .spawn(move || {
+            // The index replaced last time: its buffers are filled again next time.
+            let mut spare = None;
+            while rings.recv().is_ok() {
+                let Some(app) = app.upgrade() else { return };
+                let started = std::time::Instant::now();
+                let reused = spare.take().and_then(company_index::reclaim);
+                let built = app.pool.get().map_err(AppError::from).and_then(|conn| {
+                    let (ok, old) = app.search.rebuild_reusing(reused, |b| load(&conn, b))?;
+                    spare = old;
+                    Ok(ok)
+                });
+                match (built, app.search.current()) {
+                    (Ok(true), Some(b)) => tracing::info!(
+                        companies = b.len(),
+                        bytes = b.bytes(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "company search index built"
+                    ),
+                    (Ok(_), _) => tracing::warn!("company search index not built: too large"),
+                    (Err(e), _) => tracing::warn!(error = %e, "company search index not built"),
+                }
+            }
+        })?;
     Ok(())
 }
 
