@@ -561,7 +561,8 @@ fn list_rows(
 /// A search page through the in-memory index (`services::company_index`), or `None` when
 /// the index cannot answer it (no search, the Omie filters, a term it cannot search):
 /// then SQL answers. When the index is stale (the companies changed since it was built),
-/// it is built again first, unless another search is already building it.
+/// SQL answers too and the builder thread is asked for a build; without that thread (unit
+/// tests) the search builds the index first and then uses it.
 fn search(
     index: &CompanyIndex,
     conn: &Connection,
@@ -626,20 +627,28 @@ pub fn start_index(app: &Arc<App>) -> std::io::Result<()> {
             while rings.recv().is_ok() {
                 let Some(app) = app.upgrade() else { return };
                 let started = std::time::Instant::now();
-                let reused = spare.take().and_then(company_index::reclaim);
                 let built = app.pool.get().map_err(AppError::from).and_then(|conn| {
+                    // Rings that came while the last build ran ask for nothing new.
+                    let now = store::version(&conn)?;
+                    if app.search.current().is_some_and(|b| b.version() == now) {
+                        return Ok(None);
+                    }
+                    let reused = spare.take().and_then(company_index::reclaim);
                     let (ok, old) = app.search.rebuild_reusing(reused, |b| load(&conn, b))?;
                     spare = old;
-                    Ok(ok)
+                    Ok(Some(ok))
                 });
                 match (built, app.search.current()) {
-                    (Ok(true), Some(b)) => tracing::info!(
+                    (Ok(None), _) => {}
+                    (Ok(Some(true)), Some(b)) => tracing::info!(
                         companies = b.len(),
                         bytes = b.bytes(),
                         ms = started.elapsed().as_millis() as u64,
                         "company search index built"
                     ),
-                    (Ok(_), _) => tracing::warn!("company search index not built: too large"),
+                    (Ok(Some(_)), _) => {
+                        tracing::warn!("company search index not built: past its 4 GB offsets")
+                    }
                     (Err(e), _) => tracing::warn!(error = %e, "company search index not built"),
                 }
             }
