@@ -143,7 +143,11 @@ impl Application {
             meter: Default::default(),
             jobs: Default::default(),
             tls: Default::default(),
+            search: Default::default(),
         }));
+        // Company search's in-memory index: its own thread builds it now and after changes.
+        crate::services::companies::start_index(state.get_ref())
+            .context("cannot start the company search index's thread")?;
         let jobs_state = state.get_ref().clone();
         let server = HttpServer::new(move || {
             App::new()

@@ -337,51 +337,16 @@ fn run(
     limit: usize,
     strategy: Strategy,
 ) -> rusqlite::Result<(Vec<Company>, bool)> {
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("c.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut args: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
-    // Status and keyset conditions, on `c`.
-    let mut cond = String::new();
-    match &f.status {
-        Some(s) => {
-            args.push(Box::new(s.clone()));
-            cond.push_str(&format!(" AND c.status = ?{}", args.len()));
-        }
-        None => cond.push_str(" AND c.status != 'archived'"),
-    }
-    match f.omie {
-        Some(OmieFilter::Missing) => cond.push_str(
-            " AND NOT EXISTS (SELECT 1 FROM omie_credentials o WHERE o.company_id = c.id)",
-        ),
-        Some(OmieFilter::Failed) => cond.push_str(
-            " AND EXISTS (SELECT 1 FROM omie_credentials o WHERE o.company_id = c.id AND o.validation_status = 'failed')",
-        ),
-        None => {}
-    }
-    if let Some((name, id)) = &f.after {
-        args.push(Box::new(name.clone()));
-        let n = args.len();
-        args.push(Box::new(id.clone()));
-        cond.push_str(&format!(
-            " AND (c.sort_key, c.id) > (?{n}, ?{})",
-            args.len()
-        ));
-    }
+    let columns = select_columns();
+    let mut args: Args = Vec::new();
+    let cond = conditions(f, &mut args);
     // The substring test of a walk (`@COL@` names the column): the folded text, or the
     // unmasked CNPJ (search_text holds it too, so the index alone answers).
-    let mut text_test = String::new();
-    if matches!(strategy, Strategy::Walk { .. }) {
-        args.push(Box::new(fold(q)));
-        text_test = format!("instr(@COL@, ?{}) > 0", args.len());
-        let cnpj_part = cnpj::normalize(q);
-        if !cnpj_part.is_empty() && cnpj_part.chars().all(|c| c.is_ascii_alphanumeric()) {
-            args.push(Box::new(fold(&cnpj_part)));
-            text_test = format!("({text_test} OR instr(@COL@, ?{}) > 0)", args.len());
-        }
-    }
+    let text_test = if matches!(strategy, Strategy::Walk { .. }) {
+        text_test(q, &mut args)
+    } else {
+        String::new()
+    };
     let order = "ORDER BY c.sort_key, c.id";
     let sql = match strategy {
         Strategy::All => {
@@ -447,6 +412,178 @@ fn run(
     let more = rows.len() > limit;
     rows.truncate(limit);
     Ok((rows, more))
+}
+
+type Args = Vec<Box<dyn rusqlite::ToSql>>;
+
+/// The status, Omie and keyset conditions of a list, on `c` (each starts with ` AND`).
+fn conditions(f: &ListFilter, args: &mut Args) -> String {
+    let mut cond = String::new();
+    match &f.status {
+        Some(s) => {
+            args.push(Box::new(s.clone()));
+            cond.push_str(&format!(" AND c.status = ?{}", args.len()));
+        }
+        None => cond.push_str(" AND c.status != 'archived'"),
+    }
+    match f.omie {
+        Some(OmieFilter::Missing) => cond.push_str(
+            " AND NOT EXISTS (SELECT 1 FROM omie_credentials o WHERE o.company_id = c.id)",
+        ),
+        Some(OmieFilter::Failed) => cond.push_str(
+            " AND EXISTS (SELECT 1 FROM omie_credentials o WHERE o.company_id = c.id AND o.validation_status = 'failed')",
+        ),
+        None => {}
+    }
+    if let Some((name, id)) = &f.after {
+        args.push(Box::new(name.clone()));
+        let n = args.len();
+        args.push(Box::new(id.clone()));
+        cond.push_str(&format!(
+            " AND (c.sort_key, c.id) > (?{n}, ?{})",
+            args.len()
+        ));
+    }
+    cond
+}
+
+/// The terms a search tests as substrings of `search_text`: the folded search, and its
+/// unmasked form when it can be part of a CNPJ (the same text holds the CNPJ).
+pub fn search_terms(q: &str) -> Vec<String> {
+    let mut terms = vec![fold(q)];
+    let cnpj_part = cnpj::normalize(q);
+    if !cnpj_part.is_empty() && cnpj_part.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let t = fold(&cnpj_part);
+        if !terms.contains(&t) {
+            terms.push(t);
+        }
+    }
+    terms
+}
+
+/// The substring test of a walk (`@COL@` names the column): any of [`search_terms`].
+fn text_test(q: &str, args: &mut Args) -> String {
+    let tests: Vec<String> = search_terms(q)
+        .into_iter()
+        .map(|t| {
+            args.push(Box::new(t));
+            format!("instr(@COL@, ?{}) > 0", args.len())
+        })
+        .collect();
+    format!("({})", tests.join(" OR "))
+}
+
+fn select_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The companies' version (migration 0031): a new random value after every change of a
+/// company's searchable columns, whoever made it.
+pub fn version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT v FROM companies_version WHERE id = 1")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Hands every company's id, sort key, status and search text, in list order, to `each`,
+/// and answers the version they are at: all read in one read transaction, from the
+/// covering index alone, without copying a row.
+pub fn index_rows(
+    conn: &Connection,
+    mut each: impl FnMut(&str, &str, CompanyStatus, &str),
+) -> rusqlite::Result<i64> {
+    let tx = conn.unchecked_transaction()?;
+    let v = version(&tx)?;
+    {
+        let mut stmt = tx.prepare(
+            "SELECT id, sort_key, status, search_text FROM companies
+             INDEXED BY companies_search_walk ORDER BY sort_key, id",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let status: CompanyStatus = r.get(2)?;
+            each(
+                r.get_ref(0)?.as_str()?,
+                r.get_ref(1)?.as_str()?,
+                status,
+                r.get_ref(3)?.as_str()?,
+            );
+        }
+    }
+    tx.commit()?;
+    Ok(v)
+}
+
+/// What [`list_picked`] got from its picker.
+pub enum Picked {
+    /// The index was built at another version than the rows' snapshot.
+    Stale,
+    /// The index cannot answer this search.
+    Unable,
+    /// The ids of the page, in list order, and one more when more follow.
+    Ids(Vec<String>),
+}
+
+/// A search page whose companies an in-memory index picked: `pick` gets the companies'
+/// version, read in the same read transaction as the rows, and answers for that version.
+/// The rows are read by id with the status, the filters, the keyset cursor and the text
+/// tested again in SQL; when one of them fails (so the index did not see what the
+/// snapshot holds), the answer is [`Picked::Unable`] and the caller lists with [`list`].
+pub fn list_picked(
+    conn: &Connection,
+    f: &ListFilter,
+    limit: usize,
+    pick: impl FnOnce(i64) -> Picked,
+) -> rusqlite::Result<Result<(Vec<Company>, bool), Picked>> {
+    let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(Err(Picked::Unable));
+    };
+    let tx = conn.unchecked_transaction()?;
+    let ids = match pick(version(&tx)?) {
+        Picked::Ids(ids) => ids,
+        other => return Ok(Err(other)),
+    };
+    let mut rows = Vec::new();
+    if !ids.is_empty() {
+        // One placeholder per id, padded with NULLs (which match nothing) to a power of
+        // two, so that a few statements, prepared once per connection, serve every page.
+        // (A table-valued `json_each(?)` would be one statement, but a virtual table may
+        // see its argument when planning, and such statements are prepared again at
+        // every execution.)
+        let slots = ids.len().next_power_of_two().max(8);
+        let mut args: Args = Vec::with_capacity(slots + 4);
+        for i in 0..slots {
+            args.push(Box::new(ids.get(i).cloned()));
+        }
+        let marks = (1..=slots)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cond = conditions(f, &mut args);
+        let test = text_test(q, &mut args).replace("@COL@", "c.search_text");
+        let sql = format!(
+            "SELECT {} FROM companies c WHERE c.id IN ({marks}){cond} AND {test} \
+             ORDER BY c.sort_key, c.id",
+            select_columns()
+        );
+        rows = tx
+            .prepare_cached(&sql)?
+            .query_map(
+                rusqlite::params_from_iter(args.iter().map(|b| b.as_ref())),
+                from_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+    }
+    tx.commit()?;
+    if rows.len() != ids.len() || rows.iter().zip(&ids).any(|(r, id)| r.id != *id) {
+        return Ok(Err(Picked::Unable));
+    }
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(Ok((rows, more)))
 }
 
 fn match_count_upto(conn: &Connection, m: &str, cap: i64) -> rusqlite::Result<i64> {

@@ -217,6 +217,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0030_monthly_fee",
         include_str!("../../migrations/0030_monthly_fee.sql"),
     ),
+    (
+        "0031_companies_version",
+        include_str!("../../migrations/0031_companies_version.sql"),
+    ),
 ];
 
 /// Prepared statements kept per connection: the writer runs every kind of write, and a

@@ -485,6 +485,7 @@ pub const NOT_PERSONAL: &[(&str, &[&str])] = &[
     ("companies_fts_data", &["id"]),
     ("companies_fts_docsize", &["id", "sz"]),
     ("companies_fts_config", &["k", "v"]),
+    ("companies_version", &["id", "v"]),
     ("outbox", &["id", "created_at", "kind", "status", "attempts", "next_attempt_at", "sent_at", "sealed", "gave_up_at", "link_base"]),
     ("company_requests", &["id", "cnpj", "status", "created_at", "decided_at", "decided_by"]),
     ("password_resets", &["token_hash", "user_id", "created_at", "expires_at", "used_at"]),

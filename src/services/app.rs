@@ -29,6 +29,8 @@ pub struct App {
     pub jobs: Arc<JobBoard>,
     /// The HTTPS certificate of the public address, as the health job last read it.
     pub tls: super::tls_cert::Watch,
+    /// Company search in memory (`services::company_index`).
+    pub search: super::company_index::CompanyIndex,
 }
 
 /// How a background job is doing.

@@ -8,12 +8,14 @@ use crate::db::Tx;
 use crate::domain::Action;
 use rusqlite::Connection;
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 use super::app::App;
+use super::company_index::{self, Builder, CompanyIndex, Shown};
 use super::{Actor, Keys, Page};
 use crate::crypto::new_id;
 pub use crate::db::companies::OmieFilter;
-use crate::db::companies::{self as store, Fields, ListFilter};
+use crate::db::companies::{self as store, Fields, ListFilter, Picked};
 use crate::db::{self, audit};
 use crate::domain::{Cnpj, CompanyStatus, Email, MonthlyFee, Phone, Role, required_text};
 use crate::error::{AppError, FieldError};
@@ -505,7 +507,7 @@ pub fn list(
         after: super::parse_cursor(q.cursor.as_deref())?,
         omie: q.omie,
     };
-    let (rows, more) = list_rows(conn, actor, &filter, q.limit)?;
+    let (rows, more) = list_rows(Some(&app.search), conn, actor, &filter, q.limit)?;
     for c in &rows {
         app.meter.record(actor, &c.id, "companies.list");
     }
@@ -513,12 +515,20 @@ pub fn list(
 }
 
 fn list_rows(
+    index: Option<&CompanyIndex>,
     conn: &Connection,
     actor: &Actor,
     filter: &ListFilter,
     limit: usize,
 ) -> Result<(Vec<Company>, bool), AppError> {
     if actor.is_platform() {
+        if let Some(page) = index
+            .map(|i| search(i, conn, filter, limit))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(page);
+        }
         return Ok(store::list(conn, filter, limit)?);
     }
     if let Some(app) = actor.application_id() {
@@ -546,6 +556,108 @@ fn list_rows(
             .collect(),
         false,
     ))
+}
+
+/// A search page through the in-memory index (`services::company_index`), or `None` when
+/// the index cannot answer it (no search, the Omie filters, a term it cannot search):
+/// then SQL answers. When the index is stale (the companies changed since it was built),
+/// SQL answers too and the builder thread is asked for a build; without that thread (unit
+/// tests) the search builds the index first and then uses it.
+fn search(
+    index: &CompanyIndex,
+    conn: &Connection,
+    filter: &ListFilter,
+    limit: usize,
+) -> Result<Option<(Vec<Company>, bool)>, AppError> {
+    let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    if filter.omie.is_some() {
+        return Ok(None);
+    }
+    let shown = match filter.status.as_deref() {
+        None => Shown::NotArchived,
+        Some(s) => match CompanyStatus::parse(s) {
+            Some(s) => Shown::Only(s),
+            None => return Ok(None),
+        },
+    };
+    let terms = store::search_terms(q);
+    let after = filter
+        .after
+        .as_ref()
+        .map(|(k, id)| (k.as_str(), id.as_str()));
+    for attempt in 0..2 {
+        let built = index.current();
+        let picked = store::list_picked(conn, filter, limit, |version| match &built {
+            Some(b) if b.version() == version => match b.find(&terms, shown, after, limit) {
+                Some(ids) => Picked::Ids(ids),
+                None => Picked::Unable,
+            },
+            _ => Picked::Stale,
+        })?;
+        match picked {
+            Ok(page) => return Ok(Some(page)),
+            Err(Picked::Stale) if attempt == 0 => {
+                // The builder thread builds it; SQL answers meanwhile. Without that
+                // thread (tests), this search builds it.
+                if index.ring() || !index.rebuild(|b| load(conn, b))? {
+                    return Ok(None);
+                }
+            }
+            Err(_) => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+/// Starts the thread that builds the search index: at once, and again whenever a search
+/// found it stale. It holds the program only while it builds, so it ends with it.
+pub fn start_index(app: &Arc<App>) -> std::io::Result<()> {
+    let (bell, rings) = std::sync::mpsc::sync_channel(1);
+    // The first build, now: the first search need not wait for it.
+    let _ = bell.try_send(());
+    app.search.set_bell(bell);
+    let app = Arc::downgrade(app);
+    std::thread::Builder::new()
+        .name("search-index".into())
+        .spawn(move || {
+            // The index replaced last time: its buffers are filled again next time.
+            let mut spare = None;
+            while rings.recv().is_ok() {
+                let Some(app) = app.upgrade() else { return };
+                let started = std::time::Instant::now();
+                let built = app.pool.get().map_err(AppError::from).and_then(|conn| {
+                    // Rings that came while the last build ran ask for nothing new.
+                    let now = store::version(&conn)?;
+                    if app.search.current().is_some_and(|b| b.version() == now) {
+                        return Ok(None);
+                    }
+                    let reused = spare.take().and_then(company_index::reclaim);
+                    let (ok, old) = app.search.rebuild_reusing(reused, |b| load(&conn, b))?;
+                    spare = old;
+                    Ok(Some(ok))
+                });
+                match (built, app.search.current()) {
+                    (Ok(None), _) => {}
+                    (Ok(Some(true)), Some(b)) => tracing::info!(
+                        companies = b.len(),
+                        bytes = b.bytes(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "company search index built"
+                    ),
+                    (Ok(Some(_)), _) => {
+                        tracing::warn!("company search index not built: past its 4 GB offsets")
+                    }
+                    (Err(e), _) => tracing::warn!(error = %e, "company search index not built"),
+                }
+            }
+        })?;
+    Ok(())
+}
+
+fn load(conn: &Connection, b: &mut Builder) -> rusqlite::Result<i64> {
+    store::index_rows(conn, |id, key, status, text| b.push(id, key, status, text))
 }
 
 /// Companies whose name or CNPJ matches `q` (all when it is empty), for the pickers of
@@ -684,16 +796,203 @@ mod tests {
             ip: "127.0.0.1".into(),
         };
         let filter = ListFilter::default();
-        let (rows, _) = list_rows(&conn, &actor, &filter, 50).unwrap();
+        let (rows, _) = list_rows(None, &conn, &actor, &filter, 50).unwrap();
         assert_eq!(rows.len(), 1, "the linked company is listed");
         conn.execute("UPDATE companies SET cnpj = '11222333000182'", [])
             .unwrap();
         assert!(
             matches!(
-                list_rows(&conn, &actor, &filter, 50),
+                list_rows(None, &conn, &actor, &filter, 50),
                 Err(AppError::Internal(_))
             ),
             "a read error is an error"
         );
+    }
+
+    fn fields(name: &str, trade: &str, n: u64) -> Fields {
+        let base = format!("{:08}0001", n + 10);
+        Fields {
+            legal_name: name.into(),
+            trade_name: trade.into(),
+            cnpj: Cnpj::from_base(base.as_bytes().try_into().unwrap()).unwrap(),
+            contact_name: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            monthly_fee_cents: None,
+        }
+    }
+
+    /// 600 companies inserted out of name order; some suspended, some archived.
+    fn many() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        db::migrate(&mut conn).unwrap();
+        let words = [
+            "Padaria",
+            "Agropecuária",
+            "Comércio",
+            "Santos",
+            "São João",
+            "Auto Peças",
+            "Ltda",
+            "ME",
+            "Oficina",
+        ];
+        let tx = conn.transaction().unwrap();
+        for k in 0..600u64 {
+            let i = (k * 7919) % 600;
+            let w = |n: u64| words[(n % 9) as usize];
+            let name = format!("{} {} {i:03}", w(i), w(i / 9 + 1));
+            let trade = if i % 4 == 0 {
+                format!("Loja {}", w(i / 3))
+            } else {
+                String::new()
+            };
+            let id = format!("cmp_{i:04}");
+            store::insert(&tx, &id, &fields(&name, &trade, i * 37), "t").unwrap();
+            if i % 7 == 0 {
+                store::set_status(&tx, &id, CompanyStatus::Suspended, "t").unwrap();
+            }
+            if i % 11 == 0 {
+                store::set_status(&tx, &id, CompanyStatus::Archived, "t").unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        conn
+    }
+
+    fn filter(q: &str, status: Option<&str>, after: Option<&Company>) -> ListFilter {
+        ListFilter {
+            q: Some(q.into()),
+            status: status.map(str::to_string),
+            after: after.map(|c| (store::sort_key(&c.legal_name), c.id.clone())),
+            omie: None,
+        }
+    }
+
+    /// Every page of every kind of search (common and rare words, accents, one and two
+    /// letters, CNPJ fragments masked or not, each status, cursors) is what SQL answers.
+    #[test]
+    fn the_index_answers_every_search_page_as_sql_does() {
+        let conn = many();
+        let index = CompanyIndex::default();
+        let one = store::get(&conn, "cmp_0123").unwrap().unwrap();
+        let cnpj = one.cnpj.as_str().to_string();
+        let masked = format!("{}.{}.{}", &cnpj[0..2], &cnpj[2..5], &cnpj[5..8]);
+        let queries = [
+            "pad",
+            "padaria",
+            "sao",
+            "são joão",
+            "SANTOS",
+            "ltda",
+            "me",
+            "a",
+            "of",
+            "00",
+            "12",
+            "xyz",
+            "auto pe",
+            "loja agro",
+            "123",
+            &cnpj[4..10],
+            &masked,
+        ];
+        let mut answered = 0;
+        for q in queries {
+            for status in [None, Some("active"), Some("suspended"), Some("archived")] {
+                for limit in [1, 3, 20] {
+                    let mut after: Option<Company> = None;
+                    for _page in 0..40 {
+                        let f = filter(q, status, after.as_ref());
+                        let want = store::list(&conn, &f, limit).unwrap();
+                        let got = search(&index, &conn, &f, limit).unwrap().expect("indexed");
+                        assert_eq!(got, want, "q={q:?} status={status:?} limit={limit}");
+                        answered += 1;
+                        if !want.1 {
+                            break;
+                        }
+                        after = want.0.last().cloned();
+                    }
+                }
+            }
+        }
+        assert!(answered > 500, "{answered} pages");
+    }
+
+    /// A change committed after the index was built: the next search sees it (found by
+    /// the new name, not by the old), because the index is built again first.
+    #[test]
+    fn a_stale_index_is_built_again_before_it_answers() {
+        let conn = many();
+        let index = CompanyIndex::default();
+        let f = filter("zeladoria", None, None);
+        assert_eq!(search(&index, &conn, &f, 20).unwrap().unwrap().0, vec![]);
+        let built = index.current().unwrap().version();
+        let mut c = store::get(&conn, "cmp_0042").unwrap().unwrap();
+        c.legal_name = "Zeladoria Única".into();
+        let f2 = Fields {
+            legal_name: c.legal_name.clone(),
+            trade_name: c.trade_name.clone(),
+            cnpj: c.cnpj.clone(),
+            contact_name: String::new(),
+            email: String::new(),
+            phone: String::new(),
+            monthly_fee_cents: None,
+        };
+        store::update(&conn, "cmp_0042", &f2, "t2").unwrap();
+        let (rows, more) = search(&index, &conn, &f, 20).unwrap().unwrap();
+        assert_eq!(
+            rows.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["cmp_0042"]
+        );
+        assert!(!more);
+        assert_ne!(index.current().unwrap().version(), built, "built again");
+        // Archived: gone from the default list, there under status=archived.
+        store::set_status(&conn, "cmp_0042", CompanyStatus::Archived, "t3").unwrap();
+        assert_eq!(search(&index, &conn, &f, 20).unwrap().unwrap().0, vec![]);
+        let archived = filter("zeladoria", Some("archived"), None);
+        assert_eq!(
+            search(&index, &conn, &archived, 20)
+                .unwrap()
+                .unwrap()
+                .0
+                .len(),
+            1
+        );
+    }
+
+    /// An index that picked a company SQL does not show (here: told it is active while it
+    /// is archived, at the current version) cannot put it on the page: SQL answers.
+    #[test]
+    fn a_company_the_index_picked_wrongly_never_reaches_the_page() {
+        let conn = many();
+        let index = CompanyIndex::default();
+        let version = store::version(&conn).unwrap();
+        index
+            .rebuild(|b| {
+                store::index_rows(&conn, |id, key, _status, text| {
+                    b.push(id, key, CompanyStatus::Active, text)
+                })
+                .map(|_| version)
+            })
+            .unwrap();
+        let f = filter("padaria", None, None);
+        let got = search(&index, &conn, &f, 100).unwrap();
+        assert_eq!(got, None, "SQL answers instead");
+        let (rows, _) = list_rows(Some(&index), &conn, &platform(), &f, 100).unwrap();
+        assert!(!rows.is_empty());
+        assert!(rows.iter().all(|c| c.status != CompanyStatus::Archived));
+    }
+
+    fn platform() -> Actor {
+        Actor {
+            kind: ActorKind::User {
+                id: "usr_owner".into(),
+                email: "dono@example.com".into(),
+                role: Role::Owner,
+                company_id: None,
+            },
+            ip: "127.0.0.1".into(),
+        }
     }
 }

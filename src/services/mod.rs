@@ -10,6 +10,7 @@ pub mod auth;
 pub mod backups;
 pub mod cnpj_lookup;
 pub mod companies;
+pub mod company_index;
 pub mod data_rights;
 pub mod email;
 pub mod erasure;

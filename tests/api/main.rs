@@ -40,6 +40,7 @@ mod proxy;
 mod reports12;
 mod revenue13;
 mod review10;
+mod search14;
 mod sessions;
 mod sign_in_policy;
 mod smtp;
