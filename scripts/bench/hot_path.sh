@@ -13,18 +13,9 @@ OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
 [ -x "$OHA" ] || { echo "hot_path.sh: needs oha (cargo install oha --locked)" >&2; exit 1; }
 cargo build --release --locked -q
 BIN=${CARGO_TARGET_DIR:-target}/release/omie-tenant-manager
-DIR=$(mktemp -d)   # 0700: the program refuses a data dir others can read
-trap 'kill $PID 2>/dev/null || true; rm -rf "$DIR"' EXIT
-export OTM_MFA_REQUIRED=none OTM_DATA_DIR=$DIR OTM_LOG=warn OTM_BIND=127.0.0.1:0
-$BIN demo --companies "$N" > "$DIR/demo.txt"
-PASS=$(sed -n 's#^owner account: dono@demo.example.com.br / \([^ ]*\) .*#\1#p' "$DIR/demo.txt")
-$BIN serve > "$DIR/out.log" 2>&1 &
-PID=$!
-until grep -q "listening on" "$DIR/out.log" 2>/dev/null; do sleep 0.05; done
-BASE=$(sed -n 's#^listening on \(http://.*\)#\1#p' "$DIR/out.log")
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-OWNER=$(curl -s "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-  -d "{\"email\":\"dono@demo.example.com.br\",\"password\":\"$PASS\"}" | json '["access_token"]')
+. scripts/bench/lib.sh
+trap demo_server_stop EXIT
+demo_server "$BIN" "$N"
 APP=$(curl -s "$BASE/api/v1/applications" -H "Authorization: Bearer $OWNER" -H 'content-type: application/json' -d '{"name":"Bench"}')
 APP_ID=$(echo "$APP" | json '["id"]'); CLIENT_ID=$(echo "$APP" | json '["client_id"]'); SECRET=$(echo "$APP" | json '["client_secret"]')
 CID=$(curl -s "$BASE/api/v1/companies?status=active&limit=1" -H "Authorization: Bearer $OWNER" | json '["items"][0]["id"]')

@@ -12,21 +12,9 @@ cd "$(dirname "$0")/../.."
 BIN=${1:-${CARGO_TARGET_DIR:-target}/release/omie-tenant-manager}
 SECS=${2:-8}; CONNS=${3:-64}; N=${4:-100000}
 OHA=$(command -v oha || echo "$HOME/.cargo/bin/oha")
-DIR=$(mktemp -d)
-chmod 700 "$DIR"
-PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$DIR"' EXIT
-
-export OTM_MFA_REQUIRED=none OTM_DATA_DIR=$DIR OTM_LOG=warn OTM_BCRYPT_COST=4 OTM_BIND=127.0.0.1:0
-"$BIN" demo --companies "$N" > "$DIR/demo.txt"
-PASS=$(sed -n 's#^owner account: dono@demo.example.com.br / \([^ ]*\) .*#\1#p' "$DIR/demo.txt")
-"$BIN" serve > "$DIR/out.log" 2>&1 &
-PID=$!
-until grep -q "listening on" "$DIR/out.log" 2>/dev/null; do sleep 0.05; done
-BASE=$(sed -n 's#^listening on \(http://.*\)#\1#p' "$DIR/out.log")
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-OWNER=$(curl -s "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-  -d "{\"email\":\"dono@demo.example.com.br\",\"password\":\"$PASS\"}" | json '["access_token"]')
+. scripts/bench/lib.sh
+trap demo_server_stop EXIT
+demo_server "$BIN" "$N"
 # A rare term: six digits from the middle of the CNPJ of a company in the middle of the list.
 MID=$(curl -s "$BASE/api/v1/companies?q=Mercado&limit=100" -H "Authorization: Bearer $OWNER" | json '["items"][50]["cnpj"]')
 RARE=$(echo "$MID" | tr -dc '0-9A-Z' | cut -c3-8)
