@@ -622,8 +622,9 @@ pub fn start_index(app: &Arc<App>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("search-index".into())
         .spawn(move || {
-            // The index replaced last time: its buffers are filled again next time.
-            let mut spare = None;
+            // One index at a time: the stale one is taken out of use and its buffers are
+            // filled again (keeping it beside the new one doubled the memory: ~35 MB
+            // more at 100,000 companies).
             while rings.recv().is_ok() {
                 let Some(app) = app.upgrade() else { return };
                 let started = std::time::Instant::now();
@@ -633,9 +634,8 @@ pub fn start_index(app: &Arc<App>) -> std::io::Result<()> {
                     if app.search.current().is_some_and(|b| b.version() == now) {
                         return Ok(None);
                     }
-                    let reused = spare.take().and_then(company_index::reclaim);
-                    let (ok, old) = app.search.rebuild_reusing(reused, |b| load(&conn, b))?;
-                    spare = old;
+                    let reused = app.search.take().and_then(company_index::reclaim);
+                    let (ok, _) = app.search.rebuild_reusing(reused, |b| load(&conn, b))?;
                     Ok(Some(ok))
                 });
                 match (built, app.search.current()) {

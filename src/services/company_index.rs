@@ -419,6 +419,16 @@ impl CompanyIndex {
             .clone()
     }
 
+    /// Takes the build out of use (searches answer with SQL until the next one): the
+    /// builder thread only builds when the one in use is stale, which no search can use
+    /// anyway, so its buffers are better filled again than kept beside a second copy.
+    pub fn take(&self) -> Option<Arc<Built>> {
+        self.current
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
     /// Hands the builder thread its doorbell: from then on a stale index is built there.
     pub fn set_bell(&self, bell: SyncSender<()>) {
         *self.bell.lock().unwrap_or_else(|e| e.into_inner()) = Some(bell);
