@@ -351,20 +351,21 @@ pub fn unlink(
     .inspect(|_| keys.hot.forget_link(app_id, company_id))
 }
 
-/// Whether an application actor holds `scope` on a company: `None` when it is not
-/// linked to it (or is not an application). The scope must be both in the link and in
-/// the token the application presented (least privilege: token scope ∩ link scope).
-pub fn scope_on(
+/// Whether an application actor may use `scope` on a company whose status is known,
+/// with the link read from SQL; the answer is [`super::hot::link_allows`]'s (404 not
+/// linked or not active, 403 linked without the scope or the token without it).
+pub fn link_check(
     conn: &Connection,
     actor: &Actor,
     company_id: &str,
+    status: crate::domain::CompanyStatus,
     scope: &str,
-) -> Result<Option<bool>, AppError> {
+) -> Result<(), AppError> {
     let Some(app_id) = actor.application_id() else {
-        return Ok(None);
+        return Err(AppError::NotFound);
     };
-    Ok(store::link_scopes(conn, app_id, company_id)?
-        .map(|s| s.split(' ').any(|x| x == scope) && actor.token_grants(scope)))
+    let scopes = store::link_scopes(conn, app_id, company_id)?;
+    super::hot::link_allows(Some(status), scopes.as_deref(), actor, scope)
 }
 
 /// The scopes a token is granted (RFC 6749 §3.3): those asked for, or every scope of

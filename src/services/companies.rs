@@ -170,11 +170,8 @@ fn visible(conn: &Connection, actor: &Actor, id: &str) -> Result<Company, AppErr
     if actor.application_id().is_some() {
         // Applications see active companies they are linked to; a link or a token
         // without the scope is "forbidden", anything else "not found".
-        return match super::applications::scope_on(conn, actor, &c.id, "companies:read")? {
-            Some(true) if c.status == CompanyStatus::Active => Ok(c),
-            Some(false) if c.status == CompanyStatus::Active => Err(AppError::Forbidden),
-            _ => Err(AppError::NotFound),
-        };
+        super::applications::link_check(conn, actor, &c.id, c.status, "companies:read")?;
+        return Ok(c);
     }
     if actor.is_platform() || actor.company_id() == Some(c.id.as_str()) {
         Ok(c)

@@ -503,7 +503,18 @@ pub fn app_may(
         return Err(AppError::NotFound);
     };
     let e = link(conn, &keys.hot, app_id, company_id)?;
-    let (Some(status), Some(scopes)) = (e.company, e.scopes) else {
+    link_allows(e.company, e.scopes.as_deref(), actor, scope)
+}
+
+/// [`app_may`]'s answer once the company's status (`None`: no such company) and the
+/// link's scopes (`None`: not linked) are known, from the cache or from SQL.
+pub fn link_allows(
+    company: Option<CompanyStatus>,
+    link_scopes: Option<&str>,
+    actor: &Actor,
+    scope: &str,
+) -> Result<(), AppError> {
+    let (Some(status), Some(scopes)) = (company, link_scopes) else {
         return Err(AppError::NotFound);
     };
     if status != CompanyStatus::Active {

@@ -51,13 +51,8 @@ fn may_handle(
 ) -> Result<companies::Company, AppError> {
     let c = companies::get(conn, company_id)?.ok_or(AppError::NotFound)?;
     if actor.application_id().is_some() {
-        return match super::applications::scope_on(conn, actor, &c.id, "omie_credentials:read")? {
-            Some(true) if c.status == crate::domain::CompanyStatus::Active => Ok(c),
-            Some(false) if c.status == crate::domain::CompanyStatus::Active => {
-                Err(AppError::Forbidden)
-            }
-            _ => Err(AppError::NotFound),
-        };
+        super::applications::link_check(conn, actor, &c.id, c.status, "omie_credentials:read")?;
+        return Ok(c);
     }
     if actor.is_platform() {
         return Ok(c);
@@ -212,15 +207,25 @@ pub fn read(
             Ok(())
         })?;
     }
-    Ok(Some(CredentialsView {
-        app_key: if reveal { key.clone() } else { mask(&key) },
-        app_secret: if reveal { secret } else { mask(&secret) },
+    let updated_by = super::audit::label_seen_by(conn, actor, &s.updated_by)?;
+    Ok(Some(if reveal {
+        view(s, key, secret, updated_by)
+    } else {
+        view(s, mask(&key), mask(&secret), updated_by)
+    }))
+}
+
+/// What a reader is shown of a stored row, with the keys as they may see them.
+fn view(s: Stored, app_key: String, app_secret: String, updated_by: String) -> CredentialsView {
+    CredentialsView {
+        app_key,
+        app_secret,
         validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
         validation_status: s.validation_status,
         validation_message: s.validation_message,
         updated_at: time::db_to_rfc3339(&s.updated_at),
-        updated_by: super::audit::label_seen_by(conn, actor, &s.updated_by)?,
-    }))
+        updated_by,
+    }
 }
 
 /// An application's read: in clear, and every read is a row the company sees. The
@@ -234,20 +239,16 @@ fn read_as_application(
     actor: &Actor,
     company_id: &str,
 ) -> Result<Option<(Stored, bool)>, AppError> {
-    const SCOPE: &str = "omie_credentials:read";
     let Some(app) = actor.application_id() else {
         return Err(AppError::Forbidden);
     };
     let r = store::for_application(tx, app, company_id)?.ok_or(AppError::NotFound)?;
-    let Some(scopes) = r.link_scopes else {
-        return Err(AppError::NotFound);
-    };
-    if r.company_status != crate::domain::CompanyStatus::Active {
-        return Err(AppError::NotFound);
-    }
-    if !(scopes.split(' ').any(|s| s == SCOPE) && actor.token_grants(SCOPE)) {
-        return Err(AppError::Forbidden);
-    }
+    super::hot::link_allows(
+        Some(r.company_status),
+        r.link_scopes.as_deref(),
+        actor,
+        "omie_credentials:read",
+    )?;
     let Some(s) = r.stored else {
         return Ok(None);
     };
@@ -284,15 +285,8 @@ pub async fn get_for(
         .and_then(|v| v.ok_or(AppError::NotFound))
         .and_then(|(s, by_platform)| {
             let (key, secret) = open_pair(&app.keys, &s)?;
-            Ok(CredentialsView {
-                app_key: key,
-                app_secret: secret,
-                validated_at: s.validated_at.as_deref().map(time::db_to_rfc3339),
-                validation_status: s.validation_status,
-                validation_message: s.validation_message,
-                updated_at: time::db_to_rfc3339(&s.updated_at),
-                updated_by: super::audit::label_seen_by_tenant(&s.updated_by, by_platform),
-            })
+            let updated_by = super::audit::label_seen_by_tenant(&s.updated_by, by_platform);
+            Ok(view(s, key, secret, updated_by))
         });
     app.meter
         .outcome(&actor, &company_id, "omie_credentials.read", &view);
