@@ -329,7 +329,7 @@ impl Drop for CloseOnExit {
 }
 
 /// Closes the queue when the last handle goes; the thread finishes what is queued.
-pub struct Handle {
+pub(crate) struct Handle {
     queue: Arc<Queue>,
     deadline: Duration,
     thread: Mutex<Option<std::thread::JoinHandle<Connection>>>,
@@ -361,11 +361,11 @@ impl AsRef<Writer> for Writer {
 
 impl Writer {
     /// A reference that does not keep the writer open (for helper threads).
-    pub fn downgrade(&self) -> std::sync::Weak<Handle> {
+    pub(crate) fn downgrade(&self) -> std::sync::Weak<Handle> {
         Arc::downgrade(&self.inner)
     }
 
-    pub fn from_handle(inner: Arc<Handle>) -> Self {
+    pub(crate) fn from_handle(inner: Arc<Handle>) -> Self {
         Self { inner }
     }
 
