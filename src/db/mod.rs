@@ -45,7 +45,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use crate::error::AppError;
 
 /// The database: a pool of READ-ONLY connections for reads, and the [`Writer`] every
-/// write goes through (one thread, the only read-write connection, group commit).
+/// write goes through (one thread, the only connection that writes rows, group commit).
 #[derive(Clone)]
 pub struct Pool {
     read: r2d2::Pool<SqliteConnectionManager>,
@@ -277,7 +277,7 @@ pub fn open_with(path: &Path, max_size: u32, opts: writer::Options) -> anyhow::R
             tracing::info!(rows = filled, "filled people's sort keys");
         }
         // Migrations and backfills are done: from here on this connection is the
-        // writer's, the only read-write one of the process.
+        // writer's, the only one of the process that writes rows.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Checkpoints are the checkpoint thread's (`checkpoint.rs`), not the writer's.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;

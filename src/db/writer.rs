@@ -1,4 +1,4 @@
-//! The one writer: a dedicated thread owning the program's only read-write connection,
+//! The one writer: a dedicated thread owning the program's only connection that writes rows,
 //! committing the writes that wait for it in groups.
 //!
 //! Each write is a job (a `Send + 'static` closure). The thread blocks for the first job,
