@@ -55,6 +55,15 @@ const COLUMNS: &str = "id, at, actor_type, actor_id, actor_label, action, entity
                        company_id, ip, details, prev_hash, hash, facts, personal_salt, \
                        personal_commit, erased_by";
 
+/// Built once: the statement cache looks statements up by their text, and this one runs on
+/// every audited write.
+static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO audit_log ({COLUMNS}) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
+    )
+});
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
         id: r.get(0)?,
@@ -227,11 +236,7 @@ pub fn append(tx: &Tx<'_>, key: &[u8], at: &str, new: &NewEntry) -> rusqlite::Re
         hash: String::new(),
     };
     e.hash = row_hash(key, &e);
-    conn.prepare_cached(&format!(
-        "INSERT INTO audit_log ({COLUMNS}) \
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)"
-    ))?
-    .execute(params![
+    conn.prepare_cached(&INSERT)?.execute(params![
         e.id,
         e.at,
         e.actor_type,
@@ -735,6 +740,37 @@ pub(crate) mod tests {
             details: serde_json::json!({"n": 1}),
             ..Default::default()
         }
+    }
+
+    /// Migration 0032: the actor-type rule still holds, and checking it no longer builds a
+    /// temporary b-tree per appended row.
+    #[test]
+    fn the_actor_type_rule_holds_without_a_temporary_table_per_row() {
+        let c = db();
+        let plan: Vec<String> = c
+            .prepare(&format!("EXPLAIN {}", *INSERT))
+            .unwrap()
+            .query_map(
+                rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, 17)),
+                |r| r.get::<_, String>(1),
+            )
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(plan.iter().any(|op| op == "Insert"), "{plan:?}");
+        assert!(!plan.iter().any(|op| op == "OpenEphemeral"), "{plan:?}");
+        let insert = |actor_type: &str| {
+            c.execute(
+                "INSERT INTO audit_log (at, actor_type, action, prev_hash, hash) \
+                 VALUES ('2026-01-01', ?1, 'x', '', '')",
+                [actor_type],
+            )
+        };
+        for ok in ["user", "application", "system"] {
+            insert(ok).unwrap();
+        }
+        let err = insert("robot").unwrap_err().to_string();
+        assert!(err.contains("CHECK constraint failed"), "{err}");
     }
 
     #[test]

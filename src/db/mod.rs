@@ -221,6 +221,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0031_companies_version",
         include_str!("../../migrations/0031_companies_version.sql"),
     ),
+    (
+        "0032_audit_check",
+        include_str!("../../migrations/0032_audit_check.sql"),
+    ),
 ];
 
 /// Prepared statements kept per connection: the writer runs every kind of write, and a
