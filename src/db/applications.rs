@@ -190,20 +190,11 @@ pub fn insert_token(
     Ok(())
 }
 
-/// The application and scope of a live token: not expired or revoked, and neither its
-/// secret nor its application revoked.
-pub fn live_token(
-    conn: &Connection,
-    hash: &str,
-    now: &str,
-) -> rusqlite::Result<Option<(String, String, String)>> {
-    Ok(live_token_until(conn, hash, now)?.map(|(a, _)| a))
-}
-
 /// A live token's (application id, client id, scope), and its expiry.
 pub type LiveToken = ((String, String, String), String);
 
-/// [`live_token`] and the token's expiry.
+/// The application and scope of a live token (not expired or revoked, and neither its
+/// secret nor its application revoked), and the token's expiry.
 pub fn live_token_until(
     conn: &Connection,
     hash: &str,

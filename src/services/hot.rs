@@ -416,7 +416,9 @@ impl Hot {
 /// the request's own thread may ask (a hit costs a hash, a map look-up and one `stat` of
 /// the epoch file); `None` means "ask [`application_token`]", not "unknown".
 pub fn cached_application_token(app: &App, token: &str) -> Option<AppEntry> {
-    app.keys.hot.application(&sha256_hex(token.as_bytes()))
+    app.keys
+        .hot
+        .application(&super::applications::token_key(token))
 }
 
 /// The person behind a token when the cache holds it; see [`cached_application_token`].
@@ -428,7 +430,7 @@ pub fn cached_person_token(app: &App, token: &str) -> Option<PersonEntry> {
 /// database (then cached until the token expires). Takes a connection only on a miss.
 pub fn application_token(app: &App, token: &str) -> Result<Option<AppEntry>, AppError> {
     let hot = &app.keys.hot;
-    let hash = sha256_hex(token.as_bytes());
+    let hash = super::applications::token_key(token);
     if let Some(e) = hot.application(&hash) {
         return Ok(Some(e));
     }

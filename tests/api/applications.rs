@@ -745,3 +745,78 @@ async fn array_bodies_are_refused() {
     assert_eq!(st, 400, "{p}");
     assert_eq!(p["status"], 400);
 }
+
+/// Issue 14: a token's key in the database opens with its issue time, so new keys go at
+/// the end of the index; a token issued before that format still works until it expires,
+/// and ends with `/auth/logout` as any other.
+#[tokio::test]
+async fn token_keys_grow_with_time_and_tokens_of_the_old_format_still_work() {
+    use sha2::Digest;
+    let s = Server::start();
+    s.create_owner();
+    let owner = s.api(&s.token().await);
+    let (_, app) = owner
+        .post("/api/v1/applications", json!({"name": "Robô"}))
+        .await;
+    let (client_id, secret) = (
+        app["client_id"].as_str().unwrap(),
+        app["client_secret"].as_str().unwrap(),
+    );
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let (st, v, _) = grant(
+            &s,
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ],
+        )
+        .await;
+        assert_eq!(st, 200, "{v}");
+        let t = v["access_token"].as_str().unwrap();
+        bodies.push(t.strip_prefix("oat_").unwrap().to_string());
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+    let sha = |b: &str| hex::encode(sha2::Sha256::digest(b.as_bytes()));
+    let db = rusqlite::Connection::open(s.db_path()).unwrap();
+    let keys: Vec<String> = db
+        .prepare("SELECT token_hash FROM app_tokens ORDER BY token_hash")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<String> = bodies
+        .iter()
+        .map(|b| format!("{}{}", &b[..11], sha(b)))
+        .collect();
+    assert_eq!(
+        keys, expected,
+        "keys in issue order, time part then SHA-256"
+    );
+    let ms = i64::from_str_radix(&bodies[0][..11], 16).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert!((now - ms).abs() < 60_000, "the time part is the issue time");
+
+    // A token as issued before: 43 characters, keyed by its plain SHA-256.
+    let old = "Zm9yLXRoZS1vbGQtZm9ybWF0LTI1Ni1iaXRzLW9mLXRva2Vu"[..43].to_string();
+    db.execute(
+        "INSERT INTO app_tokens (token_hash, application_id, secret_id, scope, created_at, expires_at)
+         SELECT ?1, application_id, secret_id, scope, created_at, expires_at FROM app_tokens LIMIT 1",
+        [sha(&old)],
+    )
+    .unwrap();
+    let old_api = s.api(&format!("oat_{old}"));
+    assert_eq!(old_api.get("/api/v1/companies").await.0, 200);
+    let (st, _) = old_api
+        .send(Method::POST, "/api/v1/auth/logout", None)
+        .await;
+    assert_eq!(st, 204);
+    assert_eq!(old_api.get("/api/v1/companies").await.0, 401, "ended");
+    let new_api = s.api(&format!("oat_{}", bodies[2]));
+    assert_eq!(new_api.get("/api/v1/companies").await.0, 200);
+}
