@@ -19,7 +19,7 @@ use crate::keyring::Keyring;
 use crate::routes;
 use crate::services::app;
 use crate::services::{Keys, auth, setup};
-use crate::web::{csrf, headers, limits, request_log, session_store};
+use crate::web::{csrf, headers, limits, request_log};
 
 /// What every command needs: the opened database and the keys.
 pub struct Opened {
@@ -158,8 +158,6 @@ impl Application {
                         .error_handler(limits::form_error),
                 )
                 .app_data(web::PayloadConfig::default().limit(limits::PAYLOAD_LIMIT))
-                // Innermost: the guard, the form tokens and sign-in read the session it loads.
-                .wrap(session_store::middleware(state.get_ref()))
                 .wrap(
                     ErrorHandlers::new()
                         .handler(StatusCode::PAYLOAD_TOO_LARGE, limits::reword_plain_413),
@@ -170,7 +168,8 @@ impl Application {
                 .wrap(from_fn(crate::web::metrics::layer))
                 // Outermost, so 404s, CSRF refusals and 413s get an id and a log line too.
                 .wrap(from_fn(request_log::layer))
-                .configure(routes::configure)
+                // The session layer wraps the pages only (routes::configure).
+                .configure(|cfg| routes::configure(cfg, state.get_ref()))
         })
         .workers(workers)
         .shutdown_timeout(10)

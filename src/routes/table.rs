@@ -107,7 +107,7 @@ pub fn table() -> Vec<RouteInfo> {
     let guard = RecordingGuard;
     // `App::configure` and `Scope::configure` call their closure at once, so building
     // the app (without serving it) runs every registration below.
-    let _app = actix_web::App::new().configure(super::configure);
+    let _app = actix_web::App::new().configure(super::unserved);
     let routes = RECORDING
         .with(|r| r.borrow_mut().take())
         .map(|r| r.routes)
@@ -311,7 +311,7 @@ mod tests {
                     keep.replace(Some(req.request().resource_map().clone()));
                     srv.call(req)
                 })
-                .configure(super::super::configure),
+                .configure(super::super::unserved),
         )
         .await;
         call_service(&app, TestRequest::get().uri("/healthz").to_request()).await;
