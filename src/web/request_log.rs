@@ -30,8 +30,21 @@ fn sane(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
+/// 16 hex digits: 32 random bits drawn once per process, then a counter. Unique within
+/// a process and, but for a 1-in-4-billion coincidence, across restarts; an id names a
+/// request in the log, it guards nothing, so it needs no secret randomness per request
+/// (that was one `getrandom` system call per request).
 fn new_id() -> String {
-    hex::encode(crate::crypto::random_bytes::<8>())
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static PROCESS: LazyLock<u32> =
+        LazyLock::new(|| u32::from_be_bytes(crate::crypto::random_bytes::<4>()));
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{:08x}{:08x}",
+        *PROCESS,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub async fn layer(
@@ -94,5 +107,6 @@ mod tests {
         assert!(!super::sane(&"a".repeat(65)) && super::sane(&"a".repeat(64)));
         let id = super::new_id();
         assert!(super::sane(&id) && id.len() == 16);
+        assert_ne!(id, super::new_id(), "each request its own id");
     }
 }
