@@ -3,15 +3,30 @@
 use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
 use chrono_tz::America::Sao_Paulo;
 
-/// Format used in the database: fixed width, so text order is time order.
+/// Format used in the database: fixed width, so text order is time order. [`to_db`]
+/// writes it out by hand; the tests hold it to this pattern.
+#[cfg(test)]
 const DB_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
 pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
+/// The database format (`%Y-%m-%dT%H:%M:%S%.6fZ`), written out: chrono's `format` parses its pattern again on every call,
+/// and the writer formats a time in nearly every job (issue 14).
 pub fn to_db(t: DateTime<Utc>) -> String {
-    t.format(DB_FORMAT).to_string()
+    use chrono::{Datelike, Timelike};
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        // A leap second is second 60 with its nanoseconds past 10^9, as `%S%.6f` shows it.
+        t.second() + t.nanosecond() / 1_000_000_000,
+        t.nanosecond() % 1_000_000_000 / 1_000
+    )
 }
 
 pub fn now_db() -> String {
@@ -103,6 +118,26 @@ pub fn bytes_br(n: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_written_out_db_format_is_db_format() {
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .map(|t| t.and_utc());
+        for t in [
+            Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap(),
+            Utc.with_ymd_and_hms(1999, 12, 31, 23, 59, 59).unwrap()
+                + chrono::Duration::nanoseconds(123_456_789),
+            Utc.with_ymd_and_hms(2026, 11, 29, 0, 0, 0).unwrap()
+                + chrono::Duration::microseconds(1),
+            now(),
+        ]
+        .into_iter()
+        .chain(leap)
+        {
+            assert_eq!(to_db(t), t.format(DB_FORMAT).to_string());
+        }
+    }
 
     #[test]
     fn db_format_round_trips_and_sorts() {
