@@ -58,37 +58,29 @@ pub fn for_application(
     app_id: &str,
     company_id: &str,
 ) -> rusqlite::Result<Option<ForApplication>> {
+    // The sealed row's columns first, in [`COLUMNS`]' order, so [`from_row`] reads them.
     conn.prepare_cached(
-        "SELECT c.status, l.scopes, o.company_id, o.app_key_sealed, o.app_secret_sealed, \
-                o.fingerprint, o.updated_at, o.updated_by, o.validated_at, o.validation_status, \
+        "SELECT o.company_id, o.app_key_sealed, o.app_secret_sealed, o.fingerprint, \
+                o.updated_at, o.updated_by, o.validated_at, o.validation_status, \
                 o.validation_message, o.validated_fingerprint, \
-                COALESCE((SELECT u.role IN ('owner', 'staff') FROM users u WHERE u.email = o.updated_by), 0) \
+                c.status, l.scopes, (SELECT u.role FROM users u WHERE u.email = o.updated_by) \
          FROM companies c \
          LEFT JOIN application_links l ON l.application_id = ?1 AND l.company_id = c.id \
          LEFT JOIN omie_credentials o ON o.company_id = c.id \
          WHERE c.id = ?2",
     )?
     .query_row(params![app_id, company_id], |r| {
-        let stored = match r.get::<_, Option<String>>(2)? {
-            Some(company_id) => Some(Stored {
-                company_id,
-                app_key_sealed: r.get(3)?,
-                app_secret_sealed: r.get(4)?,
-                fingerprint: r.get(5)?,
-                updated_at: r.get(6)?,
-                updated_by: r.get(7)?,
-                validated_at: r.get(8)?,
-                validation_status: r.get(9)?,
-                validation_message: r.get(10)?,
-                validated_fingerprint: r.get(11)?,
-            }),
+        let stored = match r.get::<_, Option<String>>(0)? {
+            Some(_) => Some(from_row(r)?),
             None => None,
         };
         Ok(ForApplication {
-            company_status: r.get(0)?,
-            link_scopes: r.get(1)?,
+            company_status: r.get(10)?,
+            link_scopes: r.get(11)?,
             stored,
-            updated_by_platform: r.get(12)?,
+            updated_by_platform: r
+                .get::<_, Option<crate::domain::Role>>(12)?
+                .is_some_and(crate::domain::Role::is_platform),
         })
     })
     .optional()

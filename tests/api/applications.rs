@@ -202,6 +202,13 @@ async fn the_whole_application_flow() {
         .await;
     assert_eq!(st, 200);
     assert_eq!(creds["app_secret"], "9f3c2a7be41d4c0e8a6b5d2f1e0c9b8a");
+    // The owner stored them: an application sees the platform's team, not an e-mail.
+    assert!(
+        creds["updated_by"]
+            .as_str()
+            .is_some_and(|by| by.starts_with("Equipe ")),
+        "{creds}"
+    );
     let (_, audit) = owner
         .get(&format!(
             "/api/v1/audit?company_id={a}&action=omie_credentials.read"
