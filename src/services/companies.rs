@@ -632,8 +632,9 @@ pub fn start_index(app: &Arc<App>) -> std::io::Result<()> {
                         return Ok(None);
                     }
                     let reused = app.search.take().and_then(company_index::reclaim);
-                    let (ok, _) = app.search.rebuild_reusing(reused, |b| load(&conn, b))?;
-                    Ok(Some(ok))
+                    Ok(Some(
+                        app.search.rebuild_reusing(reused, |b| load(&conn, b))?,
+                    ))
                 });
                 match (built, app.search.current()) {
                     (Ok(None), _) => {}

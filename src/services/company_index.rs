@@ -452,28 +452,24 @@ impl CompanyIndex {
     /// the version it read them at), unless another build is under way: then answers
     /// `false` at once, and the caller answers with SQL meanwhile.
     pub fn rebuild<E>(&self, load: impl FnOnce(&mut Builder) -> Result<i64, E>) -> Result<bool, E> {
-        self.rebuild_reusing(None, load).map(|(ok, _)| ok)
+        self.rebuild_reusing(None, load)
     }
 
-    /// [`rebuild`](Self::rebuild) into the buffers of `spare`; also answers the index it
-    /// replaced (the builder thread reuses it next time).
+    /// [`rebuild`](Self::rebuild) into the buffers of `spare` (an index taken out of use).
     pub fn rebuild_reusing<E>(
         &self,
         spare: Option<Built>,
         load: impl FnOnce(&mut Builder) -> Result<i64, E>,
-    ) -> Result<(bool, Option<Arc<Built>>), E> {
+    ) -> Result<bool, E> {
         let Ok(_guard) = self.building.try_lock() else {
-            return Ok((false, None));
+            return Ok(false);
         };
         let mut builder = Builder::reusing(spare);
         let version = load(&mut builder)?;
         let built = builder.finish(version).map(Arc::new);
         let ok = built.is_some();
-        let old = std::mem::replace(
-            &mut *self.current.write().unwrap_or_else(|e| e.into_inner()),
-            built,
-        );
-        Ok((ok, old))
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = built;
+        Ok(ok)
     }
 }
 
