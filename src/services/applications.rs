@@ -17,6 +17,10 @@ pub const APP_TOKEN_PREFIX: &str = "oat_";
 /// Hex digits of the issue time (milliseconds since 1970) that open a token's body.
 const TOKEN_TIME_DIGITS: usize = 11;
 
+/// The random part of a token body: 256 bits in URL-safe base64 ([`new_token`]); alone,
+/// it is the whole body of a token issued before the time part existed.
+const TOKEN_RANDOM_CHARS: usize = 43;
+
 /// A new token's body (after `oat_`): the issue time in milliseconds, 11 hex digits, then
 /// 256 random bits (URL-safe base64). The time part is not a secret (a JWT carries its
 /// `iat` too); it is there so that [`token_key`]s grow with time.
@@ -34,7 +38,8 @@ pub fn token_key(body: &str) -> String {
     let hash = sha256_hex(body.as_bytes());
     match body.get(..TOKEN_TIME_DIGITS) {
         Some(t)
-            if body.len() > TOKEN_TIME_DIGITS + 40 && t.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            if body.len() == TOKEN_TIME_DIGITS + TOKEN_RANDOM_CHARS
+                && t.bytes().all(|b| b.is_ascii_hexdigit()) =>
         {
             format!("{t}{hash}")
         }
