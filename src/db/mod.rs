@@ -22,6 +22,7 @@ pub mod overview;
 pub mod password_resets;
 pub mod privacy;
 pub mod privacy_requests;
+pub mod readers;
 pub mod schema;
 pub mod sessions;
 pub mod setup;
@@ -50,6 +51,8 @@ use crate::error::AppError;
 pub struct Pool {
     read: r2d2::Pool<SqliteConnectionManager>,
     writer: Writer,
+    /// The threads the requests' reads run on (one per connection; see `readers.rs`).
+    readers: readers::Readers,
 }
 
 /// A pooled read-only connection (it derefs to [`Connection`]) that also carries the
@@ -305,7 +308,13 @@ pub fn open_with(path: &Path, max_size: u32, opts: writer::Options) -> anyhow::R
         .connection_timeout(Duration::from_secs(10))
         .build(manager)
         .context("cannot build the database pool")?;
-    Ok(Pool { read: pool, writer })
+    let readers = readers::Readers::start(max_size as usize)
+        .context("cannot start the database reader threads")?;
+    Ok(Pool {
+        read: pool,
+        writer,
+        readers,
+    })
 }
 
 pub fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
@@ -338,18 +347,19 @@ where
     w.as_ref().write_blocking(f)
 }
 
-/// Runs blocking database work on actix's blocking pool, never on the async workers.
+/// Runs blocking database work on the pool's reader threads, never on the async workers.
 pub async fn run<T, F>(pool: &Pool, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut Conn) -> Result<T, AppError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    blocking(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await
+    let p = pool.clone();
+    pool.readers
+        .run(move || {
+            let mut conn = p.get()?;
+            f(&mut conn)
+        })
+        .await
 }
 
 /// The blocking pool of the runtime (tokio's, which actix runs on): SQLite, bcrypt and
