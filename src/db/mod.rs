@@ -258,9 +258,10 @@ pub(crate) const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
 /// The read connections' own settings, after [`CONNECTION_PRAGMAS`]: no map and a small
 /// cache. Each connection's map counts in RSS on its own (eight readers touching the same
 /// pages count them eight times): at 100,000 companies, after 64 concurrent searches,
-/// VmRSS 110 → 88 MB, for about a quarter of search throughput (q=Agr 14,278 → 9,708
-/// req/s, p99 10.7 → 15.2 ms; the page's 21 rows are read by id, so a bigger cache
-/// holds little that the next search needs). The hot audited routes read in the writer.
+/// VmRSS 110 → 88–90 MB, for at most a quarter of search throughput (q=Agr 14,278 req/s
+/// with the maps; 9,708 and 13,884 without, in two runs: the page's 21 rows are read by
+/// id, so a bigger cache holds little that the next search needs). The hot audited
+/// routes read in the writer.
 const READER_PRAGMAS: &str = "PRAGMA mmap_size = 0; PRAGMA cache_size = -500;";
 
 /// Opens (creating if needed) the database, switches it to WAL once, applies pending
