@@ -10,20 +10,31 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use crate::error::AppError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How long a read may wait in the queue: past it, it answers "busy" (503 with
+/// `Retry-After` in the API, "O sistema está ocupado" on pages) instead of running late.
+/// The same ten seconds a read used to wait for a pooled connection.
+const QUEUE_DEADLINE: Duration = Duration::from_secs(10);
+
 /// The queue into the reader threads. The threads stop when the last clone is dropped.
 #[derive(Clone)]
 pub struct Readers {
     jobs: mpsc::Sender<Job>,
+    deadline: Duration,
 }
 
 impl Readers {
     /// Starts `n` reader threads (at least one).
     pub fn start(n: usize) -> std::io::Result<Readers> {
+        Self::with_deadline(n, QUEUE_DEADLINE)
+    }
+
+    fn with_deadline(n: usize, deadline: Duration) -> std::io::Result<Readers> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for i in 0..n.max(1) {
@@ -32,7 +43,7 @@ impl Readers {
                 .name(format!("otm-reader-{i}"))
                 .spawn(move || serve(&queue))?;
         }
-        Ok(Readers { jobs })
+        Ok(Readers { jobs, deadline })
     }
 
     /// Runs `f` on a reader thread and awaits its answer without holding a thread.
@@ -42,10 +53,19 @@ impl Readers {
         T: Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
+        let (queued, deadline) = (Instant::now(), self.deadline);
         self.jobs
             .send(Box::new(move || {
-                // Nobody waiting any more (the client went away): nothing to tell.
-                let _ = answer.send(f());
+                // Nobody waiting any more (the client went away): not worth running.
+                if answer.is_closed() {
+                    return;
+                }
+                let out = if queued.elapsed() > deadline {
+                    Err(AppError::Busy)
+                } else {
+                    f()
+                };
+                let _ = answer.send(out);
             }))
             .map_err(|_| gone("the reader threads have stopped"))?;
         // A panic in `f` drops `answer` unsent: the caller gets an error, the thread lives.
@@ -57,7 +77,8 @@ impl Readers {
 
 fn serve(queue: &Mutex<mpsc::Receiver<Job>>) {
     loop {
-        // The lock is held only while taking one job, never while running it.
+        // One idle thread waits in `recv` holding the lock, the others for the lock;
+        // a job runs with the lock released.
         let job = match queue.lock() {
             Ok(q) => q.recv(),
             Err(poisoned) => poisoned.into_inner().recv(),
@@ -106,5 +127,58 @@ mod tests {
         };
         let (a, b) = tokio::join!(meet(), meet());
         assert!(a.is_ok() && b.is_ok());
+    }
+
+    /// A read that waited past the deadline answers "busy" without running; one whose
+    /// caller went away is not run at all.
+    #[tokio::test]
+    async fn a_late_read_is_refused_and_an_abandoned_one_never_runs() {
+        // One thread, kept busy for `busy`; then a read queued behind it.
+        async fn behind_a_slow_one(
+            readers: &Readers,
+            busy: Duration,
+            then: impl FnOnce() -> Result<(), AppError> + Send + 'static,
+            give_up: bool,
+        ) -> Option<Result<(), AppError>> {
+            let r = readers.clone();
+            let slow = tokio::spawn(async move {
+                r.run(move || {
+                    std::thread::sleep(busy);
+                    Ok(())
+                })
+                .await
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let next = readers.run(then);
+            let out = if give_up {
+                // Queued (polled once), then dropped.
+                assert!(
+                    tokio::time::timeout(Duration::from_millis(10), next)
+                        .await
+                        .is_err()
+                );
+                None
+            } else {
+                Some(next.await)
+            };
+            assert!(slow.await.expect("task").is_ok());
+            out
+        }
+
+        let strict = Readers::with_deadline(1, Duration::from_millis(50)).expect("thread");
+        let late = behind_a_slow_one(&strict, Duration::from_millis(200), || Ok(()), false).await;
+        assert!(matches!(late, Some(Err(AppError::Busy))), "{late:?}");
+
+        let patient = Readers::start(1).expect("thread");
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let r = Arc::clone(&ran);
+        let mark = move || {
+            r.store(true, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        };
+        behind_a_slow_one(&patient, Duration::from_millis(100), mark, true).await;
+        // One more read after the abandoned one, so the queue got past it.
+        patient.run(|| Ok(())).await.expect("a fresh read runs");
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 }
