@@ -144,7 +144,9 @@ pub async fn verify(
 }
 
 /// The spreadsheet of what the page's filters find, for Brazilian Excel. Streamed a
-/// thousand rows at a time from the blocking pool, so it stays small at any size.
+/// thousand rows at a time from the blocking pool, so it stays small at any size. Not on
+/// the reader threads (`App::run`): it goes at the pace of the client's download, and a
+/// few slow downloads would hold readers everyone else needs.
 pub async fn export(
     state: State,
     who: SignedIn,
@@ -159,8 +161,9 @@ pub async fn export(
     let st = state.clone();
     actix_web::rt::spawn(async move {
         let sent = st
-            .run(move |conn, app| {
-                history::export_csv(conn, &app.keys.audit, &actor, filter, &mut |chunk| {
+            .blocking(move |app| {
+                let mut conn = app.pool.get()?;
+                history::export_csv(&mut conn, &app.keys.audit, &actor, filter, &mut |chunk| {
                     tx.blocking_send(Bytes::from(chunk)).is_ok()
                 })
             })
