@@ -26,7 +26,7 @@
 //!   each ring), so that every build allocates from the same allocator arena (builds
 //!   on the blocking pool's many threads left a copy in each thread's arena: anonymous
 //!   memory went from 45 to 97 MB after three builds at 100,000 companies). About
-//!   130–150 ms per build at 100,000 companies (release build).
+//!   135–190 ms per build at 100,000 companies (release build).
 //! - **Memory.** [`Built::bytes`]; logged at each build.
 
 use std::collections::HashMap;
@@ -135,7 +135,7 @@ struct Skip {
 }
 
 /// Positions between two skip entries: small enough that a seek decodes a few dozen
-/// bytes, large enough that the skips cost ~2 % of the lists.
+/// bytes, large enough that a skip entry (8 bytes) costs an eighth of a byte per position.
 const SKIP: u32 = 64;
 
 /// Bytes of `v` as a varint (7 bits a byte, low first).
@@ -692,8 +692,8 @@ mod tests {
         assert_eq!(reused.len(), 2);
     }
 
-    /// Lists long enough to have skip entries, gaps of every varint length: every page
-    /// from every cursor equals a plain scan of the texts.
+    /// Lists long enough to have skip entries, with 1-, 2- and 3-byte gaps: pages from
+    /// cursors on each side of every skip entry, and elsewhere, equal a plain scan.
     #[test]
     fn pages_from_any_cursor_equal_a_plain_scan() {
         let words = ["padaria", "mercado", "oficina", "farmacia", "agro"];
@@ -704,9 +704,13 @@ mod tests {
         };
         let mut rows = Vec::new();
         for i in 0..40_000u32 {
-            // "raro" in a few companies far apart (3-byte gaps); the words in about a
-            // fifth each (1-byte gaps, lists with hundreds of skip entries).
+            // The words in about a fifth each (1-byte gaps, lists of ~125 skip entries);
+            // "vila" in about 1 of 200 (2-byte gaps, a few skip entries); "raro" in a
+            // few far apart (3-byte gaps).
             let mut text = format!("{} {:05}", words[rnd(5) as usize], rnd(100_000));
+            if rnd(200) == 0 {
+                text.push_str(" vila");
+            }
             if i % 17_000 == 3 || i == 39_999 {
                 text.push_str(" raro");
             }
@@ -722,35 +726,34 @@ mod tests {
             b.push(id, &format!("k{id}"), *status, text);
         }
         let b = b.finish(1).unwrap();
-        for q in [
+        let queries = [
             vec!["padaria"],
+            vec!["vila"],
             vec!["raro"],
-            vec!["mercado", "raro"],
-            vec!["00 "],
+            vec!["vila", "raro"],
             vec!["zzz"],
-        ] {
+        ];
+        for q in queries {
             let terms: Vec<String> = q.iter().map(|t| t.to_string()).collect();
-            for from in [
-                None,
-                Some(0),
-                Some(63),
-                Some(64),
-                Some(65),
-                Some(5_000),
-                Some(17_003),
-                Some(39_998),
-            ] {
-                let key = from.map(|i: usize| (format!("k{:06}", i), format!("{:06}", i)));
+            let matching: Vec<usize> = (0..rows.len())
+                .filter(|&i| q.iter().any(|t| rows[i].2.contains(t)))
+                .collect();
+            assert!(q == ["zzz"] || !matching.is_empty(), "{q:?}");
+            // Cursors at the list's own positions on each side of every skip entry
+            // (every 64th), and some rows that are in no list.
+            let mut cursors: Vec<Option<usize>> = vec![None, Some(0), Some(5_000), Some(39_998)];
+            for k in (64..matching.len()).step_by(64) {
+                cursors.extend([k - 2, k - 1, k].map(|p| Some(matching[p])));
+            }
+            for from in cursors {
+                let key = from.map(|i| (format!("k{i:06}"), format!("{i:06}")));
                 let after = key.as_ref().map(|(k, id)| (k.as_str(), id.as_str()));
                 let got = b.find(&terms, Shown::NotArchived, after, 50).unwrap();
-                let want: Vec<String> = rows
+                let want: Vec<String> = matching
                     .iter()
-                    .enumerate()
-                    .filter(|(i, _)| from.is_none_or(|f| *i > f))
-                    .filter(|(_, (_, st, text))| {
-                        *st != CompanyStatus::Archived && q.iter().any(|t| text.contains(t))
-                    })
-                    .map(|(_, (id, _, _))| id.clone())
+                    .filter(|&&i| from.is_none_or(|f| i > f))
+                    .filter(|&&i| rows[i].1 != CompanyStatus::Archived)
+                    .map(|&i| rows[i].0.clone())
                     .take(51)
                     .collect();
                 assert_eq!(got, want, "{q:?} after {from:?}");
