@@ -258,7 +258,7 @@ pub(crate) const CONNECTION_PRAGMAS: &str = "PRAGMA foreign_keys = ON;
 /// The read connections' own settings, after [`CONNECTION_PRAGMAS`]: no map and a small
 /// cache. Each connection's map counts in RSS on its own (eight readers touching the same
 /// pages count them eight times): at 100,000 companies, after 64 concurrent searches,
-/// VmRSS 110 → 88–90 MB, for at most a quarter of search throughput (q=Agr 14,278 req/s
+/// VmRSS 110 → 88–90 MB, for up to about a third of search throughput (q=Agr 14,278 req/s
 /// with the maps; 9,708 and 13,884 without, in two runs: the page's 21 rows are read by
 /// id, so a bigger cache holds little that the next search needs). The hot audited
 /// routes read in the writer.
@@ -371,8 +371,8 @@ where
         .await
 }
 
-/// The blocking pool of the runtime (tokio's, which actix runs on): SQLite, bcrypt and
-/// file work go there, never onto the async workers.
+/// The blocking pool of the runtime (tokio's, which actix runs on): bcrypt, file work and
+/// the reads that must not hold a reader thread go there, never onto the async workers.
 async fn blocking<T, F>(f: F) -> Result<T, AppError>
 where
     F: FnOnce() -> Result<T, AppError> + Send + 'static,
