@@ -320,6 +320,12 @@ pub fn render(conn: &Connection, pool: &Pool, settings: &Settings) -> Result<Str
         "Most database connections the pool opens (OTM_DB_POOL_SIZE)",
         i64::from(pool.max_size()),
     );
+    gauge(
+        &mut reg,
+        "otm_db_read_queue",
+        "Reads waiting for a reader thread (one thread per pool connection)",
+        i64::try_from(pool.read_queue()).unwrap_or(i64::MAX),
+    );
     let path = settings.db_path();
     gauge(
         &mut reg,

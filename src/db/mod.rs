@@ -90,6 +90,11 @@ impl Pool {
     pub fn max_size(&self) -> u32 {
         self.read.max_size()
     }
+
+    /// Reads queued for a reader thread and not yet taken.
+    pub fn read_queue(&self) -> usize {
+        self.readers.waiting()
+    }
 }
 
 impl std::fmt::Debug for Pool {

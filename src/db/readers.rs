@@ -9,6 +9,7 @@
 //! they would wait for anyway.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,8 @@ const QUEUE_DEADLINE: Duration = Duration::from_secs(10);
 pub struct Readers {
     jobs: mpsc::Sender<Job>,
     deadline: Duration,
+    /// Reads queued and not yet taken by a thread (for `/metrics`).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl Readers {
@@ -43,7 +46,16 @@ impl Readers {
                 .name(format!("otm-reader-{i}"))
                 .spawn(move || serve(&queue))?;
         }
-        Ok(Readers { jobs, deadline })
+        Ok(Readers {
+            jobs,
+            deadline,
+            waiting: Arc::default(),
+        })
+    }
+
+    /// Reads queued and not yet taken by a thread.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on a reader thread and awaits its answer without holding a thread.
@@ -54,8 +66,12 @@ impl Readers {
     {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let (queued, deadline) = (Instant::now(), self.deadline);
+        let waiting = Arc::clone(&self.waiting);
+        waiting.fetch_add(1, Ordering::Relaxed);
+        let taken = Arc::clone(&waiting);
         self.jobs
             .send(Box::new(move || {
+                taken.fetch_sub(1, Ordering::Relaxed);
                 // Nobody waiting any more (the client went away): not worth running.
                 if answer.is_closed() {
                     return;
@@ -67,7 +83,10 @@ impl Readers {
                 };
                 let _ = answer.send(out);
             }))
-            .map_err(|_| gone("the reader threads have stopped"))?;
+            .map_err(|_| {
+                waiting.fetch_sub(1, Ordering::Relaxed);
+                gone("the reader threads have stopped")
+            })?;
         // A panic in `f` drops `answer` unsent: the caller gets an error, the thread lives.
         answered
             .await
@@ -157,6 +176,8 @@ mod tests {
                         .await
                         .is_err()
                 );
+                // Still in the queue, behind the slow one: what `/metrics` shows.
+                assert_eq!(readers.waiting(), 1);
                 None
             } else {
                 Some(next.await)
@@ -167,6 +188,7 @@ mod tests {
 
         let strict = Readers::with_deadline(1, Duration::from_millis(50)).expect("thread");
         let late = behind_a_slow_one(&strict, Duration::from_millis(200), || Ok(()), false).await;
+        assert_eq!(strict.waiting(), 0);
         assert!(matches!(late, Some(Err(AppError::Busy))), "{late:?}");
 
         let patient = Readers::start(1).expect("thread");
@@ -180,5 +202,6 @@ mod tests {
         // One more read after the abandoned one, so the queue got past it.
         patient.run(|| Ok(())).await.expect("a fresh read runs");
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(patient.waiting(), 0);
     }
 }

@@ -229,6 +229,7 @@ async fn metrics_want_the_bearer_count_route_patterns_and_hold_no_personal_data(
         ("otm_build", "info"),
         ("otm_db_pool_connections", "gauge"),
         ("otm_db_pool_idle_connections", "gauge"),
+        ("otm_db_read_queue", "gauge"),
         ("otm_db_size_bytes", "gauge"),
         ("otm_db_wal_size_bytes", "gauge"),
         ("otm_outbox_depth", "gauge"),
