@@ -162,6 +162,7 @@ fn put_varint(out: &mut [u8], mut at: usize, mut v: u32) -> usize {
 /// One trigram's positions, decoded as they are walked. `last` is the previous position
 /// plus one (0 before the first); each varint is the next position plus one minus `last`
 /// (never 0: a list holds a company once).
+#[derive(Default)]
 struct Postings<'a> {
     bytes: &'a [u8],
     at: usize,
@@ -169,7 +170,9 @@ struct Postings<'a> {
     last: u32,
 }
 
-impl Postings<'_> {
+impl Iterator for Postings<'_> {
+    type Item = u32;
+
     fn next(&mut self) -> Option<u32> {
         if self.left == 0 {
             return None;
@@ -358,12 +361,7 @@ impl Built {
     /// come first; the caller passes them by).
     fn postings_from(&self, g: Option<&Gram>, from: usize) -> Postings<'_> {
         let Some(g) = g else {
-            return Postings {
-                bytes: &[],
-                at: 0,
-                left: 0,
-                last: 0,
-            };
+            return Postings::default();
         };
         let skips = &self.skips[g.skip_at as usize..(g.skip_at + (g.n - 1) / SKIP) as usize];
         // Skip k resumes before position (k + 1) * SKIP, whose predecessor is `last - 1`.
@@ -487,7 +485,7 @@ impl Built {
         // Each list's next position at or after `from`.
         let mut heads: Vec<Option<u32>> = lists
             .iter_mut()
-            .map(|l| std::iter::from_fn(|| l.next()).find(|&r| r as usize >= from))
+            .map(|l| l.find(|&r| r as usize >= from))
             .collect();
         let mut out = Vec::new();
         while out.len() < want {
