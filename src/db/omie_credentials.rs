@@ -70,10 +70,11 @@ pub fn for_application(
          WHERE c.id = ?2",
     )?
     .query_row(params![app_id, company_id], |r| {
-        let stored = match r.get::<_, Option<String>>(0)? {
-            Some(_) => Some(from_row(r)?),
-            None => None,
-        };
+        // No credentials row: the LEFT JOIN's columns are all NULL.
+        let stored = r
+            .get::<_, Option<String>>(0)?
+            .map(|_| from_row(r))
+            .transpose()?;
         Ok(ForApplication {
             company_status: r.get(10)?,
             link_scopes: r.get(11)?,
