@@ -12,8 +12,9 @@ pub fn now() -> DateTime<Utc> {
     Utc::now()
 }
 
-/// The database format (`%Y-%m-%dT%H:%M:%S%.6fZ`), written out: chrono's `format` parses its pattern again on every call,
-/// and the writer formats a time in nearly every job (issue 14).
+/// The database format (`%Y-%m-%dT%H:%M:%S%.6fZ`), written out: chrono's `format` parses
+/// its pattern again on every call, and the writer formats a time in nearly every job
+/// (issue 14).
 pub fn to_db(t: DateTime<Utc>) -> String {
     use chrono::{Datelike, Timelike};
     format!(

@@ -25,8 +25,8 @@ const EVERY: Duration = Duration::from_millis(100);
 /// 64 MB of WAL with 4 KB pages. Each restart pauses the writer for the copy of what the
 /// thread has not copied yet and an fsync of the database file; token issues wrote
 /// ~20,000 frames a second while each token landed on a random page of the token index
-/// (before token keys opened with the issue time), about one pause a second. Measured (`scripts/bench/hot_path.sh`, 64
-/// connections): at 4,000 frames token issues ran at 15,406/s with p99 21.2 ms; at
+/// (before token keys opened with the issue time), about one pause a second. Measured
+/// (`scripts/bench/hot_path.sh`, 64 connections): at 4,000 frames token issues ran at 15,406/s with p99 21.2 ms; at
 /// 16,000, 18,936/s with p99 9.4 ms (30 s: 16,004/s, p99 10.1 ms).
 pub const RESTART_AT: i64 = 16_000;
 
