@@ -26,8 +26,9 @@ const EVERY: Duration = Duration::from_millis(100);
 /// thread has not copied yet and an fsync of the database file; token issues wrote
 /// ~20,000 frames a second while each token landed on a random page of the token index
 /// (before token keys opened with the issue time), about one pause a second. Measured
-/// (`scripts/bench/hot_path.sh`, 64 connections): at 4,000 frames token issues ran at 15,406/s with p99 21.2 ms; at
-/// 16,000, 18,936/s with p99 9.4 ms (30 s: 16,004/s, p99 10.1 ms).
+/// (`scripts/bench/hot_path.sh`, 64 connections): at 4,000 frames token issues ran at
+/// 15,406/s with p99 21.2 ms; at 16,000, 18,936/s with p99 9.4 ms (30 s: 16,004/s, p99
+/// 10.1 ms).
 pub const RESTART_AT: i64 = 16_000;
 
 /// Starts the thread; it ends by itself when the last handle of `writer` is gone.
