@@ -12,8 +12,21 @@ use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// `n` bytes from the operating system's CSPRNG.
+/// `n` bytes from a CSPRNG in this thread (ChaCha12, seeded from the operating system and
+/// reseeded every 64 KiB: `rand::rng()`), for tokens, ids, nonces and salts. A hot path
+/// takes several of these per request, and each `getrandom` system call cost about as
+/// much as the rest of the token's work in the writer thread together.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
+    use rand::Rng;
+    let mut buf = [0u8; N];
+    rand::rng().fill_bytes(&mut buf);
+    buf
+}
+
+/// `n` bytes straight from the operating system's CSPRNG, for keys that live long
+/// (master and data keys, second-factor secrets): made rarely, so no reason to trust
+/// anything in between.
+pub fn key_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
     // The OS RNG failing means the machine cannot do cryptography at all.
     if let Err(e) = getrandom::fill(&mut buf) {
@@ -102,7 +115,7 @@ impl MasterKey {
                 .with_context(|| format!("cannot create {}", dir.display()))?;
         }
         let key = Self {
-            bytes: random_bytes::<32>(),
+            bytes: key_bytes::<32>(),
         };
         let mut f = create_private_file(path)
             .with_context(|| format!("cannot create master key file {}", path.display()))?;

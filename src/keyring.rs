@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 
-use crate::crypto::{MasterKey, random_bytes};
+use crate::crypto::{MasterKey, key_bytes, random_bytes};
 
 #[derive(Clone)]
 struct Keys {
@@ -171,7 +171,7 @@ impl Keyring {
         let text = std::fs::read_to_string(&self.path)?;
         let keys = parse_file(&text, &self.path)?;
         let id = keys.by_id.keys().max().copied().unwrap_or(0) + 1;
-        let new_key = random_bytes::<32>();
+        let new_key = key_bytes::<32>();
         let mut body = text.trim_end().to_string();
         body.push_str(&format!("\notm-key:{id}:{}\n", hex::encode(new_key)));
         let tmp = self.path.with_extension("key.tmp");

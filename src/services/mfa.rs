@@ -22,7 +22,7 @@ use super::app::App;
 use super::auth::Principal;
 use super::{Actor, Keys};
 use crate::config::Settings;
-use crate::crypto::{random_bytes, sha256_hex};
+use crate::crypto::{key_bytes, random_bytes, sha256_hex};
 use crate::db::{self, app_settings, audit, mfa as store, users};
 use crate::domain::{Action, Role};
 use crate::email::{self, MfaNotice};
@@ -394,7 +394,7 @@ pub fn person(conn: &Connection, actor: &Actor) -> Result<users::User, AppError>
 /// replaces an unconfirmed secret; with a confirmed factor it is refused (409).
 pub fn start(conn: &mut Conn, keys: &Keys, actor: &Actor) -> Result<Enrolment, AppError> {
     let user = person(conn, actor)?;
-    let secret = random_bytes::<20>().to_vec();
+    let secret = key_bytes::<20>().to_vec();
     let t = totp(secret.clone(), &user.email)?;
     let w_keys = keys.to_owned();
     let w_actor = actor.to_owned();

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::crypto::random_bytes;
+use crate::crypto::key_bytes;
 use crate::db::audit::NewEntry;
 use crate::db::omie_credentials;
 use crate::domain::{Action, Role};
@@ -107,11 +107,11 @@ impl Keys {
         // master key's subkey: keep using it so old chains still verify.
         let legacy_audit = ring.legacy_derive("audit-chain");
         let audit = data_key(conn, &ring, "audit", || {
-            legacy_audit.unwrap_or_else(random_bytes::<32>)
+            legacy_audit.unwrap_or_else(key_bytes::<32>)
         })?;
-        let csrf = data_key(conn, &ring, "csrf", random_bytes::<32>)?;
-        let fingerprint = data_key(conn, &ring, "fingerprint", random_bytes::<32>)?;
-        let session_cookie = data_key(conn, &ring, "session-cookie", random_bytes::<32>)?;
+        let csrf = data_key(conn, &ring, "csrf", key_bytes::<32>)?;
+        let fingerprint = data_key(conn, &ring, "fingerprint", key_bytes::<32>)?;
+        let session_cookie = data_key(conn, &ring, "session-cookie", key_bytes::<32>)?;
         Ok(Self {
             ring,
             audit,
