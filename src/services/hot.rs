@@ -88,7 +88,11 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
         }
     }
 
-    fn get(&mut self, k: &K, now: DateTime<Utc>) -> Option<V> {
+    fn get<Q>(&mut self, k: &Q, now: DateTime<Utc>) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         match self.map.get(k) {
             Some((v, until)) if now < *until => Some(v.clone()),
             Some(_) => {
@@ -273,9 +277,7 @@ impl Hot {
         if self.capacity() == 0 {
             return None;
         }
-        self.checked()
-            .people
-            .get(&token_hash.to_string(), crate::time::now())
+        self.checked().people.get(token_hash, crate::time::now())
     }
 
     pub fn put_person(
@@ -297,9 +299,7 @@ impl Hot {
         if self.capacity() == 0 {
             return None;
         }
-        self.checked()
-            .apps
-            .get(&token_hash.to_string(), crate::time::now())
+        self.checked().apps.get(token_hash, crate::time::now())
     }
 
     pub fn put_application(
