@@ -3,7 +3,8 @@
 //!
 //! - The session key is 256 random bits (`crypto::new_token`: a CSPRNG seeded by the
 //!   operating system); the cookie carries it encrypted under a key of ours
-//!   (actix-session's private cookie), and the table keeps only its SHA-256. Neither the key nor the cookie is ever logged.
+//!   (actix-session's private cookie), and the table keeps only its SHA-256. Neither the
+//!   key nor the cookie is ever logged.
 //! - The person, the address and the browser are the state's well-known keys
 //!   ([`USER_ID`], [`IP`], [`USER_AGENT`]) and live in columns of their own, so "Minha
 //!   conta" can list a person's sessions and a disable or a password change can end them
