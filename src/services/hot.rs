@@ -20,11 +20,12 @@
 //! change can never be put back after the change's invalidation.
 //!
 //! **Other processes.** The command line writes the same database while the server runs.
-//! Its invalidations (and the end of every command that opened the database) replace the
-//! file `hot-cache.epoch` in the data dir; the server looks at that file's identity
-//! (`stat`, no read) on every lookup and drops everything when it changed. The command
-//! answers only after replacing it, so once it answered, no request is served from what
-//! was cached before.
+//! Its invalidations (and the end of every command that opened the database) append a
+//! line to the file `hot-cache.epoch` in the data dir; the server holds that file open,
+//! looks at its size (`fstat`, no read, no path) on every lookup and drops everything
+//! when it changed, or when the file lost its name (removed or replaced). The command
+//! answers only after appending, so once it answered, no request is served from what was
+//! cached before. The server empties the file when it starts.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -130,27 +131,25 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
     }
 }
 
-/// Which file `hot-cache.epoch` is: device and inode. The server keeps the file it saw
-/// open, so its inode cannot be freed and given to a later file: a replaced file always
-/// has another inode, however quickly it was replaced.
-type FileMark = Option<(u64, u64)>;
-
-fn file_mark(path: &Path) -> FileMark {
+/// The size of the epoch file the server holds open, while that file still has its name.
+/// A command appends a line to it, so every announcement makes it longer; a file removed
+/// or replaced behind the server's back leaves the held one with no name (`nlink` 0),
+/// which answers `None`: a change too. One `fstat` of an open file, where a `stat` by
+/// name walked the data dir's whole path on every look-up (~1.5 µs of a credential read).
+fn size_if_named(f: &std::fs::File) -> Option<u64> {
     use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(path).ok()?;
-    Some((m.dev(), m.ino()))
+    let m = f.metadata().ok()?;
+    (m.nlink() > 0).then_some(m.len())
 }
 
-/// The epoch file opened, and its mark (of the file opened, not of the path).
-fn hold(path: &Path) -> (Option<std::fs::File>, FileMark) {
-    use std::os::unix::fs::MetadataExt;
-    match std::fs::File::open(path) {
-        Ok(f) => {
-            let mark = f.metadata().ok().map(|m| (m.dev(), m.ino()));
-            (Some(f), mark)
-        }
-        Err(_) => (None, None),
-    }
+/// Opens the epoch file (creating it, mode 0600) to be watched.
+fn hold(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
 }
 
 /// Whose the epoch file is: the server watches it, a command announces through it.
@@ -162,8 +161,9 @@ enum Epoch {
 
 struct Inner {
     generation: u64,
-    seen: FileMark,
-    /// The epoch file last seen, held open (see [`FileMark`]).
+    /// The epoch file's size when last looked at (see [`size_if_named`]).
+    seen: Option<u64>,
+    /// The epoch file, held open.
     held: Option<std::fs::File>,
     people: Bounded<String, PersonEntry>,
     apps: Bounded<String, AppEntry>,
@@ -231,17 +231,26 @@ impl Hot {
         self.cap.load(Ordering::Relaxed)
     }
 
-    /// The server: drop everything whenever a command replaced the epoch file.
+    /// The server: drop everything whenever a command wrote to the epoch file.
     pub fn watch(&self, data_dir: &Path) {
         let path = data_dir.join(EPOCH_FILE);
-        let (held, mark) = hold(&path);
+        let held = hold(&path)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "cannot open {}: the hot caches stay empty", path.display());
+            })
+            .ok();
+        // What commands wrote before this start concerns no cache of ours: start short.
+        if let Some(f) = &held {
+            let _ = f.set_len(0);
+        }
+        let seen = held.as_ref().and_then(size_if_named);
         let _ = self.epoch.set(Epoch::Watch(path));
         let mut inner = self.lock();
         inner.held = held;
-        inner.seen = mark;
+        inner.seen = seen;
     }
 
-    /// A command: every invalidation replaces the epoch file, for a running server.
+    /// A command: every invalidation appends to the epoch file, for a running server.
     pub fn announce_to(&self, data_dir: &Path) {
         let _ = self.epoch.set(Epoch::Announce(data_dir.join(EPOCH_FILE)));
     }
@@ -254,13 +263,20 @@ impl Hot {
     fn checked(&self) -> MutexGuard<'_, Inner> {
         match self.epoch.get() {
             Some(Epoch::Watch(path)) => {
-                let mark = file_mark(path);
                 let mut inner = self.lock();
-                if inner.seen != mark {
-                    inner.clear();
-                    let (held, mark) = hold(path);
-                    inner.held = held;
-                    inner.seen = mark;
+                match inner.held.as_ref().and_then(size_if_named) {
+                    Some(size) if inner.seen == Some(size) => {}
+                    Some(size) => {
+                        inner.clear();
+                        inner.seen = Some(size);
+                    }
+                    // Removed or replaced (or never opened): look again by name. Until a
+                    // file is held, every look-up lands here and nothing is kept.
+                    None => {
+                        inner.clear();
+                        inner.held = hold(path).ok();
+                        inner.seen = inner.held.as_ref().and_then(size_if_named);
+                    }
                 }
                 inner
             }
@@ -535,25 +551,20 @@ pub fn announce_change(data_dir: &Path) -> anyhow::Result<()> {
     announce(&data_dir.join(EPOCH_FILE))
 }
 
-/// Replaces the epoch file (a new file renamed over it: a new inode, seen at once).
+/// Appends a line (when, which process) to the epoch file: one `write` with `O_APPEND`,
+/// so the file the server holds is longer once this returns, whoever else appends too.
 fn announce(path: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
-    let tmp = path.with_extension(format!("epoch.{}", std::process::id()));
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let stamp = format!("{} {}\n", crate::time::now_db(), std::process::id());
-    let write = || -> std::io::Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(stamp.as_bytes())
-    };
-    write().with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(stamp.as_bytes()))
+        .with_context(|| format!("cannot append to {}", path.display()))
 }
 
 #[cfg(test)]
@@ -712,7 +723,7 @@ mod tests {
     }
 
     #[test]
-    fn another_process_replacing_the_epoch_file_drops_everything() {
+    fn another_process_writing_the_epoch_file_drops_everything() {
         let dir = std::env::temp_dir().join(format!("otm-hot-{}", crate::crypto::new_token()));
         std::fs::create_dir_all(&dir).unwrap();
         let server = Hot::new(10);
@@ -730,8 +741,7 @@ mod tests {
         announce_change(&dir).unwrap();
         server.put_application(t, "a1", app("x"), later());
         assert!(server.application("a1").is_none());
-        // Every replacement is seen, however quick: the file the server saw is held
-        // open, so a new file never gets its inode.
+        // Every announcement is seen, however quick: each makes the file longer.
         for _ in 0..200 {
             server.put_application(server.ticket(), "a1", app("x"), later());
             assert!(server.application("a1").is_some());
@@ -739,6 +749,30 @@ mod tests {
             announce_change(&dir).unwrap();
             assert!(server.application("a1").is_none());
         }
+        // Unchanged, the cache serves.
+        server.put_application(server.ticket(), "a1", app("x"), later());
+        assert!(server.application("a1").is_some());
+        assert!(server.application("a1").is_some());
+        // A file replaced behind the server's back (renamed over it, even shorter) is a
+        // change, and so is one removed; after either, the new file is the one watched.
+        let path = dir.join(EPOCH_FILE);
+        let tmp = dir.join("other");
+        std::fs::write(&tmp, "").unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        assert!(server.application("a1").is_none());
+        server.put_application(server.ticket(), "a1", app("x"), later());
+        assert!(server.application("a1").is_some());
+        announce_change(&dir).unwrap();
+        assert!(server.application("a1").is_none());
+        server.put_application(server.ticket(), "a1", app("x"), later());
+        std::fs::remove_file(&path).unwrap();
+        assert!(server.application("a1").is_none());
+        // The server made the file again, and watches it.
+        assert!(path.exists());
+        server.put_application(server.ticket(), "a1", app("x"), later());
+        assert!(server.application("a1").is_some());
+        announce_change(&dir).unwrap();
+        assert!(server.application("a1").is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
