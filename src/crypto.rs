@@ -24,7 +24,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 }
 
 /// `n` bytes straight from the operating system's CSPRNG, for keys that live long
-/// (master and data keys, second-factor secrets): made rarely, so no reason to trust
+/// (master and data keys, the TOTP secret): made rarely, so no reason to trust
 /// anything in between.
 pub fn key_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];

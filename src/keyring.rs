@@ -6,9 +6,10 @@
 //! File format, one key per line (the last is the one that seals):
 //! `otm-master-key-v1:<hex>` (the first key ever made, id 1) or `otm-key:<id>:<hex>`.
 //!
-//! Values opened in the last minute are remembered ([`Opened`]): an application reads the
-//! same company's credentials over and over, and opening the two sealed values was ~4 µs
-//! of its ~30 µs outside the writer thread.
+//! Omie credentials opened in the last minute are remembered ([`Opened`],
+//! [`Keyring::open_remembered`]): an application reads the same company's credentials over
+//! and over, and opening the two sealed values was ~4 µs of its ~30 µs outside the
+//! writer thread. Nothing else is remembered (mail bodies, second-factor secrets).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -44,34 +45,55 @@ const OPENED_CAP: usize = 4096;
 /// Values opened lately, by their sealed text (unique: each seal draws a fresh nonce),
 /// with the `aad` they opened under: a look-up under another `aad` is a miss and goes
 /// to the cipher, which refuses it as before. What it returns is exactly what opening
-/// would (a sealed text never changes meaning while its key exists); the plaintext is
+/// would (a sealed text never changes meaning while its key exists). Expired entries go
+/// at the first use of the memo a second or more after the last sweep; the plaintext is
 /// wiped from memory when dropped, and a reload of the key file forgets everything.
 #[derive(Default)]
-struct Opened(Mutex<HashMap<String, OpenedValue>>);
+struct Opened(Mutex<Memo>);
 
-/// (the aad it opened under, the plaintext, when).
-type OpenedValue = (String, Zeroizing<Vec<u8>>, Instant);
+#[derive(Default)]
+struct Memo {
+    /// sealed text → (the aad it opened under, the plaintext, when).
+    map: HashMap<String, (String, Zeroizing<Vec<u8>>, Instant)>,
+    swept: Option<Instant>,
+}
+
+impl Memo {
+    /// Drops what expired, at most once a second (a scan of up to [`OPENED_CAP`]).
+    fn sweep(&mut self) {
+        if self
+            .swept
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            self.map.retain(|_, (_, _, at)| at.elapsed() < OPENED_FOR);
+            self.swept = Some(Instant::now());
+        }
+    }
+}
 
 impl Opened {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memo> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn get(&self, aad: &str, sealed: &str) -> Option<Vec<u8>> {
-        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match map.get(sealed) {
+        let mut memo = self.lock();
+        memo.sweep();
+        match memo.map.get(sealed) {
             Some((a, plain, at)) if a == aad && at.elapsed() < OPENED_FOR => Some(plain.to_vec()),
             _ => None,
         }
     }
 
     fn put(&self, aad: &str, sealed: &str, plain: &[u8]) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= OPENED_CAP {
-            map.retain(|_, (_, _, at)| at.elapsed() < OPENED_FOR);
-            if map.len() >= OPENED_CAP {
-                // Still full of fresh entries: an eighth goes at once (arbitrary ones),
-                // so the scan above is not paid again at every insert.
-                let victims: Vec<String> = map.keys().take(OPENED_CAP / 8).cloned().collect();
-                for v in victims {
-                    map.remove(&v);
-                }
+        let mut memo = self.lock();
+        memo.sweep();
+        if memo.map.len() >= OPENED_CAP {
+            // Full of fresh entries: an eighth goes at once (arbitrary ones), so this is
+            // not paid again at every insert.
+            let victims: Vec<String> = memo.map.keys().take(OPENED_CAP / 8).cloned().collect();
+            for v in victims {
+                memo.map.remove(&v);
             }
         }
         let entry = (
@@ -79,11 +101,16 @@ impl Opened {
             Zeroizing::new(plain.to_vec()),
             Instant::now(),
         );
-        map.insert(sealed.to_string(), entry);
+        memo.map.insert(sealed.to_string(), entry);
     }
 
     fn clear(&self) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.lock().map.clear();
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.lock().map.len()
     }
 }
 
@@ -195,9 +222,6 @@ impl Keyring {
     }
 
     pub fn open(&self, aad: &str, sealed: &str) -> Result<Vec<u8>, OpenError> {
-        if let Some(plain) = self.opened.get(aad, sealed) {
-            return Ok(plain);
-        }
         let (id, _) = parse_sealed(sealed)?;
         let key = self
             .keys
@@ -220,13 +244,23 @@ impl Keyring {
                     .ok_or(OpenError::UnknownKey(id))?
             }
         };
-        let plain = open_with(&key, aad, sealed)?;
-        self.opened.put(aad, sealed, &plain);
-        Ok(plain)
+        open_with(&key, aad, sealed)
     }
 
     pub fn open_string(&self, aad: &str, sealed: &str) -> Result<String, OpenError> {
         String::from_utf8(self.open(aad, sealed)?).map_err(|_| OpenError::Tampered)
+    }
+
+    /// [`Self::open_string`], answered from memory when the same sealed text opened under
+    /// the same `aad` in the last minute (see [`Opened`]). For the Omie credentials only:
+    /// values read again and again, that stay stored (sealed) while remembered.
+    pub fn open_remembered(&self, aad: &str, sealed: &str) -> Result<String, OpenError> {
+        if let Some(plain) = self.opened.get(aad, sealed) {
+            return String::from_utf8(plain).map_err(|_| OpenError::Tampered);
+        }
+        let plain = self.open(aad, sealed)?;
+        self.opened.put(aad, sealed, &plain);
+        String::from_utf8(plain).map_err(|_| OpenError::Tampered)
     }
 
     /// Adds a new key to the file (written to a temporary file, synced, then renamed
@@ -339,25 +373,45 @@ mod tests {
     #[test]
     fn an_opened_value_is_remembered_within_bounds_and_forgotten_on_reload() {
         let (_d, r) = ring();
-        let len = |r: &Keyring| r.opened.0.lock().unwrap().len();
+        let len = |r: &Keyring| r.opened.len();
         let s = r.seal("omie:cmp_a:app_key", b"1234567");
-        assert_eq!(len(&r), 0);
+        // A plain open remembers nothing.
         assert_eq!(r.open("omie:cmp_a:app_key", &s).unwrap(), b"1234567");
+        assert_eq!(len(&r), 0);
+        assert_eq!(
+            r.open_remembered("omie:cmp_a:app_key", &s).unwrap(),
+            "1234567"
+        );
         assert_eq!(len(&r), 1);
         // Remembered: the second answer comes from memory, and is the same.
-        assert_eq!(r.open("omie:cmp_a:app_key", &s).unwrap(), b"1234567");
+        assert_eq!(
+            r.open_remembered("omie:cmp_a:app_key", &s).unwrap(),
+            "1234567"
+        );
         // Under another context it is still refused, remembered or not.
-        assert!(matches!(
-            r.open("omie:cmp_b:app_key", &s),
-            Err(OpenError::Tampered)
-        ));
+        for other in [
+            r.open_remembered("omie:cmp_b:app_key", &s),
+            r.open_string("omie:cmp_b:app_key", &s),
+        ] {
+            assert!(matches!(other, Err(OpenError::Tampered)));
+        }
         r.reload().unwrap();
         assert_eq!(len(&r), 0);
         for i in 0..OPENED_CAP + 10 {
             let v = r.seal("x", i.to_string().as_bytes());
-            assert_eq!(r.open("x", &v).unwrap(), i.to_string().as_bytes());
+            assert_eq!(r.open_remembered("x", &v).unwrap(), i.to_string());
         }
         assert!(len(&r) <= OPENED_CAP);
+        // What expired goes at the next sweep, used or not.
+        {
+            let mut memo = r.opened.lock();
+            for (_, _, at) in memo.map.values_mut() {
+                *at = at.checked_sub(OPENED_FOR).unwrap_or(*at);
+            }
+            memo.swept = None;
+        }
+        assert!(r.open_remembered("x", &s).is_err());
+        assert_eq!(len(&r), 0);
     }
 
     #[test]

@@ -161,7 +161,7 @@ pub struct CredentialsView {
 fn open_pair(keys: &Keys, s: &Stored) -> Result<(String, String), AppError> {
     let open = |field: &str, sealed: &str| {
         keys.ring
-            .open_string(&aad(&s.company_id, field), sealed)
+            .open_remembered(&aad(&s.company_id, field), sealed)
             .map_err(|e| {
                 AppError::Internal(anyhow::anyhow!(
                     "cannot open {field} of {}: {e}",
