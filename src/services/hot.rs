@@ -20,12 +20,13 @@
 //! change can never be put back after the change's invalidation.
 //!
 //! **Other processes.** The command line writes the same database while the server runs.
-//! Its invalidations (and the end of every command that opened the database) append a
-//! line to the file `hot-cache.epoch` in the data dir; the server holds that file open,
-//! looks at its size (`fstat`, no read, no path) on every lookup and drops everything
-//! when it changed, or when the file lost its name (removed or replaced). The command
-//! answers only after appending, so once it answered, no request is served from what was
-//! cached before. The server empties the file when it starts.
+//! Its invalidations (and the end of every command that opened the database) replace the
+//! file `hot-cache.epoch` in the data dir (a new file renamed over it). The server holds
+//! the file it last saw open and looks at it (`fstat`: no read, no path to walk) on every
+//! lookup: once replaced or removed, the held file has no name left (`nlink` 0), and the
+//! server drops everything and opens the file by name again. The command answers only
+//! after replacing it, so once it answered, no request is served from what was cached
+//! before.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -131,25 +132,28 @@ impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
     }
 }
 
-/// The size of the epoch file the server holds open, while that file still has its name.
-/// A command appends a line to it, so every announcement makes it longer; a file removed
-/// or replaced behind the server's back leaves the held one with no name (`nlink` 0),
-/// which answers `None`: a change too. One `fstat` of an open file, where a `stat` by
-/// name walked the data dir's whole path on every look-up (~1.5 µs of a credential read).
-fn size_if_named(f: &std::fs::File) -> Option<u64> {
+/// Whether the epoch file the server holds open still has its name. A command renames a
+/// new file over it, and the held file cannot be freed and its inode given to a later
+/// one while it is open, so every replacement, however quick, leaves the held file with
+/// `nlink` 0. One `fstat` of an open file, where a `stat` by name walked the data dir's
+/// whole path on every look-up (~1.5 µs of a credential read).
+fn still_named(f: &std::fs::File) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let m = f.metadata().ok()?;
-    (m.nlink() > 0).then_some(m.len())
+    f.metadata().is_ok_and(|m| m.nlink() > 0)
 }
 
-/// Opens the epoch file (creating it, mode 0600) to be watched.
+/// Opens the epoch file to be watched (read only), making it first when there is none.
 fn hold(path: &Path) -> std::io::Result<std::fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
+    match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path),
+        opened => opened,
+    }
 }
 
 /// Whose the epoch file is: the server watches it, a command announces through it.
@@ -161,9 +165,7 @@ enum Epoch {
 
 struct Inner {
     generation: u64,
-    /// The epoch file's size when last looked at (see [`size_if_named`]).
-    seen: Option<u64>,
-    /// The epoch file, held open.
+    /// The epoch file last seen, held open (see [`still_named`]).
     held: Option<std::fs::File>,
     people: Bounded<String, PersonEntry>,
     apps: Bounded<String, AppEntry>,
@@ -208,7 +210,6 @@ impl Hot {
         Self {
             inner: Mutex::new(Inner {
                 generation: 0,
-                seen: None,
                 held: None,
                 people: Bounded::new(),
                 apps: Bounded::new(),
@@ -231,7 +232,7 @@ impl Hot {
         self.cap.load(Ordering::Relaxed)
     }
 
-    /// The server: drop everything whenever a command wrote to the epoch file.
+    /// The server: drop everything whenever a command replaced the epoch file.
     pub fn watch(&self, data_dir: &Path) {
         let path = data_dir.join(EPOCH_FILE);
         let held = hold(&path)
@@ -239,18 +240,11 @@ impl Hot {
                 tracing::warn!(error = %e, "cannot open {}: the hot caches stay empty", path.display());
             })
             .ok();
-        // What commands wrote before this start concerns no cache of ours: start short.
-        if let Some(f) = &held {
-            let _ = f.set_len(0);
-        }
-        let seen = held.as_ref().and_then(size_if_named);
         let _ = self.epoch.set(Epoch::Watch(path));
-        let mut inner = self.lock();
-        inner.held = held;
-        inner.seen = seen;
+        self.lock().held = held;
     }
 
-    /// A command: every invalidation appends to the epoch file, for a running server.
+    /// A command: every invalidation replaces the epoch file, for a running server.
     pub fn announce_to(&self, data_dir: &Path) {
         let _ = self.epoch.set(Epoch::Announce(data_dir.join(EPOCH_FILE)));
     }
@@ -264,19 +258,11 @@ impl Hot {
         match self.epoch.get() {
             Some(Epoch::Watch(path)) => {
                 let mut inner = self.lock();
-                match inner.held.as_ref().and_then(size_if_named) {
-                    Some(size) if inner.seen == Some(size) => {}
-                    Some(size) => {
-                        inner.clear();
-                        inner.seen = Some(size);
-                    }
-                    // Removed or replaced (or never opened): look again by name. Until a
-                    // file is held, every look-up lands here and nothing is kept.
-                    None => {
-                        inner.clear();
-                        inner.held = hold(path).ok();
-                        inner.seen = inner.held.as_ref().and_then(size_if_named);
-                    }
+                // Replaced or removed (or never opened): drop everything and look again
+                // by name. Until a file is held, every look-up lands here, keeping nothing.
+                if !inner.held.as_ref().is_some_and(still_named) {
+                    inner.clear();
+                    inner.held = hold(path).ok();
                 }
                 inner
             }
@@ -429,7 +415,7 @@ impl Hot {
 }
 
 /// The application behind a token when the cache holds it: no connection, no SQL, so
-/// the request's own thread may ask (a hit costs a hash, a map look-up and one `stat` of
+/// the request's own thread may ask (a hit costs a hash, a map look-up and one `fstat` of
 /// the epoch file); `None` means "ask [`application_token`]", not "unknown".
 pub fn cached_application_token(app: &App, token: &str) -> Option<AppEntry> {
     app.keys
@@ -551,20 +537,25 @@ pub fn announce_change(data_dir: &Path) -> anyhow::Result<()> {
     announce(&data_dir.join(EPOCH_FILE))
 }
 
-/// Appends a line (when, which process) to the epoch file: one `write` with `O_APPEND`,
-/// so the file the server holds is longer once this returns, whoever else appends too.
+/// Replaces the epoch file (a new file renamed over it: a new inode, seen at once).
 fn announce(path: &Path) -> anyhow::Result<()> {
     use anyhow::Context;
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("epoch.{}", std::process::id()));
     let stamp = format!("{} {}\n", crate::time::now_db(), std::process::id());
-    std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(stamp.as_bytes()))
-        .with_context(|| format!("cannot append to {}", path.display()))
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(stamp.as_bytes())
+    };
+    write().with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot replace {}", path.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -723,7 +714,7 @@ mod tests {
     }
 
     #[test]
-    fn another_process_writing_the_epoch_file_drops_everything() {
+    fn another_process_replacing_the_epoch_file_drops_everything() {
         let dir = std::env::temp_dir().join(format!("otm-hot-{}", crate::crypto::new_token()));
         std::fs::create_dir_all(&dir).unwrap();
         let server = Hot::new(10);
@@ -741,7 +732,8 @@ mod tests {
         announce_change(&dir).unwrap();
         server.put_application(t, "a1", app("x"), later());
         assert!(server.application("a1").is_none());
-        // Every announcement is seen, however quick: each makes the file longer.
+        // Every replacement is seen, however quick: the file the server saw is held
+        // open, so a new file never gets its inode.
         for _ in 0..200 {
             server.put_application(server.ticket(), "a1", app("x"), later());
             assert!(server.application("a1").is_some());
@@ -753,17 +745,8 @@ mod tests {
         server.put_application(server.ticket(), "a1", app("x"), later());
         assert!(server.application("a1").is_some());
         assert!(server.application("a1").is_some());
-        // A file replaced behind the server's back (renamed over it, even shorter) is a
-        // change, and so is one removed; after either, the new file is the one watched.
+        // A removed file is a change too.
         let path = dir.join(EPOCH_FILE);
-        let tmp = dir.join("other");
-        std::fs::write(&tmp, "").unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
-        assert!(server.application("a1").is_none());
-        server.put_application(server.ticket(), "a1", app("x"), later());
-        assert!(server.application("a1").is_some());
-        announce_change(&dir).unwrap();
-        assert!(server.application("a1").is_none());
         server.put_application(server.ticket(), "a1", app("x"), later());
         std::fs::remove_file(&path).unwrap();
         assert!(server.application("a1").is_none());
