@@ -4,15 +4,16 @@
 //! Why not tokio's blocking pool: it starts a thread whenever a read arrives and none is
 //! idle at that instant, and keeps it ten seconds. 64 concurrent searches at 100,000
 //! companies kept ~50–100 threads alive, each with its stack and a malloc arena: 17 MB
-//! of RSS measured (130 → 113 MB) on a server whose target is 100 MB. Here a burst waits in the queue (a
-//! boxed closure each) instead, and the threads are never more than the connections
-//! they would wait for anyway.
+//! of RSS measured (130 → 113 MB) on a server whose target is 100 MB. Here a burst waits
+//! in the queue (a boxed closure each) instead, and the threads are never more than the
+//! connections they would wait for anyway.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use super::writer::internal;
 use crate::error::AppError;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -84,12 +85,12 @@ impl Readers {
             }))
             .map_err(|_| {
                 self.waiting.fetch_sub(1, Ordering::Relaxed);
-                gone("the reader threads have stopped")
+                internal("the reader threads have stopped".into())
             })?;
         // A panic in `f` drops `answer` unsent: the caller gets an error, the thread lives.
         answered
             .await
-            .map_err(|_| gone("a read failed without an answer"))?
+            .map_err(|_| internal("a read failed without an answer".into()))?
     }
 }
 
@@ -106,10 +107,6 @@ fn serve(queue: &Mutex<mpsc::Receiver<Job>>) {
             tracing::error!("a read panicked");
         }
     }
-}
-
-fn gone(why: &str) -> AppError {
-    AppError::Internal(anyhow::anyhow!("{why}"))
 }
 
 impl std::fmt::Debug for Readers {

@@ -148,7 +148,7 @@ struct Typed<T, F> {
     solo: bool,
 }
 
-fn internal(msg: String) -> AppError {
+pub(super) fn internal(msg: String) -> AppError {
     AppError::Internal(anyhow::anyhow!(msg))
 }
 
