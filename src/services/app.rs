@@ -103,9 +103,9 @@ impl JobBoard {
 }
 
 impl App {
-    /// Runs `f` with a pooled connection on one of the pool's reader threads
-    /// (`db::readers`). Use cases that write open their own transaction on that
-    /// connection, so the audit row commits with the change.
+    /// Runs `f` with a pooled (read-only) connection on one of the pool's reader threads
+    /// (`db::readers`). Use cases that write hand their write to the writer from there
+    /// (`db::write`), which commits the audit row with the change.
     pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut db::Conn, &App) -> Result<T, AppError> + Send + 'static,
