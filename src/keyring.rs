@@ -11,7 +11,7 @@
 //! and over, and opening the two sealed values was ~4 µs of its ~30 µs outside the
 //! writer thread. Nothing else is remembered (mail bodies, second-factor secrets).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
@@ -24,6 +24,7 @@ use chacha20poly1305::aead::{Aead, Payload};
 use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use zeroize::Zeroizing;
 
+use crate::bounded::Bounded;
 use crate::crypto::{MasterKey, key_bytes, random_bytes};
 
 #[derive(Clone)]
@@ -53,20 +54,20 @@ struct Opened(Mutex<Memo>);
 
 #[derive(Default)]
 struct Memo {
-    /// sealed text → (the aad it opened under, the plaintext, when).
-    map: HashMap<String, (String, Zeroizing<Vec<u8>>, Instant)>,
+    /// sealed text → (the aad it opened under, the plaintext), until when.
+    map: Bounded<String, (String, Zeroizing<Vec<u8>>), Instant>,
     swept: Option<Instant>,
 }
 
 impl Memo {
     /// Drops what expired, at most once a second (a scan of up to [`OPENED_CAP`]).
-    fn sweep(&mut self) {
+    fn sweep(&mut self, now: Instant) {
         if self
             .swept
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
         {
-            self.map.retain(|_, (_, _, at)| at.elapsed() < OPENED_FOR);
-            self.swept = Some(Instant::now());
+            self.map.drop_expired(now);
+            self.swept = Some(now);
         }
     }
 }
@@ -77,35 +78,24 @@ impl Opened {
     }
 
     fn get(&self, aad: &str, sealed: &str) -> Option<Vec<u8>> {
-        let mut memo = self.lock();
-        memo.sweep();
-        match memo.map.get(sealed) {
-            Some((a, plain, at)) if a == aad && at.elapsed() < OPENED_FOR => Some(plain.to_vec()),
+        let (mut memo, now) = (self.lock(), Instant::now());
+        memo.sweep(now);
+        match memo.map.get(sealed, now) {
+            Some((a, mut plain)) if a == aad => Some(std::mem::take(&mut *plain)),
             _ => None,
         }
     }
 
     fn put(&self, aad: &str, sealed: &str, plain: &[u8]) {
-        let mut memo = self.lock();
-        memo.sweep();
-        if memo.map.len() >= OPENED_CAP {
-            // Full of fresh entries: an eighth goes at once (arbitrary ones), so this is
-            // not paid again at every insert.
-            let victims: Vec<String> = memo.map.keys().take(OPENED_CAP / 8).cloned().collect();
-            for v in victims {
-                memo.map.remove(&v);
-            }
-        }
-        let entry = (
-            aad.to_string(),
-            Zeroizing::new(plain.to_vec()),
-            Instant::now(),
-        );
-        memo.map.insert(sealed.to_string(), entry);
+        let (mut memo, now) = (self.lock(), Instant::now());
+        memo.sweep(now);
+        let value = (aad.to_string(), Zeroizing::new(plain.to_vec()));
+        memo.map
+            .put(sealed.to_string(), value, now + OPENED_FOR, now, OPENED_CAP);
     }
 
     fn clear(&self) {
-        self.lock().map.clear();
+        self.lock().map = Bounded::new();
     }
 
     #[cfg(test)]
@@ -405,9 +395,7 @@ mod tests {
         // What expired goes at the next sweep, used or not.
         {
             let mut memo = r.opened.lock();
-            for (_, _, at) in memo.map.values_mut() {
-                *at = at.checked_sub(OPENED_FOR).unwrap_or(*at);
-            }
+            memo.map.expire_all_at(Instant::now());
             memo.swept = None;
         }
         assert!(r.open_remembered("x", &s).is_err());

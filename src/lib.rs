@@ -6,6 +6,7 @@
 //! same transaction.
 
 pub mod backup;
+mod bounded;
 pub mod cli;
 pub mod config;
 pub mod crypto;

@@ -28,8 +28,6 @@
 //! after replacing it, so once it answered, no request is served from what was cached
 //! before.
 
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -41,6 +39,7 @@ use rusqlite::Connection;
 use super::app::App;
 use super::auth::Principal;
 use super::{Actor, Keys};
+use crate::bounded::Bounded;
 use crate::crypto::sha256_hex;
 use crate::domain::CompanyStatus;
 use crate::error::AppError;
@@ -78,60 +77,6 @@ pub struct LinkEntry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ticket(u64);
 
-/// A map with a size bound and an expiry per entry.
-struct Bounded<K, V> {
-    map: HashMap<K, (V, DateTime<Utc>)>,
-}
-
-impl<K: Eq + Hash + Clone, V: Clone> Bounded<K, V> {
-    fn new() -> Self {
-        Self {
-            map: HashMap::new(),
-        }
-    }
-
-    fn get<Q>(&mut self, k: &Q, now: DateTime<Utc>) -> Option<V>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: Eq + Hash + ?Sized,
-    {
-        match self.map.get(k) {
-            Some((v, until)) if now < *until => Some(v.clone()),
-            Some(_) => {
-                self.map.remove(k);
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn put(&mut self, k: K, v: V, until: DateTime<Utc>, now: DateTime<Utc>, cap: usize) {
-        if cap == 0 || until <= now {
-            return;
-        }
-        if self.map.len() >= cap && !self.map.contains_key(&k) {
-            self.map.retain(|_, (_, u)| now < *u);
-            if self.map.len() >= cap {
-                // Still full of live entries: an eighth goes at once (arbitrary ones),
-                // so the scan above is not paid again at every insert.
-                let victims: Vec<K> = self.map.keys().take(cap / 8 + 1).cloned().collect();
-                for v in victims {
-                    self.map.remove(&v);
-                }
-            }
-        }
-        self.map.insert(k, (v, until));
-    }
-
-    fn retain(&mut self, mut keep: impl FnMut(&K, &V) -> bool) {
-        self.map.retain(|k, (v, _)| keep(k, v));
-    }
-
-    fn len(&self) -> usize {
-        self.map.len()
-    }
-}
-
 /// Whether the epoch file the server holds open still has its name. A command renames a
 /// new file over it, and the held file cannot be freed and its inode given to a later
 /// one while it is open, so every replacement, however quick, leaves the held file with
@@ -167,9 +112,9 @@ struct Inner {
     generation: u64,
     /// The epoch file last seen, held open (see [`still_named`]).
     held: Option<std::fs::File>,
-    people: Bounded<String, PersonEntry>,
-    apps: Bounded<String, AppEntry>,
-    links: Bounded<(String, String), LinkEntry>,
+    people: Bounded<String, PersonEntry, DateTime<Utc>>,
+    apps: Bounded<String, AppEntry, DateTime<Utc>>,
+    links: Bounded<(String, String), LinkEntry, DateTime<Utc>>,
 }
 
 impl Inner {
@@ -656,8 +601,8 @@ mod tests {
         let far = crate::time::now() + Duration::days(30);
         hot.put_person(hot.ticket(), "h1", person("u1", None), far);
         let inner = hot.lock();
-        let (_, until) = inner.people.map.get("h1").unwrap();
-        assert!(*until <= crate::time::now() + MAX_AGE);
+        let until = inner.people.until("h1").unwrap();
+        assert!(until <= crate::time::now() + MAX_AGE);
     }
 
     #[test]
