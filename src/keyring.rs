@@ -245,11 +245,14 @@ impl Keyring {
     /// the same `aad` in the last minute (see [`Opened`]). For the Omie credentials only:
     /// values read again and again, that stay stored (sealed) while remembered.
     pub fn open_remembered(&self, aad: &str, sealed: &str) -> Result<String, OpenError> {
-        if let Some(plain) = self.opened.get(aad, sealed) {
-            return String::from_utf8(plain).map_err(|_| OpenError::Tampered);
-        }
-        let plain = self.open(aad, sealed)?;
-        self.opened.put(aad, sealed, &plain);
+        let plain = match self.opened.get(aad, sealed) {
+            Some(plain) => plain,
+            None => {
+                let plain = self.open(aad, sealed)?;
+                self.opened.put(aad, sealed, &plain);
+                plain
+            }
+        };
         String::from_utf8(plain).map_err(|_| OpenError::Tampered)
     }
 
